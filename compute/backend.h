@@ -1,0 +1,49 @@
+/* What a backend provides behind LoomDevice: a small table of functions.
+ * Backends embed LoomDevice and LoomBuffer as their first member. */
+#pragma once
+
+#include "op.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  void        (*device_free)  (LoomDevice *device);
+  gboolean    (*sync)         (LoomDevice *device, GError **error);
+  LoomBuffer *(*buffer_new)   (LoomDevice *device, gsize length, GError **error);
+  void        (*buffer_free)  (LoomBuffer *buffer);
+  gboolean    (*buffer_write) (LoomBuffer *buffer, gsize first, gsize count,
+                               const float *src, GError **error);
+  gboolean    (*buffer_read)  (LoomBuffer *buffer, gsize first, gsize count,
+                               float *dst, GError **error);
+  /* Spans are checked by loom_op_run before they reach a backend. */
+  gboolean    (*run)          (LoomDevice *device, const LoomOp *op,
+                               const void *params, const LoomSpan *spans,
+                               GError **error);
+} LoomBackendClass;
+
+struct _LoomDevice
+{
+  const LoomBackendClass *klass;
+  LoomDeviceInfo          info;   /* owns info.name and info.driver */
+};
+
+struct _LoomBuffer
+{
+  LoomDevice *device;
+  gsize       length;             /* floats */
+};
+
+/* The CPU backend: always available. */
+LoomDevice *loom_cpu_device_new (void);
+
+/* The Vulkan backend.  INDEX < 0 picks the best device (CPU-type ones last). */
+LoomDevice *loom_vk_device_new  (int index, GError **error);
+/* Appends a LoomDeviceInfo per Vulkan device; FALSE with ERROR when Vulkan
+ * itself is unusable (no loader, no driver). */
+gboolean    loom_vk_list_devices (GPtrArray *infos, GError **error);
+
+void        loom_device_info_clear (LoomDeviceInfo *info);
+void        loom_device_info_free  (LoomDeviceInfo *info);
+
+G_END_DECLS

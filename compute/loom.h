@@ -1,0 +1,113 @@
+/* Loom — neural networks on Vulkan compute, with a native CPU fallback.
+ *
+ * Public C API of the compute core.  It knows nothing of GIMP: the plug-in
+ * and the `loom` command line both sit on top of it.
+ *
+ * Conventions: runtime failures (no device, out of memory, device lost, bad
+ * input) come back as a GError in the LOOM_ERROR domain with FALSE/NULL;
+ * programmer errors (NULL where an object is required) are g_return_if_fail.
+ * Buffers hold float32 values; lengths and offsets count floats.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define LOOM_ERROR (loom_error_quark ())
+GQuark loom_error_quark (void);
+
+typedef enum
+{
+  LOOM_ERROR_NO_DEVICE,        /* no driver, no device, or LOOM_DEVICE names none */
+  LOOM_ERROR_DEVICE_LOST,      /* the GPU reset or the driver crashed */
+  LOOM_ERROR_OUT_OF_MEMORY,    /* device or host memory exhausted */
+  LOOM_ERROR_UNSUPPORTED,      /* the device cannot do what was asked */
+  LOOM_ERROR_INVALID_ARGUMENT, /* shapes or sizes that do not fit */
+  LOOM_ERROR_TIMEOUT,          /* the device did not finish in time */
+  LOOM_ERROR_FAILED            /* any other driver failure */
+} LoomErrorCode;
+
+typedef enum
+{
+  LOOM_BACKEND_CPU,
+  LOOM_BACKEND_VULKAN
+} LoomBackendKind;
+
+typedef struct
+{
+  LoomBackendKind backend;
+  int             index;        /* Vulkan physical-device index, -1 for the CPU backend */
+  char           *name;         /* "llvmpipe (LLVM 19.1.7, 256 bits)", "CPU (2 threads, OpenBLAS …)" */
+  const char     *type;         /* "discrete", "integrated", "virtual", "cpu", "other" */
+  char           *driver;       /* driver name and version, or the BLAS in use */
+  guint32         api_version;  /* Vulkan API version, 0 for the CPU backend */
+} LoomDeviceInfo;
+
+typedef struct _LoomDevice LoomDevice;
+typedef struct _LoomBuffer LoomBuffer;
+
+/* Every device Loom can use, in the order `LOOM_DEVICE=<index>` counts
+ * Vulkan devices, followed by the CPU backend.  Never fails: a machine
+ * without Vulkan lists the CPU backend alone.  Free with
+ * g_ptr_array_unref (). */
+GPtrArray            *loom_list_devices        (void);
+
+/* Opens a device.  SPEC is NULL (use $LOOM_DEVICE, else the best GPU, else
+ * the CPU backend), "auto", "cpu", "vulkan" (best Vulkan device, CPU-type
+ * ones included), a Vulkan device index, or a case-insensitive part of a
+ * device name. */
+LoomDevice           *loom_device_open         (const char     *spec,
+                                                GError        **error);
+void                  loom_device_free         (LoomDevice     *device);
+const LoomDeviceInfo *loom_device_get_info     (LoomDevice     *device);
+/* Waits until every queued operation has finished. */
+gboolean              loom_device_sync         (LoomDevice     *device,
+                                                GError        **error);
+
+LoomBuffer           *loom_buffer_new          (LoomDevice     *device,
+                                                gsize           length,
+                                                GError        **error);
+void                  loom_buffer_free         (LoomBuffer     *buffer);
+gsize                 loom_buffer_get_length   (LoomBuffer     *buffer);
+gboolean              loom_buffer_write        (LoomBuffer     *buffer,
+                                                gsize           first,
+                                                gsize           count,
+                                                const float    *src,
+                                                GError        **error);
+gboolean              loom_buffer_read         (LoomBuffer     *buffer,
+                                                gsize           first,
+                                                gsize           count,
+                                                float          *dst,
+                                                GError        **error);
+
+/* Operations are queued on the buffers' device and run in order; a read
+ * waits for them.  Buffers passed to one operation share a device. */
+
+/* dst[i] = value */
+gboolean loom_fill  (LoomBuffer *dst, float value, GError **error);
+/* dst[i] = src[i]; equal lengths */
+gboolean loom_copy  (LoomBuffer *dst, LoomBuffer *src, GError **error);
+/* out[i] = a[i] + b[i]; equal lengths */
+gboolean loom_add   (LoomBuffer *out, LoomBuffer *a, LoomBuffer *b, GError **error);
+/* out[i] = a[i] * b[i]; equal lengths */
+gboolean loom_mul   (LoomBuffer *out, LoomBuffer *a, LoomBuffer *b, GError **error);
+/* out[i] = alpha * x[i]; equal lengths */
+gboolean loom_scale (LoomBuffer *out, LoomBuffer *x, float alpha, GError **error);
+
+/* C = alpha · op(A) · op(B) + beta · C, row-major and packed: C is M×N,
+ * op(A) is M×K (A stored K×M when TRANS_A), op(B) is K×N (B stored N×K
+ * when TRANS_B).  With beta = 0, C is only written. */
+gboolean loom_gemm (LoomBuffer *c,
+                    LoomBuffer *a,
+                    LoomBuffer *b,
+                    guint       m,
+                    guint       n,
+                    guint       k,
+                    gboolean    trans_a,
+                    gboolean    trans_b,
+                    float       alpha,
+                    float       beta,
+                    GError    **error);
+
+G_END_DECLS

@@ -1,0 +1,86 @@
+/* An op is one descriptor: a plain C reference, a CPU kernel, a Vulkan
+ * kernel (shaders/<name>.comp) and the test cases that hold them together.
+ * Each lives in compute/ops/<name>.c and is listed once, in the `loom_ops`
+ * list of meson.build, which drives shader compilation, the registry
+ * (loom_op_registry) and the op tests. */
+#pragma once
+
+#include "loom.h"
+#include "cpu/threads.h"
+
+G_BEGIN_DECLS
+
+#define LOOM_OP_MAX_BINDINGS 8
+#define LOOM_OP_MAX_SPEC     8
+#define LOOM_OP_MAX_PARAMS   128 /* bytes: the push-constant size every device has */
+
+/* Device limits an op may need to size its dispatch. */
+typedef struct
+{
+  guint32 max_groups[3];        /* maxComputeWorkGroupCount */
+  guint32 max_local_size;       /* maxComputeWorkGroupInvocations */
+  guint32 shared_bytes;         /* maxComputeSharedMemorySize */
+  guint32 subgroup_size;
+  gsize   max_storage_range;    /* bytes one binding may cover */
+  gboolean cpu_like;            /* lavapipe/SwiftShader: registers beat shared memory */
+} LoomLimits;
+
+/* A range of a buffer bound to one op argument, in floats. */
+typedef struct
+{
+  LoomBuffer *buffer;
+  gsize       offset;
+  gsize       length;
+} LoomSpan;
+
+typedef struct _LoomOp LoomOp;
+struct _LoomOp
+{
+  const char *name;
+  guint       n_bindings;       /* storage buffers, in shader binding order */
+  guint32     read_mask;        /* bit i: binding i is read */
+  guint32     write_mask;       /* bit i: binding i is written */
+  gsize       params_size;      /* the push-constant block: 4-byte fields only */
+  /* Elementwise ops start their params with a guint32 element count n, and
+   * binding i covers elements [0, n) at the same index: the Vulkan backend
+   * may split them into chunks that fit the device's storage range. */
+  gboolean    elementwise;
+  double      tolerance;        /* max |out - ref| / max |ref| accepted in tests */
+
+  /* Floats each binding covers for these params. */
+  void    (*binding_lengths) (const void *params, gsize *lengths);
+  /* Plain, single-threaded C: the truth every backend is tested against. */
+  void    (*reference)       (const void *params, float *const *bindings);
+  /* The CPU backend's kernel. */
+  void    (*cpu)             (const void *params, float *const *bindings, LoomThreads *threads);
+  /* Specialization constants for this device (ids 0..n-1); returns n. */
+  guint   (*vk_spec)         (const LoomLimits *limits, guint32 *spec);
+  /* Workgroup counts, each within limits->max_groups (shaders loop over
+   * what a capped grid does not cover). */
+  void    (*vk_groups)       (const void *params, const guint32 *spec,
+                              const LoomLimits *limits, guint32 *groups);
+  /* Floating-point operations, for benchmarks and the submission budget. */
+  double  (*flops)           (const void *params);
+  /* Test case I (random parameters allowed); FALSE once I is past the last. */
+  gboolean (*test_case)      (guint index, GRand *rand, void *params);
+
+  const guint32 *spirv;
+  gsize          spirv_size;    /* bytes */
+};
+
+/* NULL-terminated; generated from meson's op list. */
+extern const LoomOp *const loom_op_registry[];
+const LoomOp *loom_op_find (const char *name);
+
+/* Runs OP on the spans' device (queued on Vulkan).  Checks that every span
+ * lies inside its buffer and that all share one device. */
+gboolean loom_op_run (const LoomOp   *op,
+                      const void     *params,
+                      const LoomSpan *spans,
+                      GError        **error);
+
+/* Workgroups to cover N items in groups of LOCAL, capped at the device's
+ * limit on axis 0 (shaders then loop). */
+guint32 loom_groups_1d (gsize n, guint32 local, const LoomLimits *limits);
+
+G_END_DECLS
