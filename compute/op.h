@@ -5,6 +5,8 @@
  * (loom_op_registry) and the op tests. */
 #pragma once
 
+#include <stdint.h>
+
 #include "loom.h"
 #include "cpu/threads.h"
 

@@ -1,0 +1,104 @@
+#include "backend.h"
+#include "ops/elementwise.h"
+
+#define ELT_LOCAL_SIZE 256
+#define ELT_GRAIN      (1 << 15) /* below this, threads cost more than they give */
+
+typedef struct
+{
+  LoomEltRange         range;
+  const LoomEltParams *params;
+  float *const        *b;
+} EltJob;
+
+static void
+elt_job (gpointer data, gsize begin, gsize end)
+{
+  EltJob *job = data;
+
+  job->range (job->params, job->b, begin, end);
+}
+
+void
+loom_elt_cpu (LoomEltRange range, const void *params, float *const *b, LoomThreads *threads)
+{
+  EltJob job = { range, params, b };
+
+  loom_threads_parallel_for (threads, job.params->n, ELT_GRAIN, elt_job, &job);
+}
+
+void
+loom_elt_binding_lengths (const void *params, gsize *lengths)
+{
+  for (guint i = 0; i < LOOM_OP_MAX_BINDINGS; i++)
+    lengths[i] = ((const LoomEltParams *) params)->n;
+}
+
+guint
+loom_elt_vk_spec (const LoomLimits *limits, guint32 *spec)
+{
+  spec[0] = MIN (ELT_LOCAL_SIZE, limits->max_local_size);
+  return 1;
+}
+
+void
+loom_elt_vk_groups (const void *params, const guint32 *spec,
+                    const LoomLimits *limits, guint32 *groups)
+{
+  groups[0] = loom_groups_1d (((const LoomEltParams *) params)->n, spec[0], limits);
+  groups[1] = groups[2] = 1;
+}
+
+double
+loom_elt_flops (const void *params)
+{
+  return ((const LoomEltParams *) params)->n;
+}
+
+gboolean
+loom_elt_test_case (guint index, GRand *rand, void *params)
+{
+  /* Odd sizes, a partial workgroup, and more invocations than one grid axis
+   * of 65535 workgroups holds when each does one element. */
+  static const guint32 sizes[] = { 1, 7, 13, 127, 256, 1000, 1029, 65537,
+                                   65535u * ELT_LOCAL_SIZE + 77 };
+  LoomEltParams *p = params;
+
+  if (index >= G_N_ELEMENTS (sizes))
+    return FALSE;
+  p->n = sizes[index];
+  p->alpha = (float) g_rand_double_range (rand, -4.0, 4.0);
+  return TRUE;
+}
+
+gboolean
+loom_elt_run (const LoomOp *op, float alpha, LoomBuffer *const *buffers, GError **error)
+{
+  LoomSpan spans[LOOM_OP_MAX_BINDINGS];
+  LoomEltParams params;
+  gsize n = buffers[0]->length;
+
+  for (guint i = 0; i < op->n_bindings; i++)
+    {
+      g_return_val_if_fail (buffers[i] != NULL, FALSE);
+      if (buffers[i]->length != n)
+        {
+          g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "%s: argument %u has %" G_GSIZE_FORMAT " floats, argument 0 has %"
+                       G_GSIZE_FORMAT, op->name, i, buffers[i]->length, n);
+          return FALSE;
+        }
+      spans[i] = (LoomSpan) { buffers[i], 0, n };
+    }
+  if (n > G_MAXUINT32)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "%s: %" G_GSIZE_FORMAT " elements is more than one op handles (2^32 - 1)",
+                   op->name, n);
+      return FALSE;
+    }
+  if (n == 0)
+    return TRUE;
+  params = (LoomEltParams) { (guint32) n, alpha };
+  return loom_op_run (op, &params, spans, error);
+}

@@ -1,0 +1,58 @@
+/* What the elementwise ops (fill, copy, add, mul, scale) share: one params
+ * block, one dispatch shape, one set of test sizes.  Each op supplies only
+ * the loop body over [begin, end). */
+#pragma once
+
+#include "op.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  guint32 n;                    /* elements: first, as LoomOp.elementwise requires */
+  float   alpha;                /* fill value, scale factor; unused by the others */
+} LoomEltParams;
+
+typedef void (*LoomEltRange) (const LoomEltParams *p, float *const *b, gsize begin, gsize end);
+
+void     loom_elt_cpu             (LoomEltRange range, const void *params,
+                                   float *const *b, LoomThreads *threads);
+void     loom_elt_binding_lengths (const void *params, gsize *lengths);
+guint    loom_elt_vk_spec         (const LoomLimits *limits, guint32 *spec);
+void     loom_elt_vk_groups       (const void *params, const guint32 *spec,
+                                   const LoomLimits *limits, guint32 *groups);
+double   loom_elt_flops           (const void *params);
+gboolean loom_elt_test_case       (guint index, GRand *rand, void *params);
+
+/* Runs an elementwise op over whole buffers of equal length. */
+gboolean loom_elt_run             (const LoomOp *op, float alpha,
+                                   LoomBuffer *const *buffers, GError **error);
+
+/* The reference and CPU entry points of op NAME, from NAME_range. */
+#define LOOM_ELT_KERNELS(name)                                                  \
+  static void name##_reference (const void *params, float *const *b)            \
+  {                                                                             \
+    name##_range (params, b, 0, ((const LoomEltParams *) params)->n);           \
+  }                                                                             \
+  static void name##_cpu (const void *params, float *const *b, LoomThreads *t)  \
+  {                                                                             \
+    loom_elt_cpu (name##_range, params, b, t);                                  \
+  }
+
+/* The descriptor fields every elementwise op shares. */
+#define LOOM_ELT_OP_FIELDS(op)                                                  \
+  .name = #op,                                                                  \
+  .params_size = sizeof (LoomEltParams),                                        \
+  .elementwise = TRUE,                                                          \
+  .tolerance = 0.0,                                                             \
+  .binding_lengths = loom_elt_binding_lengths,                                  \
+  .reference = op##_reference,                                                  \
+  .cpu = op##_cpu,                                                              \
+  .vk_spec = loom_elt_vk_spec,                                                  \
+  .vk_groups = loom_elt_vk_groups,                                              \
+  .flops = loom_elt_flops,                                                      \
+  .test_case = loom_elt_test_case,                                              \
+  .spirv = loom_spv_##op,                                                       \
+  .spirv_size = sizeof (loom_spv_##op)
+
+G_END_DECLS

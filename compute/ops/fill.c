@@ -1,0 +1,24 @@
+/* dst[i] = alpha */
+#include "ops/elementwise.h"
+#include "fill.spv.h"
+
+static void
+fill_range (const LoomEltParams *p, float *const *b, gsize begin, gsize end)
+{
+  for (gsize i = begin; i < end; i++)
+    b[0][i] = p->alpha;
+}
+
+LOOM_ELT_KERNELS (fill)
+
+const LoomOp loom_op_fill = {
+  LOOM_ELT_OP_FIELDS (fill),
+  .n_bindings = 1, .read_mask = 0x0, .write_mask = 0x1,
+};
+
+gboolean
+loom_fill (LoomBuffer *dst, float value, GError **error)
+{
+  g_return_val_if_fail (dst != NULL, FALSE);
+  return loom_elt_run (&loom_op_fill, value, &dst, error);
+}
