@@ -10,6 +10,7 @@ typedef struct
 {
   void        (*device_free)  (LoomDevice *device);
   gboolean    (*sync)         (LoomDevice *device, GError **error);
+  void        (*properties)   (LoomDevice *device, LoomPropertyFunc func, gpointer data);
   LoomBuffer *(*buffer_new)   (LoomDevice *device, gsize length, GError **error);
   void        (*buffer_free)  (LoomBuffer *buffer);
   gboolean    (*buffer_write) (LoomBuffer *buffer, gsize first, gsize count,

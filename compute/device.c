@@ -146,6 +146,13 @@ loom_device_get_info (LoomDevice *device)
   return &device->info;
 }
 
+void
+loom_device_foreach_property (LoomDevice *device, LoomPropertyFunc func, gpointer data)
+{
+  g_return_if_fail (device != NULL && func != NULL);
+  device->klass->properties (device, func, data);
+}
+
 gboolean
 loom_device_sync (LoomDevice *device, GError **error)
 {

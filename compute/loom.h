@@ -61,6 +61,12 @@ LoomDevice           *loom_device_open         (const char     *spec,
                                                 GError        **error);
 void                  loom_device_free         (LoomDevice     *device);
 const LoomDeviceInfo *loom_device_get_info     (LoomDevice     *device);
+/* Calls FUNC with each of the device's properties ("threads", "max storage
+ * range", "subgroup size", …) as text, in a stable order. */
+typedef void (*LoomPropertyFunc) (const char *key, const char *value, gpointer data);
+void                  loom_device_foreach_property (LoomDevice      *device,
+                                                    LoomPropertyFunc func,
+                                                    gpointer         data);
 /* Waits until every queued operation has finished. */
 gboolean              loom_device_sync         (LoomDevice     *device,
                                                 GError        **error);

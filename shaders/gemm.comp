@@ -35,15 +35,11 @@ const uint TN = WG_X * RN;
 shared float a_tile[SHARED ? BK * TM : 1];   // [k][m]
 shared float b_tile[SHARED ? BK * TN : 1];   // [k][n]
 
-float load_a (uint row, uint k)
-{
-  return p.trans_a != 0 ? a[k * p.M + row] : a[row * p.K + k];
-}
-
-float load_b (uint k, uint col)
-{
-  return p.trans_b != 0 ? b[col * p.K + k] : b[k * p.N + col];
-}
+// Element strides of op(A) (row, k) and op(B) (k, col): transposes cost no branch.
+uint a_row_stride () { return p.trans_a != 0 ? 1 : p.K; }
+uint a_k_stride () { return p.trans_a != 0 ? p.M : 1; }
+uint b_k_stride () { return p.trans_b != 0 ? 1 : p.N; }
+uint b_col_stride () { return p.trans_b != 0 ? p.K : 1; }
 
 void main ()
 {
@@ -51,6 +47,8 @@ void main ()
   const uint ty = gl_LocalInvocationID.y;
   const uint tiles_n = (p.N + TN - 1) / TN;
   const uint tiles_m = (p.M + TM - 1) / TM;
+  const uint ars = a_row_stride (), aks = a_k_stride ();
+  const uint bks = b_k_stride (), bcs = b_col_stride ();
 
   for (uint tile_m = gl_WorkGroupID.y; tile_m < tiles_m; tile_m += gl_NumWorkGroups.y)
     for (uint tile_n = gl_WorkGroupID.x; tile_n < tiles_n; tile_n += gl_NumWorkGroups.x)
@@ -71,17 +69,21 @@ void main ()
             for (uint k0 = 0; k0 < p.K; k0 += BK)
               {
                 // Out-of-range elements load as zero, so edges need no branches below.
+                // Neighbouring invocations load neighbouring addresses
+                // (coalesced) whichever way A and B are stored.
                 for (uint e = me; e < BK * TM; e += n_threads)
                   {
-                    uint kk = e / TM, mm = e % TM;
+                    uint kk = aks == 1 ? e % BK : e / TM;
+                    uint mm = aks == 1 ? e / BK : e % TM;
                     uint row = tile_m * TM + mm, k = k0 + kk;
-                    a_tile[e] = (row < p.M && k < p.K) ? load_a (row, k) : 0.0;
+                    a_tile[kk * TM + mm] = (row < p.M && k < p.K) ? a[row * ars + k * aks] : 0.0;
                   }
                 for (uint e = me; e < BK * TN; e += n_threads)
                   {
-                    uint kk = e / TN, nn = e % TN;
+                    uint kk = bcs == 1 ? e / TN : e % BK;
+                    uint nn = bcs == 1 ? e % TN : e / BK;
                     uint col = tile_n * TN + nn, k = k0 + kk;
-                    b_tile[e] = (col < p.N && k < p.K) ? load_b (k, col) : 0.0;
+                    b_tile[kk * TN + nn] = (col < p.N && k < p.K) ? b[k * bks + col * bcs] : 0.0;
                   }
                 barrier ();
                 for (uint kk = 0; kk < BK; kk++)
@@ -101,18 +103,18 @@ void main ()
         else
           {
             // Clamp indices instead of branching; clamped results are never stored.
-            uint rows[RM], cols[RN];
+            uint a_at[RM], b_at[RN];
             for (uint i = 0; i < RM; i++)
-              rows[i] = min (row0 + i * WG_Y, p.M - 1);
+              a_at[i] = min (row0 + i * WG_Y, p.M - 1) * ars;
             for (uint j = 0; j < RN; j++)
-              cols[j] = min (col0 + j * WG_X, p.N - 1);
+              b_at[j] = min (col0 + j * WG_X, p.N - 1) * bcs;
             for (uint k = 0; k < p.K; k++)
               {
                 float av[RM], bv[RN];
                 for (uint i = 0; i < RM; i++)
-                  av[i] = load_a (rows[i], k);
+                  av[i] = a[a_at[i] + k * aks];
                 for (uint j = 0; j < RN; j++)
-                  bv[j] = load_b (k, cols[j]);
+                  bv[j] = b[k * bks + b_at[j]];
                 for (uint i = 0; i < RM; i++)
                   for (uint j = 0; j < RN; j++)
                     acc[i][j] = fma (av[i], bv[j], acc[i][j]);

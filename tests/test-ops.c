@@ -4,7 +4,9 @@
  * and sizes past one workgroup grid axis); /ops/vulkan-capped/<op> runs the
  * small cases again with the grid capped at 3 workgroups per axis and, for
  * elementwise ops, bindings capped at 4 KiB, so grid loops and range splitting are exercised
- * without giant buffers.  Vulkan runs under the validation layer, and any
+ * without giant buffers; /ops/vulkan-gpu-path/<op> runs them with the
+ * kernel variants chosen for GPUs (shared memory), which lavapipe would not
+ * pick itself.  Vulkan runs under the validation layer, and any
  * message it prints fails the test. */
 #include <math.h>
 #include <string.h>
@@ -16,7 +18,7 @@
 typedef struct
 {
   const LoomOp *op;
-  const char   *backend;      /* "cpu", "vulkan", "vulkan-capped" */
+  const char   *backend;      /* "cpu", "vulkan", "vulkan-capped", "vulkan-gpu-path" */
 } OpTest;
 
 /* Largest |out - ref| relative to the largest |ref|. */
@@ -100,6 +102,7 @@ test_op (gconstpointer data)
 {
   const OpTest *t = data;
   gboolean capped = strcmp (t->backend, "vulkan-capped") == 0;
+  gboolean gpu_path = strcmp (t->backend, "vulkan-gpu-path") == 0;
   LoomDevice *device = strcmp (t->backend, "cpu") == 0 ? loom_device_open ("cpu", NULL)
                                                         : test_open_vulkan ();
   guint8 params[LOOM_OP_MAX_PARAMS];
@@ -110,11 +113,14 @@ test_op (gconstpointer data)
     return;                     /* skipped: no Vulkan here */
   if (capped)
     loom_vk_debug_cap_limits (device, 3, t->op->elementwise ? 4096 : 0);
+  if (gpu_path)
+    loom_vk_debug_set_cpu_like (device, FALSE);
 
   for (guint i = 0; t->op->test_case (i, rand, params); i++)
     {
-      /* Capped limits mean thousands of dispatches for big cases. */
-      if (capped && case_floats (t->op, params) > (1 << 18))
+      /* Capped limits mean thousands of dispatches for big cases, and the
+       * big cases add nothing to the GPU path's test. */
+      if ((capped || gpu_path) && case_floats (t->op, params) > (1 << 18))
         continue;
       run_case (device, t->op, params, rand, i);
       ran++;
@@ -127,7 +133,7 @@ test_op (gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  static const char *backends[] = { "cpu", "vulkan", "vulkan-capped" };
+  static const char *backends[] = { "cpu", "vulkan", "vulkan-capped", "vulkan-gpu-path" };
 
   test_init (&argc, &argv);
   for (guint b = 0; b < G_N_ELEMENTS (backends); b++)

@@ -42,6 +42,18 @@ cpu_sync (LoomDevice *device, GError **error)
   return TRUE;                  /* every op ran when it was called */
 }
 
+static void
+cpu_properties (LoomDevice *device, LoomPropertyFunc func, gpointer data)
+{
+  CpuDevice *cpu = (CpuDevice *) device;
+  g_autofree char *threads = g_strdup_printf ("%u", loom_threads_get_count (cpu->threads));
+  g_autofree char *cores = g_strdup_printf ("%u", g_get_num_processors ());
+
+  func ("threads", threads, data);
+  func ("processors", cores, data);
+  func ("blas", openblas_get_config (), data);
+}
+
 static LoomBuffer *
 cpu_buffer_new (LoomDevice *device, gsize length, GError **error)
 {
@@ -103,6 +115,7 @@ cpu_run (LoomDevice *device, const LoomOp *op, const void *params,
 static const LoomBackendClass cpu_class = {
   .device_free = cpu_device_free,
   .sync = cpu_sync,
+  .properties = cpu_properties,
   .buffer_new = cpu_buffer_new,
   .buffer_free = cpu_buffer_free,
   .buffer_write = cpu_buffer_write,

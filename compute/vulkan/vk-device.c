@@ -490,9 +490,43 @@ vk_sync (LoomDevice *device, GError **error)
   return loom_vk_stream_finish (((LoomVkDevice *) device)->stream, error);
 }
 
+static void
+vk_properties (LoomDevice *device, LoomPropertyFunc func, gpointer data)
+{
+  LoomVkDevice *vk = (LoomVkDevice *) device;
+  const LoomVkCaps *c = &vk->caps;
+  struct { const char *key; char *value; } p[] = {
+    { "vulkan", g_strdup_printf ("%u.%u.%u", VK_API_VERSION_MAJOR (vk->props.apiVersion),
+                                 VK_API_VERSION_MINOR (vk->props.apiVersion),
+                                 VK_API_VERSION_PATCH (vk->props.apiVersion)) },
+    { "type", g_strdup (device->info.type) },
+    { "driver", g_strdup (device->info.driver) },
+    { "memory", g_strdup (vk->use_staging ? "device-local, staged transfers"
+                                          : "unified, mapped by the host") },
+    { "max storage range", g_format_size_full (c->op.max_storage_range, G_FORMAT_SIZE_IEC_UNITS) },
+    { "max allocation", g_format_size_full (c->max_allocation, G_FORMAT_SIZE_IEC_UNITS) },
+    { "max workgroups", g_strdup_printf ("%u × %u × %u", c->op.max_groups[0],
+                                         c->op.max_groups[1], c->op.max_groups[2]) },
+    { "max invocations", g_strdup_printf ("%u", c->op.max_local_size) },
+    { "shared memory", g_format_size_full (c->op.shared_bytes, G_FORMAT_SIZE_IEC_UNITS) },
+    { "subgroup size", g_strdup_printf ("%u", c->op.subgroup_size) },
+    { "fp16 arithmetic", g_strdup (c->fp16 ? "yes" : "no") },
+    { "16-bit storage", g_strdup (c->storage16 ? "yes" : "no") },
+    { "cooperative matrix", g_strdup (c->cooperative_matrix ? "yes" : "no") },
+    { "timestamps", g_strdup (c->timestamps ? "yes" : "no") },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (p); i++)
+    {
+      func (p[i].key, p[i].value, data);
+      g_free (p[i].value);
+    }
+}
+
 static const LoomBackendClass vk_class = {
   .device_free = vk_device_free,
   .sync = vk_sync,
+  .properties = vk_properties,
   .buffer_new = loom_vk_buffer_new,
   .buffer_free = loom_vk_buffer_free,
   .buffer_write = loom_vk_buffer_write,
@@ -620,6 +654,16 @@ loom_vk_device_new (int index, GError **error)
 fail:
   vk_device_free (&vk->parent);
   return NULL;
+}
+
+void
+loom_vk_debug_set_cpu_like (LoomDevice *device, gboolean cpu_like)
+{
+  LoomVkDevice *vk = (LoomVkDevice *) device;
+
+  g_return_if_fail (device->klass == &vk_class);
+  g_return_if_fail (g_hash_table_size (vk->pipelines) == 0);
+  vk->caps.op.cpu_like = cpu_like;
 }
 
 void

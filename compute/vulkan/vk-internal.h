@@ -129,6 +129,9 @@ void      loom_vk_profile_print  (LoomVkDevice *vk);
 /* For tests: shrink the limits so small shapes exercise grid capping and
  * range splitting (0 leaves a limit as it is). */
 void      loom_vk_debug_cap_limits (LoomDevice *device, guint32 max_groups, gsize max_storage_range);
+/* For tests: pick the kernels meant for the other kind of device (GPU
+ * kernels on lavapipe); only before the first op runs. */
+void      loom_vk_debug_set_cpu_like (LoomDevice *device, gboolean cpu_like);
 void      loom_vk_set_memory_budget (LoomDevice *device, gsize bytes);
 
 G_END_DECLS
