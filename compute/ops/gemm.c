@@ -1,4 +1,3 @@
-#include <stdio.h>
 /* C = alpha · op(A) · op(B) + beta · C, row-major, packed. */
 #include <cblas.h>
 
@@ -71,16 +70,15 @@ gemm_vk_spec (const LoomLimits *limits, guint32 *spec)
   /* 16×16 invocations.  CPU drivers: 8×8 outputs each (128×128 tiles),
    * everything in registers, since barriers cost them more than shared
    * memory saves (lavapipe, 1024³: 14.7 GFLOP/s against 8.1 for 4×4 and 4.2
-   * with shared memory).  GPUs: 4×4 each (64×64 tiles, enough workgroups
-   * for mid-sized matrices), K staged in 16-deep shared-memory slices. */
+   * with shared memory).  GPUs: 4×8 each (64×128 tiles), K staged in
+   * 16-deep shared-memory slices (H100, 4096³: 23.3 TFLOP/s against 17.5
+   * for 4×4 and 1.9 for 8×8; BK 8 ties, 32 loses). */
   spec[SPEC_WG_X] = 16;
   spec[SPEC_WG_Y] = 16;
   spec[SPEC_RM] = limits->cpu_like ? 8 : 4;
-  spec[SPEC_RN] = limits->cpu_like ? 8 : 4;
+  spec[SPEC_RN] = 8;
   spec[SPEC_SHARED] = limits->cpu_like ? 0 : 1;
   spec[SPEC_BK] = 16;
-  if (g_getenv ("GEMM_SPEC"))
-    sscanf (g_getenv ("GEMM_SPEC"), "%u,%u,%u,%u,%u,%u", &spec[0], &spec[1], &spec[2], &spec[3], &spec[4], &spec[5]);
   return N_SPEC;
 }
 
