@@ -447,7 +447,7 @@ cmd_bench (int argc, char **argv)
           add_result (b, "dispatch_batched", kind, batched, 0);
           add_result (b, "dispatch_roundtrip", kind, trip, 0);
           if (!json)
-            printf ("  %-20s %10.1f us per op, queued\n  %-20s %10.1f us per op + wait\n",
+            printf ("  %-20s %10.2f us per op, queued\n  %-20s %10.2f us per op + wait\n",
                     "dispatch_batched", batched.median * 1000, "dispatch_roundtrip",
                     trip.median * 1000);
         }
