@@ -62,7 +62,7 @@ def main():
     cache = {}
     for r in loom:
         if not r["name"].startswith("gemm_"):
-            print(f"{r['backend']:8} {r['name']:20} {r["ms_median"] * 1000:9.2f}us")
+            print(f"{r['backend']:8} {r['name']:20} {r['ms_median'] * 1000:9.2f}us")
             continue
         n = int(r["name"].split("_")[1])
         device = "cuda" if r["backend"] == "vulkan" and cuda else "cpu"
