@@ -106,12 +106,21 @@ loom_device_open (const char *spec, GError **error)
   if (spec == NULL || *spec == '\0' || g_ascii_strcasecmp (spec, "auto") == 0)
     {
       /* A real GPU through Vulkan; else the CPU backend, which beats a
-       * CPU-type Vulkan driver (lavapipe) by far. */
-      device = loom_vk_device_new (-1, &vk_error);
+       * CPU-type Vulkan driver (lavapipe) by far.  Listing is cheap; only
+       * a GPU is opened. */
+      g_autoptr (GPtrArray) infos = g_ptr_array_new_with_free_func ((GDestroyNotify) loom_device_info_free);
+      gboolean has_gpu = FALSE;
+
+      if (loom_vk_list_devices (infos, NULL))
+        for (guint i = 0; i < infos->len && !has_gpu; i++)
+          has_gpu = strcmp (((LoomDeviceInfo *) infos->pdata[i])->type, "cpu") != 0;
+      device = has_gpu ? loom_vk_device_new (-1, &vk_error) : NULL;
       if (device != NULL && strcmp (device->info.type, "cpu") != 0)
         return device;
       if (device != NULL)
         loom_device_free (device);
+      if (vk_error != NULL)
+        g_debug ("no GPU, using the CPU backend: %s", vk_error->message);
       g_clear_error (&vk_error);
       return loom_cpu_device_new ();
     }
