@@ -7,6 +7,7 @@ Prints "N passed, N failed[, N skipped]".  A test program that failed
 without reporting a failing case (a crash, a timeout) counts as one failure;
 a build directory without a test log counts as one failure too.
 """
+import glob
 import json
 import os
 import re
@@ -14,14 +15,16 @@ import sys
 
 passed = failed = skipped = 0
 for build in sys.argv[1:]:
-    log = os.path.join(build, "meson-logs", "testlog.json")
-    if not os.path.exists(log):
+    # testlog.json, or testlog-WRAPPER.json for runs under --wrapper.
+    logs = glob.glob(os.path.join(build, "meson-logs", "testlog*.json"))
+    if not logs:
         print(f"{build}: no test log", file=sys.stderr)
         failed += 1
         continue
-    with open(log) as f:
-        for line in f:
-            test = json.loads(line)
+    for log in logs:
+        with open(log) as f:
+            tests = [json.loads(line) for line in f if line.strip()]
+        for test in tests:
             ok = not_ok = 0
             for tap in (test.get("stdout") or "").splitlines():
                 if re.match(r"^ok \d+", tap):
