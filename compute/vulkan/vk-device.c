@@ -335,6 +335,34 @@ loom_vk_list_devices (GPtrArray *infos, GError **error)
   return devices != NULL;
 }
 
+/* The optional features Loom asks about, linked for vkGetPhysicalDeviceFeatures2
+ * and, with only the wanted ones left on, for vkCreateDevice. */
+typedef struct
+{
+  VkPhysicalDeviceFeatures2                    features;
+  VkPhysicalDevice16BitStorageFeatures         f16;
+  VkPhysicalDeviceVulkan12Features             f12;     /* Vulkan 1.2 devices only */
+  VkPhysicalDeviceCooperativeMatrixFeaturesKHR coopmat; /* with the extension only */
+} FeatureChain;
+
+static void
+feature_chain_init (FeatureChain *c, guint32 api_version, gboolean coopmat)
+{
+  void **next;
+
+  memset (c, 0, sizeof *c);
+  c->features.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2;
+  c->f16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
+  c->f12.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES;
+  c->coopmat.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR;
+  c->features.pNext = &c->f16;
+  next = &c->f16.pNext;
+  if (api_version >= VK_API_VERSION_1_2)
+    *next = &c->f12, next = &c->f12.pNext;
+  if (coopmat)
+    *next = &c->coopmat;
+}
+
 static void
 read_caps (LoomVkDevice *vk, gboolean has_coopmat_ext)
 {
@@ -348,19 +376,7 @@ read_caps (LoomVkDevice *vk, gboolean has_coopmat_ext)
   VkPhysicalDeviceMaintenance3Properties maint3 = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES,
   };
-  VkPhysicalDeviceCooperativeMatrixFeaturesKHR coopmat = {
-    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR,
-  };
-  VkPhysicalDeviceVulkan12Features f12 = {
-    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
-  };
-  VkPhysicalDevice16BitStorageFeatures f16 = {
-    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
-  };
-  VkPhysicalDeviceFeatures2 features = {
-    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-    .pNext = &f16,
-  };
+  FeatureChain chain;
   const VkPhysicalDeviceLimits *l = &vk->props.limits;
   LoomVkCaps *caps = &vk->caps;
   guint32 n_families = 0;
@@ -368,11 +384,8 @@ read_caps (LoomVkDevice *vk, gboolean has_coopmat_ext)
 
   subgroup.pNext = &maint3;
   vkGetPhysicalDeviceProperties2 (vk->physical, &props);
-  if (vk->props.apiVersion >= VK_API_VERSION_1_2)
-    f16.pNext = &f12;
-  if (has_coopmat_ext)
-    coopmat.pNext = f16.pNext, f16.pNext = &coopmat;
-  vkGetPhysicalDeviceFeatures2 (vk->physical, &features);
+  feature_chain_init (&chain, vk->props.apiVersion, has_coopmat_ext);
+  vkGetPhysicalDeviceFeatures2 (vk->physical, &chain.features);
 
   for (int i = 0; i < 3; i++)
     caps->op.max_groups[i] = l->maxComputeWorkGroupCount[i];
@@ -385,9 +398,9 @@ read_caps (LoomVkDevice *vk, gboolean has_coopmat_ext)
   caps->max_allocation = maint3.maxMemoryAllocationSize ? maint3.maxMemoryAllocationSize
                                                         : (VkDeviceSize) 1 << 30;
   caps->max_push_constants = l->maxPushConstantsSize;
-  caps->fp16 = f12.shaderFloat16;
-  caps->storage16 = f16.storageBuffer16BitAccess;
-  caps->cooperative_matrix = has_coopmat_ext && coopmat.cooperativeMatrix;
+  caps->fp16 = chain.f12.shaderFloat16;
+  caps->storage16 = chain.f16.storageBuffer16BitAccess;
+  caps->cooperative_matrix = has_coopmat_ext && chain.coopmat.cooperativeMatrix;
 
   vkGetPhysicalDeviceQueueFamilyProperties (vk->physical, &n_families, NULL);
   families = g_new0 (VkQueueFamilyProperties, MAX (n_families, 1));
@@ -426,16 +439,7 @@ create_logical_device (LoomVkDevice *vk, GError **error)
   const char *extensions[2];
   guint32 n_enable = 0;
   float priority = 1.0f;
-  VkPhysicalDeviceVulkan12Features f12 = {
-    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
-  };
-  VkPhysicalDevice16BitStorageFeatures f16 = {
-    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
-  };
-  VkPhysicalDeviceFeatures2 features = {
-    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-    .pNext = &f16,
-  };
+  FeatureChain enable;
   VkDeviceQueueCreateInfo queue = {
     .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
     .queueCount = 1,
@@ -443,7 +447,6 @@ create_logical_device (LoomVkDevice *vk, GError **error)
   };
   VkDeviceCreateInfo info = {
     .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-    .pNext = &features,
     .queueCreateInfoCount = 1,
     .pQueueCreateInfos = &queue,
     .ppEnabledExtensionNames = extensions,
@@ -466,13 +469,12 @@ create_logical_device (LoomVkDevice *vk, GError **error)
     }
   read_caps (vk, has_coopmat);
 
-  /* The 16-bit features Loom's shaders may use, where present. */
-  f16.storageBuffer16BitAccess = vk->caps.storage16;
-  if (vk->props.apiVersion >= VK_API_VERSION_1_2)
-    {
-      f16.pNext = &f12;
-      f12.shaderFloat16 = vk->caps.fp16;
-    }
+  /* The 16-bit features Loom's shaders may use, where present; cooperative
+   * matrices stay off until a kernel uses them. */
+  feature_chain_init (&enable, vk->props.apiVersion, FALSE);
+  enable.f16.storageBuffer16BitAccess = vk->caps.storage16;
+  enable.f12.shaderFloat16 = vk->caps.fp16;
+  info.pNext = &enable.features;
   queue.queueFamilyIndex = vk->queue_family;
   info.enabledExtensionCount = n_enable;
   if (!loom_vk_check (vk, vkCreateDevice (vk->physical, &info, NULL, &vk->device),
