@@ -116,4 +116,41 @@ gboolean loom_gemm (LoomBuffer *c,
                     float       beta,
                     GError    **error);
 
+/* 2-D convolution, NCHW, fp32, no groups.  x is N×C×H×W, w is K×C×R×S,
+ * y is N×K×P×Q with P = (H + 2·pad_h − dilation_h·(R − 1) − 1) / stride_h + 1
+ * (Q likewise).  Padding reads zeros, the mirrored image without repeating
+ * the edge (PyTorch's "reflect", pad < H), or the image wrapped around
+ * ("circular", pad ≤ H: tileable results). */
+typedef enum
+{
+  LOOM_PAD_ZERO,
+  LOOM_PAD_REFLECT,
+  LOOM_PAD_CIRCULAR
+} LoomPadMode;
+
+typedef struct
+{
+  guint       batch, in_channels, in_height, in_width;  /* N, C, H, W */
+  guint       out_channels, kernel_h, kernel_w;         /* K, R, S */
+  guint       stride_h, stride_w;                       /* 0 means 1 */
+  guint       pad_h, pad_w;
+  guint       dilation_h, dilation_w;                   /* 0 means 1 */
+  LoomPadMode pad_mode;
+} LoomConv2d;
+
+/* P and Q, or FALSE with a message naming what does not fit. */
+gboolean loom_conv2d_output_size     (const LoomConv2d *conv, guint *out_h, guint *out_w,
+                                      GError **error);
+/* y = conv(x, w) + bias; BIAS may be NULL. */
+gboolean loom_conv2d_forward         (const LoomConv2d *conv, LoomBuffer *y, LoomBuffer *x,
+                                      LoomBuffer *w, LoomBuffer *bias, GError **error);
+/* dx = ∂L/∂x from dy = ∂L/∂y (overwrites dx).  With stride 2 and K↔C read
+ * the other way round, this is also the forward pass of a transposed
+ * convolution. */
+gboolean loom_conv2d_backward_data   (const LoomConv2d *conv, LoomBuffer *dx, LoomBuffer *dy,
+                                      LoomBuffer *w, GError **error);
+/* dw = ∂L/∂w and, unless NULL, dbias = ∂L/∂bias (both overwritten). */
+gboolean loom_conv2d_backward_weight (const LoomConv2d *conv, LoomBuffer *dw, LoomBuffer *dbias,
+                                      LoomBuffer *x, LoomBuffer *dy, GError **error);
+
 G_END_DECLS

@@ -1,0 +1,218 @@
+#include <string.h>
+
+#include "backend.h"
+#include "ops/conv.h"
+
+static guint
+at_least_1 (guint v)
+{
+  return v == 0 ? 1 : v;
+}
+
+gboolean
+loom_conv_params_init (LoomConvParams *p, const LoomConv2d *conv, const char *op, GError **error)
+{
+  guint64 eff_r, eff_s, span_h, span_w;
+  const char *why = NULL;
+
+  memset (p, 0, sizeof *p);
+  p->n = conv->batch;
+  p->c = conv->in_channels;
+  p->h = conv->in_height;
+  p->w = conv->in_width;
+  p->k = conv->out_channels;
+  p->r = conv->kernel_h;
+  p->s = conv->kernel_w;
+  p->stride_h = at_least_1 (conv->stride_h);
+  p->stride_w = at_least_1 (conv->stride_w);
+  p->pad_h = conv->pad_h;
+  p->pad_w = conv->pad_w;
+  p->dil_h = at_least_1 (conv->dilation_h);
+  p->dil_w = at_least_1 (conv->dilation_w);
+  p->pad_mode = conv->pad_mode;
+
+  eff_r = (guint64) p->dil_h * (p->r - 1) + 1;
+  eff_s = (guint64) p->dil_w * (p->s - 1) + 1;
+  span_h = (guint64) p->h + 2 * (guint64) p->pad_h;
+  span_w = (guint64) p->w + 2 * (guint64) p->pad_w;
+  if (p->n == 0 || p->c == 0 || p->h == 0 || p->w == 0 || p->k == 0 || p->r == 0 || p->s == 0)
+    why = "every size must be at least 1";
+  else if (conv->pad_mode > LOOM_PAD_CIRCULAR)
+    why = "unknown padding mode";
+  else if (conv->pad_mode == LOOM_PAD_REFLECT && (p->pad_h >= p->h || p->pad_w >= p->w))
+    why = "reflect padding must be smaller than the input";
+  else if (conv->pad_mode == LOOM_PAD_CIRCULAR && (p->pad_h > p->h || p->pad_w > p->w))
+    why = "circular padding cannot exceed the input";
+  else if (eff_r > span_h || eff_s > span_w)
+    why = "the kernel is larger than the padded input";
+  else if ((guint64) p->n * p->c * p->h * p->w > G_MAXUINT32
+           || (guint64) p->k * p->c * p->r * p->s > G_MAXUINT32)
+    why = "a tensor has more than 2^32 elements";
+  if (why == NULL)
+    {
+      p->p = (guint32) ((span_h - eff_r) / p->stride_h + 1);
+      p->q = (guint32) ((span_w - eff_s) / p->stride_w + 1);
+      if ((guint64) p->n * p->k * p->p * p->q > G_MAXUINT32)
+        why = "the output has more than 2^32 elements";
+    }
+  if (why != NULL)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "%s: %s (input %u×%u×%u×%u, weights %u×%u×%u×%u, stride %u×%u, "
+                   "padding %u×%u, dilation %u×%u)", op, why, conv->batch, conv->in_channels,
+                   conv->in_height, conv->in_width, conv->out_channels, conv->in_channels,
+                   conv->kernel_h, conv->kernel_w, p->stride_h, p->stride_w, p->pad_h,
+                   p->pad_w, p->dil_h, p->dil_w);
+      return FALSE;
+    }
+  p->splits = loom_conv_splits (p);
+  return TRUE;
+}
+
+gboolean
+loom_conv2d_output_size (const LoomConv2d *conv, guint *out_h, guint *out_w, GError **error)
+{
+  LoomConvParams p;
+
+  if (!loom_conv_params_init (&p, conv, "conv2d", error))
+    return FALSE;
+  *out_h = p.p;
+  *out_w = p.q;
+  return TRUE;
+}
+
+/* Slices of N·P·Q for the weight gradient: enough partial sums to fill a
+ * GPU, few enough that summing them stays cheap. */
+guint32
+loom_conv_splits (const LoomConvParams *p)
+{
+  guint64 npq = (guint64) p->n * p->p * p->q;
+
+  return (guint32) CLAMP (npq / 2048, 1, 64);
+}
+
+gsize
+loom_conv_chunk (const LoomConvParams *p)
+{
+  gsize crs = (gsize) p->c * p->r * p->s;
+  gsize pq = (gsize) p->p * p->q;
+
+  return MIN (pq, MAX ((gsize) 64, ((gsize) 1 << 20) / crs));
+}
+
+typedef struct
+{
+  const LoomConvParams *p;
+  const float          *src;
+  float                *dst;
+  gsize                 first, count;
+} PatchJob;
+
+/* Rows [begin, end) of the patch matrix: one (c, r, s) each. */
+static void
+im2col_rows (gpointer data, gsize begin, gsize end)
+{
+  const PatchJob *job = data;
+  const LoomConvParams *p = job->p;
+
+  for (gsize row = begin; row < end; row++)
+    {
+      gsize c = row / (p->r * p->s), r = row / p->s % p->r, s = row % p->s;
+      const float *plane = job->src + c * p->h * p->w;
+      float *out = job->dst + row * job->count;
+
+      for (gsize i = 0; i < job->count; i++)
+        {
+          gsize pq = job->first + i;
+          gint64 hh = loom_conv_pad_index ((gint64) (pq / p->q) * p->stride_h - p->pad_h
+                                           + (gint64) r * p->dil_h, p->h, p->pad_mode);
+          gint64 ww = loom_conv_pad_index ((gint64) (pq % p->q) * p->stride_w - p->pad_w
+                                           + (gint64) s * p->dil_w, p->w, p->pad_mode);
+
+          out[i] = hh < 0 || ww < 0 ? 0.0f : plane[hh * p->w + ww];
+        }
+    }
+}
+
+void
+loom_conv_im2col (const LoomConvParams *p, const float *x, gsize first, gsize count,
+                  float *col, LoomThreads *threads)
+{
+  PatchJob job = { p, x, col, first, count };
+
+  loom_threads_parallel_for (threads, (gsize) p->c * p->r * p->s, 8, im2col_rows, &job);
+}
+
+/* Channels [begin, end): each thread adds into its own planes of dx. */
+static void
+col2im_channels (gpointer data, gsize begin, gsize end)
+{
+  const PatchJob *job = data;
+  const LoomConvParams *p = job->p;
+
+  for (gsize c = begin; c < end; c++)
+    for (gsize r = 0; r < p->r; r++)
+      for (gsize s = 0; s < p->s; s++)
+        {
+          const float *in = job->src + ((c * p->r + r) * p->s + s) * job->count;
+          float *plane = job->dst + c * p->h * p->w;
+
+          for (gsize i = 0; i < job->count; i++)
+            {
+              gsize pq = job->first + i;
+              gint64 hh = loom_conv_pad_index ((gint64) (pq / p->q) * p->stride_h - p->pad_h
+                                               + (gint64) r * p->dil_h, p->h, p->pad_mode);
+              gint64 ww = loom_conv_pad_index ((gint64) (pq % p->q) * p->stride_w - p->pad_w
+                                               + (gint64) s * p->dil_w, p->w, p->pad_mode);
+
+              if (hh >= 0 && ww >= 0)
+                plane[hh * p->w + ww] += in[i];
+            }
+        }
+}
+
+void
+loom_conv_col2im (const LoomConvParams *p, const float *col, gsize first, gsize count,
+                  float *dx, LoomThreads *threads)
+{
+  PatchJob job = { p, col, dx, first, count };
+
+  loom_threads_parallel_for (threads, p->c, 1, col2im_channels, &job);
+}
+
+gboolean
+loom_conv_test_case (guint index, GRand *rand, LoomConvParams *p)
+{
+  /* N, C, H, W, K, R, S, stride h/w, pad h/w, dilation h/w, padding mode */
+  static const guint32 shapes[][14] = {
+    { 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, LOOM_PAD_ZERO },
+    { 2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, LOOM_PAD_ZERO },
+    { 1, 4, 13, 11, 5, 3, 3, 2, 2, 1, 1, 1, 1, LOOM_PAD_REFLECT },
+    { 2, 3, 9, 10, 6, 3, 3, 1, 1, 2, 2, 2, 2, LOOM_PAD_CIRCULAR },
+    { 1, 5, 8, 8, 7, 4, 4, 2, 2, 1, 1, 1, 1, LOOM_PAD_ZERO },
+    { 3, 2, 6, 7, 3, 1, 1, 1, 1, 0, 0, 1, 1, LOOM_PAD_ZERO },
+    { 1, 3, 16, 16, 8, 5, 5, 1, 1, 2, 2, 1, 1, LOOM_PAD_REFLECT },
+    { 1, 2, 5, 6, 3, 3, 2, 2, 2, 1, 1, 1, 1, LOOM_PAD_CIRCULAR },
+    { 2, 17, 12, 12, 19, 3, 3, 1, 1, 1, 1, 1, 1, LOOM_PAD_ZERO },
+    { 1, 3, 6, 5, 70, 3, 3, 1, 1, 1, 1, 1, 1, LOOM_PAD_CIRCULAR },
+    { 1, 1, 67, 130, 2, 3, 3, 1, 1, 1, 1, 1, 1, LOOM_PAD_REFLECT },
+    { 2, 3, 11, 9, 4, 3, 3, 2, 1, 1, 0, 1, 2, LOOM_PAD_ZERO },
+    { 1, 2, 7, 7, 3, 3, 3, 3, 3, 3, 3, 1, 1, LOOM_PAD_CIRCULAR },
+  };
+  const guint32 *v;
+
+  if (index >= 2 * G_N_ELEMENTS (shapes))
+    return FALSE;
+  v = shapes[index / 2];
+  memset (p, 0, sizeof *p);
+  p->n = v[0], p->c = v[1], p->h = v[2], p->w = v[3];
+  p->k = v[4], p->r = v[5], p->s = v[6];
+  p->stride_h = v[7], p->stride_w = v[8], p->pad_h = v[9], p->pad_w = v[10];
+  p->dil_h = v[11], p->dil_w = v[12], p->pad_mode = v[13];
+  p->p = (p->h + 2 * p->pad_h - p->dil_h * (p->r - 1) - 1) / p->stride_h + 1;
+  p->q = (p->w + 2 * p->pad_w - p->dil_w * (p->s - 1) - 1) / p->stride_w + 1;
+  /* Each shape twice: with and without bias, over 1 and several slices. */
+  p->has_bias = index % 2;
+  p->splits = index % 2 ? MIN (3, p->n * p->p * p->q) + (guint32) g_rand_int_range (rand, 0, 2) : 1;
+  return TRUE;
+}

@@ -1,0 +1,59 @@
+/* What the convolution ops share: one params block (the push constants of
+ * shaders/conv.glsl), validation, padding, im2col, and the test shapes. */
+#pragma once
+
+#include "op.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  guint32 n, c, h, w;           /* input N×C×H×W */
+  guint32 k, r, s;              /* weights K×C×R×S */
+  guint32 p, q;                 /* output N×K×P×Q */
+  guint32 stride_h, stride_w;
+  guint32 pad_h, pad_w;
+  guint32 dil_h, dil_w;
+  guint32 pad_mode;             /* LoomPadMode */
+  guint32 has_bias;             /* forward: add binding 3 */
+  guint32 splits;               /* backward weight: partial sums over this many slices of N·P·Q */
+} LoomConvParams;
+
+/* Checks CONV and fills P; on failure the message names OP and the shapes. */
+gboolean loom_conv_params_init (LoomConvParams *p, const LoomConv2d *conv,
+                                const char *op, GError **error);
+
+/* Where padded coordinate I of an axis of SIZE reads from, or -1 (zeros). */
+static inline gint64
+loom_conv_pad_index (gint64 i, gint64 size, guint32 mode)
+{
+  if (i >= 0 && i < size)
+    return i;
+  switch (mode)
+    {
+    case LOOM_PAD_REFLECT:
+      return i < 0 ? -i : 2 * (size - 1) - i;
+    case LOOM_PAD_CIRCULAR:
+      return i < 0 ? i + size : i - size;
+    default:
+      return -1;
+    }
+}
+
+/* The columns [FIRST, FIRST + COUNT) of image X's (C·R·S) × (P·Q) patch
+ * matrix, into COL (row stride COUNT).  Rows run over threads. */
+void loom_conv_im2col (const LoomConvParams *p, const float *x, gsize first, gsize count,
+                       float *col, LoomThreads *threads);
+/* The reverse: adds COL's columns into image DX where they were read. */
+void loom_conv_col2im (const LoomConvParams *p, const float *col, gsize first, gsize count,
+                       float *dx, LoomThreads *threads);
+/* Columns of a patch matrix held in about 4 MiB. */
+gsize loom_conv_chunk (const LoomConvParams *p);
+
+/* Test shapes shared by the conv ops: odd sizes, strides, dilations, every
+ * padding mode, channel counts past a tile. */
+gboolean loom_conv_test_case (guint index, GRand *rand, LoomConvParams *p);
+
+guint32 loom_conv_splits (const LoomConvParams *p);
+
+G_END_DECLS
