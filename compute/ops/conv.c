@@ -92,6 +92,12 @@ loom_conv_splits (const LoomConvParams *p)
 }
 
 gsize
+loom_conv_slice_begin (gsize i, gsize count, gsize slices)
+{
+  return i * (count / slices) + MIN (i, count % slices);
+}
+
+gsize
 loom_conv_chunk (const LoomConvParams *p)
 {
   gsize crs = (gsize) p->c * p->r * p->s;

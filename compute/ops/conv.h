@@ -55,5 +55,7 @@ gsize loom_conv_chunk (const LoomConvParams *p);
 gboolean loom_conv_test_case (guint index, GRand *rand, LoomConvParams *p);
 
 guint32 loom_conv_splits (const LoomConvParams *p);
+/* First item of slice I when COUNT items are cut into SLICES (as conv.glsl). */
+gsize   loom_conv_slice_begin (gsize i, gsize count, gsize slices);
 
 G_END_DECLS

@@ -2,6 +2,7 @@
 #include <cblas.h>
 
 #include "backend.h"
+#include "ops/tile.h"
 #include "gemm.spv.h"
 
 typedef struct
@@ -61,11 +62,8 @@ gemm_cpu (const void *params, float *const *b, LoomThreads *threads)
                p->beta, b[C_], (int) p->n);
 }
 
-/* Spec constants of shaders/gemm.comp. */
-enum { SPEC_WG_X, SPEC_WG_Y, SPEC_RM, SPEC_RN, SPEC_SHARED, SPEC_BK, N_SPEC };
-
-static guint
-gemm_vk_spec (const LoomLimits *limits, guint32 *spec)
+guint
+loom_tile_vk_spec (const LoomLimits *limits, guint32 *spec)
 {
   /* 16×16 invocations.  CPU drivers: 8×8 outputs each (128×128 tiles),
    * everything in registers, since barriers cost them more than shared
@@ -73,13 +71,25 @@ gemm_vk_spec (const LoomLimits *limits, guint32 *spec)
    * with shared memory).  GPUs: 4×8 each (64×128 tiles), K staged in
    * 16-deep shared-memory slices (H100, 4096³: 23.3 TFLOP/s against 17.5
    * for 4×4 and 1.9 for 8×8; BK 8 ties, 32 loses). */
-  spec[SPEC_WG_X] = 16;
-  spec[SPEC_WG_Y] = 16;
-  spec[SPEC_RM] = limits->cpu_like ? 8 : 4;
-  spec[SPEC_RN] = 8;
-  spec[SPEC_SHARED] = limits->cpu_like ? 0 : 1;
-  spec[SPEC_BK] = 16;
-  return N_SPEC;
+  spec[LOOM_TILE_WG_X] = 16;
+  spec[LOOM_TILE_WG_Y] = 16;
+  spec[LOOM_TILE_RM] = limits->cpu_like ? 8 : 4;
+  spec[LOOM_TILE_RN] = 8;
+  spec[LOOM_TILE_SHARED] = limits->cpu_like ? 0 : 1;
+  spec[LOOM_TILE_BK] = 16;
+  return LOOM_TILE_N_SPEC;
+}
+
+void
+loom_tile_groups (guint32 rows, guint32 cols, guint32 depth, const guint32 *spec,
+                  const LoomLimits *limits, guint32 *groups)
+{
+  guint32 tile_n = spec[LOOM_TILE_WG_X] * spec[LOOM_TILE_RN];
+  guint32 tile_m = spec[LOOM_TILE_WG_Y] * spec[LOOM_TILE_RM];
+
+  groups[0] = CLAMP ((cols + tile_n - 1) / tile_n, 1, limits->max_groups[0]);
+  groups[1] = CLAMP ((rows + tile_m - 1) / tile_m, 1, limits->max_groups[1]);
+  groups[2] = CLAMP (depth, 1, limits->max_groups[2]);
 }
 
 static void
@@ -87,12 +97,8 @@ gemm_vk_groups (const void *params, const guint32 *spec,
                 const LoomLimits *limits, guint32 *groups)
 {
   const GemmParams *p = params;
-  guint32 tile_n = spec[SPEC_WG_X] * spec[SPEC_RN];
-  guint32 tile_m = spec[SPEC_WG_Y] * spec[SPEC_RM];
 
-  groups[0] = MIN ((p->n + tile_n - 1) / tile_n, limits->max_groups[0]);
-  groups[1] = MIN ((p->m + tile_m - 1) / tile_m, limits->max_groups[1]);
-  groups[2] = 1;
+  loom_tile_groups (p->m, p->n, 1, spec, limits, groups);
 }
 
 static double
@@ -137,7 +143,7 @@ const LoomOp loom_op_gemm = {
   .binding_lengths = gemm_binding_lengths,
   .reference = gemm_reference,
   .cpu = gemm_cpu,
-  .vk_spec = gemm_vk_spec,
+  .vk_spec = loom_tile_vk_spec,
   .vk_groups = gemm_vk_groups,
   .flops = gemm_flops,
   .test_case = gemm_test_case,

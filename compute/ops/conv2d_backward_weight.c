@@ -1,0 +1,163 @@
+/* Partial weight gradients of a convolution, a split reduction: slice i of
+ * the N·P·Q output pixels gives ws[i] = Σ dy · x_padded, a K × (C·R·S)
+ * matrix; sum_slices adds the slices, channel_sum gives the bias gradient.
+ * CPU: im2col and OpenBLAS per slice; Vulkan: implicit GEMM, a workgroup
+ * layer per slice (shaders/conv2d_backward_weight.comp). */
+#include <string.h>
+#include <cblas.h>
+
+#include "backend.h"
+#include "ops/reduce.h"
+#include "ops/conv.h"
+#include "ops/tile.h"
+#include "conv2d_backward_weight.spv.h"
+
+enum { WS_, X_, DY_ };
+
+static void
+backward_weight_lengths (const void *params, gsize *lengths)
+{
+  const LoomConvParams *p = params;
+
+  lengths[WS_] = (gsize) p->splits * p->k * p->c * p->r * p->s;
+  lengths[X_] = (gsize) p->n * p->c * p->h * p->w;
+  lengths[DY_] = (gsize) p->n * p->k * p->p * p->q;
+}
+
+static void
+backward_weight_reference (const void *params, float *const *b)
+{
+  const LoomConvParams *p = params;
+  gsize pq = (gsize) p->p * p->q, npq = p->n * pq, crs = (gsize) p->c * p->r * p->s;
+
+  for (gsize slice = 0; slice < p->splits; slice++)
+    for (gsize k = 0; k < p->k; k++)
+      for (gsize e = 0; e < crs; e++)
+        {
+          gsize c = e / (p->r * p->s), r = e / p->s % p->r, s = e % p->s;
+          double sum = 0.0;
+
+          for (gsize t = loom_conv_slice_begin (slice, npq, p->splits);
+               t < loom_conv_slice_begin (slice + 1, npq, p->splits); t++)
+            {
+              gsize n = t / pq, op = t % pq / p->q, oq = t % p->q;
+              gint64 h = loom_conv_pad_index ((gint64) (op * p->stride_h + r * p->dil_h)
+                                              - p->pad_h, p->h, p->pad_mode);
+              gint64 w = loom_conv_pad_index ((gint64) (oq * p->stride_w + s * p->dil_w)
+                                              - p->pad_w, p->w, p->pad_mode);
+
+              if (h >= 0 && w >= 0)
+                sum += (double) b[DY_][(n * p->k + k) * pq + t % pq]
+                       * b[X_][((n * p->c + c) * p->h + h) * p->w + w];
+            }
+          b[WS_][(slice * p->k + k) * crs + e] = (float) sum;
+        }
+}
+
+static void
+backward_weight_cpu (const void *params, float *const *b, LoomThreads *threads)
+{
+  const LoomConvParams *p = params;
+  gsize crs = (gsize) p->c * p->r * p->s, pq = (gsize) p->p * p->q, npq = p->n * pq;
+  gsize chw = (gsize) p->c * p->h * p->w;
+  gsize chunk = loom_conv_chunk (p);
+  float *col = g_new (float, crs * chunk);
+
+  for (gsize slice = 0; slice < p->splits; slice++)
+    {
+      gsize end = loom_conv_slice_begin (slice + 1, npq, p->splits);
+      float *ws = b[WS_] + slice * p->k * crs;
+      float beta = 0.0f;
+
+      memset (ws, 0, p->k * crs * sizeof (float));
+      /* Pieces of the slice that lie in one image and fit a chunk. */
+      for (gsize t = loom_conv_slice_begin (slice, npq, p->splits); t < end;)
+        {
+          gsize n = t / pq, first = t % pq;
+          gsize count = MIN (MIN (end - t, pq - first), chunk);
+
+          loom_conv_im2col (p, b[X_] + n * chw, first, count, col, threads);
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) p->k, (int) crs,
+                       (int) count, 1.0f, b[DY_] + n * p->k * pq + first, (int) pq,
+                       col, (int) count, beta, ws, (int) crs);
+          beta = 1.0f;
+          t += count;
+        }
+    }
+  g_free (col);
+}
+
+static void
+backward_weight_vk_groups (const void *params, const guint32 *spec,
+                           const LoomLimits *limits, guint32 *groups)
+{
+  const LoomConvParams *p = params;
+
+  loom_tile_groups (p->k, p->c * p->r * p->s, p->splits, spec, limits, groups);
+}
+
+static double
+backward_weight_flops (const void *params)
+{
+  const LoomConvParams *p = params;
+
+  return 2.0 * p->n * p->k * p->p * p->q * p->c * p->r * p->s;
+}
+
+static gboolean
+backward_weight_test_case (guint index, GRand *rand, void *params)
+{
+  return loom_conv_test_case (index, rand, params);
+}
+
+const LoomOp loom_op_conv2d_backward_weight = {
+  .name = "conv2d_backward_weight",
+  .n_bindings = 3,
+  .read_mask = (1 << X_) | (1 << DY_),
+  .write_mask = 1 << WS_,
+  .params_size = sizeof (LoomConvParams),
+  .tolerance = 1e-5,
+  .binding_lengths = backward_weight_lengths,
+  .reference = backward_weight_reference,
+  .cpu = backward_weight_cpu,
+  .vk_spec = loom_tile_vk_spec,
+  .vk_groups = backward_weight_vk_groups,
+  .flops = backward_weight_flops,
+  .test_case = backward_weight_test_case,
+  .spirv = loom_spv_conv2d_backward_weight,
+  .spirv_size = sizeof (loom_spv_conv2d_backward_weight),
+};
+
+gboolean
+loom_conv2d_backward_weight (const LoomConv2d *conv, LoomBuffer *dw, LoomBuffer *dbias,
+                             LoomBuffer *x, LoomBuffer *dy, GError **error)
+{
+  LoomConvParams p;
+  LoomSpan spans[3];
+  LoomBuffer *ws;
+  gboolean ok;
+
+  g_return_val_if_fail (conv != NULL && dw != NULL && x != NULL && dy != NULL, FALSE);
+  if (!loom_conv_params_init (&p, conv, "conv2d_backward_weight", error))
+    return FALSE;
+  if (dw->length < (gsize) p.k * p.c * p.r * p.s)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "conv2d_backward_weight: dw has %" G_GSIZE_FORMAT " floats, the weights "
+                   "%u×%u×%u×%u need %" G_GSIZE_FORMAT, dw->length, p.k, p.c, p.r, p.s,
+                   (gsize) p.k * p.c * p.r * p.s);
+      return FALSE;
+    }
+  ws = loom_buffer_new (dw->device, (gsize) p.splits * p.k * p.c * p.r * p.s, error);
+  if (ws == NULL)
+    return FALSE;
+  spans[WS_] = (LoomSpan) { ws, 0, ws->length };
+  spans[X_] = (LoomSpan) { x, 0, x->length };
+  spans[DY_] = (LoomSpan) { dy, 0, dy->length };
+  ok = loom_op_run (&loom_op_conv2d_backward_weight, &p, spans, error)
+    && loom_sum_slices (dw, ws, p.splits, error)
+    && (dbias == NULL
+        || loom_channel_sum (dbias, dy, p.n, p.k, (gsize) p.p * p.q, error));
+  loom_buffer_free (ws);
+  return ok;
+}

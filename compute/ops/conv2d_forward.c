@@ -1,0 +1,167 @@
+/* y = conv(x, w) + bias.  CPU: im2col in cache-sized column chunks and
+ * OpenBLAS; Vulkan: implicit GEMM (shaders/conv2d_forward.comp). */
+#include <string.h>
+#include <cblas.h>
+
+#include "backend.h"
+#include "ops/conv.h"
+#include "ops/tile.h"
+#include "conv2d_forward.spv.h"
+
+enum { Y_, X_, W_, BIAS_ };
+
+static void
+forward_lengths (const void *params, gsize *lengths)
+{
+  const LoomConvParams *p = params;
+
+  lengths[Y_] = (gsize) p->n * p->k * p->p * p->q;
+  lengths[X_] = (gsize) p->n * p->c * p->h * p->w;
+  lengths[W_] = (gsize) p->k * p->c * p->r * p->s;
+  lengths[BIAS_] = p->has_bias ? p->k : 1;
+}
+
+static void
+forward_reference (const void *params, float *const *b)
+{
+  const LoomConvParams *p = params;
+
+  for (gsize n = 0; n < p->n; n++)
+    for (gsize k = 0; k < p->k; k++)
+      for (gsize op = 0; op < p->p; op++)
+        for (gsize oq = 0; oq < p->q; oq++)
+          {
+            double sum = p->has_bias ? b[BIAS_][k] : 0.0;
+
+            for (gsize c = 0; c < p->c; c++)
+              for (gsize r = 0; r < p->r; r++)
+                for (gsize s = 0; s < p->s; s++)
+                  {
+                    gint64 h = loom_conv_pad_index ((gint64) (op * p->stride_h + r * p->dil_h)
+                                                    - p->pad_h, p->h, p->pad_mode);
+                    gint64 w = loom_conv_pad_index ((gint64) (oq * p->stride_w + s * p->dil_w)
+                                                    - p->pad_w, p->w, p->pad_mode);
+
+                    if (h >= 0 && w >= 0)
+                      sum += (double) b[X_][((n * p->c + c) * p->h + h) * p->w + w]
+                             * b[W_][((k * p->c + c) * p->r + r) * p->s + s];
+                  }
+            b[Y_][((n * p->k + k) * p->p + op) * p->q + oq] = (float) sum;
+          }
+}
+
+typedef struct
+{
+  const LoomConvParams *p;
+  float                *y;
+  const float          *bias;
+} BiasJob;
+
+static void
+add_bias (gpointer data, gsize begin, gsize end)
+{
+  const BiasJob *job = data;
+  gsize plane = (gsize) job->p->p * job->p->q;
+
+  for (gsize nk = begin; nk < end; nk++)
+    {
+      float v = job->bias[nk % job->p->k];
+      float *out = job->y + nk * plane;
+
+      for (gsize i = 0; i < plane; i++)
+        out[i] += v;
+    }
+}
+
+static void
+forward_cpu (const void *params, float *const *b, LoomThreads *threads)
+{
+  const LoomConvParams *p = params;
+  gsize crs = (gsize) p->c * p->r * p->s, pq = (gsize) p->p * p->q;
+  gsize chunk = loom_conv_chunk (p);
+  /* A 1×1, stride-1, unpadded convolution reads x as its patch matrix. */
+  gboolean pointwise = p->r == 1 && p->s == 1 && p->stride_h == 1 && p->stride_w == 1
+                    && p->pad_h == 0 && p->pad_w == 0;
+  float *col = pointwise ? NULL : g_new (float, crs * chunk);
+
+  for (gsize n = 0; n < p->n; n++)
+    for (gsize first = 0; first < pq; first += chunk)
+      {
+        gsize count = MIN (chunk, pq - first);
+        const float *x = b[X_] + n * p->c * p->h * p->w;
+
+        if (!pointwise)
+          loom_conv_im2col (p, x, first, count, col, threads);
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) p->k, (int) count,
+                     (int) crs, 1.0f, b[W_], (int) crs,
+                     pointwise ? x + first : col, pointwise ? (int) pq : (int) count,
+                     0.0f, b[Y_] + n * p->k * pq + first, (int) pq);
+      }
+  if (p->has_bias)
+    {
+      BiasJob job = { p, b[Y_], b[BIAS_] };
+
+      loom_threads_parallel_for (threads, (gsize) p->n * p->k, 1, add_bias, &job);
+    }
+  g_free (col);
+}
+
+static void
+forward_vk_groups (const void *params, const guint32 *spec,
+                   const LoomLimits *limits, guint32 *groups)
+{
+  const LoomConvParams *p = params;
+
+  loom_tile_groups (p->k, p->n * p->p * p->q, 1, spec, limits, groups);
+}
+
+static double
+forward_flops (const void *params)
+{
+  const LoomConvParams *p = params;
+
+  return 2.0 * p->n * p->k * p->p * p->q * p->c * p->r * p->s;
+}
+
+static gboolean
+forward_test_case (guint index, GRand *rand, void *params)
+{
+  return loom_conv_test_case (index, rand, params);
+}
+
+const LoomOp loom_op_conv2d_forward = {
+  .name = "conv2d_forward",
+  .n_bindings = 4,
+  .read_mask = (1 << X_) | (1 << W_) | (1 << BIAS_),
+  .write_mask = 1 << Y_,
+  .params_size = sizeof (LoomConvParams),
+  .tolerance = 1e-5,
+  .binding_lengths = forward_lengths,
+  .reference = forward_reference,
+  .cpu = forward_cpu,
+  .vk_spec = loom_tile_vk_spec,
+  .vk_groups = forward_vk_groups,
+  .flops = forward_flops,
+  .test_case = forward_test_case,
+  .spirv = loom_spv_conv2d_forward,
+  .spirv_size = sizeof (loom_spv_conv2d_forward),
+};
+
+gboolean
+loom_conv2d_forward (const LoomConv2d *conv, LoomBuffer *y, LoomBuffer *x,
+                     LoomBuffer *w, LoomBuffer *bias, GError **error)
+{
+  LoomConvParams p;
+  LoomSpan spans[4];
+
+  g_return_val_if_fail (conv != NULL && y != NULL && x != NULL && w != NULL, FALSE);
+  if (!loom_conv_params_init (&p, conv, "conv2d_forward", error))
+    return FALSE;
+  p.has_bias = bias != NULL;
+  spans[Y_] = (LoomSpan) { y, 0, y->length };
+  spans[X_] = (LoomSpan) { x, 0, x->length };
+  spans[W_] = (LoomSpan) { w, 0, w->length };
+  /* Without bias the shader binds w there and never reads it. */
+  spans[BIAS_] = bias ? (LoomSpan) { bias, 0, bias->length } : (LoomSpan) { w, 0, w->length };
+  return loom_op_run (&loom_op_conv2d_forward, &p, spans, error);
+}

@@ -1,0 +1,124 @@
+/* out[i] = Σ_s in[s·n + i]: the second half of a split reduction. */
+#include "backend.h"
+#include "ops/reduce.h"
+#include "sum_slices.spv.h"
+
+typedef struct
+{
+  guint32 n, slices;
+} SumSlicesParams;
+
+enum { OUT_, IN_ };
+
+static void
+sum_slices_lengths (const void *params, gsize *lengths)
+{
+  const SumSlicesParams *p = params;
+
+  lengths[OUT_] = p->n;
+  lengths[IN_] = (gsize) p->n * p->slices;
+}
+
+static void
+sum_slices_range (const SumSlicesParams *p, float *const *b, gsize begin, gsize end)
+{
+  for (gsize i = begin; i < end; i++)
+    {
+      float sum = 0.0f;  /* in slice order, as the shader */
+
+      for (gsize s = 0; s < p->slices; s++)
+        sum += b[IN_][s * p->n + i];
+      b[OUT_][i] = sum;
+    }
+}
+
+static void
+sum_slices_reference (const void *params, float *const *b)
+{
+  sum_slices_range (params, b, 0, ((const SumSlicesParams *) params)->n);
+}
+
+typedef struct
+{
+  const SumSlicesParams *p;
+  float *const          *b;
+} Job;
+
+static void
+sum_slices_job (gpointer data, gsize begin, gsize end)
+{
+  Job *job = data;
+
+  sum_slices_range (job->p, job->b, begin, end);
+}
+
+static void
+sum_slices_cpu (const void *params, float *const *b, LoomThreads *threads)
+{
+  Job job = { params, b };
+
+  loom_threads_parallel_for (threads, job.p->n, 1 << 14, sum_slices_job, &job);
+}
+
+static guint
+sum_slices_vk_spec (const LoomLimits *limits, guint32 *spec)
+{
+  spec[0] = MIN (256, limits->max_local_size);
+  return 1;
+}
+
+static void
+sum_slices_vk_groups (const void *params, const guint32 *spec,
+                      const LoomLimits *limits, guint32 *groups)
+{
+  groups[0] = loom_groups_1d (((const SumSlicesParams *) params)->n, spec[0], limits);
+  groups[1] = groups[2] = 1;
+}
+
+static double
+sum_slices_flops (const void *params)
+{
+  const SumSlicesParams *p = params;
+
+  return (double) p->n * p->slices;
+}
+
+static gboolean
+sum_slices_test_case (guint index, GRand *rand, void *params)
+{
+  static const guint32 cases[][2] = { { 1, 1 }, { 7, 3 }, { 1000, 1 }, { 4099, 13 }, { 65537, 2 } };
+  SumSlicesParams *p = params;
+
+  if (index >= G_N_ELEMENTS (cases))
+    return FALSE;
+  p->n = cases[index][0];
+  p->slices = cases[index][1];
+  return TRUE;
+}
+
+const LoomOp loom_op_sum_slices = {
+  .name = "sum_slices",
+  .n_bindings = 2,
+  .read_mask = 1 << IN_,
+  .write_mask = 1 << OUT_,
+  .params_size = sizeof (SumSlicesParams),
+  .tolerance = 1e-6,
+  .binding_lengths = sum_slices_lengths,
+  .reference = sum_slices_reference,
+  .cpu = sum_slices_cpu,
+  .vk_spec = sum_slices_vk_spec,
+  .vk_groups = sum_slices_vk_groups,
+  .flops = sum_slices_flops,
+  .test_case = sum_slices_test_case,
+  .spirv = loom_spv_sum_slices,
+  .spirv_size = sizeof (loom_spv_sum_slices),
+};
+
+gboolean
+loom_sum_slices (LoomBuffer *out, LoomBuffer *in, guint slices, GError **error)
+{
+  SumSlicesParams p = { (guint32) out->length, slices };
+  LoomSpan spans[2] = { { out, 0, out->length }, { in, 0, in->length } };
+
+  return loom_op_run (&loom_op_sum_slices, &p, spans, error);
+}
