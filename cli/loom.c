@@ -1,7 +1,8 @@
 /* loom: the command line over Loom's compute core.
  *
  *   loom info  [--json]                       backends, devices, limits, a GEMM on each
- *   loom bench [--backend cpu|vulkan] [--json] [--sizes 1024,2048] [--repeat N]
+ *   loom bench [--backend cpu|vulkan] [--json] [--only NAMES] [--sizes 1024,2048]
+ *              [--repeat N]
  *
  * Exit status: 0 on success, 2 for bad usage, 1 for a runtime error. */
 #include <math.h>
@@ -11,6 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "loom.h"
+#include "bench.h"
 
 #define EXIT_USAGE 2
 
@@ -21,8 +23,8 @@ print_usage (FILE *out)
          "\n"
          "commands:\n"
          "  info   [--json]                   backends, devices, limits, and a GEMM on each\n"
-         "  bench  [--backend cpu|vulkan] [--json] [--sizes 1024,2048] [--repeat N]\n"
-         "                                    GEMM GFLOP/s and dispatch overhead per device\n"
+         "  bench  [--backend cpu|vulkan] [--json] [--only NAMES] [--sizes 1024,2048]\n"
+         "         [--repeat N]               GEMM and convolution GFLOP/s, dispatch overhead\n"
          "\n"
          "environment: LOOM_DEVICE (auto, cpu, vulkan, an index or part of a name),\n"
          "LOOM_PROFILE=1 (time per op on Vulkan), LOOM_VALIDATION=1 (Vulkan validation layer)\n",
@@ -351,18 +353,33 @@ out:
   return ok;
 }
 
+/* Whether NAME starts with one of ONLY's prefixes (all when ONLY is NULL). */
+static gboolean
+wanted (GStrv only, const char *name)
+{
+  if (only == NULL)
+    return TRUE;
+  for (guint i = 0; only[i] != NULL; i++)
+    if (g_str_has_prefix (name, only[i]))
+      return TRUE;
+  return FALSE;
+}
+
 static int
 cmd_bench (int argc, char **argv)
 {
   gboolean json = FALSE;
   char *backend = NULL;
   char *sizes_text = NULL;
+  char *only_text = NULL;
   int repeat = 5;
   GOptionEntry entries[] = {
     { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "Only this backend (cpu or vulkan)", "B" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON list of results", NULL },
     { "sizes", 0, 0, G_OPTION_ARG_STRING, &sizes_text, "GEMM sizes (default 1024,2048)", "N,N" },
     { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "Timed runs per figure (default 5)", "N" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &only_text,
+      "Only the figures whose names start with one of these (e.g. gemm,conv3x3)", "NAMES" },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("— GEMM and dispatch figures");
@@ -370,6 +387,8 @@ cmd_bench (int argc, char **argv)
   g_autoptr (GPtrArray) specs = NULL;
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_auto (GStrv) sizes = NULL;
+  g_auto (GStrv) only = NULL;
+  g_autofree double *ms = NULL;
   int status = 0;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -388,6 +407,8 @@ cmd_bench (int argc, char **argv)
       fprintf (stderr, "loom bench: --repeat must be between 1 and 1000\n");
       return EXIT_USAGE;
     }
+  only = only_text ? g_strsplit (only_text, ",", -1) : NULL;
+  ms = g_new (double, repeat);
   sizes = g_strsplit (sizes_text ? sizes_text : "1024,2048", ",", -1);
   for (guint i = 0; sizes[i] != NULL; i++)
     {
@@ -430,6 +451,8 @@ cmd_bench (int argc, char **argv)
           double flops = 2.0 * n * n * (double) n;
           Timing t;
 
+          if (!wanted (only, name))
+            continue;
           if (!time_gemm (device, n, (guint) repeat, &t, NULL, &error))
             {
               fprintf (stderr, "loom bench: %s on %s: %s\n", name,
@@ -440,15 +463,39 @@ cmd_bench (int argc, char **argv)
             }
           add_result (b, name, kind, t, flops);
           if (!json)
-            printf ("  %-20s %10.2f ms  (min %.2f, max %.2f)  %8.1f GFLOP/s\n", name,
+            printf ("  %-26s %10.2f ms  (min %.2f, max %.2f)  %8.1f GFLOP/s\n", name,
                     t.median, t.min, t.max, flops / t.median / 1e6);
         }
-      if (time_dispatch (device, (guint) repeat, &batched, &trip, &error))
+      for (guint i = 0; i < n_conv_benches; i++)
+        {
+          const ConvBench *bench = &conv_benches[i];
+          double flops;
+          Timing t;
+
+          if (!wanted (only, bench->name))
+            continue;
+          if (!conv_bench_run (device, bench, (guint) repeat, ms, &flops, &error))
+            {
+              fprintf (stderr, "loom bench: %s on %s: %s\n", bench->name,
+                       loom_device_get_info (device)->name, error->message);
+              g_clear_error (&error);
+              status = 1;
+              continue;
+            }
+          t = timing_of (ms, (guint) repeat);
+          add_result (b, bench->name, kind, t, flops);
+          if (!json)
+            printf ("  %-26s %10.2f ms  (min %.2f, max %.2f)  %8.1f GFLOP/s\n", bench->name,
+                    t.median, t.min, t.max, flops / t.median / 1e6);
+        }
+      if (!wanted (only, "dispatch"))
+        ;
+      else if (time_dispatch (device, (guint) repeat, &batched, &trip, &error))
         {
           add_result (b, "dispatch_batched", kind, batched, 0);
           add_result (b, "dispatch_roundtrip", kind, trip, 0);
           if (!json)
-            printf ("  %-20s %10.2f us per op, queued\n  %-20s %10.2f us per op + wait\n",
+            printf ("  %-26s %10.2f us per op, queued\n  %-26s %10.2f us per op + wait\n",
                     "dispatch_batched", batched.median * 1000, "dispatch_roundtrip",
                     trip.median * 1000);
         }
@@ -465,6 +512,7 @@ cmd_bench (int argc, char **argv)
     print_json (b);
   g_free (backend);
   g_free (sizes_text);
+  g_free (only_text);
   return status;
 }
 

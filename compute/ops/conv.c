@@ -106,37 +106,102 @@ loom_conv_chunk (const LoomConvParams *p)
   return MIN (pq, MAX ((gsize) 64, ((gsize) 1 << 20) / crs));
 }
 
+/* Visits the patch-matrix row of tap (r, s) over columns [first, first +
+ * count) one output row at a time: FUNC gets the column offset, the input
+ * row (-1 for zeros), the first output column q0 and how many follow. */
+typedef void (*RowSegment) (const LoomConvParams *p, gsize s, gsize col, gint64 h,
+                            gsize q0, gsize n, gpointer data);
+
+static void
+for_each_segment (const LoomConvParams *p, gsize r, gsize s, gsize first, gsize count,
+                  RowSegment func, gpointer data)
+{
+  for (gsize pq = first; pq < first + count;)
+    {
+      gsize op = pq / p->q, q0 = pq % p->q;
+      gsize n = MIN (p->q - q0, first + count - pq);
+      gint64 h = loom_conv_pad_index ((gint64) (op * p->stride_h + r * p->dil_h) - p->pad_h,
+                                      p->h, p->pad_mode);
+
+      func (p, s, pq - first, h, q0, n, data);
+      pq += n;
+    }
+}
+
+/* Output columns [q0, q0 + n) of tap S read input columns q·stride − pad +
+ * s·dil: the ones inside the image form one run [*lo, *hi). */
+static void
+inside_run (const LoomConvParams *p, gsize s, gsize q0, gsize n, gsize *lo, gsize *hi)
+{
+  gint64 offset = (gint64) s * p->dil_w - p->pad_w;
+  gint64 first_in = offset >= 0 ? 0 : (-offset + p->stride_w - 1) / p->stride_w;
+  gint64 last_in = ((gint64) p->w - 1 - offset) / p->stride_w;   /* inclusive */
+
+  if ((gint64) p->w - 1 - offset < 0)
+    last_in = -1;
+  *lo = (gsize) CLAMP (first_in, (gint64) q0, (gint64) (q0 + n));
+  *hi = (gsize) CLAMP (last_in + 1, (gint64) *lo, (gint64) (q0 + n));
+}
+
 typedef struct
 {
   const LoomConvParams *p;
   const float          *src;
   float                *dst;
   gsize                 first, count;
+  const float          *plane;    /* per row: the channel's input or gradient plane */
+  float                *line;     /* per row: the patch-matrix row */
 } PatchJob;
+
+static void
+gather_segment (const LoomConvParams *p, gsize s, gsize col, gint64 h, gsize q0, gsize n,
+                gpointer data)
+{
+  PatchJob *job = data;
+  float *out = job->line + col;
+  const float *in;
+  gsize lo, hi;
+
+  if (h < 0)
+    {
+      memset (out, 0, n * sizeof (float));
+      return;
+    }
+  in = job->plane + h * p->w;
+  inside_run (p, s, q0, n, &lo, &hi);
+  for (gsize q = q0; q < lo; q++)
+    {
+      gint64 w = loom_conv_pad_index ((gint64) (q * p->stride_w + s * p->dil_w) - p->pad_w,
+                                      p->w, p->pad_mode);
+      out[q - q0] = w < 0 ? 0.0f : in[w];
+    }
+  if (p->stride_w == 1)
+    memcpy (out + (lo - q0), in + lo + s * p->dil_w - p->pad_w, (hi - lo) * sizeof (float));
+  else
+    for (gsize q = lo; q < hi; q++)
+      out[q - q0] = in[q * p->stride_w + s * p->dil_w - p->pad_w];
+  for (gsize q = hi; q < q0 + n; q++)
+    {
+      gint64 w = loom_conv_pad_index ((gint64) (q * p->stride_w + s * p->dil_w) - p->pad_w,
+                                      p->w, p->pad_mode);
+      out[q - q0] = w < 0 ? 0.0f : in[w];
+    }
+}
 
 /* Rows [begin, end) of the patch matrix: one (c, r, s) each. */
 static void
 im2col_rows (gpointer data, gsize begin, gsize end)
 {
-  const PatchJob *job = data;
-  const LoomConvParams *p = job->p;
+  PatchJob job = *(const PatchJob *) data;
+  const LoomConvParams *p = job.p;
 
   for (gsize row = begin; row < end; row++)
     {
       gsize c = row / (p->r * p->s), r = row / p->s % p->r, s = row % p->s;
-      const float *plane = job->src + c * p->h * p->w;
-      float *out = job->dst + row * job->count;
 
-      for (gsize i = 0; i < job->count; i++)
-        {
-          gsize pq = job->first + i;
-          gint64 hh = loom_conv_pad_index ((gint64) (pq / p->q) * p->stride_h - p->pad_h
-                                           + (gint64) r * p->dil_h, p->h, p->pad_mode);
-          gint64 ww = loom_conv_pad_index ((gint64) (pq % p->q) * p->stride_w - p->pad_w
-                                           + (gint64) s * p->dil_w, p->w, p->pad_mode);
-
-          out[i] = hh < 0 || ww < 0 ? 0.0f : plane[hh * p->w + ww];
-        }
+      job.plane = job.src + c * p->h * p->w;
+      job.line = job.dst + row * job.count;
+      for_each_segment (p, r, s, job.first, job.count, gather_segment, &job);
     }
 }
 
@@ -144,36 +209,58 @@ void
 loom_conv_im2col (const LoomConvParams *p, const float *x, gsize first, gsize count,
                   float *col, LoomThreads *threads)
 {
-  PatchJob job = { p, x, col, first, count };
+  PatchJob job = { p, x, col, first, count, NULL, NULL };
 
   loom_threads_parallel_for (threads, (gsize) p->c * p->r * p->s, 8, im2col_rows, &job);
+}
+
+static void
+scatter_segment (const LoomConvParams *p, gsize s, gsize col, gint64 h, gsize q0, gsize n,
+                 gpointer data)
+{
+  PatchJob *job = data;
+  const float *in = job->plane + col;
+  float *out;
+  gsize lo, hi;
+
+  if (h < 0)
+    return;
+  out = job->line + h * p->w;
+  inside_run (p, s, q0, n, &lo, &hi);
+  for (gsize q = q0; q < q0 + n; q++)
+    {
+      gint64 w;
+
+      if (q == lo && hi > lo)
+        {
+          float *run = out + lo * p->stride_w + s * p->dil_w - p->pad_w;
+
+          for (gsize i = 0; i < hi - lo; i++)
+            run[i * p->stride_w] += in[lo - q0 + i];
+          q = hi - 1;
+          continue;
+        }
+      w = loom_conv_pad_index ((gint64) (q * p->stride_w + s * p->dil_w) - p->pad_w,
+                               p->w, p->pad_mode);
+      if (w >= 0)
+        out[w] += in[q - q0];
+    }
 }
 
 /* Channels [begin, end): each thread adds into its own planes of dx. */
 static void
 col2im_channels (gpointer data, gsize begin, gsize end)
 {
-  const PatchJob *job = data;
-  const LoomConvParams *p = job->p;
+  PatchJob job = *(const PatchJob *) data;
+  const LoomConvParams *p = job.p;
 
   for (gsize c = begin; c < end; c++)
     for (gsize r = 0; r < p->r; r++)
       for (gsize s = 0; s < p->s; s++)
         {
-          const float *in = job->src + ((c * p->r + r) * p->s + s) * job->count;
-          float *plane = job->dst + c * p->h * p->w;
-
-          for (gsize i = 0; i < job->count; i++)
-            {
-              gsize pq = job->first + i;
-              gint64 hh = loom_conv_pad_index ((gint64) (pq / p->q) * p->stride_h - p->pad_h
-                                               + (gint64) r * p->dil_h, p->h, p->pad_mode);
-              gint64 ww = loom_conv_pad_index ((gint64) (pq % p->q) * p->stride_w - p->pad_w
-                                               + (gint64) s * p->dil_w, p->w, p->pad_mode);
-
-              if (hh >= 0 && ww >= 0)
-                plane[hh * p->w + ww] += in[i];
-            }
+          job.plane = job.src + ((c * p->r + r) * p->s + s) * job.count;
+          job.line = job.dst + c * p->h * p->w;
+          for_each_segment (p, r, s, job.first, job.count, scatter_segment, &job);
         }
 }
 
@@ -181,7 +268,7 @@ void
 loom_conv_col2im (const LoomConvParams *p, const float *col, gsize first, gsize count,
                   float *dx, LoomThreads *threads)
 {
-  PatchJob job = { p, col, dx, first, count };
+  PatchJob job = { p, col, dx, first, count, NULL, NULL };
 
   loom_threads_parallel_for (threads, p->c, 1, col2im_channels, &job);
 }

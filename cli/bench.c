@@ -1,0 +1,91 @@
+#include "bench.h"
+
+/* Transposed convolutions are named by their own input and output: convT
+ * 128→64 4×4 stride 2 on 16×128×16×16 is the gradient of a convolution
+ * 64→128 on 16×64×32×32, which is what CONV holds. */
+const ConvBench conv_benches[] = {
+  { "conv3x3_64_256_fwd",
+    { 1, 64, 256, 256, 64, 3, 3, 1, 1, 1, 1, 1, 1, LOOM_PAD_ZERO }, FALSE, FALSE },
+  { "conv3x3_64_256_fwdbwd",
+    { 1, 64, 256, 256, 64, 3, 3, 1, 1, 1, 1, 1, 1, LOOM_PAD_ZERO }, FALSE, TRUE },
+  { "conv3x3_16_256_b4_fwdbwd",
+    { 4, 16, 256, 256, 16, 3, 3, 1, 1, 1, 1, 1, 1, LOOM_PAD_ZERO }, FALSE, TRUE },
+  { "convT4x4_128_64_fwdbwd",
+    { 16, 64, 32, 32, 128, 4, 4, 2, 2, 1, 1, 1, 1, LOOM_PAD_ZERO }, TRUE, TRUE },
+};
+const guint n_conv_benches = G_N_ELEMENTS (conv_benches);
+
+static void
+fill_random (LoomBuffer *buf, GRand *rand, GError **error)
+{
+  gsize n = loom_buffer_get_length (buf);
+  g_autofree float *data = g_new (float, MAX (n, 1));
+
+  for (gsize i = 0; i < n; i++)
+    data[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+  loom_buffer_write (buf, 0, n, data, error);
+}
+
+/* One step: forward, and with BACKWARD the input, weight and bias gradients.
+ * A transposed convolution runs the same three kernels in another order. */
+static gboolean
+step (const ConvBench *bench, LoomBuffer **t, GError **error)
+{
+  enum { X, W, B, Y, DY, DX, DW, DB };
+  const LoomConv2d *conv = &bench->conv;
+
+  if (bench->transposed)
+    /* forward: y' = backward_data(x' = Y) lands in DX's shape; its input
+     * gradient is a forward convolution, its weight gradient a weight one. */
+    return loom_conv2d_backward_data (conv, t[DX], t[Y], t[W], error)
+        && (!bench->backward
+            || (loom_conv2d_forward (conv, t[DY], t[X], t[W], NULL, error)
+                && loom_conv2d_backward_weight (conv, t[DW], NULL, t[X], t[Y], error)));
+  return loom_conv2d_forward (conv, t[Y], t[X], t[W], t[B], error)
+      && (!bench->backward
+          || (loom_conv2d_backward_data (conv, t[DX], t[DY], t[W], error)
+              && loom_conv2d_backward_weight (conv, t[DW], t[DB], t[X], t[DY], error)));
+}
+
+gboolean
+conv_bench_run (LoomDevice *device, const ConvBench *bench, guint repeat,
+                double *ms, double *flops, GError **error)
+{
+  const LoomConv2d *c = &bench->conv;
+  guint oh, ow;
+  gsize lengths[8];
+  LoomBuffer *t[8] = { NULL };
+  GRand *rand = g_rand_new_with_seed (5);
+  gboolean ok = FALSE;
+
+  if (!loom_conv2d_output_size (c, &oh, &ow, error))
+    return FALSE;
+  lengths[0] = lengths[5] = (gsize) c->batch * c->in_channels * c->in_height * c->in_width;
+  lengths[1] = lengths[6] = (gsize) c->out_channels * c->in_channels * c->kernel_h * c->kernel_w;
+  lengths[2] = lengths[7] = c->out_channels;
+  lengths[3] = lengths[4] = (gsize) c->batch * c->out_channels * oh * ow;
+  for (guint i = 0; i < 8; i++)
+    {
+      t[i] = loom_buffer_new (device, lengths[i], error);
+      if (t[i] == NULL)
+        goto out;
+      fill_random (t[i], rand, error);
+    }
+  *flops = 2.0 * c->batch * c->out_channels * oh * ow * c->in_channels * c->kernel_h
+           * c->kernel_w * (bench->backward ? 3 : 1);
+  for (guint r = 0; r <= repeat; r++)
+    {
+      gint64 start = g_get_monotonic_time ();
+
+      if (!step (bench, t, error) || !loom_device_sync (device, error))
+        goto out;
+      if (r > 0)
+        ms[r - 1] = (g_get_monotonic_time () - start) / 1000.0;
+    }
+  ok = TRUE;
+out:
+  for (guint i = 0; i < 8; i++)
+    loom_buffer_free (t[i]);
+  g_rand_free (rand);
+  return ok;
+}
