@@ -101,6 +101,23 @@ gboolean loom_mul   (LoomBuffer *out, LoomBuffer *a, LoomBuffer *b, GError **err
 /* out[i] = alpha * x[i]; equal lengths */
 gboolean loom_scale (LoomBuffer *out, LoomBuffer *x, float alpha, GError **error);
 
+typedef enum
+{
+  LOOM_ACTIVATION_RELU,
+  LOOM_ACTIVATION_LEAKY_RELU,   /* x < 0: slope · x */
+  LOOM_ACTIVATION_TANH,
+  LOOM_ACTIVATION_SIGMOID,
+  LOOM_ACTIVATION_GELU,         /* exact: x · Φ(x), as PyTorch's default */
+  LOOM_N_ACTIVATIONS
+} LoomActivation;
+
+/* y = f(x); equal lengths.  SLOPE is used by leaky ReLU only. */
+gboolean loom_activation_forward  (LoomActivation kind, float slope, LoomBuffer *y,
+                                   LoomBuffer *x, GError **error);
+/* dx = dy · f'(x); equal lengths. */
+gboolean loom_activation_backward (LoomActivation kind, float slope, LoomBuffer *dx,
+                                   LoomBuffer *dy, LoomBuffer *x, GError **error);
+
 /* C = alpha · op(A) · op(B) + beta · C, row-major and packed: C is M×N,
  * op(A) is M×K (A stored K×M when TRANS_A), op(B) is K×N (B stored N×K
  * when TRANS_B).  With beta = 0, C is only written. */

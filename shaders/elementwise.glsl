@@ -6,6 +6,7 @@ layout(push_constant) uniform Params
 {
   uint  n;
   float alpha;
+  uint  kind;
 } p;
 
 #define FOR_EACH_ELEMENT(i) \

@@ -14,6 +14,8 @@ LOOM_ELT_KERNELS (copy)
 
 const LoomOp loom_op_copy = {
   LOOM_ELT_OP_FIELDS (copy),
+  .tolerance = 0.0,
+  .test_case = loom_elt_test_case,
   .n_bindings = 2, .read_mask = 0x2, .write_mask = 0x1,
 };
 
@@ -23,5 +25,5 @@ loom_copy (LoomBuffer *dst, LoomBuffer *src, GError **error)
   LoomBuffer *buffers[] = { dst, src };
 
   g_return_val_if_fail (dst != NULL && src != NULL, FALSE);
-  return loom_elt_run (&loom_op_copy, 0.0f, buffers, error);
+  return loom_elt_run (&loom_op_copy, 0.0f, 0, buffers, error);
 }

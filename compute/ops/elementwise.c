@@ -68,11 +68,23 @@ loom_elt_test_case (guint index, GRand *rand, void *params)
     return FALSE;
   p->n = sizes[index];
   p->alpha = (float) g_rand_double_range (rand, -4.0, 4.0);
+  p->kind = 0;
   return TRUE;
 }
 
 gboolean
-loom_elt_run (const LoomOp *op, float alpha, LoomBuffer *const *buffers, GError **error)
+loom_elt_test_case_kinds (guint index, GRand *rand, LoomEltParams *p, guint n_kinds)
+{
+  if (!loom_elt_test_case (index / n_kinds, rand, p))
+    return FALSE;
+  p->kind = index % n_kinds;
+  p->alpha = (float) g_rand_double_range (rand, 0.01, 0.3);
+  return TRUE;
+}
+
+gboolean
+loom_elt_run (const LoomOp *op, float alpha, guint32 kind, LoomBuffer *const *buffers,
+              GError **error)
 {
   LoomSpan spans[LOOM_OP_MAX_BINDINGS];
   LoomEltParams params;
@@ -99,6 +111,6 @@ loom_elt_run (const LoomOp *op, float alpha, LoomBuffer *const *buffers, GError 
     }
   if (n == 0)
     return TRUE;
-  params = (LoomEltParams) { (guint32) n, alpha };
+  params = (LoomEltParams) { (guint32) n, alpha, kind };
   return loom_op_run (op, &params, spans, error);
 }

@@ -10,7 +10,8 @@ G_BEGIN_DECLS
 typedef struct
 {
   guint32 n;                    /* elements: first, as LoomOp.elementwise requires */
-  float   alpha;                /* fill value, scale factor; unused by the others */
+  float   alpha;                /* fill value, scale factor, leaky slope */
+  guint32 kind;                 /* which function, for op families (activations) */
 } LoomEltParams;
 
 typedef void (*LoomEltRange) (const LoomEltParams *p, float *const *b, gsize begin, gsize end);
@@ -23,9 +24,11 @@ void     loom_elt_vk_groups       (const void *params, const guint32 *spec,
                                    const LoomLimits *limits, guint32 *groups);
 double   loom_elt_flops           (const void *params);
 gboolean loom_elt_test_case       (guint index, GRand *rand, void *params);
+/* The same sizes, each with every KIND below N_KINDS. */
+gboolean loom_elt_test_case_kinds (guint index, GRand *rand, LoomEltParams *p, guint n_kinds);
 
 /* Runs an elementwise op over whole buffers of equal length. */
-gboolean loom_elt_run             (const LoomOp *op, float alpha,
+gboolean loom_elt_run             (const LoomOp *op, float alpha, guint32 kind,
                                    LoomBuffer *const *buffers, GError **error);
 
 /* The reference and CPU entry points of op NAME, from NAME_range. */
@@ -44,14 +47,12 @@ gboolean loom_elt_run             (const LoomOp *op, float alpha,
   .name = #op,                                                                  \
   .params_size = sizeof (LoomEltParams),                                        \
   .elementwise = TRUE,                                                          \
-  .tolerance = 0.0,                                                             \
   .binding_lengths = loom_elt_binding_lengths,                                  \
   .reference = op##_reference,                                                  \
   .cpu = op##_cpu,                                                              \
   .vk_spec = loom_elt_vk_spec,                                                  \
   .vk_groups = loom_elt_vk_groups,                                              \
   .flops = loom_elt_flops,                                                      \
-  .test_case = loom_elt_test_case,                                              \
   .spirv = loom_spv_##op,                                                       \
   .spirv_size = sizeof (loom_spv_##op)
 

@@ -13,6 +13,8 @@ LOOM_ELT_KERNELS (fill)
 
 const LoomOp loom_op_fill = {
   LOOM_ELT_OP_FIELDS (fill),
+  .tolerance = 0.0,
+  .test_case = loom_elt_test_case,
   .n_bindings = 1, .read_mask = 0x0, .write_mask = 0x1,
 };
 
@@ -20,5 +22,5 @@ gboolean
 loom_fill (LoomBuffer *dst, float value, GError **error)
 {
   g_return_val_if_fail (dst != NULL, FALSE);
-  return loom_elt_run (&loom_op_fill, value, &dst, error);
+  return loom_elt_run (&loom_op_fill, value, 0, &dst, error);
 }

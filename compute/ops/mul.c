@@ -13,6 +13,8 @@ LOOM_ELT_KERNELS (mul)
 
 const LoomOp loom_op_mul = {
   LOOM_ELT_OP_FIELDS (mul),
+  .tolerance = 0.0,
+  .test_case = loom_elt_test_case,
   .n_bindings = 3, .read_mask = 0x6, .write_mask = 0x1,
 };
 
@@ -22,5 +24,5 @@ loom_mul (LoomBuffer *out, LoomBuffer *a, LoomBuffer *b, GError **error)
   LoomBuffer *buffers[] = { out, a, b };
 
   g_return_val_if_fail (out != NULL && a != NULL && b != NULL, FALSE);
-  return loom_elt_run (&loom_op_mul, 0.0f, buffers, error);
+  return loom_elt_run (&loom_op_mul, 0.0f, 0, buffers, error);
 }

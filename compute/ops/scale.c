@@ -13,6 +13,8 @@ LOOM_ELT_KERNELS (scale)
 
 const LoomOp loom_op_scale = {
   LOOM_ELT_OP_FIELDS (scale),
+  .tolerance = 0.0,
+  .test_case = loom_elt_test_case,
   .n_bindings = 2, .read_mask = 0x2, .write_mask = 0x1,
 };
 
@@ -22,5 +24,5 @@ loom_scale (LoomBuffer *out, LoomBuffer *x, float alpha, GError **error)
   LoomBuffer *buffers[] = { out, x };
 
   g_return_val_if_fail (out != NULL && x != NULL, FALSE);
-  return loom_elt_run (&loom_op_scale, alpha, buffers, error);
+  return loom_elt_run (&loom_op_scale, alpha, 0, buffers, error);
 }

@@ -1,0 +1,38 @@
+/* dx = dy · f'(x) for the activations of LoomActivation. */
+#include "backend.h"
+#include "ops/activation.h"
+#include "ops/elementwise.h"
+#include "activation_backward.spv.h"
+
+static void
+activation_backward_range (const LoomEltParams *p, float *const *b, gsize begin, gsize end)
+{
+  for (gsize i = begin; i < end; i++)
+    b[0][i] = b[1][i] * loom_activation_derivative (p->kind, p->alpha, b[2][i]);
+}
+
+LOOM_ELT_KERNELS (activation_backward)
+
+static gboolean
+activation_backward_test_case (guint index, GRand *rand, void *params)
+{
+  return loom_elt_test_case_kinds (index, rand, params, LOOM_N_ACTIVATIONS);
+}
+
+const LoomOp loom_op_activation_backward = {
+  LOOM_ELT_OP_FIELDS (activation_backward),
+  .n_bindings = 3, .read_mask = 0x6, .write_mask = 0x1,
+  .tolerance = 1e-5,
+  .test_case = activation_backward_test_case,
+};
+
+gboolean
+loom_activation_backward (LoomActivation kind, float slope, LoomBuffer *dx, LoomBuffer *dy,
+                          LoomBuffer *x, GError **error)
+{
+  LoomBuffer *buffers[] = { dx, dy, x };
+
+  g_return_val_if_fail (dx != NULL && dy != NULL && x != NULL && kind < LOOM_N_ACTIVATIONS,
+                        FALSE);
+  return loom_elt_run (&loom_op_activation_backward, slope, kind, buffers, error);
+}
