@@ -100,6 +100,8 @@ gboolean loom_add   (LoomBuffer *out, LoomBuffer *a, LoomBuffer *b, GError **err
 gboolean loom_mul   (LoomBuffer *out, LoomBuffer *a, LoomBuffer *b, GError **error);
 /* out[i] = alpha * x[i]; equal lengths */
 gboolean loom_scale (LoomBuffer *out, LoomBuffer *x, float alpha, GError **error);
+/* out[i] = a[i] + alpha * b[i]; equal lengths */
+gboolean loom_axpy  (LoomBuffer *out, LoomBuffer *a, float alpha, LoomBuffer *b, GError **error);
 
 typedef enum
 {

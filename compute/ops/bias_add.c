@@ -1,0 +1,122 @@
+/* y[n, c, i] += bias[c]: per-channel bias of an NCHW tensor, in place. */
+#include "backend.h"
+#include "bias_add.spv.h"
+
+typedef struct
+{
+  guint32 n, c, hw;
+} BiasAddParams;
+
+enum { Y_, BIAS_ };
+
+static void
+bias_add_lengths (const void *params, gsize *lengths)
+{
+  const BiasAddParams *p = params;
+
+  lengths[Y_] = (gsize) p->n * p->c * p->hw;
+  lengths[BIAS_] = p->c;
+}
+
+static void
+bias_add_range (const BiasAddParams *p, float *const *b, gsize begin, gsize end)
+{
+  for (gsize plane = begin; plane < end; plane++)
+    {
+      float v = b[BIAS_][plane % p->c];
+      float *y = b[Y_] + plane * p->hw;
+
+      for (gsize i = 0; i < p->hw; i++)
+        y[i] += v;
+    }
+}
+
+static void
+bias_add_reference (const void *params, float *const *b)
+{
+  const BiasAddParams *p = params;
+
+  bias_add_range (p, b, 0, (gsize) p->n * p->c);
+}
+
+typedef struct
+{
+  const BiasAddParams *p;
+  float *const        *b;
+} Job;
+
+static void
+bias_add_job (gpointer data, gsize begin, gsize end)
+{
+  Job *job = data;
+
+  bias_add_range (job->p, job->b, begin, end);
+}
+
+static void
+bias_add_cpu (const void *params, float *const *b, LoomThreads *threads)
+{
+  Job job = { params, b };
+
+  loom_threads_parallel_for (threads, (gsize) job.p->n * job.p->c,
+                             MAX (1, (1 << 15) / MAX (job.p->hw, 1)), bias_add_job, &job);
+}
+
+static guint
+bias_add_vk_spec (const LoomLimits *limits, guint32 *spec)
+{
+  spec[0] = MIN (256, limits->max_local_size);
+  return 1;
+}
+
+static void
+bias_add_vk_groups (const void *params, const guint32 *spec,
+                    const LoomLimits *limits, guint32 *groups)
+{
+  const BiasAddParams *p = params;
+
+  groups[0] = loom_groups_1d ((gsize) p->n * p->c * p->hw, spec[0], limits);
+  groups[1] = groups[2] = 1;
+}
+
+static double
+bias_add_flops (const void *params)
+{
+  const BiasAddParams *p = params;
+
+  return (double) p->n * p->c * p->hw;
+}
+
+static gboolean
+bias_add_test_case (guint index, GRand *rand, void *params)
+{
+  static const guint32 cases[][3] = {
+    { 1, 1, 1 }, { 2, 3, 7 }, { 5, 70, 1 }, { 3, 5, 1000 }, { 2, 16, 4099 },
+  };
+  BiasAddParams *p = params;
+
+  if (index >= G_N_ELEMENTS (cases))
+    return FALSE;
+  p->n = cases[index][0];
+  p->c = cases[index][1];
+  p->hw = cases[index][2];
+  return TRUE;
+}
+
+const LoomOp loom_op_bias_add = {
+  .name = "bias_add",
+  .n_bindings = 2,
+  .read_mask = (1 << Y_) | (1 << BIAS_),
+  .write_mask = 1 << Y_,
+  .params_size = sizeof (BiasAddParams),
+  .tolerance = 0.0,
+  .binding_lengths = bias_add_lengths,
+  .reference = bias_add_reference,
+  .cpu = bias_add_cpu,
+  .vk_spec = bias_add_vk_spec,
+  .vk_groups = bias_add_vk_groups,
+  .flops = bias_add_flops,
+  .test_case = bias_add_test_case,
+  .spirv = loom_spv_bias_add,
+  .spirv_size = sizeof (loom_spv_bias_add),
+};
