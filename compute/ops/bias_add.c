@@ -1,25 +1,21 @@
 /* y[n, c, i] += bias[c]: per-channel bias of an NCHW tensor, in place. */
 #include "backend.h"
+#include "ops/params.h"
 #include "bias_add.spv.h"
-
-typedef struct
-{
-  guint32 n, c, hw;
-} BiasAddParams;
 
 enum { Y_, BIAS_ };
 
 static void
 bias_add_lengths (const void *params, gsize *lengths)
 {
-  const BiasAddParams *p = params;
+  const LoomChannelParams *p = params;
 
   lengths[Y_] = (gsize) p->n * p->c * p->hw;
   lengths[BIAS_] = p->c;
 }
 
 static void
-bias_add_range (const BiasAddParams *p, float *const *b, gsize begin, gsize end)
+bias_add_range (const LoomChannelParams *p, float *const *b, gsize begin, gsize end)
 {
   for (gsize plane = begin; plane < end; plane++)
     {
@@ -34,14 +30,14 @@ bias_add_range (const BiasAddParams *p, float *const *b, gsize begin, gsize end)
 static void
 bias_add_reference (const void *params, float *const *b)
 {
-  const BiasAddParams *p = params;
+  const LoomChannelParams *p = params;
 
   bias_add_range (p, b, 0, (gsize) p->n * p->c);
 }
 
 typedef struct
 {
-  const BiasAddParams *p;
+  const LoomChannelParams *p;
   float *const        *b;
 } Job;
 
@@ -73,7 +69,7 @@ static void
 bias_add_vk_groups (const void *params, const guint32 *spec,
                     const LoomLimits *limits, guint32 *groups)
 {
-  const BiasAddParams *p = params;
+  const LoomChannelParams *p = params;
 
   groups[0] = loom_groups_1d ((gsize) p->n * p->c * p->hw, spec[0], limits);
   groups[1] = groups[2] = 1;
@@ -82,7 +78,7 @@ bias_add_vk_groups (const void *params, const guint32 *spec,
 static double
 bias_add_flops (const void *params)
 {
-  const BiasAddParams *p = params;
+  const LoomChannelParams *p = params;
 
   return (double) p->n * p->c * p->hw;
 }
@@ -93,7 +89,7 @@ bias_add_test_case (guint index, GRand *rand, void *params)
   static const guint32 cases[][3] = {
     { 1, 1, 1 }, { 2, 3, 7 }, { 5, 70, 1 }, { 3, 5, 1000 }, { 2, 16, 4099 },
   };
-  BiasAddParams *p = params;
+  LoomChannelParams *p = params;
 
   if (index >= G_N_ELEMENTS (cases))
     return FALSE;
@@ -108,7 +104,7 @@ const LoomOp loom_op_bias_add = {
   .n_bindings = 2,
   .read_mask = (1 << Y_) | (1 << BIAS_),
   .write_mask = 1 << Y_,
-  .params_size = sizeof (BiasAddParams),
+  .params_size = sizeof (LoomChannelParams),
   .tolerance = 0.0,
   .binding_lengths = bias_add_lengths,
   .reference = bias_add_reference,

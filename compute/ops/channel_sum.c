@@ -1,27 +1,23 @@
 /* out[c] = Σ_{n, i} in[(n·C + c)·HW + i]: per-channel sums of an NCHW
  * tensor (bias gradients, and later normalisation statistics). */
 #include "backend.h"
+#include "ops/params.h"
 #include "ops/reduce.h"
 #include "channel_sum.spv.h"
-
-typedef struct
-{
-  guint32 n, c, hw;
-} ChannelSumParams;
 
 enum { OUT_, IN_ };
 
 static void
 channel_sum_lengths (const void *params, gsize *lengths)
 {
-  const ChannelSumParams *p = params;
+  const LoomChannelParams *p = params;
 
   lengths[OUT_] = p->c;
   lengths[IN_] = (gsize) p->n * p->c * p->hw;
 }
 
 static void
-channel_sum_range (const ChannelSumParams *p, float *const *b, gsize begin, gsize end)
+channel_sum_range (const LoomChannelParams *p, float *const *b, gsize begin, gsize end)
 {
   for (gsize c = begin; c < end; c++)
     {
@@ -37,12 +33,12 @@ channel_sum_range (const ChannelSumParams *p, float *const *b, gsize begin, gsiz
 static void
 channel_sum_reference (const void *params, float *const *b)
 {
-  channel_sum_range (params, b, 0, ((const ChannelSumParams *) params)->c);
+  channel_sum_range (params, b, 0, ((const LoomChannelParams *) params)->c);
 }
 
 typedef struct
 {
-  const ChannelSumParams *p;
+  const LoomChannelParams *p;
   float *const           *b;
 } Job;
 
@@ -73,14 +69,14 @@ static void
 channel_sum_vk_groups (const void *params, const guint32 *spec,
                        const LoomLimits *limits, guint32 *groups)
 {
-  groups[0] = CLAMP (((const ChannelSumParams *) params)->c, 1, limits->max_groups[0]);
+  groups[0] = CLAMP (((const LoomChannelParams *) params)->c, 1, limits->max_groups[0]);
   groups[1] = groups[2] = 1;
 }
 
 static double
 channel_sum_flops (const void *params)
 {
-  const ChannelSumParams *p = params;
+  const LoomChannelParams *p = params;
 
   return (double) p->n * p->c * p->hw;
 }
@@ -91,7 +87,7 @@ channel_sum_test_case (guint index, GRand *rand, void *params)
   static const guint32 cases[][3] = {
     { 1, 1, 1 }, { 2, 3, 7 }, { 1, 70, 1 }, { 3, 5, 1000 }, { 4, 16, 4099 }, { 1, 2, 70000 },
   };
-  ChannelSumParams *p = params;
+  LoomChannelParams *p = params;
 
   if (index >= G_N_ELEMENTS (cases))
     return FALSE;
@@ -106,7 +102,7 @@ const LoomOp loom_op_channel_sum = {
   .n_bindings = 2,
   .read_mask = 1 << IN_,
   .write_mask = 1 << OUT_,
-  .params_size = sizeof (ChannelSumParams),
+  .params_size = sizeof (LoomChannelParams),
   .tolerance = 1e-5,
   .binding_lengths = channel_sum_lengths,
   .reference = channel_sum_reference,
@@ -122,7 +118,7 @@ const LoomOp loom_op_channel_sum = {
 gboolean
 loom_channel_sum (LoomBuffer *out, LoomBuffer *in, guint n, guint c, gsize hw, GError **error)
 {
-  ChannelSumParams p = { n, c, (guint32) hw };
+  LoomChannelParams p = { n, c, (guint32) hw };
   LoomSpan spans[2] = { { out, 0, out->length }, { in, 0, in->length } };
 
   return loom_op_run (&loom_op_channel_sum, &p, spans, error);

@@ -2,22 +2,16 @@
 #include <cblas.h>
 
 #include "backend.h"
+#include "ops/params.h"
 #include "ops/tile.h"
 #include "gemm.spv.h"
-
-typedef struct
-{
-  guint32 m, n, k;
-  guint32 trans_a, trans_b;     /* A stored K×M, B stored N×K */
-  float   alpha, beta;
-} GemmParams;
 
 enum { C_, A_, B_ };            /* binding order: output first */
 
 static void
 gemm_binding_lengths (const void *params, gsize *lengths)
 {
-  const GemmParams *p = params;
+  const LoomGemmParams *p = params;
 
   lengths[C_] = (gsize) p->m * p->n;
   lengths[A_] = (gsize) p->m * p->k;
@@ -27,7 +21,7 @@ gemm_binding_lengths (const void *params, gsize *lengths)
 static void
 gemm_reference (const void *params, float *const *b)
 {
-  const GemmParams *p = params;
+  const LoomGemmParams *p = params;
 
   for (gsize i = 0; i < p->m; i++)
     for (gsize j = 0; j < p->n; j++)
@@ -50,7 +44,7 @@ gemm_reference (const void *params, float *const *b)
 static void
 gemm_cpu (const void *params, float *const *b, LoomThreads *threads)
 {
-  const GemmParams *p = params;
+  const LoomGemmParams *p = params;
 
   /* OpenBLAS threads itself. */
   cblas_sgemm (CblasRowMajor,
@@ -96,7 +90,7 @@ static void
 gemm_vk_groups (const void *params, const guint32 *spec,
                 const LoomLimits *limits, guint32 *groups)
 {
-  const GemmParams *p = params;
+  const LoomGemmParams *p = params;
 
   loom_tile_groups (p->m, p->n, 1, spec, limits, groups);
 }
@@ -104,7 +98,7 @@ gemm_vk_groups (const void *params, const guint32 *spec,
 static double
 gemm_flops (const void *params)
 {
-  const GemmParams *p = params;
+  const LoomGemmParams *p = params;
 
   return 2.0 * p->m * p->n * p->k;
 }
@@ -119,7 +113,7 @@ gemm_test_case (guint index, GRand *rand, void *params)
     { 127, 129, 13 }, { 1, 1029, 33 }, { 1000, 3, 17 }, { 33, 70, 1031 },
   };
   guint shape = index / 4, variant = index % 4;
-  GemmParams *p = params;
+  LoomGemmParams *p = params;
 
   if (shape >= G_N_ELEMENTS (shapes))
     return FALSE;
@@ -138,7 +132,7 @@ const LoomOp loom_op_gemm = {
   .n_bindings = 3,
   .read_mask = (1 << A_) | (1 << B_) | (1 << C_), /* C too, when beta ≠ 0 */
   .write_mask = 1 << C_,
-  .params_size = sizeof (GemmParams),
+  .params_size = sizeof (LoomGemmParams),
   .tolerance = 1e-5,
   .binding_lengths = gemm_binding_lengths,
   .reference = gemm_reference,
@@ -156,7 +150,7 @@ loom_gemm (LoomBuffer *c, LoomBuffer *a, LoomBuffer *b,
            guint m, guint n, guint k, gboolean trans_a, gboolean trans_b,
            float alpha, float beta, GError **error)
 {
-  GemmParams p = { m, n, k, !!trans_a, !!trans_b, alpha, beta };
+  LoomGemmParams p = { m, n, k, !!trans_a, !!trans_b, alpha, beta };
   LoomSpan spans[3];
 
   g_return_val_if_fail (c != NULL && a != NULL && b != NULL, FALSE);

@@ -1,26 +1,22 @@
 /* out[i] = Σ_s in[s·n + i]: the second half of a split reduction. */
 #include "backend.h"
+#include "ops/params.h"
 #include "ops/reduce.h"
 #include "sum_slices.spv.h"
-
-typedef struct
-{
-  guint32 n, slices;
-} SumSlicesParams;
 
 enum { OUT_, IN_ };
 
 static void
 sum_slices_lengths (const void *params, gsize *lengths)
 {
-  const SumSlicesParams *p = params;
+  const LoomSumSlicesParams *p = params;
 
   lengths[OUT_] = p->n;
   lengths[IN_] = (gsize) p->n * p->slices;
 }
 
 static void
-sum_slices_range (const SumSlicesParams *p, float *const *b, gsize begin, gsize end)
+sum_slices_range (const LoomSumSlicesParams *p, float *const *b, gsize begin, gsize end)
 {
   for (gsize i = begin; i < end; i++)
     {
@@ -35,12 +31,12 @@ sum_slices_range (const SumSlicesParams *p, float *const *b, gsize begin, gsize 
 static void
 sum_slices_reference (const void *params, float *const *b)
 {
-  sum_slices_range (params, b, 0, ((const SumSlicesParams *) params)->n);
+  sum_slices_range (params, b, 0, ((const LoomSumSlicesParams *) params)->n);
 }
 
 typedef struct
 {
-  const SumSlicesParams *p;
+  const LoomSumSlicesParams *p;
   float *const          *b;
 } Job;
 
@@ -71,14 +67,14 @@ static void
 sum_slices_vk_groups (const void *params, const guint32 *spec,
                       const LoomLimits *limits, guint32 *groups)
 {
-  groups[0] = loom_groups_1d (((const SumSlicesParams *) params)->n, spec[0], limits);
+  groups[0] = loom_groups_1d (((const LoomSumSlicesParams *) params)->n, spec[0], limits);
   groups[1] = groups[2] = 1;
 }
 
 static double
 sum_slices_flops (const void *params)
 {
-  const SumSlicesParams *p = params;
+  const LoomSumSlicesParams *p = params;
 
   return (double) p->n * p->slices;
 }
@@ -87,7 +83,7 @@ static gboolean
 sum_slices_test_case (guint index, GRand *rand, void *params)
 {
   static const guint32 cases[][2] = { { 1, 1 }, { 7, 3 }, { 1000, 1 }, { 4099, 13 }, { 65537, 2 } };
-  SumSlicesParams *p = params;
+  LoomSumSlicesParams *p = params;
 
   if (index >= G_N_ELEMENTS (cases))
     return FALSE;
@@ -101,7 +97,7 @@ const LoomOp loom_op_sum_slices = {
   .n_bindings = 2,
   .read_mask = 1 << IN_,
   .write_mask = 1 << OUT_,
-  .params_size = sizeof (SumSlicesParams),
+  .params_size = sizeof (LoomSumSlicesParams),
   .tolerance = 1e-6,
   .binding_lengths = sum_slices_lengths,
   .reference = sum_slices_reference,
@@ -117,7 +113,7 @@ const LoomOp loom_op_sum_slices = {
 gboolean
 loom_sum_slices (LoomBuffer *out, LoomBuffer *in, guint slices, GError **error)
 {
-  SumSlicesParams p = { (guint32) out->length, slices };
+  LoomSumSlicesParams p = { (guint32) out->length, slices };
   LoomSpan spans[2] = { { out, 0, out->length }, { in, 0, in->length } };
 
   return loom_op_run (&loom_op_sum_slices, &p, spans, error);
