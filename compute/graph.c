@@ -1,0 +1,675 @@
+/* Static graphs: layers become steps (an op, its params, the tensors it
+ * binds), the backward pass appends the steps of each layer's gradient in
+ * reverse, and compile places every tensor in one device buffer, sharing
+ * memory between tensors whose lifetimes (first to last step) never meet. */
+#include <string.h>
+
+#include "backend.h"
+#include "loom-graph.h"
+#include "op-registry.h"
+#include "ops/conv.h"
+#include "ops/elementwise.h"
+#include "ops/params.h"
+
+#define ALIGN_FLOATS 64         /* 256 bytes: any device's storage offset alignment */
+
+typedef enum
+{
+  TENSOR_INPUT,
+  TENSOR_PARAMETER,
+  TENSOR_VALUE,                 /* made by a step */
+  TENSOR_STATE                  /* optimizer memory, kept from run to run */
+} TensorKind;
+
+struct _LoomTensor
+{
+  char       *name;
+  guint       n, c, h, w;
+  gsize       length;
+  TensorKind  kind;
+  gboolean    needs_grad;       /* a parameter, or made from one */
+  gboolean    persistent;       /* alive for the whole run */
+  LoomTensor *grad;
+  gsize       offset;           /* floats into the graph's buffer, once compiled */
+  gint        first, last;      /* steps that use it, once compiled; -1 if none */
+};
+
+typedef struct
+{
+  const LoomOp *op;
+  guint8        params[LOOM_OP_MAX_PARAMS];
+  LoomTensor   *bind[LOOM_OP_MAX_BINDINGS];
+} Step;
+
+typedef struct _Node Node;
+typedef void (*BackwardFunc) (LoomGraph *graph, Node *node);
+
+/* A layer as the backward pass sees it. */
+struct _Node
+{
+  BackwardFunc   backward;
+  LoomTensor    *in[3];
+  LoomTensor    *out;
+  LoomTensor    *saved;         /* what the gradient needs beyond the inputs */
+  LoomConvParams conv;
+  guint32        kind;
+  float          slope;
+  gboolean       is_loss;
+};
+
+struct _LoomGraph
+{
+  GPtrArray  *tensors;          /* LoomTensor, owned */
+  GPtrArray  *nodes;            /* Node, owned */
+  GArray     *steps;            /* Step */
+  GError     *error;            /* the first builder error */
+  gboolean    trained;
+  LoomDevice *device;
+  LoomBuffer *memory;
+  gsize       memory_floats;
+};
+
+static void
+tensor_free (LoomTensor *t)
+{
+  g_free (t->name);
+  g_free (t);
+}
+
+LoomGraph *
+loom_graph_new (void)
+{
+  LoomGraph *g = g_new0 (LoomGraph, 1);
+
+  g->tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) tensor_free);
+  g->nodes = g_ptr_array_new_with_free_func (g_free);
+  g->steps = g_array_new (FALSE, TRUE, sizeof (Step));
+  return g;
+}
+
+void
+loom_graph_free (LoomGraph *g)
+{
+  if (g == NULL)
+    return;
+  loom_buffer_free (g->memory);
+  g_ptr_array_unref (g->tensors);
+  g_ptr_array_unref (g->nodes);
+  g_array_unref (g->steps);
+  g_clear_error (&g->error);
+  g_free (g);
+}
+
+G_GNUC_PRINTF (2, 3) static LoomTensor *
+fail (LoomGraph *g, const char *format, ...)
+{
+  va_list args;
+
+  if (g->error == NULL)
+    {
+      va_start (args, format);
+      g->error = g_error_new_valist (LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT, format, args);
+      va_end (args);
+    }
+  return NULL;
+}
+
+static LoomTensor *
+tensor_new (LoomGraph *g, const char *name, guint n, guint c, guint h, guint w, TensorKind kind)
+{
+  LoomTensor *t = g_new0 (LoomTensor, 1);
+
+  t->name = g_strdup (name);
+  t->n = n, t->c = c, t->h = h, t->w = w;
+  t->length = (gsize) n * c * h * w;
+  t->kind = kind;
+  t->needs_grad = kind == TENSOR_PARAMETER;
+  t->persistent = kind != TENSOR_VALUE;
+  g_ptr_array_add (g->tensors, t);
+  return t;
+}
+
+static LoomTensor *
+tensor_like (LoomGraph *g, const char *name, const LoomTensor *like)
+{
+  return tensor_new (g, name, like->n, like->c, like->h, like->w, TENSOR_VALUE);
+}
+
+static char *
+shape (const LoomTensor *t)
+{
+  return g_strdup_printf ("%u×%u×%u×%u", t->n, t->c, t->h, t->w);
+}
+
+static LoomTensor *
+declare (LoomGraph *g, const char *what, const char *name, guint n, guint c, guint h, guint w,
+         TensorKind kind)
+{
+  if (g->trained)
+    return fail (g, "%s %s: the graph already has its backward pass", what, name);
+  if ((guint64) n * c * h * w == 0 || (guint64) n * c * h * w > G_MAXUINT32)
+    return fail (g, "%s %s: %u×%u×%u×%u is empty or has more than 2^32 elements",
+                 what, name, n, c, h, w);
+  return tensor_new (g, name, n, c, h, w, kind);
+}
+
+LoomTensor *
+loom_graph_input (LoomGraph *g, const char *name, guint n, guint c, guint h, guint w)
+{
+  g_return_val_if_fail (g != NULL && name != NULL, NULL);
+  return declare (g, "input", name, n, c, h, w, TENSOR_INPUT);
+}
+
+LoomTensor *
+loom_graph_parameter (LoomGraph *g, const char *name, guint n, guint c, guint h, guint w)
+{
+  g_return_val_if_fail (g != NULL && name != NULL, NULL);
+  return declare (g, "parameter", name, n, c, h, w, TENSOR_PARAMETER);
+}
+
+/* Appends a step running OP over the tensors BIND (op binding order). */
+static void
+emit (LoomGraph *g, const LoomOp *op, const void *params, LoomTensor *const *bind)
+{
+  Step step = { .op = op };
+
+  memcpy (step.params, params, op->params_size);
+  memcpy (step.bind, bind, op->n_bindings * sizeof (LoomTensor *));
+  g_array_append_val (g->steps, step);
+}
+
+static void
+emit_elementwise (LoomGraph *g, const LoomOp *op, float alpha, guint32 kind,
+                  LoomTensor *b0, LoomTensor *b1, LoomTensor *b2)
+{
+  LoomEltParams p = { (guint32) b0->length, alpha, kind };
+  LoomTensor *bind[] = { b0, b1, b2 };
+
+  emit (g, op, &p, bind);
+}
+
+static Node *
+node_new (LoomGraph *g, BackwardFunc backward, LoomTensor *out,
+          LoomTensor *a, LoomTensor *b, LoomTensor *c)
+{
+  Node *node = g_new0 (Node, 1);
+
+  node->backward = backward;
+  node->out = out;
+  node->in[0] = a, node->in[1] = b, node->in[2] = c;
+  out->needs_grad = (a && a->needs_grad) || (b && b->needs_grad) || (c && c->needs_grad);
+  g_ptr_array_add (g->nodes, node);
+  return node;
+}
+
+/* Adds CONTRIBUTION to T's gradient: the first becomes it, later ones add. */
+static void
+accumulate (LoomGraph *g, LoomTensor *t, LoomTensor *contribution)
+{
+  if (t->grad == NULL)
+    t->grad = contribution;
+  else
+    emit_elementwise (g, &loom_op_axpy, 1.0f, 0, t->grad, t->grad, contribution);
+}
+
+static gboolean
+wants_grad (const LoomTensor *t)
+{
+  return t != NULL && t->needs_grad;
+}
+
+/* ---- linear ----------------------------------------------------------- */
+
+static void
+linear_backward (LoomGraph *g, Node *node)
+{
+  LoomTensor *x = node->in[0], *weight = node->in[1], *bias = node->in[2];
+  LoomTensor *dy = node->out->grad;
+  guint n = x->n, c = (guint) (x->length / x->n), k = weight->n;
+
+  if (wants_grad (x))
+    {
+      LoomTensor *dx = tensor_like (g, "linear dx", x);
+      LoomGemmParams p = { n, c, k, FALSE, FALSE, 1.0f, 0.0f };       /* dy · W */
+
+      emit (g, &loom_op_gemm, &p, (LoomTensor *[]) { dx, dy, weight });
+      accumulate (g, x, dx);
+    }
+  if (wants_grad (weight))
+    {
+      LoomTensor *dw = tensor_like (g, "linear dw", weight);
+      LoomGemmParams p = { k, c, n, TRUE, FALSE, 1.0f, 0.0f };        /* dyᵀ · x */
+
+      emit (g, &loom_op_gemm, &p, (LoomTensor *[]) { dw, dy, x });
+      accumulate (g, weight, dw);
+    }
+  if (wants_grad (bias))
+    {
+      LoomTensor *db = tensor_like (g, "linear db", bias);
+      LoomChannelParams p = { n, k, 1 };
+
+      emit (g, &loom_op_channel_sum, &p, (LoomTensor *[]) { db, dy });
+      accumulate (g, bias, db);
+    }
+}
+
+LoomTensor *
+loom_graph_linear (LoomGraph *g, LoomTensor *x, LoomTensor *weight, LoomTensor *bias)
+{
+  g_autofree char *xs = NULL, *ws = NULL;
+  LoomTensor *y;
+  guint c;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (x == NULL || weight == NULL || g->error != NULL)
+    return NULL;
+  c = (guint) (x->length / x->n);
+  if (weight->length / weight->n != c || (bias != NULL && bias->length != weight->n))
+    {
+      xs = shape (x), ws = shape (weight);
+      return fail (g, "linear: input %s, weight %s, bias %" G_GSIZE_FORMAT ": the weight must be "
+                   "K×%u and the bias K long", xs, ws, bias ? bias->length : 0, c);
+    }
+  y = tensor_new (g, "linear", x->n, weight->n, 1, 1, TENSOR_VALUE);
+  emit (g, &loom_op_gemm, &(LoomGemmParams) { x->n, weight->n, c, FALSE, TRUE, 1.0f, 0.0f },
+        (LoomTensor *[]) { y, x, weight });
+  if (bias != NULL)
+    emit (g, &loom_op_bias_add, &(LoomChannelParams) { x->n, weight->n, 1 },
+          (LoomTensor *[]) { y, bias });
+  node_new (g, linear_backward, y, x, weight, bias);
+  return y;
+}
+
+/* ---- conv2d ----------------------------------------------------------- */
+
+static void
+conv2d_backward (LoomGraph *g, Node *node)
+{
+  LoomTensor *x = node->in[0], *weight = node->in[1], *bias = node->in[2];
+  LoomTensor *dy = node->out->grad;
+  const LoomConvParams *p = &node->conv;
+
+  if (wants_grad (x))
+    {
+      LoomTensor *dx = tensor_like (g, "conv2d dx", x);
+
+      emit (g, &loom_op_conv2d_backward_data, p, (LoomTensor *[]) { dx, dy, weight });
+      accumulate (g, x, dx);
+    }
+  if (wants_grad (weight))
+    {
+      LoomTensor *dw = tensor_like (g, "conv2d dw", weight);
+      LoomTensor *ws = tensor_new (g, "conv2d dw slices", p->splits, weight->n, weight->c * weight->h,
+                                   weight->w, TENSOR_VALUE);
+      LoomSumSlicesParams sum = { (guint32) weight->length, p->splits };
+
+      emit (g, &loom_op_conv2d_backward_weight, p, (LoomTensor *[]) { ws, x, dy });
+      emit (g, &loom_op_sum_slices, &sum, (LoomTensor *[]) { dw, ws });
+      accumulate (g, weight, dw);
+    }
+  if (wants_grad (bias))
+    {
+      LoomTensor *db = tensor_like (g, "conv2d db", bias);
+      LoomChannelParams sum = { p->n, p->k, p->p * p->q };
+
+      emit (g, &loom_op_channel_sum, &sum, (LoomTensor *[]) { db, dy });
+      accumulate (g, bias, db);
+    }
+}
+
+LoomTensor *
+loom_graph_conv2d (LoomGraph *g, LoomTensor *x, LoomTensor *weight, LoomTensor *bias,
+                   const LoomConv2d *conv)
+{
+  LoomConv2d full;
+  GError *error = NULL;
+  LoomTensor *y;
+  Node *node;
+  LoomConvParams p;
+
+  g_return_val_if_fail (g != NULL && conv != NULL, NULL);
+  if (x == NULL || weight == NULL || g->error != NULL)
+    return NULL;
+  full = *conv;
+  full.batch = x->n, full.in_channels = x->c, full.in_height = x->h, full.in_width = x->w;
+  full.out_channels = weight->n, full.kernel_h = weight->h, full.kernel_w = weight->w;
+  if (weight->c != x->c || (bias != NULL && bias->length != weight->n))
+    {
+      g_autofree char *xs = shape (x), *ws = shape (weight);
+
+      return fail (g, "conv2d: input %s, weights %s, bias %" G_GSIZE_FORMAT ": the weights "
+                   "need %u input channels and the bias one value per output channel",
+                   xs, ws, bias ? bias->length : 0, x->c);
+    }
+  if (!loom_conv_params_init (&p, &full, "conv2d", &error))
+    {
+      fail (g, "%s", error->message);
+      g_error_free (error);
+      return NULL;
+    }
+  p.has_bias = bias != NULL;
+  y = tensor_new (g, "conv2d", p.n, p.k, p.p, p.q, TENSOR_VALUE);
+  emit (g, &loom_op_conv2d_forward, &p, (LoomTensor *[]) { y, x, weight, bias ? bias : weight });
+  node = node_new (g, conv2d_backward, y, x, weight, bias);
+  node->conv = p;
+  return y;
+}
+
+/* ---- activations ------------------------------------------------------ */
+
+static void
+activation_backward (LoomGraph *g, Node *node)
+{
+  LoomTensor *x = node->in[0];
+  LoomTensor *dx = tensor_like (g, "activation dx", x);
+
+  emit_elementwise (g, &loom_op_activation_backward, node->slope, node->kind,
+                    dx, node->out->grad, x);
+  accumulate (g, x, dx);
+}
+
+LoomTensor *
+loom_graph_activation (LoomGraph *g, LoomActivation kind, float slope, LoomTensor *x)
+{
+  LoomTensor *y;
+  Node *node;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (x == NULL || g->error != NULL)
+    return NULL;
+  if ((guint) kind >= LOOM_N_ACTIVATIONS)
+    return fail (g, "activation: unknown kind %d", (int) kind);
+  y = tensor_like (g, "activation", x);
+  emit_elementwise (g, &loom_op_activation_forward, slope, kind, y, x, NULL);
+  node = node_new (g, activation_backward, y, x, NULL, NULL);
+  node->kind = kind;
+  node->slope = slope;
+  return y;
+}
+
+/* ---- losses ----------------------------------------------------------- */
+
+/* d mean((y − t)²) / dy = 2 (y − t) / n; a loss is where gradients start. */
+static void
+mse_backward (LoomGraph *g, Node *node)
+{
+  LoomTensor *y = node->in[0];
+  LoomTensor *dy = tensor_like (g, "mse dy", y);
+
+  emit_elementwise (g, &loom_op_scale, 2.0f / (float) y->length, 0, dy, node->saved, NULL);
+  accumulate (g, y, dy);
+}
+
+LoomTensor *
+loom_graph_mse_loss (LoomGraph *g, LoomTensor *y, LoomTensor *target)
+{
+  LoomTensor *diff, *square, *sum, *loss;
+  Node *node;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (y == NULL || target == NULL || g->error != NULL)
+    return NULL;
+  if (y->length != target->length)
+    {
+      g_autofree char *ys = shape (y), *ts = shape (target);
+
+      return fail (g, "mse_loss: output %s and target %s differ in size", ys, ts);
+    }
+  diff = tensor_like (g, "mse diff", y);
+  square = tensor_like (g, "mse square", y);
+  sum = tensor_new (g, "mse sum", 1, 1, 1, 1, TENSOR_VALUE);
+  loss = tensor_new (g, "mse loss", 1, 1, 1, 1, TENSOR_VALUE);
+  emit_elementwise (g, &loom_op_axpy, -1.0f, 0, diff, y, target);
+  emit_elementwise (g, &loom_op_mul, 0.0f, 0, square, diff, diff);
+  emit (g, &loom_op_channel_sum, &(LoomChannelParams) { 1, 1, (guint32) y->length },
+        (LoomTensor *[]) { sum, square });
+  emit_elementwise (g, &loom_op_scale, 1.0f / (float) y->length, 0, loss, sum, NULL);
+  node = node_new (g, mse_backward, loss, y, target, NULL);
+  node->saved = diff;
+  node->is_loss = TRUE;
+  loss->persistent = TRUE;      /* read after the run */
+  return loss;
+}
+
+/* ---- training --------------------------------------------------------- */
+
+gboolean
+loom_graph_train_sgd (LoomGraph *g, LoomTensor *loss, float learning_rate, float momentum,
+                      GError **error)
+{
+  Node *loss_node = NULL;
+
+  g_return_val_if_fail (g != NULL, FALSE);
+  if (g->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (g->error));
+      return FALSE;
+    }
+  for (guint i = 0; i < g->nodes->len; i++)
+    if (((Node *) g->nodes->pdata[i])->out == loss && ((Node *) g->nodes->pdata[i])->is_loss)
+      loss_node = g->nodes->pdata[i];
+  if (loss == NULL || loss_node == NULL || g->trained)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   g->trained ? "train_sgd: the graph already has its backward pass"
+                              : "train_sgd: the loss must come from a loss builder");
+      return FALSE;
+    }
+  g->trained = TRUE;
+
+  /* Reverse creation order: a layer's output gradient is complete before
+   * its own backward runs, since everything that reads it came later. */
+  loss_node->backward (g, loss_node);
+  for (guint i = g->nodes->len; i-- > 0;)
+    {
+      Node *node = g->nodes->pdata[i];
+
+      if (node != loss_node && node->out->grad != NULL && !node->is_loss)
+        node->backward (g, node);
+    }
+
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      LoomTensor *p = g->tensors->pdata[i];
+      LoomTensor *step = p->grad;
+
+      if (p->kind != TENSOR_PARAMETER || p->grad == NULL)
+        continue;
+      p->grad->persistent = TRUE;       /* readable after a run */
+      if (momentum != 0.0f)
+        {
+          LoomTensor *v = tensor_new (g, "momentum", p->n, p->c, p->h, p->w, TENSOR_STATE);
+
+          emit_elementwise (g, &loom_op_axpy, momentum, 0, v, p->grad, v);   /* v = g + µv */
+          step = v;
+        }
+      emit_elementwise (g, &loom_op_axpy, -learning_rate, 0, p, p, step);
+    }
+  return TRUE;
+}
+
+/* ---- compile and run -------------------------------------------------- */
+
+static gsize
+aligned (gsize floats)
+{
+  return (MAX (floats, 1) + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+}
+
+static gint
+by_length_desc (gconstpointer a, gconstpointer b)
+{
+  const LoomTensor *x = *(LoomTensor *const *) a, *y = *(LoomTensor *const *) b;
+
+  return x->length < y->length ? 1 : x->length > y->length ? -1 : 0;
+}
+
+static gint
+by_offset (gconstpointer a, gconstpointer b)
+{
+  const LoomTensor *x = *(LoomTensor *const *) a, *y = *(LoomTensor *const *) b;
+
+  return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Greedy placement, largest first: the lowest offset whose range no placed
+ * tensor alive at the same time uses.  Returns the floats needed. */
+static gsize
+plan_memory (LoomGraph *g)
+{
+  g_autoptr (GPtrArray) order = g_ptr_array_new ();
+  g_autoptr (GPtrArray) placed = g_ptr_array_new ();
+  g_autoptr (GPtrArray) clash = g_ptr_array_new ();
+  gint last_step = (gint) g->steps->len;
+  gsize total = 0;
+
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      LoomTensor *t = g->tensors->pdata[i];
+
+      t->first = t->last = -1;
+    }
+  for (guint s = 0; s < g->steps->len; s++)
+    {
+      Step *step = &g_array_index (g->steps, Step, s);
+
+      for (guint b = 0; b < step->op->n_bindings; b++)
+        {
+          LoomTensor *t = step->bind[b];
+
+          if (t->first < 0)
+            t->first = (gint) s;
+          t->last = (gint) s;
+        }
+    }
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      LoomTensor *t = g->tensors->pdata[i];
+
+      if (t->persistent)
+        t->first = 0, t->last = last_step;
+      if (t->first >= 0)
+        g_ptr_array_add (order, t);
+    }
+  g_ptr_array_sort (order, by_length_desc);
+
+  for (guint i = 0; i < order->len; i++)
+    {
+      LoomTensor *t = order->pdata[i];
+      gsize offset = 0;
+
+      g_ptr_array_set_size (clash, 0);
+      for (guint j = 0; j < placed->len; j++)
+        {
+          LoomTensor *o = placed->pdata[j];
+
+          if (o->first <= t->last && t->first <= o->last)
+            g_ptr_array_add (clash, o);
+        }
+      g_ptr_array_sort (clash, by_offset);
+      for (guint j = 0; j < clash->len; j++)
+        {
+          LoomTensor *o = clash->pdata[j];
+
+          if (offset + aligned (t->length) <= o->offset)
+            break;
+          offset = MAX (offset, o->offset + aligned (o->length));
+        }
+      t->offset = offset;
+      total = MAX (total, offset + aligned (t->length));
+      g_ptr_array_add (placed, t);
+    }
+  return total;
+}
+
+gboolean
+loom_graph_compile (LoomGraph *g, LoomDevice *device, GError **error)
+{
+  g_return_val_if_fail (g != NULL && device != NULL, FALSE);
+  if (g->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (g->error));
+      return FALSE;
+    }
+  g_clear_pointer (&g->memory, loom_buffer_free);
+  g->memory_floats = plan_memory (g);
+  g->memory = loom_buffer_new (device, g->memory_floats, error);
+  if (g->memory == NULL)
+    return FALSE;
+  g->device = device;
+  /* Parameters and optimizer state start at zero. */
+  return loom_fill (g->memory, 0.0f, error);
+}
+
+static gboolean
+check_compiled (LoomGraph *g, LoomTensor *t, GError **error)
+{
+  if (g->memory == NULL)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT, "the graph is not compiled");
+      return FALSE;
+    }
+  if (t != NULL && t->first < 0)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "tensor %s is used by no step and has no memory", t->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+loom_graph_run (LoomGraph *g, GError **error)
+{
+  g_return_val_if_fail (g != NULL, FALSE);
+  if (!check_compiled (g, NULL, error))
+    return FALSE;
+  for (guint s = 0; s < g->steps->len; s++)
+    {
+      Step *step = &g_array_index (g->steps, Step, s);
+      LoomSpan spans[LOOM_OP_MAX_BINDINGS];
+
+      for (guint b = 0; b < step->op->n_bindings; b++)
+        spans[b] = (LoomSpan) { g->memory, step->bind[b]->offset, step->bind[b]->length };
+      if (!loom_op_run (step->op, step->params, spans, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+loom_graph_write (LoomGraph *g, LoomTensor *t, const float *data, GError **error)
+{
+  g_return_val_if_fail (g != NULL && t != NULL && data != NULL, FALSE);
+  return check_compiled (g, t, error)
+      && loom_buffer_write (g->memory, t->offset, t->length, data, error);
+}
+
+gboolean
+loom_graph_read (LoomGraph *g, LoomTensor *t, float *data, GError **error)
+{
+  g_return_val_if_fail (g != NULL && t != NULL && data != NULL, FALSE);
+  return check_compiled (g, t, error)
+      && loom_buffer_read (g->memory, t->offset, t->length, data, error);
+}
+
+gsize
+loom_tensor_get_length (LoomTensor *t)
+{
+  g_return_val_if_fail (t != NULL, 0);
+  return t->length;
+}
+
+LoomTensor *
+loom_tensor_get_grad (LoomTensor *t)
+{
+  g_return_val_if_fail (t != NULL, NULL);
+  return t->grad;
+}
+
+gsize
+loom_graph_get_memory (LoomGraph *g)
+{
+  g_return_val_if_fail (g != NULL, 0);
+  return g->memory_floats;
+}

@@ -1,0 +1,62 @@
+/* Static graphs with reverse-mode autodiff.
+ *
+ * Build the forward graph once from tensors and layers, derive its backward
+ * pass and the optimizer update, compile it for a device (memory planned
+ * once, by liveness, in one device buffer), then run it step after step.
+ *
+ * Tensors are NCHW (a linear layer's activations are N×C×1×1) and belong to
+ * their graph.  Builders never fail loudly: a shape that does not fit makes
+ * the builder return NULL and records the first error, which
+ * loom_graph_compile returns (naming the layer and the shapes); builders
+ * given NULL return NULL. */
+#pragma once
+
+#include "loom.h"
+
+G_BEGIN_DECLS
+
+typedef struct _LoomGraph  LoomGraph;
+typedef struct _LoomTensor LoomTensor;
+
+LoomGraph  *loom_graph_new         (void);
+void        loom_graph_free        (LoomGraph *graph);
+
+/* Data the caller writes before each run (images, labels, targets). */
+LoomTensor *loom_graph_input       (LoomGraph *graph, const char *name,
+                                    guint n, guint c, guint h, guint w);
+/* Trainable weights; they keep their values from run to run. */
+LoomTensor *loom_graph_parameter   (LoomGraph *graph, const char *name,
+                                    guint n, guint c, guint h, guint w);
+
+/* y = x · weightᵀ + bias: x N×C, weight K×C, bias K (or NULL); y N×K. */
+LoomTensor *loom_graph_linear      (LoomGraph *graph, LoomTensor *x, LoomTensor *weight,
+                                    LoomTensor *bias);
+/* CONV's batch, channel and size fields are taken from x and weight. */
+LoomTensor *loom_graph_conv2d      (LoomGraph *graph, LoomTensor *x, LoomTensor *weight,
+                                    LoomTensor *bias, const LoomConv2d *conv);
+LoomTensor *loom_graph_activation  (LoomGraph *graph, LoomActivation kind, float slope,
+                                    LoomTensor *x);
+/* mean((y − target)²), a 1×1×1×1 tensor. */
+LoomTensor *loom_graph_mse_loss    (LoomGraph *graph, LoomTensor *y, LoomTensor *target);
+
+/* Adds the gradients of LOSS (made by a loss builder) with respect to every
+ * parameter, then an SGD update of them: v = momentum·v + g; p −= lr·v (as
+ * PyTorch's SGD without dampening).  Call once, after the forward graph. */
+gboolean    loom_graph_train_sgd   (LoomGraph *graph, LoomTensor *loss, float learning_rate,
+                                    float momentum, GError **error);
+
+/* Plans memory and binds the graph to DEVICE; parameters start at zero. */
+gboolean    loom_graph_compile     (LoomGraph *graph, LoomDevice *device, GError **error);
+gboolean    loom_graph_run         (LoomGraph *graph, GError **error);
+gboolean    loom_graph_write       (LoomGraph *graph, LoomTensor *tensor, const float *data,
+                                    GError **error);
+gboolean    loom_graph_read        (LoomGraph *graph, LoomTensor *tensor, float *data,
+                                    GError **error);
+
+gsize       loom_tensor_get_length (LoomTensor *tensor);
+/* The gradient computed for TENSOR by the backward pass, or NULL. */
+LoomTensor *loom_tensor_get_grad   (LoomTensor *tensor);
+/* Floats of device memory the compiled graph uses. */
+gsize       loom_graph_get_memory  (LoomGraph *graph);
+
+G_END_DECLS

@@ -1,0 +1,174 @@
+/* graph-runner MANIFEST OUTDIR DEVICE: trains the small models that
+ * tests/torch-graph.py also trains with PyTorch, from the same initial
+ * weights and data, and writes the loss of every step and the final
+ * weights.
+ *
+ * MANIFEST is a JSON list of {"name", "model": "mlp" | "cnn", "steps",
+ * "lr", "momentum"}; inputs NAME.<tensor> beside it, raw float32; outputs
+ * NAME.losses and NAME.<parameter>.final in OUTDIR. */
+#include <stdio.h>
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "loom-graph.h"
+#include "vulkan/vk-internal.h"
+
+typedef struct
+{
+  LoomGraph  *graph;
+  LoomTensor *loss;
+  LoomTensor *tensors[8];       /* inputs and parameters, named below */
+  const char *names[8];
+  guint       n_tensors;
+} Model;
+
+static LoomTensor *
+add (Model *m, LoomTensor *t, const char *name)
+{
+  m->tensors[m->n_tensors] = t;
+  m->names[m->n_tensors++] = name;
+  return t;
+}
+
+/* x (12×8) → linear 8→16 → tanh → linear 16→4 → MSE against a 12×4 target. */
+static void
+build_mlp (Model *m)
+{
+  LoomGraph *g = m->graph;
+  LoomTensor *x = add (m, loom_graph_input (g, "x", 12, 8, 1, 1), "x");
+  LoomTensor *t = add (m, loom_graph_input (g, "target", 12, 4, 1, 1), "target");
+  LoomTensor *w1 = add (m, loom_graph_parameter (g, "w1", 16, 8, 1, 1), "w1");
+  LoomTensor *b1 = add (m, loom_graph_parameter (g, "b1", 16, 1, 1, 1), "b1");
+  LoomTensor *w2 = add (m, loom_graph_parameter (g, "w2", 4, 16, 1, 1), "w2");
+  LoomTensor *b2 = add (m, loom_graph_parameter (g, "b2", 4, 1, 1, 1), "b2");
+  LoomTensor *h = loom_graph_activation (g, LOOM_ACTIVATION_TANH, 0.0f,
+                                         loom_graph_linear (g, x, w1, b1));
+
+  m->loss = loom_graph_mse_loss (g, loom_graph_linear (g, h, w2, b2), t);
+}
+
+/* x (2×3×9×9) → conv 3→4 3×3 reflect-padded → GELU → conv 4→2 3×3 stride 2
+ * zero-padded → MSE against a 2×2×5×5 target. */
+static void
+build_cnn (Model *m)
+{
+  LoomGraph *g = m->graph;
+  LoomConv2d same = { .pad_h = 1, .pad_w = 1, .pad_mode = LOOM_PAD_REFLECT };
+  LoomConv2d down = { .stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1 };
+  LoomTensor *x = add (m, loom_graph_input (g, "x", 2, 3, 9, 9), "x");
+  LoomTensor *t = add (m, loom_graph_input (g, "target", 2, 2, 5, 5), "target");
+  LoomTensor *w1 = add (m, loom_graph_parameter (g, "w1", 4, 3, 3, 3), "w1");
+  LoomTensor *b1 = add (m, loom_graph_parameter (g, "b1", 4, 1, 1, 1), "b1");
+  LoomTensor *w2 = add (m, loom_graph_parameter (g, "w2", 2, 4, 3, 3), "w2");
+  LoomTensor *b2 = add (m, loom_graph_parameter (g, "b2", 2, 1, 1, 1), "b2");
+  LoomTensor *h = loom_graph_activation (g, LOOM_ACTIVATION_GELU, 0.0f,
+                                         loom_graph_conv2d (g, x, w1, b1, &same));
+
+  m->loss = loom_graph_mse_loss (g, loom_graph_conv2d (g, h, w2, b2, &down), t);
+}
+
+static gboolean
+load (LoomGraph *g, LoomTensor *t, const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+
+  if (!g_file_get_contents (path, &data, &len, error))
+    return FALSE;
+  if (len != loom_tensor_get_length (t) * sizeof (float))
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT, "%s: %" G_GSIZE_FORMAT
+                   " bytes for %" G_GSIZE_FORMAT " floats", path, len, loom_tensor_get_length (t));
+      return FALSE;
+    }
+  return loom_graph_write (g, t, (const float *) data, error);
+}
+
+static gboolean
+run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObject *c,
+          GError **error)
+{
+  const char *name = json_object_get_string_member (c, "name");
+  const char *model = json_object_get_string_member (c, "model");
+  guint steps = (guint) json_object_get_int_member (c, "steps");
+  Model m = { .graph = loom_graph_new () };
+  g_autofree float *losses = g_new0 (float, MAX (steps, 1));
+  g_autofree char *loss_file = g_strdup_printf ("%s/%s.losses", out_dir, name);
+  gboolean ok = FALSE;
+
+  if (strcmp (model, "mlp") == 0)
+    build_mlp (&m);
+  else
+    build_cnn (&m);
+  if (!loom_graph_train_sgd (m.graph, m.loss, (float) json_object_get_double_member (c, "lr"),
+                             (float) json_object_get_double_member (c, "momentum"), error)
+      || !loom_graph_compile (m.graph, device, error))
+    goto out;
+  for (guint i = 0; i < m.n_tensors; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/%s.%s", in_dir, name, m.names[i]);
+
+      if (!load (m.graph, m.tensors[i], path, error))
+        goto out;
+    }
+  for (guint s = 0; s < steps; s++)
+    if (!loom_graph_run (m.graph, error) || !loom_graph_read (m.graph, m.loss, &losses[s], error))
+      goto out;
+  if (!g_file_set_contents (loss_file, (const char *) losses, steps * sizeof (float), error))
+    goto out;
+  for (guint i = 2; i < m.n_tensors; i++)      /* the parameters */
+    {
+      gsize n = loom_tensor_get_length (m.tensors[i]);
+      g_autofree float *data = g_new (float, n);
+      g_autofree char *path = g_strdup_printf ("%s/%s.%s-final", out_dir, name, m.names[i]);
+
+      if (!loom_graph_read (m.graph, m.tensors[i], data, error)
+          || !g_file_set_contents (path, (const char *) data, n * sizeof (float), error))
+        goto out;
+    }
+  ok = TRUE;
+out:
+  loom_graph_free (m.graph);
+  return ok;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *in_dir = NULL;
+  LoomDevice *device;
+  JsonArray *cases;
+  int status = 0;
+
+  if (argc != 4)
+    {
+      fprintf (stderr, "usage: graph-runner MANIFEST OUTDIR DEVICE\n");
+      return 2;
+    }
+  if (!json_parser_load_from_file (parser, argv[1], &error)
+      || (device = loom_device_open (argv[3], &error)) == NULL)
+    {
+      fprintf (stderr, "graph-runner: %s\n", error->message);
+      return 1;
+    }
+  in_dir = g_path_get_dirname (argv[1]);
+  cases = json_node_get_array (json_parser_get_root (parser));
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    if (!run_case (device, in_dir, argv[2], json_array_get_object_element (cases, i), &error))
+      {
+        fprintf (stderr, "graph-runner: %s\n", error->message);
+        g_clear_error (&error);
+        status = 1;
+      }
+  loom_device_free (device);
+  if (loom_vk_validation_message_count () > 0)
+    {
+      fprintf (stderr, "graph-runner: the Vulkan validation layer reported %u messages\n",
+               loom_vk_validation_message_count ());
+      status = 1;
+    }
+  return status;
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Small models trained by Loom's static graph against the same models
+trained by PyTorch: the same initial weights and data, 20 SGD steps with
+momentum; every step's loss and the final weights must agree.  Prints TAP.
+
+    tests/torch-graph.py GRAPH_RUNNER
+
+The models (tests/graph-runner.c builds the same):
+  mlp: x 12×8 → linear 8→16 → tanh → linear 16→4 → MSE
+  cnn: x 2×3×9×9 → conv 3→4 3×3 (reflect padding 1) → GELU
+       → conv 4→2 3×3 stride 2 (zero padding 1) → MSE
+"""
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import torchref
+
+STEPS = 20
+
+
+class Mlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(8, 16), nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.l2(torch.tanh(self.l1(x)))
+
+
+class Cnn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")
+        self.c2 = nn.Conv2d(4, 2, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        return self.c2(F.gelu(self.c1(x)))
+
+
+def make_case(name, model, x_shape, t_shape, lr, momentum):
+    torch.manual_seed(7)
+    net = Mlp() if model == "mlp" else Cnn()
+    layers = [net.l1, net.l2] if model == "mlp" else [net.c1, net.c2]
+    x, target = torch.randn(*x_shape), torch.randn(*t_shape)
+    inputs = {"x": x, "target": target}
+    for i, layer in enumerate(layers, 1):
+        inputs[f"w{i}"] = layer.weight.detach().clone()
+        inputs[f"b{i}"] = layer.bias.detach().clone()
+    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
+    losses = []
+    for _ in range(STEPS):
+        opt.zero_grad()
+        loss = F.mse_loss(net(x), target)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    expected = {"losses": torch.tensor(losses)}
+    for i, layer in enumerate(layers, 1):
+        expected[f"w{i}-final"] = layer.weight.detach()
+        expected[f"b{i}-final"] = layer.bias.detach()
+    return {"name": name, "inputs": inputs, "expected": expected,
+            "entry": {"name": name, "model": model, "steps": STEPS, "lr": lr, "momentum": momentum}}
+
+
+def main():
+    cases = [
+        make_case("mlp-sgd", "mlp", (12, 8), (12, 4), 0.1, 0.0),
+        make_case("mlp-momentum", "mlp", (12, 8), (12, 4), 0.05, 0.9),
+        make_case("cnn-momentum", "cnn", (2, 3, 9, 9), (2, 2, 5, 5), 0.05, 0.9),
+    ]
+    return torchref.run(sys.argv[1], cases)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
