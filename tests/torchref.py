@@ -16,6 +16,15 @@ import torch
 TOLERANCE = 1e-4   # max |loom - torch| / max |torch|
 
 
+def runner_env():
+    """The runner's environment: LOOM_RUNNER_PRELOAD becomes its LD_PRELOAD
+    (sanitizer runtimes for the runner, not for Python)."""
+    env = dict(os.environ)
+    if env.get("LOOM_RUNNER_PRELOAD"):
+        env["LD_PRELOAD"] = env["LOOM_RUNNER_PRELOAD"]
+    return env
+
+
 def write(path, tensor):
     tensor.detach().contiguous().numpy().astype("<f4").tofile(path)
 
@@ -41,7 +50,8 @@ def run(runner, cases, devices=("cpu", "vulkan"), tolerance=TOLERANCE):
         for device in devices:
             out = os.path.join(tmp, device)
             os.mkdir(out)
-            result = subprocess.run([runner, manifest, out, device], capture_output=True, text=True)
+            result = subprocess.run([runner, manifest, out, device], capture_output=True, text=True,
+                                    env=runner_env())
             for line in result.stderr.splitlines():
                 print(f"# {line}")
             for case in cases:
