@@ -2,6 +2,7 @@
  * binds), the backward pass appends the steps of each layer's gradient in
  * reverse, and compile places every tensor in one device buffer, sharing
  * memory between tensors whose lifetimes (first to last step) never meet. */
+#include <math.h>
 #include <string.h>
 
 #include "backend.h"
@@ -9,6 +10,7 @@
 #include "op-registry.h"
 #include "ops/conv.h"
 #include "ops/elementwise.h"
+#include "ops/optimizer.h"
 #include "ops/params.h"
 
 #define ALIGN_FLOATS 64         /* 256 bytes: any device's storage offset alignment */
@@ -64,6 +66,9 @@ struct _LoomGraph
   GArray     *steps;            /* Step */
   GError     *error;            /* the first builder error */
   gboolean    trained;
+  LoomTensor *scalars;          /* per-step scalars (LOOM_SCALAR_*), written each run */
+  float       learning_rate, beta1, beta2;
+  guint64     runs;
   LoomDevice *device;
   LoomBuffer *memory;
   gsize       memory_floats;
@@ -433,13 +438,12 @@ loom_graph_mse_loss (LoomGraph *g, LoomTensor *y, LoomTensor *target)
 
 /* ---- training --------------------------------------------------------- */
 
-gboolean
-loom_graph_train_sgd (LoomGraph *g, LoomTensor *loss, float learning_rate, float momentum,
-                      GError **error)
+/* Appends the backward pass from LOSS; WHO names the caller in errors. */
+static gboolean
+backward_from (LoomGraph *g, LoomTensor *loss, const char *who, GError **error)
 {
   Node *loss_node = NULL;
 
-  g_return_val_if_fail (g != NULL, FALSE);
   if (g->error != NULL)
     {
       g_propagate_error (error, g_error_copy (g->error));
@@ -451,8 +455,8 @@ loom_graph_train_sgd (LoomGraph *g, LoomTensor *loss, float learning_rate, float
   if (loss == NULL || loss_node == NULL || g->trained)
     {
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                   g->trained ? "train_sgd: the graph already has its backward pass"
-                              : "train_sgd: the loss must come from a loss builder");
+                   g->trained ? "%s: the graph already has its backward pass"
+                              : "%s: the loss must come from a loss builder", who);
       return FALSE;
     }
   g->trained = TRUE;
@@ -464,28 +468,73 @@ loom_graph_train_sgd (LoomGraph *g, LoomTensor *loss, float learning_rate, float
     {
       Node *node = g->nodes->pdata[i];
 
-      if (node != loss_node && node->out->grad != NULL && !node->is_loss)
+      if (node->out->grad != NULL && !node->is_loss)
         node->backward (g, node);
     }
+  return TRUE;
+}
 
+/* One OP step (sgd_step, adam_step) per parameter that has a gradient. */
+static void
+add_optimizer (LoomGraph *g, const LoomOp *op, LoomOptimizerParams params, gboolean two_states)
+{
+  g->scalars = tensor_new (g, "scalars", 1, 1, 1, LOOM_N_SCALARS, TENSOR_STATE);
   for (guint i = 0; i < g->tensors->len; i++)
     {
       LoomTensor *p = g->tensors->pdata[i];
-      LoomTensor *step = p->grad;
+      LoomTensor *s1, *s2;
 
       if (p->kind != TENSOR_PARAMETER || p->grad == NULL)
         continue;
       p->grad->persistent = TRUE;       /* readable after a run */
-      if (momentum != 0.0f)
-        {
-          LoomTensor *v = tensor_new (g, "momentum", p->n, p->c, p->h, p->w, TENSOR_STATE);
-
-          emit_elementwise (g, &loom_op_axpy, momentum, 0, v, p->grad, v);   /* v = g + µv */
-          step = v;
-        }
-      emit_elementwise (g, &loom_op_axpy, -learning_rate, 0, p, p, step);
+      s1 = tensor_new (g, "optimizer state", p->n, p->c, p->h, p->w, TENSOR_STATE);
+      s2 = two_states ? tensor_new (g, "optimizer state", p->n, p->c, p->h, p->w, TENSOR_STATE)
+                      : s1;
+      params.n = (guint32) p->length;
+      emit (g, op, &params, (LoomTensor *[]) { p, s1, s2, p->grad, g->scalars });
     }
+}
+
+gboolean
+loom_graph_train_sgd (LoomGraph *g, LoomTensor *loss, float learning_rate, float momentum,
+                      GError **error)
+{
+  g_return_val_if_fail (g != NULL, FALSE);
+  if (!backward_from (g, loss, "train_sgd", error))
+    return FALSE;
+  add_optimizer (g, &loom_op_sgd_step, (LoomOptimizerParams) { .momentum = momentum }, FALSE);
+  g->learning_rate = learning_rate;
   return TRUE;
+}
+
+gboolean
+loom_graph_train_adam (LoomGraph *g, LoomTensor *loss, float learning_rate, float beta1,
+                       float beta2, float eps, float weight_decay, GError **error)
+{
+  g_return_val_if_fail (g != NULL, FALSE);
+  if (beta1 < 0.0f || beta1 >= 1.0f || beta2 < 0.0f || beta2 >= 1.0f || eps <= 0.0f)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "train_adam: betas must be in [0, 1) and eps positive (β₁ %g, β₂ %g, ε %g)",
+                   beta1, beta2, eps);
+      return FALSE;
+    }
+  if (!backward_from (g, loss, "train_adam", error))
+    return FALSE;
+  add_optimizer (g, &loom_op_adam_step, (LoomOptimizerParams) {
+                   .beta1 = beta1, .beta2 = beta2, .eps = eps, .weight_decay = weight_decay },
+                 TRUE);
+  g->learning_rate = learning_rate;
+  g->beta1 = beta1;
+  g->beta2 = beta2;
+  return TRUE;
+}
+
+void
+loom_graph_set_learning_rate (LoomGraph *g, float learning_rate)
+{
+  g_return_if_fail (g != NULL);
+  g->learning_rate = learning_rate;
 }
 
 /* ---- compile and run -------------------------------------------------- */
@@ -624,6 +673,18 @@ loom_graph_run (LoomGraph *g, GError **error)
   g_return_val_if_fail (g != NULL, FALSE);
   if (!check_compiled (g, NULL, error))
     return FALSE;
+  if (g->scalars != NULL)
+    {
+      double t = (double) ++g->runs;
+      float scalars[LOOM_N_SCALARS] = {
+        [LOOM_SCALAR_LR] = g->learning_rate,
+        [LOOM_SCALAR_BIAS1] = (float) (1.0 - pow (g->beta1, t)),
+        [LOOM_SCALAR_BIAS2] = (float) (1.0 - pow (g->beta2, t)),
+      };
+
+      if (!loom_buffer_write (g->memory, g->scalars->offset, LOOM_N_SCALARS, scalars, error))
+        return FALSE;
+    }
   for (guint s = 0; s < g->steps->len; s++)
     {
       Step *step = &g_array_index (g->steps, Step, s);

@@ -40,10 +40,17 @@ LoomTensor *loom_graph_activation  (LoomGraph *graph, LoomActivation kind, float
 LoomTensor *loom_graph_mse_loss    (LoomGraph *graph, LoomTensor *y, LoomTensor *target);
 
 /* Adds the gradients of LOSS (made by a loss builder) with respect to every
- * parameter, then an SGD update of them: v = momentum·v + g; p −= lr·v (as
- * PyTorch's SGD without dampening).  Call once, after the forward graph. */
+ * parameter, then their update: SGD as PyTorch's without dampening (v =
+ * momentum·v + g; p −= lr·v), or Adam (AdamW when WEIGHT_DECAY > 0, decay
+ * decoupled), with PyTorch's bias correction.  Call one, once, after the
+ * forward graph. */
 gboolean    loom_graph_train_sgd   (LoomGraph *graph, LoomTensor *loss, float learning_rate,
                                     float momentum, GError **error);
+gboolean    loom_graph_train_adam  (LoomGraph *graph, LoomTensor *loss, float learning_rate,
+                                    float beta1, float beta2, float eps, float weight_decay,
+                                    GError **error);
+/* For the next runs (schedules): a per-step scalar, no rebuild. */
+void        loom_graph_set_learning_rate (LoomGraph *graph, float learning_rate);
 
 /* Plans memory and binds the graph to DEVICE; parameters start at zero. */
 gboolean    loom_graph_compile     (LoomGraph *graph, LoomDevice *device, GError **error);

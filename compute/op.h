@@ -65,6 +65,9 @@ struct _LoomOp
   double  (*flops)           (const void *params);
   /* Test case I (random parameters allowed); FALSE once I is past the last. */
   gboolean (*test_case)      (guint index, GRand *rand, void *params);
+  /* Optional: makes the random test inputs valid for the op (a positive
+   * variance, sane scalars), after they are drawn in [-1, 1]. */
+  void    (*test_inputs)     (const void *params, float *const *bindings);
 
   const guint32 *spirv;
   gsize          spirv_size;    /* bytes */

@@ -4,7 +4,7 @@
  * weights.
  *
  * MANIFEST is a JSON list of {"name", "model": "mlp" | "cnn", "steps",
- * "lr", "momentum"}; inputs NAME.<tensor> beside it, raw float32; outputs
+ * "optimizer": "sgd" | "adam", "lr", "momentum", "weight_decay"}; inputs NAME.<tensor> beside it, raw float32; outputs
  * NAME.losses and NAME.<parameter>.final in OUTDIR. */
 #include <stdio.h>
 #include <string.h>
@@ -101,9 +101,17 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
     build_mlp (&m);
   else
     build_cnn (&m);
-  if (!loom_graph_train_sgd (m.graph, m.loss, (float) json_object_get_double_member (c, "lr"),
-                             (float) json_object_get_double_member (c, "momentum"), error)
-      || !loom_graph_compile (m.graph, device, error))
+  if (strcmp (json_object_get_string_member (c, "optimizer"), "adam") == 0)
+    {
+      if (!loom_graph_train_adam (m.graph, m.loss, (float) json_object_get_double_member (c, "lr"),
+                                  0.9f, 0.999f, 1e-8f,
+                                  (float) json_object_get_double_member (c, "weight_decay"), error))
+        goto out;
+    }
+  else if (!loom_graph_train_sgd (m.graph, m.loss, (float) json_object_get_double_member (c, "lr"),
+                                  (float) json_object_get_double_member (c, "momentum"), error))
+    goto out;
+  if (!loom_graph_compile (m.graph, device, error))
     goto out;
   for (guint i = 0; i < m.n_tensors; i++)
     {

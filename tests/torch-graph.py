@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Small models trained by Loom's static graph against the same models
-trained by PyTorch: the same initial weights and data, 20 SGD steps with
-momentum; every step's loss and the final weights must agree.  Prints TAP.
+trained by PyTorch: the same initial weights and data, 20 steps of SGD
+(with and without momentum), Adam and AdamW; every step's loss and the final weights must agree.  Prints TAP.
 
     tests/torch-graph.py GRAPH_RUNNER
 
@@ -40,7 +40,7 @@ class Cnn(nn.Module):
         return self.c2(F.gelu(self.c1(x)))
 
 
-def make_case(name, model, x_shape, t_shape, lr, momentum):
+def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight_decay=0.0):
     torch.manual_seed(7)
     net = Mlp() if model == "mlp" else Cnn()
     layers = [net.l1, net.l2] if model == "mlp" else [net.c1, net.c2]
@@ -49,7 +49,12 @@ def make_case(name, model, x_shape, t_shape, lr, momentum):
     for i, layer in enumerate(layers, 1):
         inputs[f"w{i}"] = layer.weight.detach().clone()
         inputs[f"b{i}"] = layer.bias.detach().clone()
-    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
+    if optimizer == "sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
+    elif weight_decay:
+        opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
+    else:
+        opt = torch.optim.Adam(net.parameters(), lr=lr)
     losses = []
     for _ in range(STEPS):
         opt.zero_grad()
@@ -62,14 +67,17 @@ def make_case(name, model, x_shape, t_shape, lr, momentum):
         expected[f"w{i}-final"] = layer.weight.detach()
         expected[f"b{i}-final"] = layer.bias.detach()
     return {"name": name, "inputs": inputs, "expected": expected,
-            "entry": {"name": name, "model": model, "steps": STEPS, "lr": lr, "momentum": momentum}}
+            "entry": {"name": name, "model": model, "steps": STEPS, "optimizer": optimizer,
+                      "lr": lr, "momentum": momentum, "weight_decay": weight_decay}}
 
 
 def main():
     cases = [
-        make_case("mlp-sgd", "mlp", (12, 8), (12, 4), 0.1, 0.0),
-        make_case("mlp-momentum", "mlp", (12, 8), (12, 4), 0.05, 0.9),
-        make_case("cnn-momentum", "cnn", (2, 3, 9, 9), (2, 2, 5, 5), 0.05, 0.9),
+        make_case("mlp-sgd", "mlp", (12, 8), (12, 4), "sgd", 0.1),
+        make_case("mlp-momentum", "mlp", (12, 8), (12, 4), "sgd", 0.05, momentum=0.9),
+        make_case("cnn-momentum", "cnn", (2, 3, 9, 9), (2, 2, 5, 5), "sgd", 0.05, momentum=0.9),
+        make_case("mlp-adam", "mlp", (12, 8), (12, 4), "adam", 0.01),
+        make_case("cnn-adamw", "cnn", (2, 3, 9, 9), (2, 2, 5, 5), "adam", 0.01, weight_decay=0.1),
     ]
     return torchref.run(sys.argv[1], cases)
 

@@ -20,3 +20,21 @@ typedef struct
 {
   guint32 n, slices;
 } LoomSumSlicesParams;
+
+/* What the graph writes to its scalars tensor before each run, so that
+ * recorded steps need no new push constants when they change. */
+enum
+{
+  LOOM_SCALAR_LR,               /* learning rate */
+  LOOM_SCALAR_BIAS1,            /* Adam: 1 − β₁ᵗ */
+  LOOM_SCALAR_BIAS2,            /* Adam: 1 − β₂ᵗ */
+  LOOM_N_SCALARS
+};
+
+typedef struct
+{
+  guint32 n;
+  float   momentum;             /* SGD */
+  float   beta1, beta2, eps;    /* Adam */
+  float   weight_decay;         /* AdamW's decoupled decay; SGD: L2 added to the gradient */
+} LoomOptimizerParams;
