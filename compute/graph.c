@@ -9,6 +9,7 @@
 #include "loom-graph.h"
 #include "op-registry.h"
 #include "ops/conv.h"
+#include "ops/cross_entropy.h"
 #include "ops/elementwise.h"
 #include "ops/optimizer.h"
 #include "ops/params.h"
@@ -433,6 +434,64 @@ loom_graph_mse_loss (LoomGraph *g, LoomTensor *y, LoomTensor *target)
   node->saved = diff;
   node->is_loss = TRUE;
   loss->persistent = TRUE;      /* read after the run */
+  return loss;
+}
+
+/* The mean weighted loss's gradient: w[y]·(softmax − onehot) / Σ w. */
+static void
+cross_entropy_backward (LoomGraph *g, Node *node)
+{
+  LoomTensor *logits = node->in[0], *labels = node->in[1], *weights = node->in[2];
+  LoomTensor *dlogits = tensor_like (g, "cross_entropy dlogits", logits);
+  LoomCrossEntropyParams p = { logits->n, logits->c, logits->h * logits->w,
+                               (gint32) node->kind, weights != NULL, TRUE };
+
+  emit (g, &loom_op_cross_entropy_backward, &p,
+        (LoomTensor *[]) { dlogits, logits, labels, weights ? weights : logits, node->saved });
+  accumulate (g, logits, dlogits);
+}
+
+LoomTensor *
+loom_graph_cross_entropy (LoomGraph *g, LoomTensor *logits, LoomTensor *labels,
+                          LoomTensor *class_weights, int ignore_label)
+{
+  LoomTensor *loss_px, *weight_px, *loss_sum, *weight_sum, *loss;
+  LoomCrossEntropyParams p;
+  guint32 pixels;
+  Node *node;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (logits == NULL || labels == NULL || g->error != NULL)
+    return NULL;
+  pixels = logits->n * logits->h * logits->w;
+  if (labels->length != pixels || (class_weights != NULL && class_weights->length != logits->c))
+    {
+      g_autofree char *ls = shape (logits), *ts = shape (labels);
+
+      return fail (g, "cross_entropy: logits %s need %u labels (N×1×H×W) and %u class weights; "
+                   "labels are %s, weights %" G_GSIZE_FORMAT, ls, pixels, logits->c, ts,
+                   class_weights ? class_weights->length : 0);
+    }
+  p = (LoomCrossEntropyParams) { logits->n, logits->c, logits->h * logits->w, ignore_label,
+                                 class_weights != NULL, TRUE };
+  loss_px = tensor_like (g, "cross_entropy per pixel", labels);
+  weight_px = tensor_like (g, "cross_entropy weights", labels);
+  loss_sum = tensor_new (g, "cross_entropy sum", 1, 1, 1, 1, TENSOR_VALUE);
+  weight_sum = tensor_new (g, "cross_entropy weight sum", 1, 1, 1, 1, TENSOR_VALUE);
+  loss = tensor_new (g, "cross_entropy loss", 1, 1, 1, 1, TENSOR_VALUE);
+  emit (g, &loom_op_cross_entropy_forward, &p,
+        (LoomTensor *[]) { loss_px, weight_px, logits, labels,
+                           class_weights ? class_weights : logits });
+  emit (g, &loom_op_channel_sum, &(LoomChannelParams) { 1, 1, pixels },
+        (LoomTensor *[]) { loss_sum, loss_px });
+  emit (g, &loom_op_channel_sum, &(LoomChannelParams) { 1, 1, pixels },
+        (LoomTensor *[]) { weight_sum, weight_px });
+  emit_elementwise (g, &loom_op_divide, 0.0f, 0, loss, loss_sum, weight_sum);
+  node = node_new (g, cross_entropy_backward, loss, logits, labels, class_weights);
+  node->saved = weight_sum;
+  node->kind = (guint32) ignore_label;
+  node->is_loss = TRUE;
+  loss->persistent = TRUE;
   return loss;
 }
 

@@ -39,6 +39,13 @@ LoomTensor *loom_graph_activation  (LoomGraph *graph, LoomActivation kind, float
 /* mean((y − target)²), a 1×1×1×1 tensor. */
 LoomTensor *loom_graph_mse_loss    (LoomGraph *graph, LoomTensor *y, LoomTensor *target);
 
+/* Per-pixel softmax cross-entropy, averaged as PyTorch's F.cross_entropy:
+ * logits N×K×H×W, LABELS N×1×H×W holding class numbers (IGNORE_LABEL for
+ * unlabelled pixels), CLASS_WEIGHTS K (or NULL); the mean is over the
+ * weights of the labelled pixels.  A 1×1×1×1 tensor. */
+LoomTensor *loom_graph_cross_entropy (LoomGraph *graph, LoomTensor *logits, LoomTensor *labels,
+                                      LoomTensor *class_weights, int ignore_label);
+
 /* Adds the gradients of LOSS (made by a loss builder) with respect to every
  * parameter, then their update: SGD as PyTorch's without dampening (v =
  * momentum·v + g; p −= lr·v), or Adam (AdamW when WEIGHT_DECAY > 0, decay

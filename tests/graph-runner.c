@@ -18,8 +18,8 @@ typedef struct
 {
   LoomGraph  *graph;
   LoomTensor *loss;
-  LoomTensor *tensors[8];       /* inputs and parameters, named below */
-  const char *names[8];
+  LoomTensor *tensors[10];      /* inputs, then parameters, named below */
+  const char *names[10];
   guint       n_tensors;
 } Model;
 
@@ -68,6 +68,27 @@ build_cnn (Model *m)
   m->loss = loom_graph_mse_loss (g, loom_graph_conv2d (g, h, w2, b2, &down), t);
 }
 
+/* x (2×3×8×8) → conv 3→4 3×3 zero-padded → ReLU → conv 4→3 1×1 →
+ * cross-entropy against 2×1×8×8 labels (−1 unlabelled), weighted classes. */
+static void
+build_seg (Model *m)
+{
+  LoomGraph *g = m->graph;
+  LoomConv2d same = { .pad_h = 1, .pad_w = 1 };
+  LoomConv2d point = { 0 };
+  LoomTensor *x = add (m, loom_graph_input (g, "x", 2, 3, 8, 8), "x");
+  LoomTensor *t = add (m, loom_graph_input (g, "target", 2, 1, 8, 8), "target");
+  LoomTensor *w1 = add (m, loom_graph_parameter (g, "w1", 4, 3, 3, 3), "w1");
+  LoomTensor *b1 = add (m, loom_graph_parameter (g, "b1", 4, 1, 1, 1), "b1");
+  LoomTensor *w2 = add (m, loom_graph_parameter (g, "w2", 3, 4, 1, 1), "w2");
+  LoomTensor *b2 = add (m, loom_graph_parameter (g, "b2", 3, 1, 1, 1), "b2");
+  LoomTensor *cw = add (m, loom_graph_input (g, "class_weights", 3, 1, 1, 1), "class_weights");
+  LoomTensor *h = loom_graph_activation (g, LOOM_ACTIVATION_RELU, 0.0f,
+                                         loom_graph_conv2d (g, x, w1, b1, &same));
+
+  m->loss = loom_graph_cross_entropy (g, loom_graph_conv2d (g, h, w2, b2, &point), t, cw, -1);
+}
+
 static gboolean
 load (LoomGraph *g, LoomTensor *t, const char *path, GError **error)
 {
@@ -99,6 +120,8 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
 
   if (strcmp (model, "mlp") == 0)
     build_mlp (&m);
+  else if (strcmp (model, "seg") == 0)
+    build_seg (&m);
   else
     build_cnn (&m);
   if (strcmp (json_object_get_string_member (c, "optimizer"), "adam") == 0)
@@ -127,6 +150,8 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
     goto out;
   for (guint i = 2; i < m.n_tensors; i++)      /* the parameters */
     {
+      if (strcmp (m.names[i], "class_weights") == 0)
+        continue;
       gsize n = loom_tensor_get_length (m.tensors[i]);
       g_autofree float *data = g_new (float, n);
       g_autofree char *path = g_strdup_printf ("%s/%s.%s-final", out_dir, name, m.names[i]);

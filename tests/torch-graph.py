@@ -9,6 +9,8 @@ The models (tests/graph-runner.c builds the same):
   mlp: x 12×8 → linear 8→16 → tanh → linear 16→4 → MSE
   cnn: x 2×3×9×9 → conv 3→4 3×3 (reflect padding 1) → GELU
        → conv 4→2 3×3 stride 2 (zero padding 1) → MSE
+  seg: x 2×3×8×8 → conv 3→4 3×3 (padding 1) → ReLU → conv 4→3 1×1
+       → cross-entropy, class weights, label −1 ignored
 """
 import sys
 
@@ -30,6 +32,15 @@ class Mlp(nn.Module):
         return self.l2(torch.tanh(self.l1(x)))
 
 
+class Seg(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1, self.c2 = nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 3, 1)
+
+    def forward(self, x):
+        return self.c2(F.relu(self.c1(x)))
+
+
 class Cnn(nn.Module):
     def __init__(self):
         super().__init__()
@@ -42,10 +53,20 @@ class Cnn(nn.Module):
 
 def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight_decay=0.0):
     torch.manual_seed(7)
-    net = Mlp() if model == "mlp" else Cnn()
+    net = {"mlp": Mlp, "cnn": Cnn, "seg": Seg}[model]()
     layers = [net.l1, net.l2] if model == "mlp" else [net.c1, net.c2]
-    x, target = torch.randn(*x_shape), torch.randn(*t_shape)
+    x = torch.randn(*x_shape)
+    if model == "seg":
+        labels = torch.randint(-1, 3, t_shape)          # −1: unlabelled
+        weights = torch.tensor([0.5, 1.0, 2.0])
+        target = labels.float()
+        loss_fn = lambda y: F.cross_entropy(y, labels[:, 0], weight=weights, ignore_index=-1)
+    else:
+        target = torch.randn(*t_shape)
+        loss_fn = lambda y: F.mse_loss(y, target)
     inputs = {"x": x, "target": target}
+    if model == "seg":
+        inputs["class_weights"] = weights
     for i, layer in enumerate(layers, 1):
         inputs[f"w{i}"] = layer.weight.detach().clone()
         inputs[f"b{i}"] = layer.bias.detach().clone()
@@ -58,7 +79,7 @@ def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight
     losses = []
     for _ in range(STEPS):
         opt.zero_grad()
-        loss = F.mse_loss(net(x), target)
+        loss = loss_fn(net(x))
         loss.backward()
         opt.step()
         losses.append(loss.item())
@@ -78,6 +99,7 @@ def main():
         make_case("cnn-momentum", "cnn", (2, 3, 9, 9), (2, 2, 5, 5), "sgd", 0.05, momentum=0.9),
         make_case("mlp-adam", "mlp", (12, 8), (12, 4), "adam", 0.01),
         make_case("cnn-adamw", "cnn", (2, 3, 9, 9), (2, 2, 5, 5), "adam", 0.01, weight_decay=0.1),
+        make_case("seg-adam", "seg", (2, 3, 8, 8), (2, 1, 8, 8), "adam", 0.02),
     ]
     return torchref.run(sys.argv[1], cases)
 
