@@ -3,15 +3,16 @@
 /* Transposed convolutions are named by their own input and output: convT
  * 128→64 4×4 stride 2 on 16×128×16×16 is the gradient of a convolution
  * 64→128 on 16×64×32×32, which is what CONV holds. */
+#define CONV(n_, c_, hw_, k_, kernel_, stride_, pad_) {                          \
+    .batch = n_, .in_channels = c_, .in_height = hw_, .in_width = hw_,            \
+    .out_channels = k_, .kernel_h = kernel_, .kernel_w = kernel_,                 \
+    .stride_h = stride_, .stride_w = stride_, .pad_h = pad_, .pad_w = pad_ }
+
 const ConvBench conv_benches[] = {
-  { "conv3x3_64_256_fwd",
-    { 1, 64, 256, 256, 64, 3, 3, 1, 1, 1, 1, 1, 1, LOOM_PAD_ZERO }, FALSE, FALSE },
-  { "conv3x3_64_256_fwdbwd",
-    { 1, 64, 256, 256, 64, 3, 3, 1, 1, 1, 1, 1, 1, LOOM_PAD_ZERO }, FALSE, TRUE },
-  { "conv3x3_16_256_b4_fwdbwd",
-    { 4, 16, 256, 256, 16, 3, 3, 1, 1, 1, 1, 1, 1, LOOM_PAD_ZERO }, FALSE, TRUE },
-  { "convT4x4_128_64_fwdbwd",
-    { 16, 64, 32, 32, 128, 4, 4, 2, 2, 1, 1, 1, 1, LOOM_PAD_ZERO }, TRUE, TRUE },
+  { "conv3x3_64_256_fwd", CONV (1, 64, 256, 64, 3, 1, 1), FALSE, FALSE },
+  { "conv3x3_64_256_fwdbwd", CONV (1, 64, 256, 64, 3, 1, 1), FALSE, TRUE },
+  { "conv3x3_16_256_b4_fwdbwd", CONV (4, 16, 256, 16, 3, 1, 1), FALSE, TRUE },
+  { "convT4x4_128_64_fwdbwd", CONV (16, 64, 32, 128, 4, 2, 1), TRUE, TRUE },
 };
 const guint n_conv_benches = G_N_ELEMENTS (conv_benches);
 

@@ -361,6 +361,101 @@ loom_graph_conv2d (LoomGraph *g, LoomTensor *x, LoomTensor *weight, LoomTensor *
   return y;
 }
 
+/* ---- transposed convolution -------------------------------------------- */
+
+/* node->conv is the convolution transposed: from the output's shape (its
+ * x) to the input's (its y). */
+static void
+conv_transpose2d_backward (LoomGraph *g, Node *node)
+{
+  LoomTensor *x = node->in[0], *weight = node->in[1], *bias = node->in[2];
+  LoomTensor *dy = node->out->grad;
+  LoomConvParams p = node->conv;
+
+  if (wants_grad (x))
+    {
+      LoomTensor *dx = tensor_like (g, "conv_transpose2d dx", x);
+
+      p.has_bias = FALSE;
+      emit (g, &loom_op_conv2d_forward, &p, (LoomTensor *[]) { dx, dy, weight, weight });
+      accumulate (g, x, dx);
+    }
+  if (wants_grad (weight))
+    {
+      LoomTensor *dw = tensor_like (g, "conv_transpose2d dw", weight);
+      LoomTensor *ws = tensor_new (g, "conv_transpose2d dw slices", p.splits, weight->n,
+                                   weight->c * weight->h, weight->w, TENSOR_VALUE);
+
+      emit (g, &loom_op_conv2d_backward_weight, &p, (LoomTensor *[]) { ws, dy, x });
+      emit (g, &loom_op_sum_slices, &(LoomSumSlicesParams) { (guint32) weight->length, p.splits },
+            (LoomTensor *[]) { dw, ws });
+      accumulate (g, weight, dw);
+    }
+  if (wants_grad (bias))
+    {
+      LoomTensor *db = tensor_like (g, "conv_transpose2d db", bias);
+
+      emit (g, &loom_op_channel_sum, &(LoomChannelParams) { p.n, p.c, p.h * p.w },
+            (LoomTensor *[]) { db, dy });
+      accumulate (g, bias, db);
+    }
+}
+
+LoomTensor *
+loom_graph_conv_transpose2d (LoomGraph *g, LoomTensor *x, LoomTensor *weight, LoomTensor *bias,
+                             const LoomConv2d *conv)
+{
+  LoomConv2d forward;
+  GError *error = NULL;
+  guint stride_h = MAX (conv->stride_h, 1), stride_w = MAX (conv->stride_w, 1);
+  guint dil_h = MAX (conv->dilation_h, 1), dil_w = MAX (conv->dilation_w, 1);
+  gint64 out_h, out_w;
+  LoomConvParams p;
+  LoomTensor *y;
+  Node *node;
+
+  g_return_val_if_fail (g != NULL && conv != NULL, NULL);
+  if (x == NULL || weight == NULL || g->error != NULL)
+    return NULL;
+  out_h = ((gint64) x->h - 1) * stride_h - 2 * (gint64) conv->pad_h
+          + (gint64) dil_h * (weight->h - 1) + conv->output_pad_h + 1;
+  out_w = ((gint64) x->w - 1) * stride_w - 2 * (gint64) conv->pad_w
+          + (gint64) dil_w * (weight->w - 1) + conv->output_pad_w + 1;
+  if (weight->n != x->c || (bias != NULL && bias->length != weight->c) || out_h < 1 || out_w < 1
+      || out_h > G_MAXUINT32 || out_w > G_MAXUINT32
+      || conv->output_pad_h >= MAX (stride_h, dil_h) || conv->output_pad_w >= MAX (stride_w, dil_w))
+    {
+      g_autofree char *xs = shape (x), *ws = shape (weight);
+
+      return fail (g, "conv_transpose2d: input %s, weights %s (Ci×Co×R×S), bias %" G_GSIZE_FORMAT
+                   ", stride %u×%u, padding %u×%u, output padding %u×%u: the weights need %u "
+                   "input channels, the bias one value per output channel, the output at least "
+                   "one pixel and the output padding less than the stride", xs, ws,
+                   bias ? bias->length : 0, stride_h, stride_w, conv->pad_h, conv->pad_w,
+                   conv->output_pad_h, conv->output_pad_w, x->c);
+    }
+  forward = *conv;
+  forward.batch = x->n, forward.in_channels = weight->c;
+  forward.in_height = (guint) out_h, forward.in_width = (guint) out_w;
+  forward.out_channels = weight->n, forward.kernel_h = weight->h, forward.kernel_w = weight->w;
+  if (!loom_conv_params_init (&p, &forward, "conv_transpose2d", &error))
+    {
+      fail (g, "%s", error->message);
+      g_error_free (error);
+      return NULL;
+    }
+  g_assert (p.p == x->h && p.q == x->w);
+  y = tensor_new (g, "conv_transpose2d", x->n, weight->c, (guint) out_h, (guint) out_w,
+                  TENSOR_VALUE);
+  emit (g, &loom_op_conv2d_backward_data, &p, (LoomTensor *[]) { y, x, weight });
+  if (bias != NULL)
+    emit (g, &loom_op_bias_add, &(LoomChannelParams) { y->n, y->c, y->h * y->w },
+          (LoomTensor *[]) { y, bias });
+  node = node_new (g, conv_transpose2d_backward, y, x, weight, bias);
+  node->conv = p;
+  return y;
+}
+
 /* ---- activations ------------------------------------------------------ */
 
 static void

@@ -34,6 +34,12 @@ LoomTensor *loom_graph_linear      (LoomGraph *graph, LoomTensor *x, LoomTensor 
 /* CONV's batch, channel and size fields are taken from x and weight. */
 LoomTensor *loom_graph_conv2d      (LoomGraph *graph, LoomTensor *x, LoomTensor *weight,
                                     LoomTensor *bias, const LoomConv2d *conv);
+/* PyTorch's ConvTranspose2d: x N×Ci×H×W, weight Ci×Co×R×S, bias Co (or
+ * NULL); y N×Co×H'×W' with H' = (H − 1)·stride − 2·pad + dilation·(R − 1)
+ * + output_pad + 1.  It is the gradient of the convolution from y's shape
+ * to x's, which is how it runs (the same kernels, no atomics). */
+LoomTensor *loom_graph_conv_transpose2d (LoomGraph *graph, LoomTensor *x, LoomTensor *weight,
+                                         LoomTensor *bias, const LoomConv2d *conv);
 LoomTensor *loom_graph_activation  (LoomGraph *graph, LoomActivation kind, float slope,
                                     LoomTensor *x);
 /* mean((y − target)²), a 1×1×1×1 tensor. */

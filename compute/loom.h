@@ -155,6 +155,7 @@ typedef struct
   guint       pad_h, pad_w;
   guint       dilation_h, dilation_w;                   /* 0 means 1 */
   LoomPadMode pad_mode;
+  guint       output_pad_h, output_pad_w;               /* transposed only: added to one side */
 } LoomConv2d;
 
 /* P and Q, or FALSE with a message naming what does not fit. */

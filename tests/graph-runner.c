@@ -89,6 +89,23 @@ build_seg (Model *m)
   m->loss = loom_graph_cross_entropy (g, loom_graph_conv2d (g, h, w2, b2, &point), t, cw, -1);
 }
 
+/* z (2×4×3×3) → transposed conv 4→3 4×4 stride 2 padding 1 → tanh → MSE
+ * against a 2×3×6×6 target: a DCGAN generator's block. */
+static void
+build_gen (Model *m)
+{
+  LoomGraph *g = m->graph;
+  LoomConv2d up = { .stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1 };
+  LoomTensor *z = add (m, loom_graph_input (g, "x", 2, 4, 3, 3), "x");
+  LoomTensor *t = add (m, loom_graph_input (g, "target", 2, 3, 6, 6), "target");
+  LoomTensor *w1 = add (m, loom_graph_parameter (g, "w1", 4, 3, 4, 4), "w1");
+  LoomTensor *b1 = add (m, loom_graph_parameter (g, "b1", 3, 1, 1, 1), "b1");
+  LoomTensor *y = loom_graph_activation (g, LOOM_ACTIVATION_TANH, 0.0f,
+                                         loom_graph_conv_transpose2d (g, z, w1, b1, &up));
+
+  m->loss = loom_graph_mse_loss (g, y, t);
+}
+
 static gboolean
 load (LoomGraph *g, LoomTensor *t, const char *path, GError **error)
 {
@@ -122,6 +139,8 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
     build_mlp (&m);
   else if (strcmp (model, "seg") == 0)
     build_seg (&m);
+  else if (strcmp (model, "gen") == 0)
+    build_gen (&m);
   else
     build_cnn (&m);
   if (strcmp (json_object_get_string_member (c, "optimizer"), "adam") == 0)

@@ -48,7 +48,7 @@ build (Check *c, const char *which)
 
       c->loss = loom_graph_mse_loss (g, y, input (c, 3, 4, 1, 1));
     }
-  else if (g_str_has_prefix (which, "conv"))
+  else if (g_str_has_prefix (which, "conv-"))
     {
       /* conv-<mode>-<stride>-<dilation> */
       g_auto (GStrv) f = g_strsplit (which, "-", -1);
@@ -65,6 +65,17 @@ build (Check *c, const char *which)
       guint pw = (7 + 2 - conv.dilation_w * 2 - 1) / conv.stride_w + 1;
 
       c->loss = loom_graph_mse_loss (g, y, input (c, 2, 4, ph, pw));
+    }
+  else if (g_str_has_prefix (which, "convT"))
+    {
+      LoomConv2d up = { .stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1,
+                        .output_pad_h = 1 };
+      LoomTensor *x = param (c, 2, 3, 3, 4);
+      LoomTensor *y = loom_graph_conv_transpose2d (g, x, param (c, 3, 2, 3, 3),
+                                                   param (c, 2, 1, 1, 1), &up);
+
+      /* (3 − 1)·2 − 2 + 2 + 1 + 1 = 6 by (4 − 1)·2 − 2 + 2 + 1 = 7 */
+      c->loss = loom_graph_mse_loss (g, y, input (c, 2, 2, 6, 7));
     }
   else if (g_str_has_prefix (which, "activation"))
     {
@@ -185,7 +196,7 @@ int
 main (int argc, char **argv)
 {
   static const char *graphs[] = {
-    "linear", "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
+    "linear", "convT", "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
     "activation-0", "activation-1", "activation-2", "activation-3", "activation-4",
     "cross-entropy",
   };

@@ -11,6 +11,7 @@ The models (tests/graph-runner.c builds the same):
        → conv 4→2 3×3 stride 2 (zero padding 1) → MSE
   seg: x 2×3×8×8 → conv 3→4 3×3 (padding 1) → ReLU → conv 4→3 1×1
        → cross-entropy, class weights, label −1 ignored
+  gen: z 2×4×3×3 → transposed conv 4→3 4×4 stride 2 (padding 1) → tanh → MSE
 """
 import sys
 
@@ -41,6 +42,15 @@ class Seg(nn.Module):
         return self.c2(F.relu(self.c1(x)))
 
 
+class Gen(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.ConvTranspose2d(4, 3, 4, stride=2, padding=1)
+
+    def forward(self, x):
+        return torch.tanh(self.c1(x))
+
+
 class Cnn(nn.Module):
     def __init__(self):
         super().__init__()
@@ -53,8 +63,9 @@ class Cnn(nn.Module):
 
 def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight_decay=0.0):
     torch.manual_seed(7)
-    net = {"mlp": Mlp, "cnn": Cnn, "seg": Seg}[model]()
-    layers = [net.l1, net.l2] if model == "mlp" else [net.c1, net.c2]
+    net = {"mlp": Mlp, "cnn": Cnn, "seg": Seg, "gen": Gen}[model]()
+    layers = {"mlp": lambda: [net.l1, net.l2], "gen": lambda: [net.c1]}.get(
+        model, lambda: [net.c1, net.c2])()
     x = torch.randn(*x_shape)
     if model == "seg":
         labels = torch.randint(-1, 3, t_shape)          # −1: unlabelled
@@ -100,6 +111,7 @@ def main():
         make_case("mlp-adam", "mlp", (12, 8), (12, 4), "adam", 0.01),
         make_case("cnn-adamw", "cnn", (2, 3, 9, 9), (2, 2, 5, 5), "adam", 0.01, weight_decay=0.1),
         make_case("seg-adam", "seg", (2, 3, 8, 8), (2, 1, 8, 8), "adam", 0.02),
+        make_case("gen-adam", "gen", (2, 4, 3, 3), (2, 3, 6, 6), "adam", 0.02),
     ]
     return torchref.run(sys.argv[1], cases)
 
