@@ -456,6 +456,55 @@ loom_graph_conv_transpose2d (LoomGraph *g, LoomTensor *x, LoomTensor *weight, Lo
   return y;
 }
 
+/* ---- concatenation ------------------------------------------------------ */
+
+static void
+concat_backward (LoomGraph *g, Node *node)
+{
+  LoomTensor *dy = node->out->grad;
+  guint first = 0;
+
+  for (guint i = 0; i < 2; i++)
+    {
+      LoomTensor *x = node->in[i];
+
+      if (wants_grad (x))
+        {
+          LoomTensor *dx = tensor_like (g, "concat dx", x);
+          LoomChannelCopyParams p = { x->n, x->h * x->w, dy->c, first, x->c, 0, x->c };
+
+          emit (g, &loom_op_channel_copy, &p, (LoomTensor *[]) { dx, dy });
+          accumulate (g, x, dx);
+        }
+      first += x->c;
+    }
+}
+
+LoomTensor *
+loom_graph_concat (LoomGraph *g, LoomTensor *a, LoomTensor *b)
+{
+  LoomTensor *y;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (a == NULL || b == NULL || g->error != NULL)
+    return NULL;
+  if (a->n != b->n || a->h != b->h || a->w != b->w)
+    {
+      g_autofree char *as = shape (a), *bs = shape (b);
+
+      return fail (g, "concat: %s and %s differ in batch or size", as, bs);
+    }
+  y = tensor_new (g, "concat", a->n, a->c + b->c, a->h, a->w, TENSOR_VALUE);
+  emit (g, &loom_op_channel_copy,
+        &(LoomChannelCopyParams) { a->n, a->h * a->w, a->c, 0, y->c, 0, a->c },
+        (LoomTensor *[]) { y, a });
+  emit (g, &loom_op_channel_copy,
+        &(LoomChannelCopyParams) { b->n, b->h * b->w, b->c, 0, y->c, a->c, b->c },
+        (LoomTensor *[]) { y, b });
+  node_new (g, concat_backward, y, a, b, NULL);
+  return y;
+}
+
 /* ---- activations ------------------------------------------------------ */
 
 static void

@@ -40,6 +40,8 @@ LoomTensor *loom_graph_conv2d      (LoomGraph *graph, LoomTensor *x, LoomTensor 
  * to x's, which is how it runs (the same kernels, no atomics). */
 LoomTensor *loom_graph_conv_transpose2d (LoomGraph *graph, LoomTensor *x, LoomTensor *weight,
                                          LoomTensor *bias, const LoomConv2d *conv);
+/* A and B side by side along channels (U-Net skips); same N, H, W. */
+LoomTensor *loom_graph_concat      (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
 LoomTensor *loom_graph_activation  (LoomGraph *graph, LoomActivation kind, float slope,
                                     LoomTensor *x);
 /* mean((y − target)²), a 1×1×1×1 tensor. */

@@ -38,3 +38,11 @@ typedef struct
   float   beta1, beta2, eps;    /* Adam */
   float   weight_decay;         /* AdamW's decoupled decay; SGD: L2 added to the gradient */
 } LoomOptimizerParams;
+
+typedef struct
+{
+  guint32 n, hw;
+  guint32 src_channels, src_first;
+  guint32 dst_channels, dst_first;
+  guint32 count;
+} LoomChannelCopyParams;
