@@ -55,6 +55,7 @@ struct _Node
   LoomTensor    *out;
   LoomTensor    *saved;         /* what the gradient needs beyond the inputs */
   LoomConvParams conv;
+  LoomPoolParams pool;
   guint32        kind;
   float          slope;
   gboolean       is_loss;
@@ -502,6 +503,46 @@ loom_graph_concat (LoomGraph *g, LoomTensor *a, LoomTensor *b)
         &(LoomChannelCopyParams) { b->n, b->h * b->w, b->c, 0, y->c, a->c, b->c },
         (LoomTensor *[]) { y, b });
   node_new (g, concat_backward, y, a, b, NULL);
+  return y;
+}
+
+/* ---- pooling -------------------------------------------------------------- */
+
+static void
+pool2d_backward (LoomGraph *g, Node *node)
+{
+  LoomTensor *x = node->in[0];
+  LoomTensor *dx = tensor_like (g, "pool2d dx", x);
+
+  emit (g, &loom_op_pool_backward, &node->pool, (LoomTensor *[]) { dx, node->out->grad, x });
+  accumulate (g, x, dx);
+}
+
+LoomTensor *
+loom_graph_pool2d (LoomGraph *g, LoomTensor *x, gboolean max, guint kernel, guint stride,
+                   guint pad)
+{
+  LoomPoolParams p;
+  LoomTensor *y;
+  Node *node;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (x == NULL || g->error != NULL)
+    return NULL;
+  stride = MAX (stride, 1);
+  if (kernel == 0 || 2 * pad > kernel || x->h + 2 * pad < kernel || x->w + 2 * pad < kernel)
+    {
+      g_autofree char *xs = shape (x);
+
+      return fail (g, "pool2d: input %s, kernel %u, padding %u: the kernel must fit the padded "
+                   "input and the padding be at most half the kernel", xs, kernel, pad);
+    }
+  p = (LoomPoolParams) { x->n * x->c, x->h, x->w, (x->h + 2 * pad - kernel) / stride + 1,
+                         (x->w + 2 * pad - kernel) / stride + 1, kernel, stride, pad, !!max };
+  y = tensor_new (g, max ? "max_pool2d" : "avg_pool2d", x->n, x->c, p.p, p.q, TENSOR_VALUE);
+  emit (g, &loom_op_pool_forward, &p, (LoomTensor *[]) { y, x });
+  node = node_new (g, pool2d_backward, y, x, NULL, NULL);
+  node->pool = p;
   return y;
 }
 

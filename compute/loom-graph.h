@@ -40,6 +40,11 @@ LoomTensor *loom_graph_conv2d      (LoomGraph *graph, LoomTensor *x, LoomTensor 
  * to x's, which is how it runs (the same kernels, no atomics). */
 LoomTensor *loom_graph_conv_transpose2d (LoomGraph *graph, LoomTensor *x, LoomTensor *weight,
                                          LoomTensor *bias, const LoomConv2d *conv);
+/* Max pooling (MAX) or average pooling (padding counted, as PyTorch's
+ * default) over KERNEL × KERNEL windows; output (H + 2·pad − kernel) /
+ * stride + 1 per side. */
+LoomTensor *loom_graph_pool2d      (LoomGraph *graph, LoomTensor *x, gboolean max, guint kernel,
+                                    guint stride, guint pad);
 /* A and B side by side along channels (U-Net skips); same N, H, W. */
 LoomTensor *loom_graph_concat      (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
 LoomTensor *loom_graph_activation  (LoomGraph *graph, LoomActivation kind, float slope,

@@ -77,6 +77,13 @@ build (Check *c, const char *which)
       /* (3 − 1)·2 − 2 + 2 + 1 + 1 = 6 by (4 − 1)·2 − 2 + 2 + 1 = 7 */
       c->loss = loom_graph_mse_loss (g, y, input (c, 2, 2, 6, 7));
     }
+  else if (g_str_has_suffix (which, "pool"))
+    {
+      gboolean max = g_str_has_prefix (which, "max");
+      LoomTensor *y = loom_graph_pool2d (g, param (c, 2, 3, 7, 8), max, 3, 2, 1);
+
+      c->loss = loom_graph_mse_loss (g, y, input (c, 2, 3, 4, 4));
+    }
   else if (strcmp (which, "concat") == 0)
     {
       LoomTensor *y = loom_graph_concat (g, param (c, 2, 3, 4, 5), param (c, 2, 2, 4, 5));
@@ -204,7 +211,7 @@ int
 main (int argc, char **argv)
 {
   static const char *graphs[] = {
-    "linear", "convT", "concat", "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
+    "linear", "convT", "concat", "maxpool", "avgpool", "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
     "activation-0", "activation-1", "activation-2", "activation-3", "activation-4",
     "cross-entropy",
   };

@@ -59,9 +59,42 @@ def activation_cases(gen):
     return cases
 
 
+def pool_cases(gen):
+    """max_pool2d and avg_pool2d (count_include_pad), forward and backward."""
+    cases = []
+    for planes, h, w, kernel, stride, pad in [(3, 8, 8, 2, 2, 0), (2, 7, 9, 2, 2, 0),
+                                              (4, 13, 11, 3, 2, 1), (2, 10, 10, 3, 1, 1)]:
+        out_h, out_w = (h + 2 * pad - kernel) // stride + 1, (w + 2 * pad - kernel) // stride + 1
+        for is_max in (0, 1):
+            x = torch.randn(1, planes, h, w, generator=gen, requires_grad=True)
+            pool = F.max_pool2d if is_max else F.avg_pool2d
+            y = pool(x, kernel, stride, pad)
+            dy = torch.randn(y.shape, generator=gen)
+            y.backward(dy)
+            params = [["u", planes], ["u", h], ["u", w], ["u", out_h], ["u", out_w],
+                      ["u", kernel], ["u", stride], ["u", pad], ["u", is_max]]
+            name = f"{'max' if is_max else 'avg'}pool{h}x{w}k{kernel}s{stride}p{pad}"
+            cases.append({
+                "name": name + "-fwd",
+                "entry": {"name": name + "-fwd", "op": "pool_forward", "params": params,
+                          "bindings": [{"length": y.numel(), "output": True},
+                                       {"length": x.numel(), "input": name + "-fwd.x"}]},
+                "inputs": {"x": x}, "expected": {"0": y},
+            })
+            cases.append({
+                "name": name + "-bwd",
+                "entry": {"name": name + "-bwd", "op": "pool_backward", "params": params,
+                          "bindings": [{"length": x.numel(), "output": True},
+                                       {"length": y.numel(), "input": name + "-bwd.dy"},
+                                       {"length": x.numel(), "input": name + "-bwd.x"}]},
+                "inputs": {"dy": dy, "x": x}, "expected": {"0": x.grad},
+            })
+    return cases
+
+
 def main():
     gen = torch.Generator().manual_seed(2026)
-    return torchref.run(sys.argv[1], activation_cases(gen))
+    return torchref.run(sys.argv[1], activation_cases(gen) + pool_cases(gen))
 
 
 if __name__ == "__main__":

@@ -46,3 +46,12 @@ typedef struct
   guint32 dst_channels, dst_first;
   guint32 count;
 } LoomChannelCopyParams;
+
+typedef struct
+{
+  guint32 planes;               /* N·C */
+  guint32 h, w, p, q;           /* input and output sizes */
+  guint32 kernel, stride, pad;
+  guint32 max;                  /* max pooling (padding never wins), else average
+                                 * over the whole window, padding included */
+} LoomPoolParams;

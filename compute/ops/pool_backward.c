@@ -1,0 +1,129 @@
+/* The gradient of pooling, gathered per input pixel over the windows that
+ * hold it (no atomics): the average's share, or the whole output gradient
+ * where the pixel is its window's (first) maximum. */
+#include "backend.h"
+#include "ops/pool.h"
+#include "pool_backward.spv.h"
+
+enum { DX_, DY_, X_ };
+
+static void
+pool_backward_lengths (const void *params, gsize *lengths)
+{
+  const LoomPoolParams *p = params;
+
+  lengths[DX_] = lengths[X_] = (gsize) p->planes * p->h * p->w;
+  lengths[DY_] = (gsize) p->planes * p->p * p->q;
+}
+
+/* The plain way round: each window scatters into its inputs. */
+static void
+pool_backward_reference (const void *params, float *const *b)
+{
+  const LoomPoolParams *p = params;
+
+  for (gsize i = 0; i < (gsize) p->planes * p->h * p->w; i++)
+    b[DX_][i] = 0.0f;
+  for (gsize plane = 0; plane < p->planes; plane++)
+    {
+      const float *x = b[X_] + plane * p->h * p->w;
+      const float *dy = b[DY_] + plane * p->p * p->q;
+      float *dx = b[DX_] + plane * p->h * p->w;
+
+      for (gsize op = 0; op < p->p; op++)
+        for (gsize oq = 0; oq < p->q; oq++)
+          {
+            float g = dy[op * p->q + oq];
+
+            if (p->max)
+              {
+                gint64 at = loom_pool_argmax (p, x, op, oq);
+
+                if (at >= 0)
+                  dx[at] += g;
+                continue;
+              }
+            for (gsize r = 0; r < p->kernel; r++)
+              for (gsize s = 0; s < p->kernel; s++)
+                {
+                  gint64 h = (gint64) (op * p->stride + r) - p->pad;
+                  gint64 w = (gint64) (oq * p->stride + s) - p->pad;
+
+                  if (h >= 0 && w >= 0 && h < p->h && w < p->w)
+                    dx[h * p->w + w] += g / (float) (p->kernel * p->kernel);
+                }
+          }
+    }
+}
+
+/* Windows op whose rows cover input row I: [*lo, *hi). */
+static void
+covering (const LoomPoolParams *p, gint64 i, guint32 out, gint64 *lo, gint64 *hi)
+{
+  gint64 a = i + p->pad - (gint64) p->kernel + 1;
+
+  *lo = a <= 0 ? 0 : (a + p->stride - 1) / p->stride;
+  *hi = MIN ((i + p->pad) / p->stride + 1, (gint64) out);
+}
+
+static void
+pool_backward_range (const LoomPoolParams *p, float *const *b, gsize begin, gsize end)
+{
+  for (gsize plane = begin; plane < end; plane++)
+    {
+      const float *x = b[X_] + plane * p->h * p->w;
+      const float *dy = b[DY_] + plane * p->p * p->q;
+      float *dx = b[DX_] + plane * p->h * p->w;
+
+      for (gint64 h = 0; h < p->h; h++)
+        for (gint64 w = 0; w < p->w; w++)
+          {
+            gint64 lo_h, hi_h, lo_w, hi_w;
+            float sum = 0.0f;
+
+            covering (p, h, p->p, &lo_h, &hi_h);
+            covering (p, w, p->q, &lo_w, &hi_w);
+            for (gint64 op = lo_h; op < hi_h; op++)
+              for (gint64 oq = lo_w; oq < hi_w; oq++)
+                if (!p->max)
+                  sum += dy[op * p->q + oq] / (float) (p->kernel * p->kernel);
+                else if (loom_pool_argmax (p, x, op, oq) == h * p->w + w)
+                  sum += dy[op * p->q + oq];
+            dx[h * p->w + w] = sum;
+          }
+    }
+}
+
+static void
+pool_backward_cpu (const void *params, float *const *b, LoomThreads *threads)
+{
+  loom_pool_cpu (pool_backward_range, params, b, threads);
+}
+
+static void
+pool_backward_vk_groups (const void *params, const guint32 *spec,
+                         const LoomLimits *limits, guint32 *groups)
+{
+  const LoomPoolParams *p = params;
+
+  groups[0] = loom_groups_1d ((gsize) p->planes * p->h * p->w, spec[0], limits);
+  groups[1] = groups[2] = 1;
+}
+
+const LoomOp loom_op_pool_backward = {
+  .name = "pool_backward",
+  .n_bindings = 3,
+  .read_mask = (1 << DY_) | (1 << X_),
+  .write_mask = 1 << DX_,
+  .params_size = sizeof (LoomPoolParams),
+  .tolerance = 1e-6,
+  .binding_lengths = pool_backward_lengths,
+  .reference = pool_backward_reference,
+  .cpu = pool_backward_cpu,
+  .vk_spec = loom_pool_vk_spec,
+  .vk_groups = pool_backward_vk_groups,
+  .flops = loom_pool_flops,
+  .test_case = loom_pool_test_case,
+  .spirv = loom_spv_pool_backward,
+  .spirv_size = sizeof (loom_spv_pool_backward),
+};
