@@ -56,6 +56,7 @@ struct _Node
   LoomTensor    *saved;         /* what the gradient needs beyond the inputs */
   LoomConvParams conv;
   LoomPoolParams pool;
+  LoomUpsampleParams upsample;
   guint32        kind;
   float          slope;
   gboolean       is_loss;
@@ -543,6 +544,43 @@ loom_graph_pool2d (LoomGraph *g, LoomTensor *x, gboolean max, guint kernel, guin
   emit (g, &loom_op_pool_forward, &p, (LoomTensor *[]) { y, x });
   node = node_new (g, pool2d_backward, y, x, NULL, NULL);
   node->pool = p;
+  return y;
+}
+
+/* ---- upsampling ------------------------------------------------------------ */
+
+static void
+upsample_backward (LoomGraph *g, Node *node)
+{
+  LoomTensor *x = node->in[0];
+  LoomTensor *dx = tensor_like (g, "upsample dx", x);
+
+  emit (g, &loom_op_upsample_backward, &node->upsample,
+        (LoomTensor *[]) { dx, node->out->grad });
+  accumulate (g, x, dx);
+}
+
+LoomTensor *
+loom_graph_upsample (LoomGraph *g, LoomTensor *x, guint scale, gboolean bilinear)
+{
+  LoomTensor *y;
+  Node *node;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (x == NULL || g->error != NULL)
+    return NULL;
+  if (scale < 1 || scale > 64 || (guint64) x->h * scale * x->w * scale * x->n * x->c > G_MAXUINT32)
+    {
+      g_autofree char *xs = shape (x);
+
+      return fail (g, "upsample: input %s by %u: the factor must be 1 to 64 and the output "
+                   "under 2^32 elements", xs, scale);
+    }
+  y = tensor_new (g, bilinear ? "upsample bilinear" : "upsample nearest", x->n, x->c,
+                  x->h * scale, x->w * scale, TENSOR_VALUE);
+  node = node_new (g, upsample_backward, y, x, NULL, NULL);
+  node->upsample = (LoomUpsampleParams) { x->n * x->c, x->h, x->w, scale, !!bilinear };
+  emit (g, &loom_op_upsample_forward, &node->upsample, (LoomTensor *[]) { y, x });
   return y;
 }
 

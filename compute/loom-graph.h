@@ -45,6 +45,10 @@ LoomTensor *loom_graph_conv_transpose2d (LoomGraph *graph, LoomTensor *x, LoomTe
  * stride + 1 per side. */
 LoomTensor *loom_graph_pool2d      (LoomGraph *graph, LoomTensor *x, gboolean max, guint kernel,
                                     guint stride, guint pad);
+/* x enlarged SCALE times per side, nearest or bilinear (as PyTorch's
+ * interpolate with align_corners false). */
+LoomTensor *loom_graph_upsample    (LoomGraph *graph, LoomTensor *x, guint scale,
+                                    gboolean bilinear);
 /* A and B side by side along channels (U-Net skips); same N, H, W. */
 LoomTensor *loom_graph_concat      (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
 LoomTensor *loom_graph_activation  (LoomGraph *graph, LoomActivation kind, float slope,

@@ -84,6 +84,13 @@ build (Check *c, const char *which)
 
       c->loss = loom_graph_mse_loss (g, y, input (c, 2, 3, 4, 4));
     }
+  else if (g_str_has_prefix (which, "upsample"))
+    {
+      gboolean bilinear = g_str_has_suffix (which, "bilinear");
+      LoomTensor *y = loom_graph_upsample (g, param (c, 2, 3, 4, 5), 2, bilinear);
+
+      c->loss = loom_graph_mse_loss (g, y, input (c, 2, 3, 8, 10));
+    }
   else if (strcmp (which, "concat") == 0)
     {
       LoomTensor *y = loom_graph_concat (g, param (c, 2, 3, 4, 5), param (c, 2, 2, 4, 5));
@@ -211,7 +218,8 @@ int
 main (int argc, char **argv)
 {
   static const char *graphs[] = {
-    "linear", "convT", "concat", "maxpool", "avgpool", "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
+    "linear", "convT", "concat", "maxpool", "avgpool", "upsample-nearest", "upsample-bilinear",
+    "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
     "activation-0", "activation-1", "activation-2", "activation-3", "activation-4",
     "cross-entropy",
   };

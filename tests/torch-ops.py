@@ -92,9 +92,38 @@ def pool_cases(gen):
     return cases
 
 
+def upsample_cases(gen):
+    """interpolate, nearest and bilinear (align_corners false), forward and backward."""
+    cases = []
+    for planes, h, w, scale in [(3, 4, 5, 2), (2, 7, 3, 3), (1, 5, 6, 4), (2, 1, 1, 2)]:
+        for bilinear in (0, 1):
+            x = torch.randn(1, planes, h, w, generator=gen, requires_grad=True)
+            y = F.interpolate(x, scale_factor=scale, mode="bilinear" if bilinear else "nearest",
+                              **({"align_corners": False} if bilinear else {}))
+            dy = torch.randn(y.shape, generator=gen)
+            y.backward(dy)
+            params = [["u", planes], ["u", h], ["u", w], ["u", scale], ["u", bilinear]]
+            name = f"{'bilinear' if bilinear else 'nearest'}{h}x{w}s{scale}"
+            cases.append({
+                "name": name + "-fwd",
+                "entry": {"name": name + "-fwd", "op": "upsample_forward", "params": params,
+                          "bindings": [{"length": y.numel(), "output": True},
+                                       {"length": x.numel(), "input": name + "-fwd.x"}]},
+                "inputs": {"x": x}, "expected": {"0": y},
+            })
+            cases.append({
+                "name": name + "-bwd",
+                "entry": {"name": name + "-bwd", "op": "upsample_backward", "params": params,
+                          "bindings": [{"length": x.numel(), "output": True},
+                                       {"length": y.numel(), "input": name + "-bwd.dy"}]},
+                "inputs": {"dy": dy}, "expected": {"0": x.grad},
+            })
+    return cases
+
+
 def main():
     gen = torch.Generator().manual_seed(2026)
-    return torchref.run(sys.argv[1], activation_cases(gen) + pool_cases(gen))
+    return torchref.run(sys.argv[1], activation_cases(gen) + pool_cases(gen) + upsample_cases(gen))
 
 
 if __name__ == "__main__":

@@ -55,3 +55,12 @@ typedef struct
   guint32 max;                  /* max pooling (padding never wins), else average
                                  * over the whole window, padding included */
 } LoomPoolParams;
+
+typedef struct
+{
+  guint32 planes;               /* N·C */
+  guint32 h, w;                 /* input size; the output is scale times larger */
+  guint32 scale;
+  guint32 bilinear;             /* else nearest; both as PyTorch's interpolate,
+                                 * align_corners false */
+} LoomUpsampleParams;

@@ -1,0 +1,57 @@
+#include "backend.h"
+#include "ops/upsample.h"
+
+guint
+loom_upsample_vk_spec (const LoomLimits *limits, guint32 *spec)
+{
+  spec[0] = MIN (256, limits->max_local_size);
+  return 1;
+}
+
+double
+loom_upsample_flops (const void *params)
+{
+  const LoomUpsampleParams *p = params;
+
+  return 4.0 * p->planes * p->h * p->w * p->scale * p->scale;
+}
+
+gboolean
+loom_upsample_test_case (guint index, GRand *rand, void *params)
+{
+  /* planes, h, w, scale */
+  static const guint32 cases[][4] = {
+    { 1, 1, 1, 2 }, { 3, 4, 5, 2 }, { 2, 7, 3, 3 }, { 70, 8, 8, 2 }, { 1, 5, 6, 4 },
+  };
+  LoomUpsampleParams *p = params;
+
+  if (index >= 2 * G_N_ELEMENTS (cases))
+    return FALSE;
+  *p = (LoomUpsampleParams) { cases[index / 2][0], cases[index / 2][1], cases[index / 2][2],
+                              cases[index / 2][3], index % 2 };
+  return TRUE;
+}
+
+typedef struct
+{
+  void (*range) (const LoomUpsampleParams *, float *const *, gsize, gsize);
+  const LoomUpsampleParams *p;
+  float *const             *b;
+} Job;
+
+static void
+job_run (gpointer data, gsize begin, gsize end)
+{
+  Job *job = data;
+
+  job->range (job->p, job->b, begin, end);
+}
+
+void
+loom_upsample_cpu (void (*range) (const LoomUpsampleParams *, float *const *, gsize, gsize),
+                   const void *params, float *const *b, LoomThreads *threads)
+{
+  Job job = { range, params, b };
+
+  loom_threads_parallel_for (threads, job.p->planes, 1, job_run, &job);
+}

@@ -1,0 +1,111 @@
+/* y = x upsampled by an integer factor, nearest or bilinear. */
+#include "backend.h"
+#include "ops/upsample.h"
+#include "upsample_forward.spv.h"
+
+enum { Y_, X_ };
+
+static void
+upsample_forward_lengths (const void *params, gsize *lengths)
+{
+  const LoomUpsampleParams *p = params;
+
+  lengths[X_] = (gsize) p->planes * p->h * p->w;
+  lengths[Y_] = lengths[X_] * p->scale * p->scale;
+}
+
+/* Every input against every output: slow and obviously right. */
+static void
+upsample_forward_all (const LoomUpsampleParams *p, float *const *b, gsize begin, gsize end)
+{
+  gint64 oh = (gint64) p->h * p->scale, ow = (gint64) p->w * p->scale;
+
+  for (gsize plane = begin; plane < end; plane++)
+    for (gint64 o = 0; o < oh; o++)
+      for (gint64 q = 0; q < ow; q++)
+        {
+          const float *x = b[X_] + plane * p->h * p->w;
+          float sum = 0.0f;
+
+          for (gint64 h = 0; h < p->h; h++)
+            {
+              float wh = loom_upsample_weight (p, o, h, p->h);
+
+              if (wh == 0.0f)
+                continue;
+              for (gint64 w = 0; w < p->w; w++)
+                {
+                  float ww = loom_upsample_weight (p, q, w, p->w);
+
+                  if (ww != 0.0f)
+                    sum += wh * ww * x[h * p->w + w];
+                }
+            }
+          b[Y_][(plane * oh + o) * ow + q] = sum;
+        }
+}
+
+static void
+upsample_forward_reference (const void *params, float *const *b)
+{
+  upsample_forward_all (params, b, 0, ((const LoomUpsampleParams *) params)->planes);
+}
+
+/* The inputs an output reads lie within one pixel of o / scale. */
+static void
+upsample_forward_range (const LoomUpsampleParams *p, float *const *b, gsize begin, gsize end)
+{
+  gint64 oh = (gint64) p->h * p->scale, ow = (gint64) p->w * p->scale, s = p->scale;
+
+  for (gsize plane = begin; plane < end; plane++)
+    for (gint64 o = 0; o < oh; o++)
+      for (gint64 q = 0; q < ow; q++)
+        {
+          const float *x = b[X_] + plane * p->h * p->w;
+          float sum = 0.0f;
+
+          for (gint64 h = MAX (o / s - 1, 0); h < MIN (o / s + 2, (gint64) p->h); h++)
+            {
+              float wh = loom_upsample_weight (p, o, h, p->h);
+
+              for (gint64 w = MAX (q / s - 1, 0); w < MIN (q / s + 2, (gint64) p->w); w++)
+                sum += wh * loom_upsample_weight (p, q, w, p->w) * x[h * p->w + w];
+            }
+          b[Y_][(plane * oh + o) * ow + q] = sum;
+        }
+}
+
+static void
+upsample_forward_cpu (const void *params, float *const *b, LoomThreads *threads)
+{
+  loom_upsample_cpu (upsample_forward_range, params, b, threads);
+}
+
+static void
+upsample_forward_vk_groups (const void *params, const guint32 *spec,
+                            const LoomLimits *limits, guint32 *groups)
+{
+  const LoomUpsampleParams *p = params;
+
+  groups[0] = loom_groups_1d ((gsize) p->planes * p->h * p->w * p->scale * p->scale, spec[0],
+                              limits);
+  groups[1] = groups[2] = 1;
+}
+
+const LoomOp loom_op_upsample_forward = {
+  .name = "upsample_forward",
+  .n_bindings = 2,
+  .read_mask = 1 << X_,
+  .write_mask = 1 << Y_,
+  .params_size = sizeof (LoomUpsampleParams),
+  .tolerance = 1e-6,
+  .binding_lengths = upsample_forward_lengths,
+  .reference = upsample_forward_reference,
+  .cpu = upsample_forward_cpu,
+  .vk_spec = loom_upsample_vk_spec,
+  .vk_groups = upsample_forward_vk_groups,
+  .flops = loom_upsample_flops,
+  .test_case = loom_upsample_test_case,
+  .spirv = loom_spv_upsample_forward,
+  .spirv_size = sizeof (loom_spv_upsample_forward),
+};
