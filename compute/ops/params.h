@@ -64,3 +64,10 @@ typedef struct
   guint32 bilinear;             /* else nearest; both as PyTorch's interpolate,
                                  * align_corners false */
 } LoomUpsampleParams;
+
+typedef struct
+{
+  guint32 n, c, hw;             /* statistics per channel, over N·HW values */
+  float   eps;
+  float   momentum;             /* running statistics: (1 − m)·old + m·new */
+} LoomBatchNormParams;

@@ -1,0 +1,82 @@
+#include <math.h>
+
+#include "backend.h"
+#include "ops/batch_norm.h"
+
+guint
+loom_bn_vk_spec (const LoomLimits *limits, guint32 *spec)
+{
+  spec[0] = MIN (256, limits->max_local_size);   /* a power of two: tree reductions */
+  return 1;
+}
+
+void
+loom_bn_vk_groups_each (const void *params, const guint32 *spec,
+                        const LoomLimits *limits, guint32 *groups)
+{
+  const LoomBatchNormParams *p = params;
+
+  groups[0] = loom_groups_1d ((gsize) p->n * p->c * p->hw, spec[0], limits);
+  groups[1] = groups[2] = 1;
+}
+
+void
+loom_bn_vk_groups_channel (const void *params, const guint32 *spec,
+                           const LoomLimits *limits, guint32 *groups)
+{
+  groups[0] = CLAMP (((const LoomBatchNormParams *) params)->c, 1, limits->max_groups[0]);
+  groups[1] = groups[2] = 1;
+}
+
+double
+loom_bn_flops (const void *params)
+{
+  const LoomBatchNormParams *p = params;
+
+  return 4.0 * p->n * p->c * p->hw;
+}
+
+gboolean
+loom_bn_test_case (guint index, GRand *rand, void *params)
+{
+  static const guint32 cases[][3] = { { 2, 1, 1 }, { 2, 3, 7 }, { 4, 5, 100 }, { 1, 70, 33 },
+                                      { 3, 2, 4099 } };
+  LoomBatchNormParams *p = params;
+
+  if (index >= G_N_ELEMENTS (cases))
+    return FALSE;
+  *p = (LoomBatchNormParams) { cases[index][0], cases[index][1], cases[index][2], 1e-5f, 0.1f };
+  return TRUE;
+}
+
+void
+loom_bn_positive (const LoomBatchNormParams *p, float *const *b, const int *variances)
+{
+  for (const int *v = variances; *v >= 0; v++)
+    for (gsize c = 0; c < p->c; c++)
+      b[*v][c] = 0.1f + fabsf (b[*v][c]);
+}
+
+typedef struct
+{
+  void (*range) (const LoomBatchNormParams *, float *const *, gsize, gsize);
+  const LoomBatchNormParams *p;
+  float *const              *b;
+} Job;
+
+static void
+job_run (gpointer data, gsize begin, gsize end)
+{
+  Job *job = data;
+
+  job->range (job->p, job->b, begin, end);
+}
+
+void
+loom_bn_cpu (void (*range) (const LoomBatchNormParams *, float *const *, gsize, gsize),
+             gsize count, const void *params, float *const *b, LoomThreads *threads)
+{
+  Job job = { range, params, b };
+
+  loom_threads_parallel_for (threads, count, count > job.p->c ? 4096 : 1, job_run, &job);
+}
