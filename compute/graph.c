@@ -54,9 +54,11 @@ struct _Node
   LoomTensor    *in[3];
   LoomTensor    *out;
   LoomTensor    *saved;         /* what the gradient needs beyond the inputs */
+  LoomTensor    *saved2;
   LoomConvParams conv;
   LoomPoolParams pool;
   LoomUpsampleParams upsample;
+  LoomBatchNormParams bn;
   guint32        kind;
   float          slope;
   gboolean       is_loss;
@@ -166,6 +168,13 @@ loom_graph_input (LoomGraph *g, const char *name, guint n, guint c, guint h, gui
 {
   g_return_val_if_fail (g != NULL && name != NULL, NULL);
   return declare (g, "input", name, n, c, h, w, TENSOR_INPUT);
+}
+
+LoomTensor *
+loom_graph_buffer (LoomGraph *g, const char *name, guint n, guint c, guint h, guint w)
+{
+  g_return_val_if_fail (g != NULL && name != NULL, NULL);
+  return declare (g, "buffer", name, n, c, h, w, TENSOR_STATE);
 }
 
 LoomTensor *
@@ -581,6 +590,84 @@ loom_graph_upsample (LoomGraph *g, LoomTensor *x, guint scale, gboolean bilinear
   node = node_new (g, upsample_backward, y, x, NULL, NULL);
   node->upsample = (LoomUpsampleParams) { x->n * x->c, x->h, x->w, scale, !!bilinear };
   emit (g, &loom_op_upsample_forward, &node->upsample, (LoomTensor *[]) { y, x });
+  return y;
+}
+
+/* ---- batch normalisation ---------------------------------------------------- */
+
+static void
+batch_norm_backward (LoomGraph *g, Node *node)
+{
+  LoomTensor *x = node->in[0], *gamma = node->in[1], *beta = node->in[2];
+  LoomTensor *mean = node->saved, *var = node->saved2;
+  LoomTensor *dy = node->out->grad;
+  LoomTensor *dbeta = tensor_like (g, "batch_norm dbeta", beta);
+  LoomTensor *dgamma = tensor_like (g, "batch_norm dgamma", gamma);
+
+  emit (g, &loom_op_batch_norm_grad_stats, &node->bn,
+        (LoomTensor *[]) { dbeta, dgamma, dy, x, mean, var });
+  if (wants_grad (x))
+    {
+      LoomTensor *dx = tensor_like (g, "batch_norm dx", x);
+      /* With running statistics (evaluation) the statistics are constants:
+       * the two sums drop out of the gradient. */
+      LoomTensor *zeros = node->kind ? NULL
+                                     : tensor_new (g, "zeros", 1, 1, 1, beta->length, TENSOR_STATE);
+
+      emit (g, &loom_op_batch_norm_backward, &node->bn,
+            (LoomTensor *[]) { dx, dy, x, mean, var, gamma, zeros ? zeros : dbeta,
+                               zeros ? zeros : dgamma });
+      accumulate (g, x, dx);
+    }
+  if (wants_grad (gamma))
+    accumulate (g, gamma, dgamma);
+  if (wants_grad (beta))
+    accumulate (g, beta, dbeta);
+}
+
+LoomTensor *
+loom_graph_batch_norm (LoomGraph *g, LoomTensor *x, LoomTensor *gamma, LoomTensor *beta,
+                       LoomTensor *running_mean, LoomTensor *running_var, gboolean training,
+                       float momentum, float eps)
+{
+  LoomBatchNormParams p;
+  LoomTensor *y, *mean, *var;
+  Node *node;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (x == NULL || gamma == NULL || beta == NULL || g->error != NULL)
+    return NULL;
+  if (gamma->length != x->c || beta->length != x->c
+      || (running_mean != NULL && running_mean->length != x->c)
+      || (running_var != NULL && running_var->length != x->c)
+      || (!training && (running_mean == NULL || running_var == NULL))
+      || (training && (guint64) x->n * x->h * x->w < 2))
+    {
+      g_autofree char *xs = shape (x);
+
+      return fail (g, "batch_norm: input %s needs %u-long γ, β and running statistics "
+                   "(required for evaluation), and more than one value per channel to train",
+                   xs, x->c);
+    }
+  p = (LoomBatchNormParams) { x->n, x->c, x->h * x->w, eps, momentum };
+  if (training)
+    {
+      mean = tensor_new (g, "batch_norm mean", 1, 1, 1, x->c, TENSOR_VALUE);
+      var = tensor_new (g, "batch_norm var", 1, 1, 1, x->c, TENSOR_VALUE);
+      emit (g, &loom_op_batch_norm_stats, &p, (LoomTensor *[]) { mean, var, x });
+      if (running_mean != NULL && running_var != NULL)
+        emit (g, &loom_op_batch_norm_running, &p,
+              (LoomTensor *[]) { running_mean, running_var, mean, var });
+    }
+  else
+    mean = running_mean, var = running_var;
+  y = tensor_like (g, "batch_norm", x);
+  emit (g, &loom_op_batch_norm_forward, &p, (LoomTensor *[]) { y, x, mean, var, gamma, beta });
+  node = node_new (g, batch_norm_backward, y, x, gamma, beta);
+  node->bn = p;
+  node->saved = mean;
+  node->saved2 = var;
+  node->kind = !!training;
   return y;
 }
 

@@ -24,6 +24,10 @@ void        loom_graph_free        (LoomGraph *graph);
 /* Data the caller writes before each run (images, labels, targets). */
 LoomTensor *loom_graph_input       (LoomGraph *graph, const char *name,
                                     guint n, guint c, guint h, guint w);
+/* Values kept from run to run but not trained (running statistics); they
+ * start at zero. */
+LoomTensor *loom_graph_buffer      (LoomGraph *graph, const char *name,
+                                    guint n, guint c, guint h, guint w);
 /* Trainable weights; they keep their values from run to run. */
 LoomTensor *loom_graph_parameter   (LoomGraph *graph, const char *name,
                                     guint n, guint c, guint h, guint w);
@@ -49,6 +53,14 @@ LoomTensor *loom_graph_pool2d      (LoomGraph *graph, LoomTensor *x, gboolean ma
  * interpolate with align_corners false). */
 LoomTensor *loom_graph_upsample    (LoomGraph *graph, LoomTensor *x, guint scale,
                                     gboolean bilinear);
+/* PyTorch's BatchNorm2d: per-channel statistics of the batch (TRAINING,
+ * then RUNNING_MEAN and RUNNING_VAR, if given, are updated with MOMENTUM),
+ * or the running ones (evaluation).  GAMMA, BETA and the running tensors
+ * have one value per channel; a running variance should start at 1. */
+LoomTensor *loom_graph_batch_norm  (LoomGraph *graph, LoomTensor *x, LoomTensor *gamma,
+                                    LoomTensor *beta, LoomTensor *running_mean,
+                                    LoomTensor *running_var, gboolean training,
+                                    float momentum, float eps);
 /* A and B side by side along channels (U-Net skips); same N, H, W. */
 LoomTensor *loom_graph_concat      (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
 LoomTensor *loom_graph_activation  (LoomGraph *graph, LoomActivation kind, float slope,

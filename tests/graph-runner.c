@@ -106,6 +106,31 @@ build_gen (Model *m)
   m->loss = loom_graph_mse_loss (g, y, t);
 }
 
+/* x (4×3×6×6) → conv 3→5 3×3 (padding 1, no bias) → batch norm (training)
+ * → ReLU → conv 5→2 1×1 → MSE against a 4×2×6×6 target; the running
+ * statistics are compared too. */
+static void
+build_bn (Model *m)
+{
+  LoomGraph *g = m->graph;
+  LoomConv2d same = { .pad_h = 1, .pad_w = 1 };
+  LoomConv2d point = { 0 };
+  LoomTensor *x = add (m, loom_graph_input (g, "x", 4, 3, 6, 6), "x");
+  LoomTensor *t = add (m, loom_graph_input (g, "target", 4, 2, 6, 6), "target");
+  LoomTensor *w1 = add (m, loom_graph_parameter (g, "w1", 5, 3, 3, 3), "w1");
+  LoomTensor *gamma = add (m, loom_graph_parameter (g, "gamma", 5, 1, 1, 1), "gamma");
+  LoomTensor *beta = add (m, loom_graph_parameter (g, "beta", 5, 1, 1, 1), "beta");
+  LoomTensor *rm = add (m, loom_graph_buffer (g, "running_mean", 5, 1, 1, 1), "running_mean");
+  LoomTensor *rv = add (m, loom_graph_buffer (g, "running_var", 5, 1, 1, 1), "running_var");
+  LoomTensor *w2 = add (m, loom_graph_parameter (g, "w2", 2, 5, 1, 1), "w2");
+  LoomTensor *b2 = add (m, loom_graph_parameter (g, "b2", 2, 1, 1, 1), "b2");
+  LoomTensor *h = loom_graph_batch_norm (g, loom_graph_conv2d (g, x, w1, NULL, &same),
+                                         gamma, beta, rm, rv, TRUE, 0.1f, 1e-5f);
+
+  h = loom_graph_activation (g, LOOM_ACTIVATION_RELU, 0.0f, h);
+  m->loss = loom_graph_mse_loss (g, loom_graph_conv2d (g, h, w2, b2, &point), t);
+}
+
 static gboolean
 load (LoomGraph *g, LoomTensor *t, const char *path, GError **error)
 {
@@ -141,6 +166,8 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
     build_seg (&m);
   else if (strcmp (model, "gen") == 0)
     build_gen (&m);
+  else if (strcmp (model, "bn") == 0)
+    build_bn (&m);
   else
     build_cnn (&m);
   if (strcmp (json_object_get_string_member (c, "optimizer"), "adam") == 0)

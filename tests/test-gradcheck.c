@@ -91,6 +91,14 @@ build (Check *c, const char *which)
 
       c->loss = loom_graph_mse_loss (g, y, input (c, 2, 3, 8, 10));
     }
+  else if (strcmp (which, "batchnorm") == 0)
+    {
+      LoomTensor *x = param (c, 3, 4, 3, 5);
+      LoomTensor *y = loom_graph_batch_norm (g, x, param (c, 4, 1, 1, 1), param (c, 4, 1, 1, 1),
+                                             NULL, NULL, TRUE, 0.1f, 1e-5f);
+
+      c->loss = loom_graph_mse_loss (g, y, input (c, 3, 4, 3, 5));
+    }
   else if (strcmp (which, "concat") == 0)
     {
       LoomTensor *y = loom_graph_concat (g, param (c, 2, 3, 4, 5), param (c, 2, 2, 4, 5));
@@ -219,7 +227,7 @@ main (int argc, char **argv)
 {
   static const char *graphs[] = {
     "linear", "convT", "concat", "maxpool", "avgpool", "upsample-nearest", "upsample-bilinear",
-    "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
+    "batchnorm", "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
     "activation-0", "activation-1", "activation-2", "activation-3", "activation-4",
     "cross-entropy",
   };

@@ -12,6 +12,8 @@ The models (tests/graph-runner.c builds the same):
   seg: x 2×3×8×8 → conv 3→4 3×3 (padding 1) → ReLU → conv 4→3 1×1
        → cross-entropy, class weights, label −1 ignored
   gen: z 2×4×3×3 → transposed conv 4→3 4×4 stride 2 (padding 1) → tanh → MSE
+  bn:  x 4×3×6×6 → conv 3→5 3×3 (padding 1, no bias) → BatchNorm2d → ReLU
+       → conv 5→2 1×1 → MSE; running statistics compared too
 """
 import sys
 
@@ -51,6 +53,20 @@ class Gen(nn.Module):
         return torch.tanh(self.c1(x))
 
 
+class Bn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 5, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(5)
+        self.c2 = nn.Conv2d(5, 2, 1)
+        with torch.no_grad():     # not the trivial 1 and 0
+            self.bn.weight.uniform_(0.5, 1.5)
+            self.bn.bias.uniform_(-0.5, 0.5)
+
+    def forward(self, x):
+        return self.c2(F.relu(self.bn(self.c1(x))))
+
+
 class Cnn(nn.Module):
     def __init__(self):
         super().__init__()
@@ -63,7 +79,7 @@ class Cnn(nn.Module):
 
 def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight_decay=0.0):
     torch.manual_seed(7)
-    net = {"mlp": Mlp, "cnn": Cnn, "seg": Seg, "gen": Gen}[model]()
+    net = {"mlp": Mlp, "cnn": Cnn, "seg": Seg, "gen": Gen, "bn": Bn}[model]()
     layers = {"mlp": lambda: [net.l1, net.l2], "gen": lambda: [net.c1]}.get(
         model, lambda: [net.c1, net.c2])()
     x = torch.randn(*x_shape)
@@ -78,6 +94,12 @@ def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight
     inputs = {"x": x, "target": target}
     if model == "seg":
         inputs["class_weights"] = weights
+    if model == "bn":
+        state = {"w1": net.c1.weight, "gamma": net.bn.weight, "beta": net.bn.bias,
+                 "running_mean": net.bn.running_mean, "running_var": net.bn.running_var,
+                 "w2": net.c2.weight, "b2": net.c2.bias}
+        layers = []
+        inputs.update({k: v.detach().clone() for k, v in state.items()})
     for i, layer in enumerate(layers, 1):
         inputs[f"w{i}"] = layer.weight.detach().clone()
         inputs[f"b{i}"] = layer.bias.detach().clone()
@@ -95,6 +117,8 @@ def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight
         opt.step()
         losses.append(loss.item())
     expected = {"losses": torch.tensor(losses)}
+    if model == "bn":
+        expected.update({f"{k}-final": v.detach() for k, v in state.items()})
     for i, layer in enumerate(layers, 1):
         expected[f"w{i}-final"] = layer.weight.detach()
         expected[f"b{i}-final"] = layer.bias.detach()
@@ -112,6 +136,7 @@ def main():
         make_case("cnn-adamw", "cnn", (2, 3, 9, 9), (2, 2, 5, 5), "adam", 0.01, weight_decay=0.1),
         make_case("seg-adam", "seg", (2, 3, 8, 8), (2, 1, 8, 8), "adam", 0.02),
         make_case("gen-adam", "gen", (2, 4, 3, 3), (2, 3, 6, 6), "adam", 0.02),
+        make_case("bn-sgd", "bn", (4, 3, 6, 6), (4, 2, 6, 6), "sgd", 0.05, momentum=0.9),
     ]
     return torchref.run(sys.argv[1], cases)
 
