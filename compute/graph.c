@@ -705,46 +705,56 @@ loom_graph_activation (LoomGraph *g, LoomActivation kind, float slope, LoomTenso
 
 /* ---- losses ----------------------------------------------------------- */
 
-/* d mean((y − t)²) / dy = 2 (y − t) / n; a loss is where gradients start. */
+/* d loss / dy = scale · loss'(y, t): a loss is where gradients start. */
 static void
-mse_backward (LoomGraph *g, Node *node)
+pointwise_loss_backward (LoomGraph *g, Node *node)
 {
-  LoomTensor *y = node->in[0];
-  LoomTensor *dy = tensor_like (g, "mse dy", y);
+  LoomTensor *y = node->in[0], *target = node->in[1];
+  LoomTensor *dy = tensor_like (g, "loss dy", y);
 
-  emit_elementwise (g, &loom_op_scale, 2.0f / (float) y->length, 0, dy, node->saved, NULL);
+  emit_elementwise (g, &loom_op_pointwise_loss_backward, node->slope, node->kind, dy, y, target);
   accumulate (g, y, dy);
 }
 
 LoomTensor *
-loom_graph_mse_loss (LoomGraph *g, LoomTensor *y, LoomTensor *target)
+loom_graph_loss (LoomGraph *g, LoomLoss kind, LoomTensor *y, LoomTensor *target, gboolean sum)
 {
-  LoomTensor *diff, *square, *sum, *loss;
+  static const char *const names[] = { "mse_loss", "l1_loss", "bce_with_logits", "hinge_loss" };
+  LoomTensor *each, *total, *loss;
+  float scale;
   Node *node;
 
   g_return_val_if_fail (g != NULL, NULL);
   if (y == NULL || target == NULL || g->error != NULL)
     return NULL;
+  if ((guint) kind >= LOOM_N_LOSSES)
+    return fail (g, "loss: unknown kind %d", (int) kind);
   if (y->length != target->length)
     {
       g_autofree char *ys = shape (y), *ts = shape (target);
 
-      return fail (g, "mse_loss: output %s and target %s differ in size", ys, ts);
+      return fail (g, "%s: output %s and target %s differ in size", names[kind], ys, ts);
     }
-  diff = tensor_like (g, "mse diff", y);
-  square = tensor_like (g, "mse square", y);
-  sum = tensor_new (g, "mse sum", 1, 1, 1, 1, TENSOR_VALUE);
-  loss = tensor_new (g, "mse loss", 1, 1, 1, 1, TENSOR_VALUE);
-  emit_elementwise (g, &loom_op_axpy, -1.0f, 0, diff, y, target);
-  emit_elementwise (g, &loom_op_mul, 0.0f, 0, square, diff, diff);
+  scale = sum ? 1.0f : 1.0f / (float) y->length;
+  each = tensor_like (g, "loss per value", y);
+  total = tensor_new (g, "loss sum", 1, 1, 1, 1, TENSOR_VALUE);
+  loss = tensor_new (g, names[kind], 1, 1, 1, 1, TENSOR_VALUE);
+  emit_elementwise (g, &loom_op_pointwise_loss_forward, 0.0f, kind, each, y, target);
   emit (g, &loom_op_channel_sum, &(LoomChannelParams) { 1, 1, (guint32) y->length },
-        (LoomTensor *[]) { sum, square });
-  emit_elementwise (g, &loom_op_scale, 1.0f / (float) y->length, 0, loss, sum, NULL);
-  node = node_new (g, mse_backward, loss, y, target, NULL);
-  node->saved = diff;
+        (LoomTensor *[]) { total, each });
+  emit_elementwise (g, &loom_op_scale, scale, 0, loss, total, NULL);
+  node = node_new (g, pointwise_loss_backward, loss, y, target, NULL);
+  node->kind = kind;
+  node->slope = scale;
   node->is_loss = TRUE;
   loss->persistent = TRUE;      /* read after the run */
   return loss;
+}
+
+LoomTensor *
+loom_graph_mse_loss (LoomGraph *g, LoomTensor *y, LoomTensor *target)
+{
+  return loom_graph_loss (g, LOOM_LOSS_MSE, y, target, FALSE);
 }
 
 /* The mean weighted loss's gradient: w[y]·(softmax − onehot) / Σ w. */

@@ -65,7 +65,20 @@ LoomTensor *loom_graph_batch_norm  (LoomGraph *graph, LoomTensor *x, LoomTensor 
 LoomTensor *loom_graph_concat      (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
 LoomTensor *loom_graph_activation  (LoomGraph *graph, LoomActivation kind, float slope,
                                     LoomTensor *x);
-/* mean((y − target)²), a 1×1×1×1 tensor. */
+typedef enum
+{
+  LOOM_LOSS_MSE,                /* (y − t)² */
+  LOOM_LOSS_L1,                 /* |y − t| */
+  LOOM_LOSS_BCE_WITH_LOGITS,    /* −t·log σ(y) − (1 − t)·log(1 − σ(y)), stable */
+  LOOM_LOSS_HINGE,              /* max(0, 1 − t·y), t = ±1 (GAN hinge losses) */
+  LOOM_N_LOSSES
+} LoomLoss;
+
+/* The mean (or, with SUM, the sum) of a pointwise loss between Y and
+ * TARGET (same size), as PyTorch's losses: a 1×1×1×1 tensor. */
+LoomTensor *loom_graph_loss        (LoomGraph *graph, LoomLoss kind, LoomTensor *y,
+                                    LoomTensor *target, gboolean sum);
+/* mean((y − target)²) */
 LoomTensor *loom_graph_mse_loss    (LoomGraph *graph, LoomTensor *y, LoomTensor *target);
 
 /* Per-pixel softmax cross-entropy, averaged as PyTorch's F.cross_entropy:

@@ -114,6 +114,13 @@ build (Check *c, const char *which)
 
       c->loss = loom_graph_mse_loss (g, y, input (c, 2, 3, 4, 5));
     }
+  else if (g_str_has_prefix (which, "loss-"))
+    {
+      LoomLoss kind = (LoomLoss) atoi (which + strlen ("loss-"));
+
+      c->loss = loom_graph_loss (g, kind, param (c, 2, 3, 4, 5), input (c, 2, 3, 4, 5),
+                                 kind == LOOM_LOSS_L1);
+    }
   else /* cross-entropy, weighted, with ignored pixels */
     {
       LoomTensor *logits = param (c, 2, 4, 3, 5);
@@ -160,6 +167,23 @@ check (LoomDevice *device, const char *which)
           /* Keep ReLU's kink and the labels' meaning away from the samples. */
           if (strcmp (which, "activation-0") == 0 || strcmp (which, "activation-1") == 0)
             data[j] += data[j] < 0 ? -0.05f : 0.05f;
+        }
+      /* Targets: BCE wants [0, 1], hinge ±1; L1 and hinge kinks kept away. */
+      if (strcmp (which, "loss-2") == 0 && i == c.n_params)
+        for (gsize j = 0; j < n; j++)
+          data[j] = 0.5f + 0.5f * data[j];
+      if (strcmp (which, "loss-3") == 0 && i == c.n_params)
+        for (gsize j = 0; j < n; j++)
+          data[j] = j % 2 ? 1.0f : -1.0f;
+      if ((strcmp (which, "loss-1") == 0 || strcmp (which, "loss-3") == 0) && i == c.n_params)
+        {
+          g_autofree float *y = g_new (float, n);
+
+          /* y = target + 0.5 or so: never at the kink of |y − t| or 1 − t·y */
+          for (gsize j = 0; j < n; j++)
+            y[j] = data[j] * (strcmp (which, "loss-3") == 0 ? 0.5f : 1.0f)
+                   + (j % 3 ? 0.3f : -0.3f);
+          g_assert_true (loom_graph_write (c.graph, c.params[0], y, &error));
         }
       if (strcmp (which, "cross-entropy") == 0 && i == c.n_params)      /* labels */
         for (gsize j = 0; j < n; j++)
@@ -229,7 +253,7 @@ main (int argc, char **argv)
     "linear", "convT", "concat", "maxpool", "avgpool", "upsample-nearest", "upsample-bilinear",
     "batchnorm", "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
     "activation-0", "activation-1", "activation-2", "activation-3", "activation-4",
-    "cross-entropy",
+    "cross-entropy", "loss-0", "loss-1", "loss-2", "loss-3",
   };
   static const char *backends[] = { "cpu", "vulkan" };
 

@@ -121,9 +121,44 @@ def upsample_cases(gen):
     return cases
 
 
+# LoomLoss order: PyTorch's per-value loss for each, and a target maker.
+LOSSES = [
+    ("mse", lambda y, t: F.mse_loss(y, t, reduction="none"), lambda r: r),
+    ("l1", lambda y, t: F.l1_loss(y, t, reduction="none"), lambda r: r),
+    ("bce_with_logits", lambda y, t: F.binary_cross_entropy_with_logits(y, t, reduction="none"),
+     lambda r: r.sigmoid()),
+    ("hinge", lambda y, t: F.relu(1 - t * y), lambda r: r.sign()),
+]
+
+
+def loss_cases(gen):
+    cases = []
+    for kind, (label, fn, make_target) in enumerate(LOSSES):
+        for n in (1, 7, 1000, 4099):
+            y = (torch.randn(n, generator=gen) * 3).requires_grad_()
+            t = make_target(torch.randn(n, generator=gen))
+            alpha = 1.0 / n
+            loss = fn(y, t)
+            (loss * alpha).sum().backward()
+            name = f"{label}{n}"
+            params = [["u", n], ["f", alpha], ["u", kind]]
+            for op, out, expected in (("pointwise_loss_forward", "fwd", loss),
+                                      ("pointwise_loss_backward", "bwd", y.grad)):
+                cases.append({
+                    "name": f"{name}-{out}",
+                    "entry": {"name": f"{name}-{out}", "op": op, "params": params,
+                              "bindings": [{"length": n, "output": True},
+                                           {"length": n, "input": f"{name}-{out}.y"},
+                                           {"length": n, "input": f"{name}-{out}.t"}]},
+                    "inputs": {"y": y, "t": t}, "expected": {"0": expected},
+                })
+    return cases
+
+
 def main():
     gen = torch.Generator().manual_seed(2026)
-    return torchref.run(sys.argv[1], activation_cases(gen) + pool_cases(gen) + upsample_cases(gen))
+    return torchref.run(sys.argv[1], activation_cases(gen) + pool_cases(gen) + upsample_cases(gen)
+                        + loss_cases(gen))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,34 @@
+/* The pointwise losses of LoomLoss and their derivatives in y, in C (the
+ * reference and the CPU kernels); shaders/pointwise_loss.glsl has the same. */
+#pragma once
+
+#include <math.h>
+
+#include "loom-graph.h"
+
+static inline float
+loom_pointwise_loss (guint32 kind, float y, float t)
+{
+  switch (kind)
+    {
+    case LOOM_LOSS_MSE: return (y - t) * (y - t);
+    case LOOM_LOSS_L1: return fabsf (y - t);
+    case LOOM_LOSS_BCE_WITH_LOGITS: return fmaxf (y, 0.0f) - y * t + log1pf (expf (-fabsf (y)));
+    case LOOM_LOSS_HINGE: return fmaxf (0.0f, 1.0f - t * y);
+    default: return NAN;
+    }
+}
+
+/* d loss / dy, with PyTorch's choices at kinks (sign(0) = 0). */
+static inline float
+loom_pointwise_loss_derivative (guint32 kind, float y, float t)
+{
+  switch (kind)
+    {
+    case LOOM_LOSS_MSE: return 2.0f * (y - t);
+    case LOOM_LOSS_L1: return y > t ? 1.0f : y < t ? -1.0f : 0.0f;
+    case LOOM_LOSS_BCE_WITH_LOGITS: return 1.0f / (1.0f + expf (-y)) - t;
+    case LOOM_LOSS_HINGE: return 1.0f - t * y > 0.0f ? -t : 0.0f;
+    default: return NAN;
+    }
+}

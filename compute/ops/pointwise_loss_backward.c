@@ -1,0 +1,27 @@
+/* dy[i] = alpha · d loss(y[i], t[i]) / dy (alpha: 1/n for a mean). */
+#include "backend.h"
+#include "ops/elementwise.h"
+#include "ops/pointwise_loss.h"
+#include "pointwise_loss_backward.spv.h"
+
+static void
+pointwise_loss_backward_range (const LoomEltParams *p, float *const *b, gsize begin, gsize end)
+{
+  for (gsize i = begin; i < end; i++)
+    b[0][i] = p->alpha * loom_pointwise_loss_derivative (p->kind, b[1][i], b[2][i]);
+}
+
+LOOM_ELT_KERNELS (pointwise_loss_backward)
+
+static gboolean
+pointwise_loss_backward_test_case (guint index, GRand *rand, void *params)
+{
+  return loom_elt_test_case_kinds (index, rand, params, LOOM_N_LOSSES);
+}
+
+const LoomOp loom_op_pointwise_loss_backward = {
+  LOOM_ELT_OP_FIELDS (pointwise_loss_backward),
+  .n_bindings = 3, .read_mask = 0x6, .write_mask = 0x1,
+  .tolerance = 1e-5,
+  .test_case = pointwise_loss_backward_test_case,
+};
