@@ -30,7 +30,9 @@ struct _LoomTensor
   guint       n, c, h, w;
   gsize       length;
   TensorKind  kind;
-  gboolean    needs_grad;       /* a parameter, or made from one */
+  gboolean    needs_grad;       /* a trained parameter, or made from one */
+  gboolean    frozen;           /* a parameter the optimizer leaves alone */
+  LoomTensor *accumulated;      /* a parameter's gradient summed over micro-batches */
   gboolean    persistent;       /* alive for the whole run */
   LoomTensor *grad;
   gsize       offset;           /* floats into the graph's buffer, once compiled */
@@ -72,6 +74,8 @@ struct _LoomGraph
   GError     *error;            /* the first builder error */
   gboolean    trained;
   LoomTensor *scalars;          /* per-step scalars (LOOM_SCALAR_*), written each run */
+  guint       backward_end;     /* steps: [0, backward_end) forward and backward, */
+  guint       update_begin;     /* then accumulation, then from here the update */
   float       learning_rate, beta1, beta2;
   guint64     runs;
   LoomDevice *device;
@@ -133,7 +137,6 @@ tensor_new (LoomGraph *g, const char *name, guint n, guint c, guint h, guint w, 
   t->n = n, t->c = c, t->h = h, t->w = w;
   t->length = (gsize) n * c * h * w;
   t->kind = kind;
-  t->needs_grad = kind == TENSOR_PARAMETER;
   t->persistent = kind != TENSOR_VALUE;
   g_ptr_array_add (g->tensors, t);
   return t;
@@ -214,7 +217,6 @@ node_new (LoomGraph *g, BackwardFunc backward, LoomTensor *out,
   node->backward = backward;
   node->out = out;
   node->in[0] = a, node->in[1] = b, node->in[2] = c;
-  out->needs_grad = (a && a->needs_grad) || (b && b->needs_grad) || (c && c->needs_grad);
   g_ptr_array_add (g->nodes, node);
   return node;
 }
@@ -840,6 +842,21 @@ backward_from (LoomGraph *g, LoomTensor *loss, const char *who, GError **error)
     }
   g->trained = TRUE;
 
+  /* Which tensors need a gradient, now that parameters may be frozen. */
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      LoomTensor *t = g->tensors->pdata[i];
+
+      t->needs_grad = t->kind == TENSOR_PARAMETER && !t->frozen;
+    }
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      Node *node = g->nodes->pdata[i];
+
+      node->out->needs_grad = wants_grad (node->in[0]) || wants_grad (node->in[1])
+                           || wants_grad (node->in[2]);
+    }
+
   /* Reverse creation order: a layer's output gradient is complete before
    * its own backward runs, since everything that reads it came later. */
   loss_node->backward (g, loss_node);
@@ -853,25 +870,49 @@ backward_from (LoomGraph *g, LoomTensor *loss, const char *who, GError **error)
   return TRUE;
 }
 
-/* One OP step (sgd_step, adam_step) per parameter that has a gradient. */
+/* After the backward steps come two segments: one that adds each
+ * parameter's gradient to its accumulator (micro-batches), and the update:
+ * the accumulated gradients join the last one, OP (sgd_step, adam_step)
+ * applies them, the accumulators restart at zero. */
 static void
 add_optimizer (LoomGraph *g, const LoomOp *op, LoomOptimizerParams params, gboolean two_states)
 {
   g->scalars = tensor_new (g, "scalars", 1, 1, 1, LOOM_N_SCALARS, TENSOR_STATE);
+  g->backward_end = g->steps->len;
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      LoomTensor *p = g->tensors->pdata[i];
+
+      if (p->kind != TENSOR_PARAMETER || p->grad == NULL)
+        continue;
+      p->grad->persistent = TRUE;       /* readable after a run */
+      p->accumulated = tensor_new (g, "accumulated gradient", p->n, p->c, p->h, p->w,
+                                   TENSOR_STATE);
+      emit_elementwise (g, &loom_op_axpy, 1.0f, 0, p->accumulated, p->accumulated, p->grad);
+    }
+  g->update_begin = g->steps->len;
   for (guint i = 0; i < g->tensors->len; i++)
     {
       LoomTensor *p = g->tensors->pdata[i];
       LoomTensor *s1, *s2;
 
-      if (p->kind != TENSOR_PARAMETER || p->grad == NULL)
+      if (p->accumulated == NULL)
         continue;
-      p->grad->persistent = TRUE;       /* readable after a run */
+      emit_elementwise (g, &loom_op_axpy, 1.0f, 0, p->grad, p->grad, p->accumulated);
+      emit_elementwise (g, &loom_op_fill, 0.0f, 0, p->accumulated, NULL, NULL);
       s1 = tensor_new (g, "optimizer state", p->n, p->c, p->h, p->w, TENSOR_STATE);
       s2 = two_states ? tensor_new (g, "optimizer state", p->n, p->c, p->h, p->w, TENSOR_STATE)
                       : s1;
       params.n = (guint32) p->length;
       emit (g, op, &params, (LoomTensor *[]) { p, s1, s2, p->grad, g->scalars });
     }
+}
+
+void
+loom_tensor_set_frozen (LoomTensor *t, gboolean frozen)
+{
+  g_return_if_fail (t != NULL && t->kind == TENSOR_PARAMETER);
+  t->frozen = frozen;
 }
 
 gboolean
@@ -1046,25 +1087,10 @@ check_compiled (LoomGraph *g, LoomTensor *t, GError **error)
   return TRUE;
 }
 
-gboolean
-loom_graph_run (LoomGraph *g, GError **error)
+static gboolean
+run_steps (LoomGraph *g, guint begin, guint end, GError **error)
 {
-  g_return_val_if_fail (g != NULL, FALSE);
-  if (!check_compiled (g, NULL, error))
-    return FALSE;
-  if (g->scalars != NULL)
-    {
-      double t = (double) ++g->runs;
-      float scalars[LOOM_N_SCALARS] = {
-        [LOOM_SCALAR_LR] = g->learning_rate,
-        [LOOM_SCALAR_BIAS1] = (float) (1.0 - pow (g->beta1, t)),
-        [LOOM_SCALAR_BIAS2] = (float) (1.0 - pow (g->beta2, t)),
-      };
-
-      if (!loom_buffer_write (g->memory, g->scalars->offset, LOOM_N_SCALARS, scalars, error))
-        return FALSE;
-    }
-  for (guint s = 0; s < g->steps->len; s++)
+  for (guint s = begin; s < end; s++)
     {
       Step *step = &g_array_index (g->steps, Step, s);
       LoomSpan spans[LOOM_OP_MAX_BINDINGS];
@@ -1075,6 +1101,43 @@ loom_graph_run (LoomGraph *g, GError **error)
         return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+loom_graph_run (LoomGraph *g, GError **error)
+{
+  g_return_val_if_fail (g != NULL, FALSE);
+  if (!check_compiled (g, NULL, error))
+    return FALSE;
+  if (g->scalars == NULL)
+    return run_steps (g, 0, g->steps->len, error);
+  {
+    double t = (double) ++g->runs;
+    float scalars[LOOM_N_SCALARS] = {
+      [LOOM_SCALAR_LR] = g->learning_rate,
+      [LOOM_SCALAR_BIAS1] = (float) (1.0 - pow (g->beta1, t)),
+      [LOOM_SCALAR_BIAS2] = (float) (1.0 - pow (g->beta2, t)),
+    };
+
+    return loom_buffer_write (g->memory, g->scalars->offset, LOOM_N_SCALARS, scalars, error)
+        && run_steps (g, 0, g->backward_end, error)
+        && run_steps (g, g->update_begin, g->steps->len, error);
+  }
+}
+
+gboolean
+loom_graph_run_accumulate (LoomGraph *g, GError **error)
+{
+  g_return_val_if_fail (g != NULL, FALSE);
+  if (!check_compiled (g, NULL, error))
+    return FALSE;
+  if (g->scalars == NULL)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "run_accumulate: the graph has no training steps");
+      return FALSE;
+    }
+  return run_steps (g, 0, g->update_begin, error);
 }
 
 gboolean

@@ -31,6 +31,9 @@ LoomTensor *loom_graph_buffer      (LoomGraph *graph, const char *name,
 /* Trainable weights; they keep their values from run to run. */
 LoomTensor *loom_graph_parameter   (LoomGraph *graph, const char *name,
                                     guint n, guint c, guint h, guint w);
+/* A frozen parameter gets no gradient and no update (fine-tuning, a fixed
+ * encoder).  Set before loom_graph_train_*. */
+void        loom_tensor_set_frozen (LoomTensor *parameter, gboolean frozen);
 
 /* y = x · weightᵀ + bias: x N×C, weight K×C, bias K (or NULL); y N×K. */
 LoomTensor *loom_graph_linear      (LoomGraph *graph, LoomTensor *x, LoomTensor *weight,
@@ -103,7 +106,13 @@ void        loom_graph_set_learning_rate (LoomGraph *graph, float learning_rate)
 
 /* Plans memory and binds the graph to DEVICE; parameters start at zero. */
 gboolean    loom_graph_compile     (LoomGraph *graph, LoomDevice *device, GError **error);
+/* One step: forward, backward and, for a trained graph, the update with
+ * the gradients of this run plus those accumulated since the last update. */
 gboolean    loom_graph_run         (LoomGraph *graph, GError **error);
+/* Forward and backward of one micro-batch; its gradients are kept for the
+ * next loom_graph_run's update (gradient accumulation: the update uses the
+ * sum, so scale the loss or the learning rate by the number of runs). */
+gboolean    loom_graph_run_accumulate (LoomGraph *graph, GError **error);
 gboolean    loom_graph_write       (LoomGraph *graph, LoomTensor *tensor, const float *data,
                                     GError **error);
 gboolean    loom_graph_read        (LoomGraph *graph, LoomTensor *tensor, float *data,

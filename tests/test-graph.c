@@ -3,6 +3,7 @@
  * never alive together, and a binding past the device's storage range is
  * an error, not a wrong answer.  (Training against PyTorch is
  * tests/torch-graph.py.) */
+#include <math.h>
 #include <string.h>
 
 #include "loom-graph.h"
@@ -106,6 +107,101 @@ test_memory_reuse (void)
   g_free (zeros);
 }
 
+/* x (4×3) → linear 3→2 → tanh → linear 2→2 → MSE, weights from a seed. */
+typedef struct
+{
+  LoomGraph  *graph;
+  LoomTensor *x, *t, *w1, *w2;
+} Tiny;
+
+static void
+tiny_init (Tiny *m, LoomDevice *device, float lr, gboolean freeze_w1)
+{
+  static const float x[] = { 0.1f, -0.4f, 0.9f, 0.3f, 0.5f, -0.8f, -0.2f, 0.7f, 0.05f, 0.6f, -0.3f, 0.2f };
+  static const float t[] = { 0.5f, -0.5f, 0.2f, 0.1f, -0.3f, 0.4f, 0.0f, 0.9f };
+  static const float w1[] = { 0.3f, -0.2f, 0.5f, 0.1f, 0.4f, -0.6f };
+  static const float w2[] = { -0.7f, 0.2f, 0.6f, 0.3f };
+  LoomGraph *g = m->graph = loom_graph_new ();
+  GError *error = NULL;
+  LoomTensor *h;
+
+  m->x = loom_graph_input (g, "x", 4, 3, 1, 1);
+  m->t = loom_graph_input (g, "t", 4, 2, 1, 1);
+  m->w1 = loom_graph_parameter (g, "w1", 2, 3, 1, 1);
+  m->w2 = loom_graph_parameter (g, "w2", 2, 2, 1, 1);
+  h = loom_graph_activation (g, LOOM_ACTIVATION_TANH, 0, loom_graph_linear (g, m->x, m->w1, NULL));
+  if (freeze_w1)
+    loom_tensor_set_frozen (m->w1, TRUE);
+  g_assert_true (loom_graph_train_sgd (g, loom_graph_mse_loss (g, loom_graph_linear (g, h, m->w2, NULL), m->t),
+                                       lr, 0.0f, &error));
+  g_assert_true (loom_graph_compile (g, device, &error));
+  g_assert_true (loom_graph_write (g, m->x, x, &error) && loom_graph_write (g, m->t, t, &error));
+  g_assert_true (loom_graph_write (g, m->w1, w1, &error) && loom_graph_write (g, m->w2, w2, &error));
+  g_assert_no_error (error);
+}
+
+static void
+assert_same (Tiny *a, Tiny *b, LoomTensor *ta, LoomTensor *tb)
+{
+  float va[6], vb[6];
+  GError *error = NULL;
+
+  g_assert_true (loom_graph_read (a->graph, ta, va, &error));
+  g_assert_true (loom_graph_read (b->graph, tb, vb, &error));
+  for (gsize i = 0; i < loom_tensor_get_length (ta); i++)
+    g_assert_cmpfloat_with_epsilon (va[i], vb[i], 1e-6);
+}
+
+static void
+test_frozen (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  Tiny frozen, before;
+  GError *error = NULL;
+  float w2a[4], w2b[4];
+
+  tiny_init (&frozen, cpu, 0.5f, TRUE);
+  tiny_init (&before, cpu, 0.5f, FALSE);        /* never run: the initial weights */
+  g_assert_null (loom_tensor_get_grad (frozen.w1));
+  g_assert_nonnull (loom_tensor_get_grad (frozen.w2));
+  g_assert_true (loom_graph_run (frozen.graph, &error));
+  g_assert_no_error (error);
+  assert_same (&frozen, &before, frozen.w1, before.w1);    /* untouched */
+  loom_graph_read (frozen.graph, frozen.w2, w2a, NULL);
+  loom_graph_read (before.graph, before.w2, w2b, NULL);
+  g_assert_cmpfloat (fabsf (w2a[0] - w2b[0]) + fabsf (w2a[3] - w2b[3]), >, 1e-4);  /* trained */
+  loom_graph_free (frozen.graph);
+  loom_graph_free (before.graph);
+  loom_device_free (cpu);
+}
+
+/* Two micro-batches of the same data at rate r make one step at rate 2r;
+ * then the accumulators are empty again. */
+static void
+test_accumulation (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  Tiny a, b;
+  GError *error = NULL;
+
+  tiny_init (&a, cpu, 0.1f, FALSE);
+  tiny_init (&b, cpu, 0.2f, FALSE);
+  g_assert_true (loom_graph_run_accumulate (a.graph, &error));
+  g_assert_true (loom_graph_run (a.graph, &error));
+  g_assert_true (loom_graph_run (b.graph, &error));
+  g_assert_no_error (error);
+  assert_same (&a, &b, a.w1, b.w1);
+  assert_same (&a, &b, a.w2, b.w2);
+  loom_graph_set_learning_rate (b.graph, 0.1f);
+  g_assert_true (loom_graph_run (a.graph, &error));
+  g_assert_true (loom_graph_run (b.graph, &error));
+  assert_same (&a, &b, a.w1, b.w1);
+  assert_same (&a, &b, a.w2, b.w2);
+  loom_graph_free (a.graph);
+  loom_graph_free (b.graph);
+  loom_device_free (cpu);
+}
+
 static void
 test_binding_too_large (void)
 {
@@ -137,5 +233,7 @@ main (int argc, char **argv)
   g_test_add_func ("/graph/malformed", test_malformed);
   g_test_add_func ("/graph/memory-reuse", test_memory_reuse);
   g_test_add_func ("/graph/binding-too-large", test_binding_too_large);
+  g_test_add_func ("/graph/frozen", test_frozen);
+  g_test_add_func ("/graph/accumulation", test_accumulation);
   return g_test_run ();
 }
