@@ -76,6 +76,7 @@ struct _LoomGraph
   LoomTensor *scalars;          /* per-step scalars (LOOM_SCALAR_*), written each run */
   guint       backward_end;     /* steps: [0, backward_end) forward and backward, */
   guint       update_begin;     /* then accumulation, then from here the update */
+  float       clip_norm;        /* > 0: gradients clipped to this total norm */
   float       learning_rate, beta1, beta2;
   guint64     runs;
   LoomDevice *device;
@@ -870,6 +871,46 @@ backward_from (LoomGraph *g, LoomTensor *loss, const char *who, GError **error)
   return TRUE;
 }
 
+/* Scales every gradient by min(1, clip_norm / (‖all gradients‖ + 1e-6)),
+ * as PyTorch's clip_grad_norm_, all on the device. */
+static void
+add_clipping (LoomGraph *g)
+{
+  LoomTensor *total = tensor_new (g, "gradient sum of squares", 1, 1, 1, 1, TENSOR_VALUE);
+  LoomTensor *factor = tensor_new (g, "clip factor", 1, 1, 1, 1, TENSOR_VALUE);
+
+  emit_elementwise (g, &loom_op_fill, 0.0f, 0, total, NULL, NULL);
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      LoomTensor *p = g->tensors->pdata[i];
+      LoomTensor *square, *sum;
+
+      if (p->accumulated == NULL)
+        continue;
+      square = tensor_like (g, "gradient squared", p);
+      sum = tensor_new (g, "gradient sum of squares", 1, 1, 1, 1, TENSOR_VALUE);
+      emit_elementwise (g, &loom_op_mul, 0.0f, 0, square, p->grad, p->grad);
+      emit (g, &loom_op_channel_sum, &(LoomChannelParams) { 1, 1, (guint32) p->length },
+            (LoomTensor *[]) { sum, square });
+      emit_elementwise (g, &loom_op_axpy, 1.0f, 0, total, total, sum);
+    }
+  emit_elementwise (g, &loom_op_clip_scale, g->clip_norm, 0, factor, total, NULL);
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      LoomTensor *p = g->tensors->pdata[i];
+
+      if (p->accumulated != NULL)
+        emit_elementwise (g, &loom_op_scale_by, 0.0f, 0, p->grad, p->grad, factor);
+    }
+}
+
+void
+loom_graph_clip_grad_norm (LoomGraph *g, float max_norm)
+{
+  g_return_if_fail (g != NULL && !g->trained);
+  g->clip_norm = max_norm;
+}
+
 /* After the backward steps come two segments: one that adds each
  * parameter's gradient to its accumulator (micro-batches), and the update:
  * the accumulated gradients join the last one, OP (sgd_step, adam_step)
@@ -894,12 +935,21 @@ add_optimizer (LoomGraph *g, const LoomOp *op, LoomOptimizerParams params, gbool
   for (guint i = 0; i < g->tensors->len; i++)
     {
       LoomTensor *p = g->tensors->pdata[i];
-      LoomTensor *s1, *s2;
 
       if (p->accumulated == NULL)
         continue;
       emit_elementwise (g, &loom_op_axpy, 1.0f, 0, p->grad, p->grad, p->accumulated);
       emit_elementwise (g, &loom_op_fill, 0.0f, 0, p->accumulated, NULL, NULL);
+    }
+  if (g->clip_norm > 0.0f)
+    add_clipping (g);
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      LoomTensor *p = g->tensors->pdata[i];
+      LoomTensor *s1, *s2;
+
+      if (p->accumulated == NULL)
+        continue;
       s1 = tensor_new (g, "optimizer state", p->n, p->c, p->h, p->w, TENSOR_STATE);
       s2 = two_states ? tensor_new (g, "optimizer state", p->n, p->c, p->h, p->w, TENSOR_STATE)
                       : s1;

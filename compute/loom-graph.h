@@ -101,6 +101,9 @@ gboolean    loom_graph_train_sgd   (LoomGraph *graph, LoomTensor *loss, float le
 gboolean    loom_graph_train_adam  (LoomGraph *graph, LoomTensor *loss, float learning_rate,
                                     float beta1, float beta2, float eps, float weight_decay,
                                     GError **error);
+/* Before train_*: clip all gradients together to MAX_NORM before each
+ * update (PyTorch's clip_grad_norm_). */
+void        loom_graph_clip_grad_norm (LoomGraph *graph, float max_norm);
 /* For the next runs (schedules): a per-step scalar, no rebuild. */
 void        loom_graph_set_learning_rate (LoomGraph *graph, float learning_rate);
 

@@ -170,6 +170,8 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
     build_bn (&m);
   else
     build_cnn (&m);
+  if (json_object_has_member (c, "clip"))
+    loom_graph_clip_grad_norm (m.graph, (float) json_object_get_double_member (c, "clip"));
   if (strcmp (json_object_get_string_member (c, "optimizer"), "adam") == 0)
     {
       if (!loom_graph_train_adam (m.graph, m.loss, (float) json_object_get_double_member (c, "lr"),

@@ -77,7 +77,8 @@ class Cnn(nn.Module):
         return self.c2(F.gelu(self.c1(x)))
 
 
-def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight_decay=0.0):
+def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight_decay=0.0,
+              clip=None):
     torch.manual_seed(7)
     net = {"mlp": Mlp, "cnn": Cnn, "seg": Seg, "gen": Gen, "bn": Bn}[model]()
     layers = {"mlp": lambda: [net.l1, net.l2], "gen": lambda: [net.c1]}.get(
@@ -114,6 +115,8 @@ def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight
         opt.zero_grad()
         loss = loss_fn(net(x))
         loss.backward()
+        if clip:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
         opt.step()
         losses.append(loss.item())
     expected = {"losses": torch.tensor(losses)}
@@ -122,9 +125,11 @@ def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight
     for i, layer in enumerate(layers, 1):
         expected[f"w{i}-final"] = layer.weight.detach()
         expected[f"b{i}-final"] = layer.bias.detach()
-    return {"name": name, "inputs": inputs, "expected": expected,
-            "entry": {"name": name, "model": model, "steps": STEPS, "optimizer": optimizer,
-                      "lr": lr, "momentum": momentum, "weight_decay": weight_decay}}
+    entry = {"name": name, "model": model, "steps": STEPS, "optimizer": optimizer,
+             "lr": lr, "momentum": momentum, "weight_decay": weight_decay}
+    if clip:
+        entry["clip"] = clip
+    return {"name": name, "inputs": inputs, "expected": expected, "entry": entry}
 
 
 def main():
@@ -137,6 +142,7 @@ def main():
         make_case("seg-adam", "seg", (2, 3, 8, 8), (2, 1, 8, 8), "adam", 0.02),
         make_case("gen-adam", "gen", (2, 4, 3, 3), (2, 3, 6, 6), "adam", 0.02),
         make_case("bn-sgd", "bn", (4, 3, 6, 6), (4, 2, 6, 6), "sgd", 0.05, momentum=0.9),
+        make_case("mlp-clipped", "mlp", (12, 8), (12, 4), "sgd", 0.1, momentum=0.5, clip=0.05),
     ]
     return torchref.run(sys.argv[1], cases)
 
