@@ -674,6 +674,69 @@ loom_graph_batch_norm (LoomGraph *g, LoomTensor *x, LoomTensor *gamma, LoomTenso
   return y;
 }
 
+/* ---- sums and products ------------------------------------------------------ */
+
+/* The output gradient goes to both inputs: copies, since a gradient tensor
+ * may later be added to in place. */
+static void
+add_backward (LoomGraph *g, Node *node)
+{
+  for (guint i = 0; i < 2; i++)
+    if (wants_grad (node->in[i]))
+      {
+        LoomTensor *dx = tensor_like (g, "add dx", node->in[i]);
+
+        emit_elementwise (g, &loom_op_copy, 0.0f, 0, dx, node->out->grad, NULL);
+        accumulate (g, node->in[i], dx);
+      }
+}
+
+static void
+mul_backward (LoomGraph *g, Node *node)
+{
+  for (guint i = 0; i < 2; i++)
+    if (wants_grad (node->in[i]))
+      {
+        LoomTensor *dx = tensor_like (g, "mul dx", node->in[i]);
+
+        emit_elementwise (g, &loom_op_mul, 0.0f, 0, dx, node->out->grad, node->in[1 - i]);
+        accumulate (g, node->in[i], dx);
+      }
+}
+
+static LoomTensor *
+pointwise (LoomGraph *g, const char *name, const LoomOp *op, BackwardFunc backward,
+           LoomTensor *a, LoomTensor *b)
+{
+  LoomTensor *y;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (a == NULL || b == NULL || g->error != NULL)
+    return NULL;
+  if (a->n != b->n || a->c != b->c || a->h != b->h || a->w != b->w)
+    {
+      g_autofree char *as = shape (a), *bs = shape (b);
+
+      return fail (g, "%s: %s and %s differ in shape", name, as, bs);
+    }
+  y = tensor_like (g, name, a);
+  emit_elementwise (g, op, 0.0f, 0, y, a, b);
+  node_new (g, backward, y, a, b, NULL);
+  return y;
+}
+
+LoomTensor *
+loom_graph_add (LoomGraph *g, LoomTensor *a, LoomTensor *b)
+{
+  return pointwise (g, "add", &loom_op_add, add_backward, a, b);
+}
+
+LoomTensor *
+loom_graph_mul (LoomGraph *g, LoomTensor *a, LoomTensor *b)
+{
+  return pointwise (g, "mul", &loom_op_mul, mul_backward, a, b);
+}
+
 /* ---- activations ------------------------------------------------------ */
 
 static void

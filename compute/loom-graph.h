@@ -64,6 +64,9 @@ LoomTensor *loom_graph_batch_norm  (LoomGraph *graph, LoomTensor *x, LoomTensor 
                                     LoomTensor *beta, LoomTensor *running_mean,
                                     LoomTensor *running_var, gboolean training,
                                     float momentum, float eps);
+/* a + b and a · b, elementwise, same shapes (residual blocks, gates). */
+LoomTensor *loom_graph_add         (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
+LoomTensor *loom_graph_mul         (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
 /* A and B side by side along channels (U-Net skips); same N, H, W. */
 LoomTensor *loom_graph_concat      (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
 LoomTensor *loom_graph_activation  (LoomGraph *graph, LoomActivation kind, float slope,

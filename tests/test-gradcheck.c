@@ -99,6 +99,14 @@ build (Check *c, const char *which)
 
       c->loss = loom_graph_mse_loss (g, y, input (c, 3, 4, 3, 5));
     }
+  else if (strcmp (which, "add-mul") == 0)
+    {
+      /* a·b + a: a used twice, so its two gradients must add up */
+      LoomTensor *a = param (c, 2, 3, 4, 5), *b = param (c, 2, 3, 4, 5);
+      LoomTensor *y = loom_graph_add (g, loom_graph_mul (g, a, b), a);
+
+      c->loss = loom_graph_mse_loss (g, y, input (c, 2, 3, 4, 5));
+    }
   else if (strcmp (which, "concat") == 0)
     {
       LoomTensor *y = loom_graph_concat (g, param (c, 2, 3, 4, 5), param (c, 2, 2, 4, 5));
@@ -251,7 +259,7 @@ main (int argc, char **argv)
 {
   static const char *graphs[] = {
     "linear", "convT", "concat", "maxpool", "avgpool", "upsample-nearest", "upsample-bilinear",
-    "batchnorm", "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
+    "batchnorm", "add-mul", "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
     "activation-0", "activation-1", "activation-2", "activation-3", "activation-4",
     "cross-entropy", "loss-0", "loss-1", "loss-2", "loss-3",
   };
