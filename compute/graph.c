@@ -10,6 +10,7 @@
 #include "op-registry.h"
 #include "ops/conv.h"
 #include "ops/cross_entropy.h"
+#include "ops/dropout.h"
 #include "ops/elementwise.h"
 #include "ops/optimizer.h"
 #include "ops/params.h"
@@ -37,6 +38,8 @@ struct _LoomTensor
   LoomTensor *grad;
   gsize       offset;           /* floats into the graph's buffer, once compiled */
   gint        first, last;      /* steps that use it, once compiled; -1 if none */
+  LoomTensor *view_of;          /* a window of another tensor's memory, or NULL */
+  gsize       view_offset;      /* floats into it */
 };
 
 typedef struct
@@ -61,6 +64,7 @@ struct _Node
   LoomPoolParams pool;
   LoomUpsampleParams upsample;
   LoomBatchNormParams bn;
+  LoomDropoutParams dropout;
   guint32        kind;
   float          slope;
   gboolean       is_loss;
@@ -74,9 +78,12 @@ struct _LoomGraph
   GError     *error;            /* the first builder error */
   gboolean    trained;
   LoomTensor *scalars;          /* per-step scalars (LOOM_SCALAR_*), written each run */
+  LoomTensor *seed_view;        /* the seed among them */
   guint       backward_end;     /* steps: [0, backward_end) forward and backward, */
   guint       update_begin;     /* then accumulation, then from here the update */
   float       clip_norm;        /* > 0: gradients clipped to this total norm */
+  guint32     seed;             /* random layers draw from (seed, run, stream) */
+  guint32     streams;          /* random layers so far */
   float       learning_rate, beta1, beta2;
   guint64     runs;
   LoomDevice *device;
@@ -186,6 +193,15 @@ loom_graph_parameter (LoomGraph *g, const char *name, guint n, guint c, guint h,
 {
   g_return_val_if_fail (g != NULL && name != NULL, NULL);
   return declare (g, "parameter", name, n, c, h, w, TENSOR_PARAMETER);
+}
+
+/* The per-step scalars tensor, made on first need (optimizers, noise). */
+static LoomTensor *
+ensure_scalars (LoomGraph *g)
+{
+  if (g->scalars == NULL)
+    g->scalars = tensor_new (g, "scalars", 1, 1, 1, LOOM_N_SCALARS, TENSOR_STATE);
+  return g->scalars;
 }
 
 /* Appends a step running OP over the tensors BIND (op binding order). */
@@ -737,6 +753,69 @@ loom_graph_mul (LoomGraph *g, LoomTensor *a, LoomTensor *b)
   return pointwise (g, "mul", &loom_op_mul, mul_backward, a, b);
 }
 
+/* ---- randomness ------------------------------------------------------------ */
+
+/* A one-float view of the scalars' seed, for the random ops to bind. */
+static LoomTensor *
+seed_tensor (LoomGraph *g)
+{
+  if (g->seed_view == NULL)
+    {
+      ensure_scalars (g);
+      g->seed_view = tensor_new (g, "seed", 1, 1, 1, 1, TENSOR_STATE);
+      g->seed_view->view_of = g->scalars;
+      g->seed_view->view_offset = LOOM_SCALAR_SEED;
+    }
+  return g->seed_view;
+}
+
+static void
+dropout_backward (LoomGraph *g, Node *node)
+{
+  LoomTensor *x = node->in[0];
+  LoomTensor *dx = tensor_like (g, "dropout dx", x);
+
+  emit (g, &loom_op_dropout_backward, &node->dropout,
+        (LoomTensor *[]) { dx, node->out->grad, seed_tensor (g) });
+  accumulate (g, x, dx);
+}
+
+LoomTensor *
+loom_graph_dropout (LoomGraph *g, LoomTensor *x, float p)
+{
+  LoomTensor *y;
+  Node *node;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (x == NULL || g->error != NULL)
+    return NULL;
+  if (!(p >= 0.0f && p < 1.0f))
+    return fail (g, "dropout: the probability %g is not in [0, 1)", p);
+  y = tensor_like (g, "dropout", x);
+  node = node_new (g, dropout_backward, y, x, NULL, NULL);
+  node->dropout = (LoomDropoutParams) { (guint32) x->length, p, 1.0f / (1.0f - p), g->streams++ };
+  emit (g, &loom_op_dropout_forward, &node->dropout, (LoomTensor *[]) { y, x, seed_tensor (g) });
+  return y;
+}
+
+LoomTensor *
+loom_graph_noise (LoomGraph *g, const char *name, guint n, guint c, guint h, guint w,
+                  gboolean normal)
+{
+  LoomTensor *t;
+  LoomRandomParams p;
+
+  g_return_val_if_fail (g != NULL && name != NULL, NULL);
+  t = declare (g, "noise", name, n, c, h, w, TENSOR_VALUE);
+  if (t == NULL)
+    return NULL;
+  p = (LoomRandomParams) { (guint32) t->length, !!normal, normal ? 0.0f : 0.0f, 1.0f,
+                           g->streams++ };
+  emit (g, &loom_op_random_fill, &p, (LoomTensor *[]) { t, seed_tensor (g) });
+  t->persistent = TRUE;         /* readable after the run */
+  return t;
+}
+
 /* ---- activations ------------------------------------------------------ */
 
 static void
@@ -981,7 +1060,7 @@ loom_graph_clip_grad_norm (LoomGraph *g, float max_norm)
 static void
 add_optimizer (LoomGraph *g, const LoomOp *op, LoomOptimizerParams params, gboolean two_states)
 {
-  g->scalars = tensor_new (g, "scalars", 1, 1, 1, LOOM_N_SCALARS, TENSOR_STATE);
+  ensure_scalars (g);
   g->backward_end = g->steps->len;
   for (guint i = 0; i < g->tensors->len; i++)
     {
@@ -1130,7 +1209,7 @@ plan_memory (LoomGraph *g)
 
       if (t->persistent)
         t->first = 0, t->last = last_step;
-      if (t->first >= 0)
+      if (t->first >= 0 && t->view_of == NULL)
         g_ptr_array_add (order, t);
     }
   g_ptr_array_sort (order, by_length_desc);
@@ -1160,6 +1239,13 @@ plan_memory (LoomGraph *g)
       t->offset = offset;
       total = MAX (total, offset + aligned (t->length));
       g_ptr_array_add (placed, t);
+    }
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      LoomTensor *t = g->tensors->pdata[i];
+
+      if (t->view_of != NULL)
+        t->offset = t->view_of->offset + t->view_offset;
     }
   return total;
 }
@@ -1216,26 +1302,44 @@ run_steps (LoomGraph *g, guint begin, guint end, GError **error)
   return TRUE;
 }
 
+/* Each run: the learning rate, Adam's bias corrections for this step and a
+ * fresh seed, written where the recorded steps read them. */
+static gboolean
+write_scalars (LoomGraph *g, GError **error)
+{
+  double t;
+  guint32 seed;
+  float scalars[LOOM_N_SCALARS] = { 0 };
+
+  if (g->scalars == NULL)
+    return TRUE;
+  t = (double) ++g->runs;
+  seed = g->seed * 0x9E3779B9u + (guint32) g->runs;
+  scalars[LOOM_SCALAR_LR] = g->learning_rate;
+  scalars[LOOM_SCALAR_BIAS1] = (float) (1.0 - pow (g->beta1, t));
+  scalars[LOOM_SCALAR_BIAS2] = (float) (1.0 - pow (g->beta2, t));
+  memcpy (&scalars[LOOM_SCALAR_SEED], &seed, sizeof seed);
+  return loom_buffer_write (g->memory, g->scalars->offset, LOOM_N_SCALARS, scalars, error);
+}
+
 gboolean
 loom_graph_run (LoomGraph *g, GError **error)
 {
   g_return_val_if_fail (g != NULL, FALSE);
-  if (!check_compiled (g, NULL, error))
+  if (!check_compiled (g, NULL, error) || !write_scalars (g, error))
     return FALSE;
-  if (g->scalars == NULL)
+  if (!g->trained)
     return run_steps (g, 0, g->steps->len, error);
-  {
-    double t = (double) ++g->runs;
-    float scalars[LOOM_N_SCALARS] = {
-      [LOOM_SCALAR_LR] = g->learning_rate,
-      [LOOM_SCALAR_BIAS1] = (float) (1.0 - pow (g->beta1, t)),
-      [LOOM_SCALAR_BIAS2] = (float) (1.0 - pow (g->beta2, t)),
-    };
+  return run_steps (g, 0, g->backward_end, error)
+      && run_steps (g, g->update_begin, g->steps->len, error);
+}
 
-    return loom_buffer_write (g->memory, g->scalars->offset, LOOM_N_SCALARS, scalars, error)
-        && run_steps (g, 0, g->backward_end, error)
-        && run_steps (g, g->update_begin, g->steps->len, error);
-  }
+void
+loom_graph_set_seed (LoomGraph *g, guint32 seed)
+{
+  g_return_if_fail (g != NULL);
+  g->seed = seed;
+  g->runs = 0;
 }
 
 gboolean
@@ -1244,13 +1348,13 @@ loom_graph_run_accumulate (LoomGraph *g, GError **error)
   g_return_val_if_fail (g != NULL, FALSE);
   if (!check_compiled (g, NULL, error))
     return FALSE;
-  if (g->scalars == NULL)
+  if (!g->trained)
     {
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
                    "run_accumulate: the graph has no training steps");
       return FALSE;
     }
-  return run_steps (g, 0, g->update_begin, error);
+  return write_scalars (g, error) && run_steps (g, 0, g->update_begin, error);
 }
 
 gboolean

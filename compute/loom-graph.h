@@ -64,6 +64,13 @@ LoomTensor *loom_graph_batch_norm  (LoomGraph *graph, LoomTensor *x, LoomTensor 
                                     LoomTensor *beta, LoomTensor *running_mean,
                                     LoomTensor *running_var, gboolean training,
                                     float momentum, float eps);
+/* Training dropout: each value zeroed with probability P, the others
+ * scaled by 1 / (1 − P); a new mask every run (see loom_graph_set_seed). */
+LoomTensor *loom_graph_dropout     (LoomGraph *graph, LoomTensor *x, float p);
+/* A tensor of fresh noise every run: uniform in [0, 1), or normal (mean 0,
+ * deviation 1) — a generator's latent input. */
+LoomTensor *loom_graph_noise       (LoomGraph *graph, const char *name, guint n, guint c,
+                                    guint h, guint w, gboolean normal);
 /* a + b and a · b, elementwise, same shapes (residual blocks, gates). */
 LoomTensor *loom_graph_add         (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
 LoomTensor *loom_graph_mul         (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
@@ -107,6 +114,9 @@ gboolean    loom_graph_train_adam  (LoomGraph *graph, LoomTensor *loss, float le
 /* Before train_*: clip all gradients together to MAX_NORM before each
  * update (PyTorch's clip_grad_norm_). */
 void        loom_graph_clip_grad_norm (LoomGraph *graph, float max_norm);
+/* Random layers draw from (seed, run number, layer): the same seed gives the
+ * same runs on every backend.  Setting it restarts the run count. */
+void        loom_graph_set_seed    (LoomGraph *graph, guint32 seed);
 /* For the next runs (schedules): a per-step scalar, no rebuild. */
 void        loom_graph_set_learning_rate (LoomGraph *graph, float learning_rate);
 

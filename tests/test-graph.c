@@ -202,6 +202,89 @@ test_accumulation (void)
   loom_device_free (cpu);
 }
 
+/* Dropout: the right share dropped, the rest scaled, the backward pass
+ * using the forward pass's mask, a new mask each run, and the same masks on
+ * every backend for the same seed. */
+static void
+run_dropout (LoomDevice *device, float *y1, float *dx1, float *y2)
+{
+  const gsize n = 1 << 16;
+  LoomGraph *g = loom_graph_new ();
+  LoomTensor *x = loom_graph_parameter (g, "x", 1, 1, 1, n);
+  LoomTensor *t = loom_graph_input (g, "t", 1, 1, 1, n);
+  LoomTensor *y = loom_graph_dropout (g, x, 0.3f);
+  g_autofree float *ones = g_new (float, n);
+  g_autofree float *zeros = g_new0 (float, n);
+  GError *error = NULL;
+
+  g_assert_true (loom_graph_train_sgd (g, loom_graph_mse_loss (g, y, t), 0.0f, 0.0f, &error));
+  g_assert_true (loom_graph_compile (g, device, &error));
+  for (gsize i = 0; i < n; i++)
+    ones[i] = 1.0f;
+  loom_graph_set_seed (g, 1234);
+  g_assert_true (loom_graph_write (g, x, ones, &error) && loom_graph_write (g, t, zeros, &error));
+  g_assert_true (loom_graph_run (g, &error));
+  g_assert_true (loom_graph_read (g, y, y1, &error));
+  g_assert_true (loom_graph_read (g, loom_tensor_get_grad (x), dx1, &error));
+  g_assert_true (loom_graph_run (g, &error));
+  g_assert_true (loom_graph_read (g, y, y2, &error));
+  g_assert_no_error (error);
+  loom_graph_free (g);
+}
+
+static void
+test_dropout (void)
+{
+  const gsize n = 1 << 16;
+  LoomDevice *cpu = loom_device_open ("cpu", NULL), *vk = test_open_vulkan ();
+  g_autofree float *y1 = g_new (float, n), *dx1 = g_new (float, n), *y2 = g_new (float, n);
+  g_autofree float *vy1 = g_new (float, n), *vdx1 = g_new (float, n), *vy2 = g_new (float, n);
+  gsize dropped = 0, same = 0;
+
+  run_dropout (cpu, y1, dx1, y2);
+  for (gsize i = 0; i < n; i++)
+    {
+      g_assert_true (y1[i] == 0.0f || fabsf (y1[i] - 1.0f / 0.7f) < 1e-6f);
+      /* d mean(y²) / dx = 2 y · mask / 0.7 / n: zero exactly where y is */
+      g_assert_cmpfloat_with_epsilon (dx1[i], 2.0f * y1[i] / 0.7f / n, 1e-9);
+      dropped += y1[i] == 0.0f;
+      same += (y1[i] == 0.0f) == (y2[i] == 0.0f);
+    }
+  g_assert_cmpfloat_with_epsilon ((double) dropped / n, 0.3, 0.01);
+  g_assert_cmpuint (same, <, n * 0.7);          /* independent masks: ~58 % agree */
+  if (vk != NULL)
+    {
+      run_dropout (vk, vy1, vdx1, vy2);
+      g_assert_cmpmem (y1, n * sizeof (float), vy1, n * sizeof (float));
+      g_assert_cmpmem (y2, n * sizeof (float), vy2, n * sizeof (float));
+      test_close (vk);
+    }
+  loom_device_free (cpu);
+}
+
+static void
+test_noise (void)
+{
+  const gsize n = 1 << 16;
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  LoomGraph *g = loom_graph_new ();
+  LoomTensor *z = loom_graph_noise (g, "z", 1, 1, 1, n, TRUE);
+  g_autofree float *v = g_new (float, n);
+  GError *error = NULL;
+  double sum = 0, sq = 0;
+
+  g_assert_true (loom_graph_compile (g, cpu, &error));
+  g_assert_true (loom_graph_run (g, &error));
+  g_assert_true (loom_graph_read (g, z, v, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < n; i++)
+    sum += v[i], sq += v[i] * v[i];
+  g_assert_cmpfloat_with_epsilon (sum / n, 0.0, 0.02);
+  g_assert_cmpfloat_with_epsilon (sq / n, 1.0, 0.02);
+  loom_graph_free (g);
+  loom_device_free (cpu);
+}
+
 static void
 test_binding_too_large (void)
 {
@@ -235,5 +318,7 @@ main (int argc, char **argv)
   g_test_add_func ("/graph/binding-too-large", test_binding_too_large);
   g_test_add_func ("/graph/frozen", test_frozen);
   g_test_add_func ("/graph/accumulation", test_accumulation);
+  g_test_add_func ("/graph/dropout", test_dropout);
+  g_test_add_func ("/graph/noise", test_noise);
   return g_test_run ();
 }

@@ -28,6 +28,9 @@ enum
   LOOM_SCALAR_LR,               /* learning rate */
   LOOM_SCALAR_BIAS1,            /* Adam: 1 − β₁ᵗ */
   LOOM_SCALAR_BIAS2,            /* Adam: 1 − β₂ᵗ */
+  /* This run's random seed, its 32 bits as they are, 256 bytes in: random
+   * ops bind it alone, and bindings start at aligned offsets. */
+  LOOM_SCALAR_SEED = 64,
   LOOM_N_SCALARS
 };
 
@@ -71,3 +74,19 @@ typedef struct
   float   eps;
   float   momentum;             /* running statistics: (1 − m)·old + m·new */
 } LoomBatchNormParams;
+
+typedef struct
+{
+  guint32 n;
+  guint32 normal;               /* else uniform */
+  float   a, b;                 /* uniform: [a, b); normal: mean a, deviation b */
+  guint32 stream;               /* which sequence of the seed */
+} LoomRandomParams;
+
+typedef struct
+{
+  guint32 n;
+  float   p;                    /* the probability of dropping */
+  float   scale;                /* 1 / (1 − p), computed once on the host */
+  guint32 stream;
+} LoomDropoutParams;
