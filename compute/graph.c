@@ -22,7 +22,8 @@ typedef enum
   TENSOR_INPUT,
   TENSOR_PARAMETER,
   TENSOR_VALUE,                 /* made by a step */
-  TENSOR_STATE                  /* optimizer memory, kept from run to run */
+  TENSOR_STATE                  /* kept from run to run: optimizer state, running
+                                 * statistics, the per-step scalars */
 } TensorKind;
 
 struct _LoomTensor
@@ -60,11 +61,14 @@ struct _Node
   LoomTensor    *out;
   LoomTensor    *saved;         /* what the gradient needs beyond the inputs */
   LoomTensor    *saved2;
-  LoomConvParams conv;
-  LoomPoolParams pool;
-  LoomUpsampleParams upsample;
-  LoomBatchNormParams bn;
-  LoomDropoutParams dropout;
+  union                         /* the op params the gradient reuses */
+  {
+    LoomConvParams      conv;
+    LoomPoolParams      pool;
+    LoomUpsampleParams  upsample;
+    LoomBatchNormParams bn;
+    LoomDropoutParams   dropout;
+  } p;
   guint32        kind;
   float          slope;
   gboolean       is_loss;
@@ -323,7 +327,7 @@ conv2d_backward (LoomGraph *g, Node *node)
 {
   LoomTensor *x = node->in[0], *weight = node->in[1], *bias = node->in[2];
   LoomTensor *dy = node->out->grad;
-  const LoomConvParams *p = &node->conv;
+  const LoomConvParams *p = &node->p.conv;
 
   if (wants_grad (x))
     {
@@ -387,20 +391,20 @@ loom_graph_conv2d (LoomGraph *g, LoomTensor *x, LoomTensor *weight, LoomTensor *
   y = tensor_new (g, "conv2d", p.n, p.k, p.p, p.q, TENSOR_VALUE);
   emit (g, &loom_op_conv2d_forward, &p, (LoomTensor *[]) { y, x, weight, bias ? bias : weight });
   node = node_new (g, conv2d_backward, y, x, weight, bias);
-  node->conv = p;
+  node->p.conv = p;
   return y;
 }
 
 /* ---- transposed convolution -------------------------------------------- */
 
-/* node->conv is the convolution transposed: from the output's shape (its
+/* node->p.conv is the convolution transposed: from the output's shape (its
  * x) to the input's (its y). */
 static void
 conv_transpose2d_backward (LoomGraph *g, Node *node)
 {
   LoomTensor *x = node->in[0], *weight = node->in[1], *bias = node->in[2];
   LoomTensor *dy = node->out->grad;
-  LoomConvParams p = node->conv;
+  LoomConvParams p = node->p.conv;
 
   if (wants_grad (x))
     {
@@ -482,7 +486,7 @@ loom_graph_conv_transpose2d (LoomGraph *g, LoomTensor *x, LoomTensor *weight, Lo
     emit (g, &loom_op_bias_add, &(LoomChannelParams) { y->n, y->c, y->h * y->w },
           (LoomTensor *[]) { y, bias });
   node = node_new (g, conv_transpose2d_backward, y, x, weight, bias);
-  node->conv = p;
+  node->p.conv = p;
   return y;
 }
 
@@ -543,7 +547,7 @@ pool2d_backward (LoomGraph *g, Node *node)
   LoomTensor *x = node->in[0];
   LoomTensor *dx = tensor_like (g, "pool2d dx", x);
 
-  emit (g, &loom_op_pool_backward, &node->pool, (LoomTensor *[]) { dx, node->out->grad, x });
+  emit (g, &loom_op_pool_backward, &node->p.pool, (LoomTensor *[]) { dx, node->out->grad, x });
   accumulate (g, x, dx);
 }
 
@@ -571,7 +575,7 @@ loom_graph_pool2d (LoomGraph *g, LoomTensor *x, gboolean max, guint kernel, guin
   y = tensor_new (g, max ? "max_pool2d" : "avg_pool2d", x->n, x->c, p.p, p.q, TENSOR_VALUE);
   emit (g, &loom_op_pool_forward, &p, (LoomTensor *[]) { y, x });
   node = node_new (g, pool2d_backward, y, x, NULL, NULL);
-  node->pool = p;
+  node->p.pool = p;
   return y;
 }
 
@@ -583,7 +587,7 @@ upsample_backward (LoomGraph *g, Node *node)
   LoomTensor *x = node->in[0];
   LoomTensor *dx = tensor_like (g, "upsample dx", x);
 
-  emit (g, &loom_op_upsample_backward, &node->upsample,
+  emit (g, &loom_op_upsample_backward, &node->p.upsample,
         (LoomTensor *[]) { dx, node->out->grad });
   accumulate (g, x, dx);
 }
@@ -607,8 +611,8 @@ loom_graph_upsample (LoomGraph *g, LoomTensor *x, guint scale, gboolean bilinear
   y = tensor_new (g, bilinear ? "upsample bilinear" : "upsample nearest", x->n, x->c,
                   x->h * scale, x->w * scale, TENSOR_VALUE);
   node = node_new (g, upsample_backward, y, x, NULL, NULL);
-  node->upsample = (LoomUpsampleParams) { x->n * x->c, x->h, x->w, scale, !!bilinear };
-  emit (g, &loom_op_upsample_forward, &node->upsample, (LoomTensor *[]) { y, x });
+  node->p.upsample = (LoomUpsampleParams) { x->n * x->c, x->h, x->w, scale, !!bilinear };
+  emit (g, &loom_op_upsample_forward, &node->p.upsample, (LoomTensor *[]) { y, x });
   return y;
 }
 
@@ -623,7 +627,7 @@ batch_norm_backward (LoomGraph *g, Node *node)
   LoomTensor *dbeta = tensor_like (g, "batch_norm dbeta", beta);
   LoomTensor *dgamma = tensor_like (g, "batch_norm dgamma", gamma);
 
-  emit (g, &loom_op_batch_norm_grad_stats, &node->bn,
+  emit (g, &loom_op_batch_norm_grad_stats, &node->p.bn,
         (LoomTensor *[]) { dbeta, dgamma, dy, x, mean, var });
   if (wants_grad (x))
     {
@@ -633,7 +637,7 @@ batch_norm_backward (LoomGraph *g, Node *node)
       LoomTensor *zeros = node->kind ? NULL
                                      : tensor_new (g, "zeros", 1, 1, 1, beta->length, TENSOR_STATE);
 
-      emit (g, &loom_op_batch_norm_backward, &node->bn,
+      emit (g, &loom_op_batch_norm_backward, &node->p.bn,
             (LoomTensor *[]) { dx, dy, x, mean, var, gamma, zeros ? zeros : dbeta,
                                zeros ? zeros : dgamma });
       accumulate (g, x, dx);
@@ -683,7 +687,7 @@ loom_graph_batch_norm (LoomGraph *g, LoomTensor *x, LoomTensor *gamma, LoomTenso
   y = tensor_like (g, "batch_norm", x);
   emit (g, &loom_op_batch_norm_forward, &p, (LoomTensor *[]) { y, x, mean, var, gamma, beta });
   node = node_new (g, batch_norm_backward, y, x, gamma, beta);
-  node->bn = p;
+  node->p.bn = p;
   node->saved = mean;
   node->saved2 = var;
   node->kind = !!training;
@@ -775,7 +779,7 @@ dropout_backward (LoomGraph *g, Node *node)
   LoomTensor *x = node->in[0];
   LoomTensor *dx = tensor_like (g, "dropout dx", x);
 
-  emit (g, &loom_op_dropout_backward, &node->dropout,
+  emit (g, &loom_op_dropout_backward, &node->p.dropout,
         (LoomTensor *[]) { dx, node->out->grad, seed_tensor (g) });
   accumulate (g, x, dx);
 }
@@ -793,8 +797,8 @@ loom_graph_dropout (LoomGraph *g, LoomTensor *x, float p)
     return fail (g, "dropout: the probability %g is not in [0, 1)", p);
   y = tensor_like (g, "dropout", x);
   node = node_new (g, dropout_backward, y, x, NULL, NULL);
-  node->dropout = (LoomDropoutParams) { (guint32) x->length, p, 1.0f / (1.0f - p), g->streams++ };
-  emit (g, &loom_op_dropout_forward, &node->dropout, (LoomTensor *[]) { y, x, seed_tensor (g) });
+  node->p.dropout = (LoomDropoutParams) { (guint32) x->length, p, 1.0f / (1.0f - p), g->streams++ };
+  emit (g, &loom_op_dropout_forward, &node->p.dropout, (LoomTensor *[]) { y, x, seed_tensor (g) });
   return y;
 }
 
