@@ -284,3 +284,27 @@ loom_groups_1d (gsize n, guint32 local, const LoomLimits *limits)
 
   return (guint32) CLAMP (groups, 1, limits->max_groups[0]);
 }
+
+typedef struct
+{
+  LoomOpRange   range;
+  const void   *params;
+  float *const *bindings;
+} RangeJob;
+
+static void
+range_job (gpointer data, gsize begin, gsize end)
+{
+  const RangeJob *job = data;
+
+  job->range (job->params, job->bindings, begin, end);
+}
+
+void
+loom_op_parallel (LoomThreads *threads, gsize n, gsize grain, LoomOpRange range,
+                  const void *params, float *const *bindings)
+{
+  RangeJob job = { range, params, bindings };
+
+  loom_threads_parallel_for (threads, n, grain, range_job, &job);
+}

@@ -73,6 +73,14 @@ struct _LoomOp
   gsize          spirv_size;    /* bytes */
 };
 
+/* A kernel body over items [begin, end) of its op (elements, planes,
+ * channels: each op says what it splits). */
+typedef void (*LoomOpRange) (const void *params, float *const *bindings, gsize begin, gsize end);
+
+/* Runs RANGE over [0, N) on THREADS, in pieces of at least GRAIN items. */
+void loom_op_parallel (LoomThreads *threads, gsize n, gsize grain, LoomOpRange range,
+                       const void *params, float *const *bindings);
+
 /* NULL-terminated; generated from meson's op list. */
 extern const LoomOp *const loom_op_registry[];
 const LoomOp *loom_op_find (const char *name);

@@ -5,8 +5,10 @@
 #include "activation_backward.spv.h"
 
 static void
-activation_backward_range (const LoomEltParams *p, float *const *b, gsize begin, gsize end)
+activation_backward_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomEltParams *p = params;
+
   for (gsize i = begin; i < end; i++)
     b[0][i] = b[1][i] * loom_activation_derivative (p->kind, p->alpha, b[2][i]);
 }

@@ -5,8 +5,10 @@
 #include "activation_forward.spv.h"
 
 static void
-activation_forward_range (const LoomEltParams *p, float *const *b, gsize begin, gsize end)
+activation_forward_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomEltParams *p = params;
+
   for (gsize i = begin; i < end; i++)
     b[0][i] = loom_activation (p->kind, p->alpha, b[1][i]);
 }

@@ -8,8 +8,9 @@
 #include "adam_step.spv.h"
 
 static void
-adam_range (const LoomOptimizerParams *p, float *const *b, gsize begin, gsize end)
+adam_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomOptimizerParams *p = params;
   const float *s = b[LOOM_OPT_SCALARS];
   float lr = s[LOOM_SCALAR_LR], bias1 = s[LOOM_SCALAR_BIAS1], bias2 = s[LOOM_SCALAR_BIAS2];
 

@@ -4,8 +4,10 @@
 #include "axpy.spv.h"
 
 static void
-axpy_range (const LoomEltParams *p, float *const *b, gsize begin, gsize end)
+axpy_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomEltParams *p = params;
+
   for (gsize i = begin; i < end; i++)
     b[0][i] = b[1][i] + p->alpha * b[2][i];
 }

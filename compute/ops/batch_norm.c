@@ -57,26 +57,11 @@ loom_bn_positive (const LoomBatchNormParams *p, float *const *b, const int *vari
       b[*v][c] = 0.1f + fabsf (b[*v][c]);
 }
 
-typedef struct
-{
-  void (*range) (const LoomBatchNormParams *, float *const *, gsize, gsize);
-  const LoomBatchNormParams *p;
-  float *const              *b;
-} Job;
-
-static void
-job_run (gpointer data, gsize begin, gsize end)
-{
-  Job *job = data;
-
-  job->range (job->p, job->b, begin, end);
-}
-
 void
-loom_bn_cpu (void (*range) (const LoomBatchNormParams *, float *const *, gsize, gsize),
-             gsize count, const void *params, float *const *b, LoomThreads *threads)
+loom_bn_cpu (LoomOpRange range, gsize count, const void *params, float *const *b,
+             LoomThreads *threads)
 {
-  Job job = { range, params, b };
-
-  loom_threads_parallel_for (threads, count, count > job.p->c ? 4096 : 1, job_run, &job);
+  /* Per value, or per channel (each a long reduction). */
+  loom_op_parallel (threads, count, count > ((const LoomBatchNormParams *) params)->c ? 4096 : 1,
+                    range, params, b);
 }

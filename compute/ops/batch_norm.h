@@ -41,9 +41,7 @@ double   loom_bn_flops          (const void *params);
 gboolean loom_bn_test_case      (guint index, GRand *rand, void *params);
 /* Variances positive (bindings listed in VARIANCES, -1 ended). */
 void     loom_bn_positive       (const LoomBatchNormParams *p, float *const *b, const int *variances);
-void     loom_bn_cpu            (void (*range) (const LoomBatchNormParams *, float *const *,
-                                                gsize, gsize),
-                                 gsize count, const void *params, float *const *b,
-                                 LoomThreads *threads);
+void     loom_bn_cpu            (LoomOpRange range, gsize count, const void *params,
+                                 float *const *b, LoomThreads *threads);
 
 G_END_DECLS

@@ -15,8 +15,9 @@ backward_lengths (const void *params, gsize *l)
 }
 
 static void
-backward_range (const LoomBatchNormParams *p, float *const *b, gsize begin, gsize end)
+backward_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomBatchNormParams *p = params;
   float count = (float) p->n * p->hw;
 
   for (gsize i = begin; i < end; i++)

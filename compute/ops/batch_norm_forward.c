@@ -15,8 +15,10 @@ forward_lengths (const void *params, gsize *l)
 }
 
 static void
-forward_range (const LoomBatchNormParams *p, float *const *b, gsize begin, gsize end)
+forward_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomBatchNormParams *p = params;
+
   for (gsize i = begin; i < end; i++)
     {
       gsize c = i / p->hw % p->c;

@@ -12,8 +12,9 @@ running_lengths (const void *params, gsize *l)
 }
 
 static void
-running_range (const LoomBatchNormParams *p, float *const *b, gsize begin, gsize end)
+running_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomBatchNormParams *p = params;
   float count = (float) p->n * p->hw, unbias = count > 1.0f ? count / (count - 1.0f) : 1.0f;
 
   for (gsize c = begin; c < end; c++)

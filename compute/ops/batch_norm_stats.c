@@ -15,8 +15,9 @@ stats_lengths (const void *params, gsize *l)
 }
 
 static void
-stats_range (const LoomBatchNormParams *p, float *const *b, gsize begin, gsize end)
+stats_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomBatchNormParams *p = params;
   gsize m = (gsize) p->n * p->hw;
 
   for (gsize c = begin; c < end; c++)

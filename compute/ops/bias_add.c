@@ -15,8 +15,10 @@ bias_add_lengths (const void *params, gsize *lengths)
 }
 
 static void
-bias_add_range (const LoomChannelParams *p, float *const *b, gsize begin, gsize end)
+bias_add_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomChannelParams *p = params;
+
   for (gsize plane = begin; plane < end; plane++)
     {
       float v = b[BIAS_][plane % p->c];
@@ -35,27 +37,13 @@ bias_add_reference (const void *params, float *const *b)
   bias_add_range (p, b, 0, (gsize) p->n * p->c);
 }
 
-typedef struct
-{
-  const LoomChannelParams *p;
-  float *const        *b;
-} Job;
-
-static void
-bias_add_job (gpointer data, gsize begin, gsize end)
-{
-  Job *job = data;
-
-  bias_add_range (job->p, job->b, begin, end);
-}
-
 static void
 bias_add_cpu (const void *params, float *const *b, LoomThreads *threads)
 {
-  Job job = { params, b };
+  const LoomChannelParams *p = params;
 
-  loom_threads_parallel_for (threads, (gsize) job.p->n * job.p->c,
-                             MAX (1, (1 << 15) / MAX (job.p->hw, 1)), bias_add_job, &job);
+  loom_op_parallel (threads, (gsize) p->n * p->c,
+                    MAX (1, (1 << 15) / MAX (p->hw, 1)), bias_add_range, params, b);
 }
 
 static guint

@@ -19,8 +19,10 @@ channel_copy_lengths (const void *params, gsize *lengths)
 }
 
 static void
-channel_copy_range (const LoomChannelCopyParams *p, float *const *b, gsize begin, gsize end)
+channel_copy_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomChannelCopyParams *p = params;
+
   for (gsize plane = begin; plane < end; plane++)      /* one (n, i) each */
     {
       gsize n = plane / p->count, i = plane % p->count;
@@ -38,27 +40,13 @@ channel_copy_reference (const void *params, float *const *b)
   channel_copy_range (p, b, 0, (gsize) p->n * p->count);
 }
 
-typedef struct
-{
-  const LoomChannelCopyParams *p;
-  float *const                *b;
-} Job;
-
-static void
-channel_copy_job (gpointer data, gsize begin, gsize end)
-{
-  Job *job = data;
-
-  channel_copy_range (job->p, job->b, begin, end);
-}
-
 static void
 channel_copy_cpu (const void *params, float *const *b, LoomThreads *threads)
 {
-  Job job = { params, b };
+  const LoomChannelCopyParams *p = params;
 
-  loom_threads_parallel_for (threads, (gsize) job.p->n * job.p->count,
-                             MAX (1, (1 << 15) / MAX (job.p->hw, 1)), channel_copy_job, &job);
+  loom_op_parallel (threads, (gsize) p->n * p->count,
+                    MAX (1, (1 << 15) / MAX (p->hw, 1)), channel_copy_range, params, b);
 }
 
 static guint

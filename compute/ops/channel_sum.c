@@ -17,8 +17,10 @@ channel_sum_lengths (const void *params, gsize *lengths)
 }
 
 static void
-channel_sum_range (const LoomChannelParams *p, float *const *b, gsize begin, gsize end)
+channel_sum_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomChannelParams *p = params;
+
   for (gsize c = begin; c < end; c++)
     {
       double sum = 0.0;
@@ -36,26 +38,12 @@ channel_sum_reference (const void *params, float *const *b)
   channel_sum_range (params, b, 0, ((const LoomChannelParams *) params)->c);
 }
 
-typedef struct
-{
-  const LoomChannelParams *p;
-  float *const           *b;
-} Job;
-
-static void
-channel_sum_job (gpointer data, gsize begin, gsize end)
-{
-  Job *job = data;
-
-  channel_sum_range (job->p, job->b, begin, end);
-}
-
 static void
 channel_sum_cpu (const void *params, float *const *b, LoomThreads *threads)
 {
-  Job job = { params, b };
+  const LoomChannelParams *p = params;
 
-  loom_threads_parallel_for (threads, job.p->c, 1, channel_sum_job, &job);
+  loom_op_parallel (threads, p->c, 1, channel_sum_range, params, b);
 }
 
 static guint

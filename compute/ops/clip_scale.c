@@ -8,8 +8,10 @@
 #include "clip_scale.spv.h"
 
 static void
-clip_scale_range (const LoomEltParams *p, float *const *b, gsize begin, gsize end)
+clip_scale_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomEltParams *p = params;
+
   for (gsize i = begin; i < end; i++)
     b[0][i] = fminf (1.0f, p->alpha / (sqrtf (b[1][i]) + 1e-6f));
 }

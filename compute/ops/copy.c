@@ -5,7 +5,7 @@
 #include "copy.spv.h"
 
 static void
-copy_range (const LoomEltParams *p, float *const *b, gsize begin, gsize end)
+copy_range (const void *params, float *const *b, gsize begin, gsize end)
 {
   memcpy (b[0] + begin, b[1] + begin, (end - begin) * sizeof (float));
 }

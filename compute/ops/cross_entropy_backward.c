@@ -18,8 +18,10 @@ ce_backward_lengths (const void *params, gsize *lengths)
 }
 
 static void
-ce_backward_range (const LoomCrossEntropyParams *p, float *const *b, gsize begin, gsize end)
+ce_backward_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomCrossEntropyParams *p = params;
+
   for (gsize i = begin; i < end; i++)
     {
       float w = 0.0f, log_norm = 0.0f;
@@ -39,26 +41,10 @@ ce_backward_reference (const void *params, float *const *b)
   ce_backward_range (params, b, 0, loom_ce_lengths_pixels (params));
 }
 
-typedef struct
-{
-  const LoomCrossEntropyParams *p;
-  float *const                 *b;
-} Job;
-
-static void
-ce_backward_job (gpointer data, gsize begin, gsize end)
-{
-  Job *job = data;
-
-  ce_backward_range (job->p, job->b, begin, end);
-}
-
 static void
 ce_backward_cpu (const void *params, float *const *b, LoomThreads *threads)
 {
-  Job job = { params, b };
-
-  loom_threads_parallel_for (threads, loom_ce_lengths_pixels (params), 4096, ce_backward_job, &job);
+  loom_op_parallel (threads, loom_ce_lengths_pixels (params), 4096, ce_backward_range, params, b);
 }
 
 static void

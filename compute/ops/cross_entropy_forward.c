@@ -17,8 +17,10 @@ ce_forward_lengths (const void *params, gsize *lengths)
 }
 
 static void
-ce_forward_range (const LoomCrossEntropyParams *p, float *const *b, gsize begin, gsize end)
+ce_forward_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomCrossEntropyParams *p = params;
+
   for (gsize i = begin; i < end; i++)
     {
       float w = 0.0f, log_norm = 0.0f;
@@ -36,26 +38,10 @@ ce_forward_reference (const void *params, float *const *b)
   ce_forward_range (params, b, 0, loom_ce_lengths_pixels (params));
 }
 
-typedef struct
-{
-  const LoomCrossEntropyParams *p;
-  float *const                 *b;
-} Job;
-
-static void
-ce_forward_job (gpointer data, gsize begin, gsize end)
-{
-  Job *job = data;
-
-  ce_forward_range (job->p, job->b, begin, end);
-}
-
 static void
 ce_forward_cpu (const void *params, float *const *b, LoomThreads *threads)
 {
-  Job job = { params, b };
-
-  loom_threads_parallel_for (threads, loom_ce_lengths_pixels (params), 4096, ce_forward_job, &job);
+  loom_op_parallel (threads, loom_ce_lengths_pixels (params), 4096, ce_forward_range, params, b);
 }
 
 static void

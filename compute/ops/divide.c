@@ -4,7 +4,7 @@
 #include "divide.spv.h"
 
 static void
-divide_range (const LoomEltParams *p, float *const *b, gsize begin, gsize end)
+divide_range (const void *params, float *const *b, gsize begin, gsize end)
 {
   for (gsize i = begin; i < end; i++)
     b[0][i] = b[1][i] / b[2][i];

@@ -43,26 +43,17 @@ loom_dropout_test_case (guint index, GRand *rand, void *params)
   return TRUE;
 }
 
-typedef struct
-{
-  const LoomDropoutParams *p;
-  float *const            *b;
-} Job;
-
 static void
-job_run (gpointer data, gsize begin, gsize end)
+dropout_range (const void *params, float *const *b, gsize begin, gsize end)
 {
-  Job *job = data;
-
   for (gsize i = begin; i < end; i++)
-    job->b[0][i] = job->b[1][i] * loom_dropout_factor (job->p, job->b[2], i);
+    b[0][i] = b[1][i] * loom_dropout_factor (params, b[2], i);
 }
 
 /* Forward and backward alike: out = in · mask / (1 − p). */
 void
 loom_dropout_cpu (const void *params, float *const *b, LoomThreads *threads)
 {
-  Job job = { params, b };
-
-  loom_threads_parallel_for (threads, job.p->n, 1 << 14, job_run, &job);
+  loom_op_parallel (threads, ((const LoomDropoutParams *) params)->n, 1 << 14, dropout_range,
+                    params, b);
 }

@@ -2,30 +2,6 @@
 #include "ops/elementwise.h"
 
 #define ELT_LOCAL_SIZE 256
-#define ELT_GRAIN      (1 << 15) /* below this, threads cost more than they give */
-
-typedef struct
-{
-  LoomEltRange         range;
-  const LoomEltParams *params;
-  float *const        *b;
-} EltJob;
-
-static void
-elt_job (gpointer data, gsize begin, gsize end)
-{
-  EltJob *job = data;
-
-  job->range (job->params, job->b, begin, end);
-}
-
-void
-loom_elt_cpu (LoomEltRange range, const void *params, float *const *b, LoomThreads *threads)
-{
-  EltJob job = { range, params, b };
-
-  loom_threads_parallel_for (threads, job.params->n, ELT_GRAIN, elt_job, &job);
-}
 
 void
 loom_elt_binding_lengths (const void *params, gsize *lengths)

@@ -1,6 +1,6 @@
 /* What the elementwise ops (fill, copy, add, mul, scale) share: one params
  * block, one dispatch shape, one set of test sizes.  Each op supplies only
- * the loop body over [begin, end). */
+ * the loop body over elements [begin, end). */
 #pragma once
 
 #include "op.h"
@@ -14,10 +14,6 @@ typedef struct
   guint32 kind;                 /* which function, for op families (activations) */
 } LoomEltParams;
 
-typedef void (*LoomEltRange) (const LoomEltParams *p, float *const *b, gsize begin, gsize end);
-
-void     loom_elt_cpu             (LoomEltRange range, const void *params,
-                                   float *const *b, LoomThreads *threads);
 void     loom_elt_binding_lengths (const void *params, gsize *lengths);
 guint    loom_elt_vk_spec         (const LoomLimits *limits, guint32 *spec);
 void     loom_elt_vk_groups       (const void *params, const guint32 *spec,
@@ -31,6 +27,8 @@ gboolean loom_elt_test_case_kinds (guint index, GRand *rand, LoomEltParams *p, g
 gboolean loom_elt_run             (const LoomOp *op, float alpha, guint32 kind,
                                    LoomBuffer *const *buffers, GError **error);
 
+#define LOOM_ELT_GRAIN (1 << 15)  /* below this, threads cost more than they give */
+
 /* The reference and CPU entry points of op NAME, from NAME_range. */
 #define LOOM_ELT_KERNELS(name)                                                  \
   static void name##_reference (const void *params, float *const *b)            \
@@ -39,7 +37,8 @@ gboolean loom_elt_run             (const LoomOp *op, float alpha, guint32 kind,
   }                                                                             \
   static void name##_cpu (const void *params, float *const *b, LoomThreads *t)  \
   {                                                                             \
-    loom_elt_cpu (name##_range, params, b, t);                                  \
+    loom_op_parallel (t, ((const LoomEltParams *) params)->n, LOOM_ELT_GRAIN,   \
+                      name##_range, params, b);                                 \
   }
 
 /* The descriptor fields every elementwise op shares. */

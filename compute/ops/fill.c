@@ -3,8 +3,10 @@
 #include "fill.spv.h"
 
 static void
-fill_range (const LoomEltParams *p, float *const *b, gsize begin, gsize end)
+fill_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomEltParams *p = params;
+
   for (gsize i = begin; i < end; i++)
     b[0][i] = p->alpha;
 }

@@ -3,7 +3,7 @@
 #include "mul.spv.h"
 
 static void
-mul_range (const LoomEltParams *p, float *const *b, gsize begin, gsize end)
+mul_range (const void *params, float *const *b, gsize begin, gsize end)
 {
   for (gsize i = begin; i < end; i++)
     b[0][i] = b[1][i] * b[2][i];

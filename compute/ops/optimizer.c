@@ -51,28 +51,12 @@ loom_optimizer_test_case (guint index, GRand *rand, void *params)
   return TRUE;
 }
 
-typedef struct
-{
-  void (*range) (const LoomOptimizerParams *, float *const *, gsize, gsize);
-  const LoomOptimizerParams *p;
-  float *const *b;
-} Job;
-
-static void
-job_run (gpointer data, gsize begin, gsize end)
-{
-  Job *job = data;
-
-  job->range (job->p, job->b, begin, end);
-}
-
 void
-loom_optimizer_cpu (void (*range) (const LoomOptimizerParams *, float *const *, gsize, gsize),
-                    const void *params, float *const *b, LoomThreads *threads)
+loom_optimizer_cpu (LoomOpRange range, const void *params, float *const *b, LoomThreads *threads)
 {
-  Job job = { range, params, b };
+  const LoomOptimizerParams *p = params;
 
-  loom_threads_parallel_for (threads, job.p->n, 1 << 14, job_run, &job);
+  loom_op_parallel (threads, p->n, 1 << 14, range, params, b);
 }
 
 void

@@ -17,8 +17,7 @@ double   loom_optimizer_flops     (const void *params);
 gboolean loom_optimizer_test_case (guint index, GRand *rand, void *params);
 void     loom_optimizer_test_inputs (const void *params, float *const *bindings);
 /* Runs RANGE over [0, n) on the pool. */
-void     loom_optimizer_cpu       (void (*range) (const LoomOptimizerParams *, float *const *,
-                                                  gsize, gsize),
-                                   const void *params, float *const *b, LoomThreads *threads);
+void     loom_optimizer_cpu       (LoomOpRange range, const void *params, float *const *b,
+                                   LoomThreads *threads);
 
 G_END_DECLS

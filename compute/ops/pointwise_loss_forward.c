@@ -5,8 +5,10 @@
 #include "pointwise_loss_forward.spv.h"
 
 static void
-pointwise_loss_forward_range (const LoomEltParams *p, float *const *b, gsize begin, gsize end)
+pointwise_loss_forward_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomEltParams *p = params;
+
   for (gsize i = begin; i < end; i++)
     b[0][i] = loom_pointwise_loss (p->kind, b[1][i], b[2][i]);
 }

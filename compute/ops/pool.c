@@ -38,26 +38,10 @@ loom_pool_test_case (guint index, GRand *rand, void *params)
   return TRUE;
 }
 
-typedef struct
-{
-  void (*range) (const LoomPoolParams *, float *const *, gsize, gsize);
-  const LoomPoolParams *p;
-  float *const         *b;
-} Job;
-
-static void
-job_run (gpointer data, gsize begin, gsize end)
-{
-  Job *job = data;
-
-  job->range (job->p, job->b, begin, end);
-}
-
 void
-loom_pool_cpu (void (*range) (const LoomPoolParams *, float *const *, gsize, gsize),
-               const void *params, float *const *b, LoomThreads *threads)
+loom_pool_cpu (LoomOpRange range, const void *params, float *const *b, LoomThreads *threads)
 {
-  Job job = { range, params, b };
+  const LoomPoolParams *p = params;
 
-  loom_threads_parallel_for (threads, job.p->planes, 1, job_run, &job);
+  loom_op_parallel (threads, p->planes, 1, range, params, b);
 }

@@ -33,7 +33,7 @@ guint    loom_pool_vk_spec   (const LoomLimits *limits, guint32 *spec);
 gboolean loom_pool_test_case (guint index, GRand *rand, void *params);
 double   loom_pool_flops     (const void *params);
 /* Runs RANGE over planes [0, planes) on the pool. */
-void     loom_pool_cpu       (void (*range) (const LoomPoolParams *, float *const *, gsize, gsize),
-                              const void *params, float *const *b, LoomThreads *threads);
+void     loom_pool_cpu       (LoomOpRange range, const void *params, float *const *b,
+                              LoomThreads *threads);
 
 G_END_DECLS

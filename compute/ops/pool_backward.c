@@ -67,8 +67,10 @@ covering (const LoomPoolParams *p, gint64 i, guint32 out, gint64 *lo, gint64 *hi
 }
 
 static void
-pool_backward_range (const LoomPoolParams *p, float *const *b, gsize begin, gsize end)
+pool_backward_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomPoolParams *p = params;
+
   for (gsize plane = begin; plane < end; plane++)
     {
       const float *x = b[X_] + plane * p->h * p->w;

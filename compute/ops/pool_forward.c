@@ -16,8 +16,10 @@ pool_forward_lengths (const void *params, gsize *lengths)
 }
 
 static void
-pool_forward_range (const LoomPoolParams *p, float *const *b, gsize begin, gsize end)
+pool_forward_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomPoolParams *p = params;
+
   for (gsize plane = begin; plane < end; plane++)
     {
       const float *x = b[X_] + plane * p->h * p->w;

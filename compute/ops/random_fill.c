@@ -29,8 +29,9 @@ random_lengths (const void *params, gsize *lengths)
 }
 
 static void
-random_range (const LoomRandomParams *p, float *const *b, gsize begin, gsize end)
+random_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomRandomParams *p = params;
   guint32 seed = seed_of (b[SEED_]);
 
   for (gsize i = begin; i < end; i++)
@@ -56,26 +57,12 @@ random_reference (const void *params, float *const *b)
   random_range (params, b, 0, ((const LoomRandomParams *) params)->n);
 }
 
-typedef struct
-{
-  const LoomRandomParams *p;
-  float *const           *b;
-} Job;
-
-static void
-random_job (gpointer data, gsize begin, gsize end)
-{
-  Job *job = data;
-
-  random_range (job->p, job->b, begin, end);
-}
-
 static void
 random_cpu (const void *params, float *const *b, LoomThreads *threads)
 {
-  Job job = { params, b };
+  const LoomRandomParams *p = params;
 
-  loom_threads_parallel_for (threads, job.p->n, 1 << 14, random_job, &job);
+  loom_op_parallel (threads, p->n, 1 << 14, random_range, params, b);
 }
 
 static guint

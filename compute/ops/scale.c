@@ -3,8 +3,10 @@
 #include "scale.spv.h"
 
 static void
-scale_range (const LoomEltParams *p, float *const *b, gsize begin, gsize end)
+scale_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomEltParams *p = params;
+
   for (gsize i = begin; i < end; i++)
     b[0][i] = p->alpha * b[1][i];
 }

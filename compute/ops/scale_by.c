@@ -14,7 +14,7 @@ scale_by_lengths (const void *params, gsize *lengths)
 }
 
 static void
-scale_by_range (const LoomEltParams *p, float *const *b, gsize begin, gsize end)
+scale_by_range (const void *params, float *const *b, gsize begin, gsize end)
 {
   for (gsize i = begin; i < end; i++)
     b[OUT_][i] = b[S_][0] * b[X_][i];

@@ -5,8 +5,9 @@
 #include "sgd_step.spv.h"
 
 static void
-sgd_range (const LoomOptimizerParams *p, float *const *b, gsize begin, gsize end)
+sgd_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomOptimizerParams *p = params;
   float lr = b[LOOM_OPT_SCALARS][LOOM_SCALAR_LR];
 
   for (gsize i = begin; i < end; i++)

@@ -16,8 +16,10 @@ sum_slices_lengths (const void *params, gsize *lengths)
 }
 
 static void
-sum_slices_range (const LoomSumSlicesParams *p, float *const *b, gsize begin, gsize end)
+sum_slices_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomSumSlicesParams *p = params;
+
   for (gsize i = begin; i < end; i++)
     {
       float sum = 0.0f;  /* in slice order, as the shader */
@@ -34,26 +36,12 @@ sum_slices_reference (const void *params, float *const *b)
   sum_slices_range (params, b, 0, ((const LoomSumSlicesParams *) params)->n);
 }
 
-typedef struct
-{
-  const LoomSumSlicesParams *p;
-  float *const          *b;
-} Job;
-
-static void
-sum_slices_job (gpointer data, gsize begin, gsize end)
-{
-  Job *job = data;
-
-  sum_slices_range (job->p, job->b, begin, end);
-}
-
 static void
 sum_slices_cpu (const void *params, float *const *b, LoomThreads *threads)
 {
-  Job job = { params, b };
+  const LoomSumSlicesParams *p = params;
 
-  loom_threads_parallel_for (threads, job.p->n, 1 << 14, sum_slices_job, &job);
+  loom_op_parallel (threads, p->n, 1 << 14, sum_slices_range, params, b);
 }
 
 static guint

@@ -32,26 +32,10 @@ loom_upsample_test_case (guint index, GRand *rand, void *params)
   return TRUE;
 }
 
-typedef struct
-{
-  void (*range) (const LoomUpsampleParams *, float *const *, gsize, gsize);
-  const LoomUpsampleParams *p;
-  float *const             *b;
-} Job;
-
-static void
-job_run (gpointer data, gsize begin, gsize end)
-{
-  Job *job = data;
-
-  job->range (job->p, job->b, begin, end);
-}
-
 void
-loom_upsample_cpu (void (*range) (const LoomUpsampleParams *, float *const *, gsize, gsize),
-                   const void *params, float *const *b, LoomThreads *threads)
+loom_upsample_cpu (LoomOpRange range, const void *params, float *const *b, LoomThreads *threads)
 {
-  Job job = { range, params, b };
+  const LoomUpsampleParams *p = params;
 
-  loom_threads_parallel_for (threads, job.p->planes, 1, job_run, &job);
+  loom_op_parallel (threads, p->planes, 1, range, params, b);
 }

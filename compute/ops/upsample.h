@@ -36,8 +36,7 @@ loom_upsample_reach (const LoomUpsampleParams *p, gint64 i, gint64 out, gint64 *
 guint    loom_upsample_vk_spec   (const LoomLimits *limits, guint32 *spec);
 gboolean loom_upsample_test_case (guint index, GRand *rand, void *params);
 double   loom_upsample_flops     (const void *params);
-void     loom_upsample_cpu       (void (*range) (const LoomUpsampleParams *, float *const *,
-                                                 gsize, gsize),
-                                  const void *params, float *const *b, LoomThreads *threads);
+void     loom_upsample_cpu       (LoomOpRange range, const void *params, float *const *b,
+                                  LoomThreads *threads);
 
 G_END_DECLS

@@ -37,8 +37,9 @@ upsample_backward_reference (const void *params, float *const *b)
 }
 
 static void
-upsample_backward_range (const LoomUpsampleParams *p, float *const *b, gsize begin, gsize end)
+upsample_backward_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomUpsampleParams *p = params;
   gint64 oh = (gint64) p->h * p->scale, ow = (gint64) p->w * p->scale;
 
   for (gsize plane = begin; plane < end; plane++)

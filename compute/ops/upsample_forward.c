@@ -53,8 +53,9 @@ upsample_forward_reference (const void *params, float *const *b)
 
 /* The inputs an output reads lie within one pixel of o / scale. */
 static void
-upsample_forward_range (const LoomUpsampleParams *p, float *const *b, gsize begin, gsize end)
+upsample_forward_range (const void *params, float *const *b, gsize begin, gsize end)
 {
+  const LoomUpsampleParams *p = params;
   gint64 oh = (gint64) p->h * p->scale, ow = (gint64) p->w * p->scale, s = p->scale;
 
   for (gsize plane = begin; plane < end; plane++)
