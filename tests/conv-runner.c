@@ -6,36 +6,17 @@
  * "bias": bool}; the inputs are NAME.x, NAME.w, NAME.b, NAME.dy (raw
  * little-endian float32) in MANIFEST's folder; the outputs NAME.y, NAME.dx,
  * NAME.dw, NAME.db go to OUTDIR. */
-#include <stdio.h>
 #include <string.h>
+#include "runner.h"
 
-#include <json-glib/json-glib.h>
-
-#include "loom.h"
-#include "vulkan/vk-internal.h"
 
 static LoomBuffer *
 load (LoomDevice *device, const char *dir, const char *name, const char *ext,
       gsize expect, GError **error)
 {
   g_autofree char *file = g_strdup_printf ("%s/%s.%s", dir, name, ext);
-  g_autofree char *data = NULL;
-  gsize len;
-  LoomBuffer *buf;
 
-  if (!g_file_get_contents (file, &data, &len, error))
-    return NULL;
-  if (len != expect * sizeof (float))
-    {
-      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                   "%s holds %" G_GSIZE_FORMAT " bytes, expected %" G_GSIZE_FORMAT,
-                   file, len, expect * sizeof (float));
-      return NULL;
-    }
-  buf = loom_buffer_new (device, expect, error);
-  if (buf != NULL && !loom_buffer_write (buf, 0, expect, (const float *) data, error))
-    g_clear_pointer (&buf, loom_buffer_free);
-  return buf;
+  return runner_load (device, file, expect, error);
 }
 
 static gboolean
@@ -105,39 +86,5 @@ out:
 int
 main (int argc, char **argv)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *in_dir = NULL;
-  LoomDevice *device;
-  JsonArray *cases;
-  int status = 0;
-
-  if (argc != 4)
-    {
-      fprintf (stderr, "usage: conv-runner MANIFEST OUTDIR DEVICE\n");
-      return 2;
-    }
-  if (!json_parser_load_from_file (parser, argv[1], &error)
-      || (device = loom_device_open (argv[3], &error)) == NULL)
-    {
-      fprintf (stderr, "conv-runner: %s\n", error->message);
-      return 1;
-    }
-  in_dir = g_path_get_dirname (argv[1]);
-  cases = json_node_get_array (json_parser_get_root (parser));
-  for (guint i = 0; i < json_array_get_length (cases); i++)
-    if (!run_case (device, in_dir, argv[2], json_array_get_object_element (cases, i), &error))
-      {
-        fprintf (stderr, "conv-runner: case %u: %s\n", i, error->message);
-        g_clear_error (&error);
-        status = 1;
-      }
-  loom_device_free (device);
-  if (loom_vk_validation_message_count () > 0)
-    {
-      fprintf (stderr, "conv-runner: the Vulkan validation layer reported %u messages\n",
-               loom_vk_validation_message_count ());
-      status = 1;
-    }
-  return status;
+  return runner_main (argc, argv, "conv-runner", run_case);
 }

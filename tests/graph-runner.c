@@ -6,13 +6,10 @@
  * MANIFEST is a JSON list of {"name", "model": "mlp" | "cnn", "steps",
  * "optimizer": "sgd" | "adam", "lr", "momentum", "weight_decay"}; inputs NAME.<tensor> beside it, raw float32; outputs
  * NAME.losses and NAME.<parameter>.final in OUTDIR. */
-#include <stdio.h>
 #include <string.h>
 
-#include <json-glib/json-glib.h>
-
 #include "loom-graph.h"
-#include "vulkan/vk-internal.h"
+#include "runner.h"
 
 typedef struct
 {
@@ -217,39 +214,5 @@ out:
 int
 main (int argc, char **argv)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *in_dir = NULL;
-  LoomDevice *device;
-  JsonArray *cases;
-  int status = 0;
-
-  if (argc != 4)
-    {
-      fprintf (stderr, "usage: graph-runner MANIFEST OUTDIR DEVICE\n");
-      return 2;
-    }
-  if (!json_parser_load_from_file (parser, argv[1], &error)
-      || (device = loom_device_open (argv[3], &error)) == NULL)
-    {
-      fprintf (stderr, "graph-runner: %s\n", error->message);
-      return 1;
-    }
-  in_dir = g_path_get_dirname (argv[1]);
-  cases = json_node_get_array (json_parser_get_root (parser));
-  for (guint i = 0; i < json_array_get_length (cases); i++)
-    if (!run_case (device, in_dir, argv[2], json_array_get_object_element (cases, i), &error))
-      {
-        fprintf (stderr, "graph-runner: %s\n", error->message);
-        g_clear_error (&error);
-        status = 1;
-      }
-  loom_device_free (device);
-  if (loom_vk_validation_message_count () > 0)
-    {
-      fprintf (stderr, "graph-runner: the Vulkan validation layer reported %u messages\n",
-               loom_vk_validation_message_count ());
-      status = 1;
-    }
-  return status;
+  return runner_main (argc, argv, "graph-runner", run_case);
 }

@@ -7,13 +7,10 @@
  *    "params": [["u", 1000], ["f", 0.1], ["u", 0]],      the op's params, in order
  *    "bindings": [{"length": 1000, "input": "relu0.x"},  raw float32 beside MANIFEST
  *                 {"length": 1000, "output": true}]}     written to OUTDIR/NAME.I */
-#include <stdio.h>
 #include <string.h>
 
-#include <json-glib/json-glib.h>
-
 #include "backend.h"
-#include "vulkan/vk-internal.h"
+#include "runner.h"
 
 static gboolean
 pack_params (JsonArray *list, guint8 *params, gsize *size, GError **error)
@@ -79,28 +76,17 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
       JsonObject *b = json_array_get_object_element (bindings, i);
       gsize length = (gsize) json_object_get_int_member (b, "length");
 
-      spans[i].buffer = loom_buffer_new (device, length, error);
-      spans[i].length = length;
-      if (spans[i].buffer == NULL)
-        goto out;
       if (json_object_has_member (b, "input"))
         {
           g_autofree char *file = g_build_filename (in_dir, json_object_get_string_member (b, "input"), NULL);
-          g_autofree char *data = NULL;
-          gsize len;
 
-          if (!g_file_get_contents (file, &data, &len, error))
-            goto out;
-          if (len != length * sizeof (float))
-            {
-              g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                           "%s holds %" G_GSIZE_FORMAT " bytes, not %" G_GSIZE_FORMAT,
-                           file, len, length * sizeof (float));
-              goto out;
-            }
-          if (!loom_buffer_write (spans[i].buffer, 0, length, (const float *) data, error))
-            goto out;
+          spans[i].buffer = runner_load (device, file, length, error);
         }
+      else
+        spans[i].buffer = loom_buffer_new (device, length, error);
+      spans[i].length = length;
+      if (spans[i].buffer == NULL)
+        goto out;
     }
   if (!loom_op_run (op, params, spans, error))
     goto out;
@@ -129,39 +115,5 @@ out:
 int
 main (int argc, char **argv)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *in_dir = NULL;
-  LoomDevice *device;
-  JsonArray *cases;
-  int status = 0;
-
-  if (argc != 4)
-    {
-      fprintf (stderr, "usage: op-runner MANIFEST OUTDIR DEVICE\n");
-      return 2;
-    }
-  if (!json_parser_load_from_file (parser, argv[1], &error)
-      || (device = loom_device_open (argv[3], &error)) == NULL)
-    {
-      fprintf (stderr, "op-runner: %s\n", error->message);
-      return 1;
-    }
-  in_dir = g_path_get_dirname (argv[1]);
-  cases = json_node_get_array (json_parser_get_root (parser));
-  for (guint i = 0; i < json_array_get_length (cases); i++)
-    if (!run_case (device, in_dir, argv[2], json_array_get_object_element (cases, i), &error))
-      {
-        fprintf (stderr, "op-runner: %s\n", error->message);
-        g_clear_error (&error);
-        status = 1;
-      }
-  loom_device_free (device);
-  if (loom_vk_validation_message_count () > 0)
-    {
-      fprintf (stderr, "op-runner: the Vulkan validation layer reported %u messages\n",
-               loom_vk_validation_message_count ());
-      status = 1;
-    }
-  return status;
+  return runner_main (argc, argv, "op-runner", run_case);
 }
