@@ -273,9 +273,18 @@ loom_conv_col2im (const LoomConvParams *p, const float *col, gsize first, gsize 
   loom_threads_parallel_for (threads, p->c, 1, col2im_channels, &job);
 }
 
-gboolean
-loom_conv_test_case (guint index, GRand *rand, LoomConvParams *p)
+double
+loom_conv_flops (const void *params)
 {
+  const LoomConvParams *p = params;
+
+  return 2.0 * p->n * p->k * p->p * p->q * p->c * p->r * p->s;
+}
+
+gboolean
+loom_conv_test_case (guint index, GRand *rand, void *params)
+{
+  LoomConvParams *p = params;
   /* N, C, H, W, K, R, S, stride h/w, pad h/w, dilation h/w, padding mode */
   static const guint32 shapes[][14] = {
     { 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, LOOM_PAD_ZERO },

@@ -52,7 +52,9 @@ gsize loom_conv_chunk (const LoomConvParams *p);
 
 /* Test shapes shared by the conv ops: odd sizes, strides, dilations, every
  * padding mode, channel counts past a tile. */
-gboolean loom_conv_test_case (guint index, GRand *rand, LoomConvParams *p);
+gboolean loom_conv_test_case (guint index, GRand *rand, void *params);
+/* 2·N·K·P·Q·C·R·S: the same for the forward pass and both gradients. */
+double   loom_conv_flops     (const void *params);
 
 guint32 loom_conv_splits (const LoomConvParams *p);
 /* First item of slice I when COUNT items are cut into SLICES (as conv.glsl). */

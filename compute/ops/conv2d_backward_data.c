@@ -87,20 +87,6 @@ backward_data_vk_groups (const void *params, const guint32 *spec,
   loom_tile_groups (p->c, p->n * p->h * p->w, 1, spec, limits, groups);
 }
 
-static double
-backward_data_flops (const void *params)
-{
-  const LoomConvParams *p = params;
-
-  return 2.0 * p->n * p->k * p->p * p->q * p->c * p->r * p->s;
-}
-
-static gboolean
-backward_data_test_case (guint index, GRand *rand, void *params)
-{
-  return loom_conv_test_case (index, rand, params);
-}
-
 const LoomOp loom_op_conv2d_backward_data = {
   .name = "conv2d_backward_data",
   .n_bindings = 3,
@@ -113,8 +99,8 @@ const LoomOp loom_op_conv2d_backward_data = {
   .cpu = backward_data_cpu,
   .vk_spec = loom_tile_vk_spec,
   .vk_groups = backward_data_vk_groups,
-  .flops = backward_data_flops,
-  .test_case = backward_data_test_case,
+  .flops = loom_conv_flops,
+  .test_case = loom_conv_test_case,
   .spirv = loom_spv_conv2d_backward_data,
   .spirv_size = sizeof (loom_spv_conv2d_backward_data),
 };

@@ -96,20 +96,6 @@ backward_weight_vk_groups (const void *params, const guint32 *spec,
   loom_tile_groups (p->k, p->c * p->r * p->s, p->splits, spec, limits, groups);
 }
 
-static double
-backward_weight_flops (const void *params)
-{
-  const LoomConvParams *p = params;
-
-  return 2.0 * p->n * p->k * p->p * p->q * p->c * p->r * p->s;
-}
-
-static gboolean
-backward_weight_test_case (guint index, GRand *rand, void *params)
-{
-  return loom_conv_test_case (index, rand, params);
-}
-
 const LoomOp loom_op_conv2d_backward_weight = {
   .name = "conv2d_backward_weight",
   .n_bindings = 3,
@@ -122,8 +108,8 @@ const LoomOp loom_op_conv2d_backward_weight = {
   .cpu = backward_weight_cpu,
   .vk_spec = loom_tile_vk_spec,
   .vk_groups = backward_weight_vk_groups,
-  .flops = backward_weight_flops,
-  .test_case = backward_weight_test_case,
+  .flops = loom_conv_flops,
+  .test_case = loom_conv_test_case,
   .spirv = loom_spv_conv2d_backward_weight,
   .spirv_size = sizeof (loom_spv_conv2d_backward_weight),
 };

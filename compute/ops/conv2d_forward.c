@@ -130,20 +130,6 @@ forward_vk_groups (const void *params, const guint32 *spec,
   loom_tile_groups (p->k, p->n * p->p * p->q, 1, spec, limits, groups);
 }
 
-static double
-forward_flops (const void *params)
-{
-  const LoomConvParams *p = params;
-
-  return 2.0 * p->n * p->k * p->p * p->q * p->c * p->r * p->s;
-}
-
-static gboolean
-forward_test_case (guint index, GRand *rand, void *params)
-{
-  return loom_conv_test_case (index, rand, params);
-}
-
 const LoomOp loom_op_conv2d_forward = {
   .name = "conv2d_forward",
   .n_bindings = 4,
@@ -156,8 +142,8 @@ const LoomOp loom_op_conv2d_forward = {
   .cpu = forward_cpu,
   .vk_spec = forward_vk_spec,
   .vk_groups = forward_vk_groups,
-  .flops = forward_flops,
-  .test_case = forward_test_case,
+  .flops = loom_conv_flops,
+  .test_case = loom_conv_test_case,
   .spirv = loom_spv_conv2d_forward,
   .spirv_size = sizeof (loom_spv_conv2d_forward),
 };
