@@ -14,6 +14,7 @@
 #include "ops/elementwise.h"
 #include "ops/optimizer.h"
 #include "ops/params.h"
+#include "ops/philox.h"
 
 #define ALIGN_FLOATS 64         /* 256 bytes: any device's storage offset alignment */
 
@@ -1375,6 +1376,42 @@ loom_graph_read (LoomGraph *g, LoomTensor *t, float *data, GError **error)
   g_return_val_if_fail (g != NULL && t != NULL && data != NULL, FALSE);
   return check_compiled (g, t, error)
       && loom_buffer_read (g->memory, t->offset, t->length, data, error);
+}
+
+gboolean
+loom_graph_init_parameter (LoomGraph *g, LoomTensor *t, LoomInit kind, float scale,
+                           guint32 seed, GError **error)
+{
+  double fan_in = (double) t->c * t->h * t->w, fan_out = (double) t->n * t->h * t->w;
+  g_autofree float *data = NULL;
+  double bound = 0.0;
+
+  g_return_val_if_fail (g != NULL && t != NULL, FALSE);
+  if (!check_compiled (g, t, error))
+    return FALSE;
+  data = g_new (float, t->length);
+  switch (kind)
+    {
+    case LOOM_INIT_KAIMING_NORMAL: scale = (float) sqrt (2.0 / fan_in); kind = LOOM_INIT_NORMAL; break;
+    case LOOM_INIT_KAIMING_UNIFORM: bound = 1.0 / sqrt (fan_in); break;
+    case LOOM_INIT_XAVIER_UNIFORM: bound = sqrt (6.0 / (fan_in + fan_out)); break;
+    case LOOM_INIT_UNIFORM: bound = scale; break;
+    default: break;
+    }
+  for (gsize i = 0; i < t->length; i++)
+    {
+      guint32 a, b;
+
+      loom_philox_draw (seed, 0x1A17u, i, &a, &b);
+      if (kind == LOOM_INIT_ZEROS || kind == LOOM_INIT_ONES)
+        data[i] = kind == LOOM_INIT_ONES ? 1.0f : 0.0f;
+      else if (kind == LOOM_INIT_NORMAL)   /* Box–Muller, in double on the host */
+        data[i] = (float) (scale * sqrt (-2.0 * log (((a >> 8) + 1) / 16777216.0))
+                           * cos (2.0 * G_PI * loom_uniform_of (b)));
+      else
+        data[i] = (float) (bound * (2.0 * loom_uniform_of (a) - 1.0));
+    }
+  return loom_graph_write (g, t, data, error);
 }
 
 gsize

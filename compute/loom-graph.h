@@ -134,6 +134,23 @@ gboolean    loom_graph_write       (LoomGraph *graph, LoomTensor *tensor, const 
 gboolean    loom_graph_read        (LoomGraph *graph, LoomTensor *tensor, float *data,
                                     GError **error);
 
+typedef enum
+{
+  LOOM_INIT_ZEROS,
+  LOOM_INIT_ONES,
+  LOOM_INIT_NORMAL,             /* mean 0, deviation SCALE */
+  LOOM_INIT_UNIFORM,            /* [−SCALE, SCALE) */
+  LOOM_INIT_KAIMING_NORMAL,     /* deviation √(2 / fan_in) (ReLU networks) */
+  LOOM_INIT_KAIMING_UNIFORM,    /* PyTorch's default for conv and linear weights: ±1/√fan_in */
+  LOOM_INIT_XAVIER_UNIFORM      /* ±√(6 / (fan_in + fan_out)) */
+} LoomInit;
+
+/* Fills a compiled graph's PARAMETER from Philox under SEED (the same
+ * values on every backend).  Fans: a weight N×C×H×W has fan_in C·H·W and
+ * fan_out N·H·W. */
+gboolean    loom_graph_init_parameter (LoomGraph *graph, LoomTensor *parameter, LoomInit kind,
+                                       float scale, guint32 seed, GError **error);
+
 gsize       loom_tensor_get_length (LoomTensor *tensor);
 /* The gradient computed for TENSOR by the backward pass, or NULL. */
 LoomTensor *loom_tensor_get_grad   (LoomTensor *tensor);

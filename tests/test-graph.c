@@ -285,6 +285,50 @@ test_noise (void)
   loom_device_free (cpu);
 }
 
+/* Initialisers: the deviation each promises, the same values for the
+ * same seed, others for another. */
+static void
+test_init_parameters (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  LoomGraph *g = loom_graph_new ();
+  LoomTensor *w = loom_graph_parameter (g, "w", 64, 32, 3, 3);     /* fan_in 288, fan_out 576 */
+  gsize n = loom_tensor_get_length (w);
+  g_autofree float *a = g_new (float, n), *b = g_new (float, n);
+  static const struct { LoomInit kind; double std; } cases[] = {
+    { LOOM_INIT_KAIMING_NORMAL, 0.08333 },          /* √(2/288) */
+    { LOOM_INIT_KAIMING_UNIFORM, 0.03402 },         /* (1/√288)/√3 */
+    { LOOM_INIT_XAVIER_UNIFORM, 0.04811 },          /* √(6/864)/√3 */
+    { LOOM_INIT_NORMAL, 0.5 },
+  };
+  GError *error = NULL;
+
+  loom_graph_activation (g, LOOM_ACTIVATION_RELU, 0, w);   /* so that w is used */
+  g_assert_true (loom_graph_compile (g, cpu, &error));
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      double sum = 0, sq = 0;
+
+      g_assert_true (loom_graph_init_parameter (g, w, cases[c].kind, 0.5f, 7, &error));
+      g_assert_true (loom_graph_read (g, w, a, &error));
+      for (gsize i = 0; i < n; i++)
+        sum += a[i], sq += (double) a[i] * a[i];
+      g_assert_cmpfloat_with_epsilon (sum / n, 0.0, cases[c].std * 0.05);
+      g_assert_cmpfloat_with_epsilon (sqrt (sq / n), cases[c].std, cases[c].std * 0.03);
+    }
+  g_assert_true (loom_graph_init_parameter (g, w, LOOM_INIT_KAIMING_NORMAL, 0, 7, &error));
+  g_assert_true (loom_graph_read (g, w, b, &error));
+  g_assert_true (loom_graph_init_parameter (g, w, LOOM_INIT_KAIMING_NORMAL, 0, 8, &error));
+  g_assert_true (loom_graph_read (g, w, a, &error));
+  g_assert_no_error (error);
+  g_assert_true (memcmp (a, b, n * sizeof (float)) != 0);
+  g_assert_true (loom_graph_init_parameter (g, w, LOOM_INIT_KAIMING_NORMAL, 0, 7, &error));
+  g_assert_true (loom_graph_read (g, w, a, &error));
+  g_assert_cmpmem (a, n * sizeof (float), b, n * sizeof (float));
+  loom_graph_free (g);
+  loom_device_free (cpu);
+}
+
 static void
 test_binding_too_large (void)
 {
@@ -320,5 +364,6 @@ main (int argc, char **argv)
   g_test_add_func ("/graph/accumulation", test_accumulation);
   g_test_add_func ("/graph/dropout", test_dropout);
   g_test_add_func ("/graph/noise", test_noise);
+  g_test_add_func ("/graph/init", test_init_parameters);
   return g_test_run ();
 }
