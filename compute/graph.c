@@ -40,6 +40,8 @@ struct _LoomTensor
   LoomTensor *grad;
   gsize       offset;           /* floats into the graph's buffer, once compiled */
   gint        first, last;      /* steps that use it, once compiled; -1 if none */
+  float       fill;             /* a constant: its value, set at compile */
+  gboolean    constant;
   LoomTensor *view_of;          /* a window of another tensor's memory, or NULL */
   gsize       view_offset;      /* floats into it */
 };
@@ -61,7 +63,7 @@ struct _Node
   LoomTensor    *in[3];
   LoomTensor    *out;
   LoomTensor    *saved;         /* what the gradient needs beyond the inputs */
-  LoomTensor    *saved2;
+  LoomTensor    *saved2, *saved3;
   union                         /* the op params the gradient reuses */
   {
     LoomConvParams      conv;
@@ -821,6 +823,102 @@ loom_graph_noise (LoomGraph *g, const char *name, guint n, guint c, guint h, gui
   return t;
 }
 
+/* ---- group normalisation -------------------------------------------------- */
+
+/* LENGTH copies of VALUE, written once at compile. */
+static LoomTensor *
+constant (LoomGraph *g, gsize length, float value)
+{
+  LoomTensor *t = tensor_new (g, "constant", 1, 1, 1, (guint) length, TENSOR_STATE);
+
+  t->constant = TRUE;
+  t->fill = value;
+  return t;
+}
+
+/* Group norm is batch norm's kernels on a view where each (sample, group)
+ * is a "channel" of C/G·H·W contiguous values (n = 1, c = N·G), then a
+ * per-channel affine map; node->saved/saved2 are the statistics,
+ * node->in[...] x, γ, β. */
+static void
+group_norm_backward (LoomGraph *g, Node *node)
+{
+  LoomTensor *x = node->in[0], *gamma = node->in[1], *beta = node->in[2];
+  LoomTensor *mean = node->saved, *var = node->saved2, *xhat = node->saved3;
+  LoomTensor *dy = node->out->grad;
+  const LoomBatchNormParams *view = &node->p.bn;
+  guint32 segments = view->c;
+  LoomBatchNormParams per_channel = { x->n, x->c, x->h * x->w, 0.0f, 0.0f };
+
+  if (wants_grad (gamma) || wants_grad (beta))
+    {
+      LoomTensor *dgamma = tensor_like (g, "group_norm dgamma", gamma);
+      LoomTensor *dbeta = tensor_like (g, "group_norm dbeta", beta);
+
+      /* Σ dy and Σ dy·x̂ per channel: x̂ against mean 0, variance 1, ε 0. */
+      emit (g, &loom_op_batch_norm_grad_stats, &per_channel,
+            (LoomTensor *[]) { dbeta, dgamma, dy, xhat, constant (g, x->c, 0.0f),
+                               constant (g, x->c, 1.0f) });
+      if (wants_grad (gamma))
+        accumulate (g, gamma, dgamma);
+      if (wants_grad (beta))
+        accumulate (g, beta, dbeta);
+    }
+  if (wants_grad (x))
+    {
+      LoomTensor *dxhat = tensor_like (g, "group_norm dx̂", x);
+      LoomTensor *s1 = tensor_new (g, "group_norm Σ dx̂", 1, 1, 1, segments, TENSOR_VALUE);
+      LoomTensor *s2 = tensor_new (g, "group_norm Σ dx̂·x̂", 1, 1, 1, segments, TENSOR_VALUE);
+      LoomTensor *dx = tensor_like (g, "group_norm dx", x);
+
+      emit (g, &loom_op_channel_affine, &(LoomChannelParams) { x->n, x->c, x->h * x->w },
+            (LoomTensor *[]) { dxhat, dy, gamma, constant (g, x->c, 0.0f) });
+      emit (g, &loom_op_batch_norm_grad_stats, view, (LoomTensor *[]) { s1, s2, dxhat, x, mean, var });
+      emit (g, &loom_op_batch_norm_backward, view,
+            (LoomTensor *[]) { dx, dxhat, x, mean, var, constant (g, segments, 1.0f), s1, s2 });
+      accumulate (g, x, dx);
+    }
+}
+
+LoomTensor *
+loom_graph_group_norm (LoomGraph *g, LoomTensor *x, guint groups, LoomTensor *gamma,
+                       LoomTensor *beta, float eps)
+{
+  LoomBatchNormParams view;
+  LoomTensor *mean, *var, *xhat, *y;
+  Node *node;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (x == NULL || gamma == NULL || beta == NULL || g->error != NULL)
+    return NULL;
+  if (groups == 0 || x->c % groups != 0 || gamma->length != x->c || beta->length != x->c
+      || (guint64) x->c / groups * x->h * x->w < 2)
+    {
+      g_autofree char *xs = shape (x);
+
+      return fail (g, "group_norm: input %s in %u groups: the groups must divide the %u channels, "
+                   "hold more than one value, and γ, β have one value per channel",
+                   xs, groups, x->c);
+    }
+  view = (LoomBatchNormParams) { 1, x->n * groups, x->c / groups * x->h * x->w, eps, 0.0f };
+  mean = tensor_new (g, "group_norm mean", 1, 1, 1, view.c, TENSOR_VALUE);
+  var = tensor_new (g, "group_norm var", 1, 1, 1, view.c, TENSOR_VALUE);
+  xhat = tensor_like (g, "group_norm x̂", x);
+  y = tensor_like (g, "group_norm", x);
+  emit (g, &loom_op_batch_norm_stats, &view, (LoomTensor *[]) { mean, var, x });
+  emit (g, &loom_op_batch_norm_forward, &view,
+        (LoomTensor *[]) { xhat, x, mean, var, constant (g, view.c, 1.0f),
+                           constant (g, view.c, 0.0f) });
+  emit (g, &loom_op_channel_affine, &(LoomChannelParams) { x->n, x->c, x->h * x->w },
+        (LoomTensor *[]) { y, xhat, gamma, beta });
+  node = node_new (g, group_norm_backward, y, x, gamma, beta);
+  node->p.bn = view;
+  node->saved = mean;
+  node->saved2 = var;
+  node->saved3 = xhat;
+  return y;
+}
+
 /* ---- activations ------------------------------------------------------ */
 
 static void
@@ -1270,8 +1368,23 @@ loom_graph_compile (LoomGraph *g, LoomDevice *device, GError **error)
   if (g->memory == NULL)
     return FALSE;
   g->device = device;
-  /* Parameters and optimizer state start at zero. */
-  return loom_fill (g->memory, 0.0f, error);
+  /* Parameters and optimizer state start at zero, constants at their value. */
+  if (!loom_fill (g->memory, 0.0f, error))
+    return FALSE;
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      LoomTensor *t = g->tensors->pdata[i];
+      g_autofree float *values = NULL;
+
+      if (!t->constant || t->fill == 0.0f || t->first < 0)
+        continue;
+      values = g_new (float, t->length);
+      for (gsize j = 0; j < t->length; j++)
+        values[j] = t->fill;
+      if (!loom_buffer_write (g->memory, t->offset, t->length, values, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean

@@ -74,6 +74,10 @@ LoomTensor *loom_graph_noise       (LoomGraph *graph, const char *name, guint n,
 /* a + b and a · b, elementwise, same shapes (residual blocks, gates). */
 LoomTensor *loom_graph_add         (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
 LoomTensor *loom_graph_mul         (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
+/* PyTorch's GroupNorm: statistics per sample over C/GROUPS channels at a
+ * time, then γ, β per channel.  GROUPS = C is instance normalisation. */
+LoomTensor *loom_graph_group_norm  (LoomGraph *graph, LoomTensor *x, guint groups,
+                                    LoomTensor *gamma, LoomTensor *beta, float eps);
 /* A and B side by side along channels (U-Net skips); same N, H, W. */
 LoomTensor *loom_graph_concat      (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
 LoomTensor *loom_graph_activation  (LoomGraph *graph, LoomActivation kind, float slope,

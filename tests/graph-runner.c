@@ -128,6 +128,29 @@ build_bn (Model *m)
   m->loss = loom_graph_mse_loss (g, loom_graph_conv2d (g, h, w2, b2, &point), t);
 }
 
+/* x (2×3×6×6) → conv 3→4 3×3 (padding 1) → group norm (2 groups) → ReLU →
+ * conv 4→2 1×1 → MSE against a 2×2×6×6 target. */
+static void
+build_gn (Model *m)
+{
+  LoomGraph *g = m->graph;
+  LoomConv2d same = { .pad_h = 1, .pad_w = 1 };
+  LoomConv2d point = { 0 };
+  LoomTensor *x = add (m, loom_graph_input (g, "x", 2, 3, 6, 6), "x");
+  LoomTensor *t = add (m, loom_graph_input (g, "target", 2, 2, 6, 6), "target");
+  LoomTensor *w1 = add (m, loom_graph_parameter (g, "w1", 4, 3, 3, 3), "w1");
+  LoomTensor *b1 = add (m, loom_graph_parameter (g, "b1", 4, 1, 1, 1), "b1");
+  LoomTensor *gamma = add (m, loom_graph_parameter (g, "gamma", 4, 1, 1, 1), "gamma");
+  LoomTensor *beta = add (m, loom_graph_parameter (g, "beta", 4, 1, 1, 1), "beta");
+  LoomTensor *w2 = add (m, loom_graph_parameter (g, "w2", 2, 4, 1, 1), "w2");
+  LoomTensor *b2 = add (m, loom_graph_parameter (g, "b2", 2, 1, 1, 1), "b2");
+  LoomTensor *h = loom_graph_group_norm (g, loom_graph_conv2d (g, x, w1, b1, &same), 2,
+                                         gamma, beta, 1e-5f);
+
+  h = loom_graph_activation (g, LOOM_ACTIVATION_RELU, 0.0f, h);
+  m->loss = loom_graph_mse_loss (g, loom_graph_conv2d (g, h, w2, b2, &point), t);
+}
+
 static gboolean
 load (LoomGraph *g, LoomTensor *t, const char *path, GError **error)
 {
@@ -165,6 +188,8 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
     build_gen (&m);
   else if (strcmp (model, "bn") == 0)
     build_bn (&m);
+  else if (strcmp (model, "gn") == 0)
+    build_gn (&m);
   else
     build_cnn (&m);
   if (json_object_has_member (c, "clip"))

@@ -99,6 +99,15 @@ build (Check *c, const char *which)
 
       c->loss = loom_graph_mse_loss (g, y, input (c, 3, 4, 3, 5));
     }
+  else if (g_str_has_prefix (which, "groupnorm"))
+    {
+      guint groups = (guint) atoi (which + strlen ("groupnorm-"));
+      LoomTensor *x = param (c, 3, 4, 3, 5);
+      LoomTensor *y = loom_graph_group_norm (g, x, groups, param (c, 4, 1, 1, 1),
+                                             param (c, 4, 1, 1, 1), 1e-5f);
+
+      c->loss = loom_graph_mse_loss (g, y, input (c, 3, 4, 3, 5));
+    }
   else if (strcmp (which, "add-mul") == 0)
     {
       /* a·b + a: a used twice, so its two gradients must add up */
@@ -259,7 +268,7 @@ main (int argc, char **argv)
 {
   static const char *graphs[] = {
     "linear", "convT", "concat", "maxpool", "avgpool", "upsample-nearest", "upsample-bilinear",
-    "batchnorm", "add-mul", "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
+    "batchnorm", "groupnorm-2", "groupnorm-4", "add-mul", "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
     "activation-0", "activation-1", "activation-2", "activation-3", "activation-4",
     "cross-entropy", "loss-0", "loss-1", "loss-2", "loss-3",
   };

@@ -14,6 +14,7 @@ The models (tests/graph-runner.c builds the same):
   gen: z 2×4×3×3 → transposed conv 4→3 4×4 stride 2 (padding 1) → tanh → MSE
   bn:  x 4×3×6×6 → conv 3→5 3×3 (padding 1, no bias) → BatchNorm2d → ReLU
        → conv 5→2 1×1 → MSE; running statistics compared too
+  gn:  x 2×3×6×6 → conv 3→4 3×3 (padding 1) → GroupNorm(2, 4) → ReLU → conv 4→2 1×1 → MSE
 """
 import sys
 
@@ -67,6 +68,20 @@ class Bn(nn.Module):
         return self.c2(F.relu(self.bn(self.c1(x))))
 
 
+class Gn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.gn = nn.GroupNorm(2, 4)
+        self.c2 = nn.Conv2d(4, 2, 1)
+        with torch.no_grad():
+            self.gn.weight.uniform_(0.5, 1.5)
+            self.gn.bias.uniform_(-0.5, 0.5)
+
+    def forward(self, x):
+        return self.c2(F.relu(self.gn(self.c1(x))))
+
+
 class Cnn(nn.Module):
     def __init__(self):
         super().__init__()
@@ -80,7 +95,7 @@ class Cnn(nn.Module):
 def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight_decay=0.0,
               clip=None):
     torch.manual_seed(7)
-    net = {"mlp": Mlp, "cnn": Cnn, "seg": Seg, "gen": Gen, "bn": Bn}[model]()
+    net = {"mlp": Mlp, "cnn": Cnn, "seg": Seg, "gen": Gen, "bn": Bn, "gn": Gn}[model]()
     layers = {"mlp": lambda: [net.l1, net.l2], "gen": lambda: [net.c1]}.get(
         model, lambda: [net.c1, net.c2])()
     x = torch.randn(*x_shape)
@@ -95,6 +110,11 @@ def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight
     inputs = {"x": x, "target": target}
     if model == "seg":
         inputs["class_weights"] = weights
+    if model == "gn":
+        state = {"w1": net.c1.weight, "b1": net.c1.bias, "gamma": net.gn.weight,
+                 "beta": net.gn.bias, "w2": net.c2.weight, "b2": net.c2.bias}
+        layers = []
+        inputs.update({k: v.detach().clone() for k, v in state.items()})
     if model == "bn":
         state = {"w1": net.c1.weight, "gamma": net.bn.weight, "beta": net.bn.bias,
                  "running_mean": net.bn.running_mean, "running_var": net.bn.running_var,
@@ -120,7 +140,7 @@ def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight
         opt.step()
         losses.append(loss.item())
     expected = {"losses": torch.tensor(losses)}
-    if model == "bn":
+    if model in ("bn", "gn"):
         expected.update({f"{k}-final": v.detach() for k, v in state.items()})
     for i, layer in enumerate(layers, 1):
         expected[f"w{i}-final"] = layer.weight.detach()
@@ -143,6 +163,7 @@ def main():
         make_case("gen-adam", "gen", (2, 4, 3, 3), (2, 3, 6, 6), "adam", 0.02),
         make_case("bn-sgd", "bn", (4, 3, 6, 6), (4, 2, 6, 6), "sgd", 0.05, momentum=0.9),
         make_case("mlp-clipped", "mlp", (12, 8), (12, 4), "sgd", 0.1, momentum=0.5, clip=0.05),
+        make_case("gn-adam", "gn", (2, 3, 6, 6), (2, 2, 6, 6), "adam", 0.02),
     ]
     return torchref.run(sys.argv[1], cases)
 
