@@ -277,6 +277,13 @@ loom_op_run (const LoomOp   *op,
   return device->klass->run (device, op, params, spans, error);
 }
 
+guint
+loom_vk_spec_linear (const LoomLimits *limits, guint32 *spec)
+{
+  spec[0] = MIN (256, limits->max_local_size);
+  return 1;
+}
+
 guint32
 loom_groups_1d (gsize n, guint32 local, const LoomLimits *limits)
 {

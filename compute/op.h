@@ -92,6 +92,10 @@ gboolean loom_op_run (const LoomOp   *op,
                       const LoomSpan *spans,
                       GError        **error);
 
+/* The spec constants of the one-dimensional kernels: a local size of 256
+ * (a power of two, as tree reductions need) within the device's limit. */
+guint   loom_vk_spec_linear (const LoomLimits *limits, guint32 *spec);
+
 /* Workgroups to cover N items in groups of LOCAL, capped at the device's
  * limit on axis 0 (shaders then loop). */
 guint32 loom_groups_1d (gsize n, guint32 local, const LoomLimits *limits);

@@ -3,13 +3,6 @@
 #include "backend.h"
 #include "ops/batch_norm.h"
 
-guint
-loom_bn_vk_spec (const LoomLimits *limits, guint32 *spec)
-{
-  spec[0] = MIN (256, limits->max_local_size);   /* a power of two: tree reductions */
-  return 1;
-}
-
 void
 loom_bn_vk_groups_each (const void *params, const guint32 *spec,
                         const LoomLimits *limits, guint32 *groups)

@@ -27,12 +27,11 @@ loom_bn_rstd (const LoomBatchNormParams *p, float var)
     .name = #op_, .n_bindings = bindings_, .read_mask = reads_, .write_mask = writes_,      \
     .params_size = sizeof (LoomBatchNormParams), .tolerance = tol_,                          \
     .binding_lengths = lengths_, .reference = ref_, .cpu = cpu_,                             \
-    .vk_spec = loom_bn_vk_spec, .vk_groups = groups_, .flops = loom_bn_flops,               \
+    .vk_spec = loom_vk_spec_linear, .vk_groups = groups_, .flops = loom_bn_flops,               \
     .test_case = loom_bn_test_case, .test_inputs = inputs_,                                  \
     .spirv = loom_spv_##op_, .spirv_size = sizeof (loom_spv_##op_),                          \
   };
 
-guint    loom_bn_vk_spec        (const LoomLimits *limits, guint32 *spec);
 void     loom_bn_vk_groups_each (const void *params, const guint32 *spec,
                                  const LoomLimits *limits, guint32 *groups);   /* a value each */
 void     loom_bn_vk_groups_channel (const void *params, const guint32 *spec,

@@ -46,13 +46,6 @@ bias_add_cpu (const void *params, float *const *b, LoomThreads *threads)
                     MAX (1, (1 << 15) / MAX (p->hw, 1)), bias_add_range, params, b);
 }
 
-static guint
-bias_add_vk_spec (const LoomLimits *limits, guint32 *spec)
-{
-  spec[0] = MIN (256, limits->max_local_size);
-  return 1;
-}
-
 static void
 bias_add_vk_groups (const void *params, const guint32 *spec,
                     const LoomLimits *limits, guint32 *groups)
@@ -97,7 +90,7 @@ const LoomOp loom_op_bias_add = {
   .binding_lengths = bias_add_lengths,
   .reference = bias_add_reference,
   .cpu = bias_add_cpu,
-  .vk_spec = bias_add_vk_spec,
+  .vk_spec = loom_vk_spec_linear,
   .vk_groups = bias_add_vk_groups,
   .flops = bias_add_flops,
   .test_case = bias_add_test_case,

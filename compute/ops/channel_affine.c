@@ -44,13 +44,6 @@ channel_affine_cpu (const void *params, float *const *b, LoomThreads *threads)
   loom_op_parallel (threads, (gsize) p->n * p->c * p->hw, 1 << 15, channel_affine_range, params, b);
 }
 
-static guint
-channel_affine_vk_spec (const LoomLimits *limits, guint32 *spec)
-{
-  spec[0] = MIN (256, limits->max_local_size);
-  return 1;
-}
-
 static void
 channel_affine_vk_groups (const void *params, const guint32 *spec,
                           const LoomLimits *limits, guint32 *groups)
@@ -91,7 +84,7 @@ const LoomOp loom_op_channel_affine = {
   .binding_lengths = channel_affine_lengths,
   .reference = channel_affine_reference,
   .cpu = channel_affine_cpu,
-  .vk_spec = channel_affine_vk_spec,
+  .vk_spec = loom_vk_spec_linear,
   .vk_groups = channel_affine_vk_groups,
   .flops = channel_affine_flops,
   .test_case = channel_affine_test_case,

@@ -49,13 +49,6 @@ channel_copy_cpu (const void *params, float *const *b, LoomThreads *threads)
                     MAX (1, (1 << 15) / MAX (p->hw, 1)), channel_copy_range, params, b);
 }
 
-static guint
-channel_copy_vk_spec (const LoomLimits *limits, guint32 *spec)
-{
-  spec[0] = MIN (256, limits->max_local_size);
-  return 1;
-}
-
 static void
 channel_copy_vk_groups (const void *params, const guint32 *spec,
                         const LoomLimits *limits, guint32 *groups)
@@ -102,7 +95,7 @@ const LoomOp loom_op_channel_copy = {
   .binding_lengths = channel_copy_lengths,
   .reference = channel_copy_reference,
   .cpu = channel_copy_cpu,
-  .vk_spec = channel_copy_vk_spec,
+  .vk_spec = loom_vk_spec_linear,
   .vk_groups = channel_copy_vk_groups,
   .flops = channel_copy_flops,
   .test_case = channel_copy_test_case,

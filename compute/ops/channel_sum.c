@@ -46,13 +46,6 @@ channel_sum_cpu (const void *params, float *const *b, LoomThreads *threads)
   loom_op_parallel (threads, p->c, 1, channel_sum_range, params, b);
 }
 
-static guint
-channel_sum_vk_spec (const LoomLimits *limits, guint32 *spec)
-{
-  spec[0] = MIN (256, limits->max_local_size);  /* a power of two: a tree reduction */
-  return 1;
-}
-
 static void
 channel_sum_vk_groups (const void *params, const guint32 *spec,
                        const LoomLimits *limits, guint32 *groups)
@@ -95,7 +88,7 @@ const LoomOp loom_op_channel_sum = {
   .binding_lengths = channel_sum_lengths,
   .reference = channel_sum_reference,
   .cpu = channel_sum_cpu,
-  .vk_spec = channel_sum_vk_spec,
+  .vk_spec = loom_vk_spec_linear,
   .vk_groups = channel_sum_vk_groups,
   .flops = channel_sum_flops,
   .test_case = channel_sum_test_case,

@@ -9,13 +9,6 @@ loom_dropout_lengths (const void *params, gsize *lengths)
   lengths[2] = 1;
 }
 
-guint
-loom_dropout_vk_spec (const LoomLimits *limits, guint32 *spec)
-{
-  spec[0] = MIN (256, limits->max_local_size);
-  return 1;
-}
-
 void
 loom_dropout_vk_groups (const void *params, const guint32 *spec, const LoomLimits *limits,
                         guint32 *groups)

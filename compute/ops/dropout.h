@@ -19,7 +19,6 @@ loom_dropout_factor (const LoomDropoutParams *p, const float *seed_binding, gsiz
 }
 
 void     loom_dropout_lengths   (const void *params, gsize *lengths);
-guint    loom_dropout_vk_spec   (const LoomLimits *limits, guint32 *spec);
 void     loom_dropout_vk_groups (const void *params, const guint32 *spec,
                                  const LoomLimits *limits, guint32 *groups);
 double   loom_dropout_flops     (const void *params);

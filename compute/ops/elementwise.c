@@ -10,13 +10,6 @@ loom_elt_binding_lengths (const void *params, gsize *lengths)
     lengths[i] = ((const LoomEltParams *) params)->n;
 }
 
-guint
-loom_elt_vk_spec (const LoomLimits *limits, guint32 *spec)
-{
-  spec[0] = MIN (ELT_LOCAL_SIZE, limits->max_local_size);
-  return 1;
-}
-
 void
 loom_elt_vk_groups (const void *params, const guint32 *spec,
                     const LoomLimits *limits, guint32 *groups)

@@ -15,7 +15,6 @@ typedef struct
 } LoomEltParams;
 
 void     loom_elt_binding_lengths (const void *params, gsize *lengths);
-guint    loom_elt_vk_spec         (const LoomLimits *limits, guint32 *spec);
 void     loom_elt_vk_groups       (const void *params, const guint32 *spec,
                                    const LoomLimits *limits, guint32 *groups);
 double   loom_elt_flops           (const void *params);
@@ -49,7 +48,7 @@ gboolean loom_elt_run             (const LoomOp *op, float alpha, guint32 kind,
   .binding_lengths = loom_elt_binding_lengths,                                  \
   .reference = op##_reference,                                                  \
   .cpu = op##_cpu,                                                              \
-  .vk_spec = loom_elt_vk_spec,                                                  \
+  .vk_spec = loom_vk_spec_linear,                                                  \
   .vk_groups = loom_elt_vk_groups,                                              \
   .flops = loom_elt_flops,                                                      \
   .spirv = loom_spv_##op,                                                       \

@@ -13,13 +13,6 @@ loom_optimizer_lengths (const void *params, gsize *lengths)
   lengths[LOOM_OPT_SCALARS] = LOOM_N_SCALARS;
 }
 
-guint
-loom_optimizer_vk_spec (const LoomLimits *limits, guint32 *spec)
-{
-  spec[0] = MIN (256, limits->max_local_size);
-  return 1;
-}
-
 void
 loom_optimizer_vk_groups (const void *params, const guint32 *spec,
                           const LoomLimits *limits, guint32 *groups)

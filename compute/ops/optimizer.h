@@ -10,7 +10,6 @@ G_BEGIN_DECLS
 enum { LOOM_OPT_PARAM, LOOM_OPT_STATE1, LOOM_OPT_STATE2, LOOM_OPT_GRAD, LOOM_OPT_SCALARS };
 
 void     loom_optimizer_lengths   (const void *params, gsize *lengths);
-guint    loom_optimizer_vk_spec   (const LoomLimits *limits, guint32 *spec);
 void     loom_optimizer_vk_groups (const void *params, const guint32 *spec,
                                    const LoomLimits *limits, guint32 *groups);
 double   loom_optimizer_flops     (const void *params);

@@ -1,13 +1,6 @@
 #include "backend.h"
 #include "ops/pool.h"
 
-guint
-loom_pool_vk_spec (const LoomLimits *limits, guint32 *spec)
-{
-  spec[0] = MIN (256, limits->max_local_size);
-  return 1;
-}
-
 double
 loom_pool_flops (const void *params)
 {

@@ -29,7 +29,6 @@ loom_pool_argmax (const LoomPoolParams *p, const float *x, gsize op, gsize oq)
   return best;
 }
 
-guint    loom_pool_vk_spec   (const LoomLimits *limits, guint32 *spec);
 gboolean loom_pool_test_case (guint index, GRand *rand, void *params);
 double   loom_pool_flops     (const void *params);
 /* Runs RANGE over planes [0, planes) on the pool. */

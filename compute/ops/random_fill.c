@@ -65,13 +65,6 @@ random_cpu (const void *params, float *const *b, LoomThreads *threads)
   loom_op_parallel (threads, p->n, 1 << 14, random_range, params, b);
 }
 
-static guint
-random_vk_spec (const LoomLimits *limits, guint32 *spec)
-{
-  spec[0] = MIN (256, limits->max_local_size);
-  return 1;
-}
-
 static void
 random_vk_groups (const void *params, const guint32 *spec, const LoomLimits *limits,
                   guint32 *groups)
@@ -109,7 +102,7 @@ const LoomOp loom_op_random_fill = {
   .binding_lengths = random_lengths,
   .reference = random_reference,
   .cpu = random_cpu,
-  .vk_spec = random_vk_spec,
+  .vk_spec = loom_vk_spec_linear,
   .vk_groups = random_vk_groups,
   .flops = random_flops,
   .test_case = random_test_case,

@@ -44,13 +44,6 @@ sum_slices_cpu (const void *params, float *const *b, LoomThreads *threads)
   loom_op_parallel (threads, p->n, 1 << 14, sum_slices_range, params, b);
 }
 
-static guint
-sum_slices_vk_spec (const LoomLimits *limits, guint32 *spec)
-{
-  spec[0] = MIN (256, limits->max_local_size);
-  return 1;
-}
-
 static void
 sum_slices_vk_groups (const void *params, const guint32 *spec,
                       const LoomLimits *limits, guint32 *groups)
@@ -90,7 +83,7 @@ const LoomOp loom_op_sum_slices = {
   .binding_lengths = sum_slices_lengths,
   .reference = sum_slices_reference,
   .cpu = sum_slices_cpu,
-  .vk_spec = sum_slices_vk_spec,
+  .vk_spec = loom_vk_spec_linear,
   .vk_groups = sum_slices_vk_groups,
   .flops = sum_slices_flops,
   .test_case = sum_slices_test_case,

@@ -1,13 +1,6 @@
 #include "backend.h"
 #include "ops/upsample.h"
 
-guint
-loom_upsample_vk_spec (const LoomLimits *limits, guint32 *spec)
-{
-  spec[0] = MIN (256, limits->max_local_size);
-  return 1;
-}
-
 double
 loom_upsample_flops (const void *params)
 {

@@ -33,7 +33,6 @@ loom_upsample_reach (const LoomUpsampleParams *p, gint64 i, gint64 out, gint64 *
   *hi = MIN ((i + 2) * (gint64) p->scale, out);
 }
 
-guint    loom_upsample_vk_spec   (const LoomLimits *limits, guint32 *spec);
 gboolean loom_upsample_test_case (guint index, GRand *rand, void *params);
 double   loom_upsample_flops     (const void *params);
 void     loom_upsample_cpu       (LoomOpRange range, const void *params, float *const *b,
