@@ -21,6 +21,12 @@ typedef struct
   gboolean    (*run)          (LoomDevice *device, const LoomOp *op,
                                const void *params, const LoomSpan *spans,
                                GError **error);
+  /* Optional: record CALLS once (a recording the backend owns) and replay
+   * them each run; without these, programs run call by call. */
+  gpointer    (*record)       (LoomDevice *device, const LoomOpCall *calls, guint n_calls,
+                               GError **error);
+  gboolean    (*replay)       (LoomDevice *device, gpointer recording, GError **error);
+  void        (*recording_free) (LoomDevice *device, gpointer recording);
 } LoomBackendClass;
 
 struct _LoomDevice

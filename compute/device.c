@@ -239,10 +239,10 @@ loom_op_find (const char *name)
 }
 
 gboolean
-loom_op_run (const LoomOp   *op,
-             const void     *params,
-             const LoomSpan *spans,
-             GError        **error)
+loom_op_check_spans (const LoomOp   *op,
+                     const void     *params,
+                     const LoomSpan *spans,
+                     GError        **error)
 {
   gsize need[LOOM_OP_MAX_BINDINGS];
   LoomDevice *device;
@@ -274,7 +274,98 @@ loom_op_run (const LoomOp   *op,
           return FALSE;
         }
     }
+  return TRUE;
+}
+
+gboolean
+loom_op_run (const LoomOp   *op,
+             const void     *params,
+             const LoomSpan *spans,
+             GError        **error)
+{
+  LoomDevice *device;
+
+  if (!loom_op_check_spans (op, params, spans, error))
+    return FALSE;
+  device = spans[0].buffer->device;
   return device->klass->run (device, op, params, spans, error);
+}
+
+struct _LoomProgram
+{
+  LoomDevice *device;
+  GArray     *calls;            /* LoomOpCall */
+  gpointer    recording;        /* the backend's, made at the first run */
+};
+
+LoomProgram *
+loom_program_new (LoomDevice *device)
+{
+  LoomProgram *program = g_new0 (LoomProgram, 1);
+
+  program->device = device;
+  program->calls = g_array_new (FALSE, TRUE, sizeof (LoomOpCall));
+  return program;
+}
+
+gboolean
+loom_program_add (LoomProgram *program, const LoomOp *op, const void *params,
+                  const LoomSpan *spans, GError **error)
+{
+  LoomOpCall call = { .op = op };
+
+  g_return_val_if_fail (program != NULL && program->recording == NULL, FALSE);
+  if (!loom_op_check_spans (op, params, spans, error))
+    return FALSE;
+  if (spans[0].buffer->device != program->device)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "%s: its buffers live on another device than the program", op->name);
+      return FALSE;
+    }
+  memcpy (call.params, params, op->params_size);
+  memcpy (call.spans, spans, op->n_bindings * sizeof (LoomSpan));
+  g_array_append_val (program->calls, call);
+  return TRUE;
+}
+
+gboolean
+loom_program_run (LoomProgram *program, GError **error)
+{
+  const LoomBackendClass *klass;
+
+  g_return_val_if_fail (program != NULL, FALSE);
+  klass = program->device->klass;
+  if (klass->record == NULL)
+    {
+      for (guint i = 0; i < program->calls->len; i++)
+        {
+          const LoomOpCall *call = &g_array_index (program->calls, LoomOpCall, i);
+
+          if (!klass->run (program->device, call->op, call->params, call->spans, error))
+            return FALSE;
+        }
+      return TRUE;
+    }
+  if (program->recording == NULL)
+    {
+      program->recording = klass->record (program->device, (const LoomOpCall *) program->calls->data,
+                                          program->calls->len, error);
+      if (program->recording == NULL)
+        return FALSE;
+    }
+  return klass->replay (program->device, program->recording, error);
+}
+
+void
+loom_program_free (LoomProgram *program)
+{
+  if (program == NULL)
+    return;
+  if (program->recording != NULL)
+    program->device->klass->recording_free (program->device, program->recording);
+  g_array_unref (program->calls);
+  g_free (program);
 }
 
 guint

@@ -96,7 +96,11 @@ struct _LoomGraph
   LoomDevice *device;
   LoomBuffer *memory;
   gsize       memory_floats;
+  LoomProgram *step;            /* a run: forward, backward, update */
+  LoomProgram *accumulate;      /* run_accumulate: forward, backward, accumulation */
 };
+
+static void uncompile (LoomGraph *g);
 
 static void
 tensor_free (LoomTensor *t)
@@ -121,7 +125,7 @@ loom_graph_free (LoomGraph *g)
 {
   if (g == NULL)
     return;
-  loom_buffer_free (g->memory);
+  uncompile (g);
   g_ptr_array_unref (g->tensors);
   g_ptr_array_unref (g->nodes);
   g_array_unref (g->steps);
@@ -1353,16 +1357,48 @@ plan_memory (LoomGraph *g)
   return total;
 }
 
-gboolean
-loom_graph_compile (LoomGraph *g, LoomDevice *device, GError **error)
+/* Steps [begin, end) appended to PROGRAM, bound to the graph's memory. */
+static gboolean
+add_steps (LoomGraph *g, LoomProgram *program, guint begin, guint end, GError **error)
 {
-  g_return_val_if_fail (g != NULL && device != NULL, FALSE);
-  if (g->error != NULL)
+  for (guint s = begin; s < end; s++)
     {
-      g_propagate_error (error, g_error_copy (g->error));
-      return FALSE;
+      Step *step = &g_array_index (g->steps, Step, s);
+      LoomSpan spans[LOOM_OP_MAX_BINDINGS];
+
+      for (guint b = 0; b < step->op->n_bindings; b++)
+        spans[b] = (LoomSpan) { g->memory, step->bind[b]->offset, step->bind[b]->length };
+      if (!loom_program_add (program, step->op, step->params, spans, error))
+        return FALSE;
     }
+  return TRUE;
+}
+
+/* The two programs a compiled graph runs; recorded at their first run. */
+static gboolean
+make_programs (LoomGraph *g, GError **error)
+{
+  g->step = loom_program_new (g->device);
+  if (!g->trained)
+    return add_steps (g, g->step, 0, g->steps->len, error);
+  g->accumulate = loom_program_new (g->device);
+  return add_steps (g, g->step, 0, g->backward_end, error)
+      && add_steps (g, g->step, g->update_begin, g->steps->len, error)
+      && add_steps (g, g->accumulate, 0, g->update_begin, error);
+}
+
+static void
+uncompile (LoomGraph *g)
+{
+  g_clear_pointer (&g->step, loom_program_free);
+  g_clear_pointer (&g->accumulate, loom_program_free);
   g_clear_pointer (&g->memory, loom_buffer_free);
+  g->device = NULL;
+}
+
+static gboolean
+compile (LoomGraph *g, LoomDevice *device, GError **error)
+{
   g->memory_floats = plan_memory (g);
   g->memory = loom_buffer_new (device, g->memory_floats, error);
   if (g->memory == NULL)
@@ -1384,7 +1420,23 @@ loom_graph_compile (LoomGraph *g, LoomDevice *device, GError **error)
       if (!loom_buffer_write (g->memory, t->offset, t->length, values, error))
         return FALSE;
     }
-  return TRUE;
+  return make_programs (g, error);
+}
+
+gboolean
+loom_graph_compile (LoomGraph *g, LoomDevice *device, GError **error)
+{
+  g_return_val_if_fail (g != NULL && device != NULL, FALSE);
+  if (g->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (g->error));
+      return FALSE;
+    }
+  uncompile (g);
+  if (compile (g, device, error))
+    return TRUE;
+  uncompile (g);
+  return FALSE;
 }
 
 static gboolean
@@ -1400,22 +1452,6 @@ check_compiled (LoomGraph *g, LoomTensor *t, GError **error)
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
                    "tensor %s is used by no step and has no memory", t->name);
       return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-run_steps (LoomGraph *g, guint begin, guint end, GError **error)
-{
-  for (guint s = begin; s < end; s++)
-    {
-      Step *step = &g_array_index (g->steps, Step, s);
-      LoomSpan spans[LOOM_OP_MAX_BINDINGS];
-
-      for (guint b = 0; b < step->op->n_bindings; b++)
-        spans[b] = (LoomSpan) { g->memory, step->bind[b]->offset, step->bind[b]->length };
-      if (!loom_op_run (step->op, step->params, spans, error))
-        return FALSE;
     }
   return TRUE;
 }
@@ -1444,12 +1480,8 @@ gboolean
 loom_graph_run (LoomGraph *g, GError **error)
 {
   g_return_val_if_fail (g != NULL, FALSE);
-  if (!check_compiled (g, NULL, error) || !write_scalars (g, error))
-    return FALSE;
-  if (!g->trained)
-    return run_steps (g, 0, g->steps->len, error);
-  return run_steps (g, 0, g->backward_end, error)
-      && run_steps (g, g->update_begin, g->steps->len, error);
+  return check_compiled (g, NULL, error) && write_scalars (g, error)
+      && loom_program_run (g->step, error);
 }
 
 void
@@ -1472,7 +1504,7 @@ loom_graph_run_accumulate (LoomGraph *g, GError **error)
                    "run_accumulate: the graph has no training steps");
       return FALSE;
     }
-  return write_scalars (g, error) && run_steps (g, 0, g->update_begin, error);
+  return write_scalars (g, error) && loom_program_run (g->accumulate, error);
 }
 
 gboolean

@@ -92,6 +92,35 @@ gboolean loom_op_run (const LoomOp   *op,
                       const LoomSpan *spans,
                       GError        **error);
 
+/* The checks of loom_op_run alone: every span inside its buffer, all on
+ * one device. */
+gboolean loom_op_check_spans (const LoomOp   *op,
+                              const void     *params,
+                              const LoomSpan *spans,
+                              GError        **error);
+
+/* One op with its params and spans, as programs keep them. */
+typedef struct
+{
+  const LoomOp *op;
+  guint8        params[LOOM_OP_MAX_PARAMS];
+  LoomSpan      spans[LOOM_OP_MAX_BINDINGS];
+} LoomOpCall;
+
+/* A fixed list of op calls run again and again (a graph's training step):
+ * the Vulkan backend records its command buffers once, at the first run,
+ * and re-submits them; values that change per run must be read from
+ * buffers (see LOOM_SCALAR_*), never from params. */
+typedef struct _LoomProgram LoomProgram;
+
+LoomProgram *loom_program_new  (LoomDevice *device);
+/* Checks the spans as loom_op_run does; the buffers must outlive the program. */
+gboolean     loom_program_add  (LoomProgram *program, const LoomOp *op, const void *params,
+                                const LoomSpan *spans, GError **error);
+/* Runs every call, in order, and waits for them. */
+gboolean     loom_program_run  (LoomProgram *program, GError **error);
+void         loom_program_free (LoomProgram *program);
+
 /* The spec constants of the one-dimensional kernels: a local size of 256
  * (a power of two, as tree reductions need) within the device's limit. */
 guint   loom_vk_spec_linear (const LoomLimits *limits, guint32 *spec);

@@ -202,6 +202,65 @@ test_accumulation (void)
   loom_device_free (cpu);
 }
 
+/* On Vulkan a graph's step is recorded once, at its first run, and
+ * re-submitted after: later runs record nothing, a new learning rate still
+ * reaches the recorded update, and the results are the CPU backend's — also
+ * through the staging path of discrete GPUs. */
+static void
+test_recorded_once (void)
+{
+  for (int staging = 0; staging < 2; staging++)
+    {
+      LoomDevice *cpu = loom_device_open ("cpu", NULL), *device;
+      guint recorded, replays, step_dispatches;
+      GError *error = NULL;
+      Tiny a, b;
+
+      g_setenv ("LOOM_VK_FORCE_STAGING", staging ? "1" : "0", TRUE);
+      device = test_open_vulkan ();
+      g_unsetenv ("LOOM_VK_FORCE_STAGING");
+      if (device == NULL)
+        {
+          loom_device_free (cpu);
+          return;
+        }
+      tiny_init (&a, device, 0.1f, FALSE);
+      tiny_init (&b, cpu, 0.1f, FALSE);
+      g_assert_true (loom_graph_run (a.graph, &error));
+      g_assert_no_error (error);
+      loom_vk_debug_program_counts (device, &step_dispatches, &replays);
+      g_assert_cmpuint (step_dispatches, >, 4);
+      g_assert_cmpuint (replays, ==, 1);
+      g_assert_true (loom_graph_run (a.graph, &error) && loom_graph_run (a.graph, &error));
+      loom_graph_set_learning_rate (a.graph, 0.3f);
+      g_assert_true (loom_graph_run (a.graph, &error));
+      g_assert_true (loom_graph_run_accumulate (a.graph, &error));
+      g_assert_true (loom_graph_run_accumulate (a.graph, &error));
+      g_assert_true (loom_graph_run (a.graph, &error));
+      g_assert_no_error (error);
+      loom_vk_debug_program_counts (device, &recorded, &replays);
+      g_assert_cmpuint (replays, ==, 7);
+      /* the step's recording and the accumulation's, nothing more */
+      g_assert_cmpuint (recorded, >, step_dispatches);
+      g_assert_cmpuint (recorded, <, 2 * step_dispatches);
+
+      for (int i = 0; i < 3; i++)
+        g_assert_true (loom_graph_run (b.graph, &error));
+      loom_graph_set_learning_rate (b.graph, 0.3f);
+      g_assert_true (loom_graph_run (b.graph, &error));
+      g_assert_true (loom_graph_run_accumulate (b.graph, &error));
+      g_assert_true (loom_graph_run_accumulate (b.graph, &error));
+      g_assert_true (loom_graph_run (b.graph, &error));
+      g_assert_no_error (error);
+      assert_same (&a, &b, a.w1, b.w1);
+      assert_same (&a, &b, a.w2, b.w2);
+      loom_graph_free (a.graph);
+      loom_graph_free (b.graph);
+      loom_device_free (cpu);
+      test_close (device);
+    }
+}
+
 /* Dropout: the right share dropped, the rest scaled, the backward pass
  * using the forward pass's mask, a new mask each run, and the same masks on
  * every backend for the same seed. */
@@ -362,6 +421,7 @@ main (int argc, char **argv)
   g_test_add_func ("/graph/binding-too-large", test_binding_too_large);
   g_test_add_func ("/graph/frozen", test_frozen);
   g_test_add_func ("/graph/accumulation", test_accumulation);
+  g_test_add_func ("/graph/recorded-once", test_recorded_once);
   g_test_add_func ("/graph/dropout", test_dropout);
   g_test_add_func ("/graph/noise", test_noise);
   g_test_add_func ("/graph/init", test_init_parameters);

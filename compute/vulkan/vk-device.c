@@ -534,6 +534,9 @@ static const LoomBackendClass vk_class = {
   .buffer_write = loom_vk_buffer_write,
   .buffer_read = loom_vk_buffer_read,
   .run = loom_vk_run,
+  .record = loom_vk_record,
+  .replay = loom_vk_replay,
+  .recording_free = loom_vk_recording_free,
 };
 
 static void
@@ -678,4 +681,14 @@ loom_vk_debug_cap_limits (LoomDevice *device, guint32 max_groups, gsize max_stor
     vk->caps.op.max_groups[i] = MIN (vk->caps.op.max_groups[i], max_groups);
   if (max_storage_range != 0)
     vk->caps.op.max_storage_range = MIN (vk->caps.op.max_storage_range, max_storage_range);
+}
+
+void
+loom_vk_debug_program_counts (LoomDevice *device, guint *recorded, guint *replays)
+{
+  LoomVkDevice *vk = (LoomVkDevice *) device;
+
+  g_return_if_fail (device->klass == &vk_class);
+  *recorded = vk->n_recorded_dispatches;
+  *replays = vk->n_replays;
 }

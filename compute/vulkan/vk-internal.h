@@ -81,6 +81,8 @@ struct _LoomVkDevice
 
   LoomVkStream     *stream;        /* where immediate ops are recorded */
   double            submit_budget; /* work (flops + bytes) per submission */
+  guint             n_recorded_dispatches;  /* by programs, for tests */
+  guint             n_replays;
   gboolean          profile;       /* LOOM_PROFILE=1 */
   GHashTable       *profile_ns;    /* op name -> accumulated ns and count */
 };
@@ -121,9 +123,16 @@ gboolean  loom_vk_stream_finish  (LoomVkStream *stream, GError **error);
 guint     loom_vk_stream_get_n_submits (LoomVkStream *stream);
 /* Barriers recorded because one command touched what an earlier one wrote. */
 guint     loom_vk_stream_get_n_hazard_barriers (LoomVkStream *stream);
+guint     loom_vk_stream_get_n_dispatches (LoomVkStream *stream);
 gboolean  loom_vk_run            (LoomDevice *device, const LoomOp *op,
                                   const void *params, const LoomSpan *spans,
                                   GError **error);
+gpointer  loom_vk_record         (LoomDevice *device, const LoomOpCall *calls, guint n_calls,
+                                  GError **error);
+gboolean  loom_vk_replay         (LoomDevice *device, gpointer recording, GError **error);
+void      loom_vk_recording_free (LoomDevice *device, gpointer recording);
+/* For tests: dispatches recorded by programs and replays so far. */
+void      loom_vk_debug_program_counts (LoomDevice *device, guint *recorded, guint *replays);
 void      loom_vk_profile_print  (LoomVkDevice *vk);
 
 /* For tests: shrink the limits so small shapes exercise grid capping and

@@ -1,7 +1,9 @@
 /* Command recording: many dispatches per command buffer, a barrier only
  * where one dispatch touches what an earlier one wrote (or writes what it
  * read), submissions split by a work budget so none runs long enough to trip
- * a GPU watchdog, and optional timestamps per dispatch (LOOM_PROFILE=1). */
+ * a GPU watchdog, and optional timestamps per dispatch (LOOM_PROFILE=1).
+ * A stream either submits as it goes (the device's immediate stream) or
+ * keeps its command buffers for replay (a program's recording). */
 #include <string.h>
 
 #include "vulkan/vk-internal.h"
@@ -22,6 +24,7 @@ typedef struct
 {
   VkCommandBuffer cmd;
   VkFence         fence;
+  gboolean        recorded;        /* a recording's: kept, not recycled */
 } Submission;
 
 struct _LoomVkStream
@@ -38,14 +41,17 @@ struct _LoomVkStream
   guint            desc_pool;      /* the one allocating now */
   guint            n_submits;
   guint            n_hazard_barriers;
+  guint            n_dispatches;
+  gboolean         recording;      /* command buffers kept in `recorded`, never submitted */
+  GArray          *recorded;       /* VkCommandBuffer, in order */
 
   VkQueryPool      queries;        /* with profiling: two stamps per dispatch */
   guint            n_queries;
   GPtrArray       *query_ops;      /* const LoomOp* per stamp pair */
 };
 
-LoomVkStream *
-loom_vk_stream_new (LoomVkDevice *vk, GError **error)
+static LoomVkStream *
+stream_new (LoomVkDevice *vk, gboolean recording, GError **error)
 {
   LoomVkStream *s = g_new0 (LoomVkStream, 1);
   VkCommandPoolCreateInfo pool_info = {
@@ -55,6 +61,8 @@ loom_vk_stream_new (LoomVkDevice *vk, GError **error)
   };
 
   s->vk = vk;
+  s->recording = recording;
+  s->recorded = g_array_new (FALSE, FALSE, sizeof (VkCommandBuffer));
   s->free_cmds = g_array_new (FALSE, FALSE, sizeof (VkCommandBuffer));
   s->accesses = g_array_new (FALSE, FALSE, sizeof (Access));
   s->in_flight = g_array_new (FALSE, FALSE, sizeof (Submission));
@@ -67,7 +75,7 @@ loom_vk_stream_new (LoomVkDevice *vk, GError **error)
       loom_vk_stream_free (s);
       return NULL;
     }
-  if (vk->profile)
+  if (vk->profile && !recording)
     {
       VkQueryPoolCreateInfo query_info = {
         .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
@@ -79,6 +87,12 @@ loom_vk_stream_new (LoomVkDevice *vk, GError **error)
         s->queries = VK_NULL_HANDLE;
     }
   return s;
+}
+
+LoomVkStream *
+loom_vk_stream_new (LoomVkDevice *vk, GError **error)
+{
+  return stream_new (vk, FALSE, error);
 }
 
 void
@@ -102,6 +116,7 @@ loom_vk_stream_free (LoomVkStream *s)
   if (s->pool != VK_NULL_HANDLE)
     vkDestroyCommandPool (device, s->pool, NULL);  /* frees its command buffers */
   g_array_unref (s->free_cmds);
+  g_array_unref (s->recorded);
   g_array_unref (s->accesses);
   g_array_unref (s->in_flight);
   g_array_unref (s->free_fences);
@@ -114,6 +129,12 @@ guint
 loom_vk_stream_get_n_submits (LoomVkStream *s)
 {
   return s->n_submits;
+}
+
+guint
+loom_vk_stream_get_n_dispatches (LoomVkStream *s)
+{
+  return s->n_dispatches;
 }
 
 guint
@@ -147,7 +168,7 @@ begin (LoomVkStream *s, GError **error)
   LoomVkDevice *vk = s->vk;
   VkCommandBufferBeginInfo begin_info = {
     .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+    .flags = s->recording ? 0 : VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
   };
 
   if (vk->lost)
@@ -213,17 +234,20 @@ wait_oldest (LoomVkStream *s, GError **error)
   g_array_remove_index (s->in_flight, 0);
   vkResetFences (vk->device, 1, &sub.fence);
   g_array_append_val (s->free_fences, sub.fence);
-  vkResetCommandBuffer (sub.cmd, 0);
-  g_array_append_val (s->free_cmds, sub.cmd);
+  if (!sub.recorded)
+    {
+      vkResetCommandBuffer (sub.cmd, 0);
+      g_array_append_val (s->free_cmds, sub.cmd);
+    }
   return TRUE;
 }
 
-/* Ends and submits the command buffer being recorded, without waiting. */
+/* Queues CMD (ended) with a fence of its own, without waiting. */
 static gboolean
-submit (LoomVkStream *s, GError **error)
+queue (LoomVkStream *s, VkCommandBuffer cmd, gboolean recorded, GError **error)
 {
   LoomVkDevice *vk = s->vk;
-  Submission sub = { s->cmd, VK_NULL_HANDLE };
+  Submission sub = { cmd, VK_NULL_HANDLE, recorded };
   VkSubmitInfo info = {
     .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
     .commandBufferCount = 1,
@@ -231,14 +255,6 @@ submit (LoomVkStream *s, GError **error)
   };
   VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
 
-  if (s->cmd == VK_NULL_HANDLE)
-    return TRUE;
-  s->cmd = VK_NULL_HANDLE;
-  /* Results become visible to the host once the fence signals. */
-  full_barrier (sub.cmd, work_stages, work_writes, VK_PIPELINE_STAGE_HOST_BIT,
-                VK_ACCESS_HOST_READ_BIT);
-  if (!loom_vk_check (vk, vkEndCommandBuffer (sub.cmd), "vkEndCommandBuffer", error))
-    goto fail;
   if (s->free_fences->len > 0)
     {
       sub.fence = g_array_index (s->free_fences, VkFence, s->free_fences->len - 1);
@@ -246,22 +262,46 @@ submit (LoomVkStream *s, GError **error)
     }
   else if (!loom_vk_check (vk, vkCreateFence (vk->device, &fence_info, NULL, &sub.fence),
                            "vkCreateFence", error))
-    goto fail;
+    return FALSE;
   if (!loom_vk_check (vk, vkQueueSubmit (vk->queue, 1, &info, sub.fence),
                       "vkQueueSubmit", error))
     {
       g_array_append_val (s->free_fences, sub.fence);
-      goto fail;
+      return FALSE;
     }
   g_array_append_val (s->in_flight, sub);
   s->n_submits++;
   if (s->in_flight->len > MAX_IN_FLIGHT)
     return wait_oldest (s, error);
   return TRUE;
+}
 
-fail:
-  vkResetCommandBuffer (sub.cmd, 0);
-  g_array_append_val (s->free_cmds, sub.cmd);
+/* Ends the command buffer being recorded and submits it without waiting
+ * (or, recording, keeps it). */
+static gboolean
+submit (LoomVkStream *s, GError **error)
+{
+  LoomVkDevice *vk = s->vk;
+  VkCommandBuffer cmd = s->cmd;
+
+  if (cmd == VK_NULL_HANDLE)
+    return TRUE;
+  s->cmd = VK_NULL_HANDLE;
+  /* Results become visible to the host once the fence signals. */
+  full_barrier (cmd, work_stages, work_writes, VK_PIPELINE_STAGE_HOST_BIT,
+                VK_ACCESS_HOST_READ_BIT);
+  if (loom_vk_check (vk, vkEndCommandBuffer (cmd), "vkEndCommandBuffer", error))
+    {
+      if (s->recording)
+        {
+          g_array_append_val (s->recorded, cmd);
+          return TRUE;
+        }
+      if (queue (s, cmd, FALSE, error))
+        return TRUE;
+    }
+  vkResetCommandBuffer (cmd, 0);
+  g_array_append_val (s->free_cmds, cmd);
   return FALSE;
 }
 
@@ -506,29 +546,30 @@ loom_vk_stream_dispatch (LoomVkStream *s, const LoomOp *op, const void *params,
       vkCmdWriteTimestamp (s->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, s->queries, s->n_queries++);
       g_ptr_array_add (s->query_ops, (gpointer) op);
     }
+  s->n_dispatches++;
   return after_work (s, op->flops (params) + bytes, error);
 }
 
-/* Immediate ops go on the device's stream; elementwise ops larger than one
- * binding may cover are split into chunks that fit. */
-gboolean
-loom_vk_run (LoomDevice *device, const LoomOp *op, const void *params,
-             const LoomSpan *spans, GError **error)
+/* Elementwise ops larger than one binding may cover are split into chunks
+ * that fit; others are one dispatch. */
+static gboolean
+stream_run (LoomVkStream *s, const LoomOp *op, const void *params, const LoomSpan *spans,
+            GError **error)
 {
-  LoomVkDevice *vk = (LoomVkDevice *) device;
+  LoomVkDevice *vk = s->vk;
   guint32 n, chunk;
   guint8 chunk_params[LOOM_OP_MAX_PARAMS];
   LoomSpan chunk_spans[LOOM_OP_MAX_BINDINGS];
 
   if (!op->elementwise)
-    return loom_vk_stream_dispatch (vk->stream, op, params, spans, error);
+    return loom_vk_stream_dispatch (s, op, params, spans, error);
 
   memcpy (&n, params, sizeof n);
   /* Whole multiples of 64 floats keep every chunk's offset aligned. */
   chunk = (guint32) MIN ((gsize) G_MAXUINT32 / 2, vk->caps.op.max_storage_range / sizeof (float));
   chunk = MAX (chunk / 64 * 64, 64);
   if (n <= chunk)
-    return loom_vk_stream_dispatch (vk->stream, op, params, spans, error);
+    return loom_vk_stream_dispatch (s, op, params, spans, error);
 
   g_assert (op->params_size <= sizeof chunk_params);
   memcpy (chunk_params, params, op->params_size);
@@ -539,10 +580,69 @@ loom_vk_run (LoomDevice *device, const LoomOp *op, const void *params,
       memcpy (chunk_params, &len, sizeof len);
       for (guint i = 0; i < op->n_bindings; i++)
         chunk_spans[i] = (LoomSpan) { spans[i].buffer, spans[i].offset + first, len };
-      if (!loom_vk_stream_dispatch (vk->stream, op, chunk_params, chunk_spans, error))
+      if (!loom_vk_stream_dispatch (s, op, chunk_params, chunk_spans, error))
         return FALSE;
     }
   return TRUE;
+}
+
+/* Immediate ops go on the device's stream. */
+gboolean
+loom_vk_run (LoomDevice *device, const LoomOp *op, const void *params,
+             const LoomSpan *spans, GError **error)
+{
+  return stream_run (((LoomVkDevice *) device)->stream, op, params, spans, error);
+}
+
+/* A program's recording: a stream of its own whose command buffers and
+ * descriptor sets live as long as the program. */
+gpointer
+loom_vk_record (LoomDevice *device, const LoomOpCall *calls, guint n_calls, GError **error)
+{
+  LoomVkDevice *vk = (LoomVkDevice *) device;
+  LoomVkStream *s = stream_new (vk, TRUE, error);
+
+  if (s == NULL)
+    return NULL;
+  for (guint i = 0; i < n_calls; i++)
+    if (!stream_run (s, calls[i].op, calls[i].params, calls[i].spans, error))
+      {
+        loom_vk_stream_free (s);
+        return NULL;
+      }
+  if (!submit (s, error))
+    {
+      loom_vk_stream_free (s);
+      return NULL;
+    }
+  vk->n_recorded_dispatches += s->n_dispatches;
+  return s;
+}
+
+/* After what the immediate stream holds (uploads), the recorded command
+ * buffers in order, then a wait: the next replay may reuse them. */
+gboolean
+loom_vk_replay (LoomDevice *device, gpointer recording, GError **error)
+{
+  LoomVkDevice *vk = (LoomVkDevice *) device;
+  LoomVkStream *rec = recording, *s = vk->stream;
+
+  if (!loom_vk_stream_finish (s, error))
+    return FALSE;
+  for (guint i = 0; i < rec->recorded->len; i++)
+    if (!queue (s, g_array_index (rec->recorded, VkCommandBuffer, i), TRUE, error))
+      {
+        loom_vk_stream_finish (s, NULL);
+        return FALSE;
+      }
+  vk->n_replays++;
+  return loom_vk_stream_finish (s, error);
+}
+
+void
+loom_vk_recording_free (LoomDevice *device, gpointer recording)
+{
+  loom_vk_stream_free (recording);
 }
 
 static gint
