@@ -703,6 +703,35 @@ loom_graph_batch_norm (LoomGraph *g, LoomTensor *x, LoomTensor *gamma, LoomTenso
 
 /* ---- sums and products ------------------------------------------------------ */
 
+static void
+dims_of (const LoomTensor *t, guint32 *dims)
+{
+  dims[0] = t->n, dims[1] = t->c, dims[2] = t->h, dims[3] = t->w;
+}
+
+/* CONTRIBUTION (the output's shape) summed down to X's shape where X
+ * broadcast, then added to X's gradient. */
+static void
+accumulate_broadcast (LoomGraph *g, LoomTensor *x, LoomTensor *contribution)
+{
+  LoomSumToParams p = { .keep = 0 };
+  guint32 xd[4];
+  LoomTensor *dx;
+
+  if (x->length == contribution->length)
+    {
+      accumulate (g, x, contribution);
+      return;
+    }
+  dims_of (contribution, p.dims);
+  dims_of (x, xd);
+  for (guint i = 0; i < 4; i++)
+    p.keep |= (guint32) (xd[i] == p.dims[i]) << i;
+  dx = tensor_like (g, "broadcast dx", x);
+  emit (g, &loom_op_sum_to, &p, (LoomTensor *[]) { dx, contribution });
+  accumulate (g, x, dx);
+}
+
 /* The output gradient goes to both inputs: copies, since a gradient tensor
  * may later be added to in place. */
 static void
@@ -711,10 +740,10 @@ add_backward (LoomGraph *g, Node *node)
   for (guint i = 0; i < 2; i++)
     if (wants_grad (node->in[i]))
       {
-        LoomTensor *dx = tensor_like (g, "add dx", node->in[i]);
+        LoomTensor *dx = tensor_like (g, "add dx", node->out);
 
         emit_elementwise (g, &loom_op_copy, 0.0f, 0, dx, node->out->grad, NULL);
-        accumulate (g, node->in[i], dx);
+        accumulate_broadcast (g, node->in[i], dx);
       }
 }
 
@@ -724,30 +753,60 @@ mul_backward (LoomGraph *g, Node *node)
   for (guint i = 0; i < 2; i++)
     if (wants_grad (node->in[i]))
       {
-        LoomTensor *dx = tensor_like (g, "mul dx", node->in[i]);
+        LoomTensor *dx = tensor_like (g, "mul dx", node->out), *other = node->in[1 - i];
 
-        emit_elementwise (g, &loom_op_mul, 0.0f, 0, dx, node->out->grad, node->in[1 - i]);
-        accumulate (g, node->in[i], dx);
+        if (other->length == dx->length)
+          emit_elementwise (g, &loom_op_mul, 0.0f, 0, dx, node->out->grad, other);
+        else
+          {
+            LoomBroadcastParams p = { .mul = 1 };
+            guint32 od[4];
+
+            dims_of (dx, p.dims);
+            dims_of (other, od);
+            loom_broadcast_strides (p.dims, p.dims, p.a_strides);
+            loom_broadcast_strides (od, p.dims, p.b_strides);
+            emit (g, &loom_op_broadcast, &p, (LoomTensor *[]) { dx, node->out->grad, other });
+          }
+        accumulate_broadcast (g, node->in[i], dx);
       }
 }
 
+/* y = a + b or a · b; sizes that differ must be 1 in one of them
+ * (PyTorch's broadcasting over N, C, H, W). */
 static LoomTensor *
 pointwise (LoomGraph *g, const char *name, const LoomOp *op, BackwardFunc backward,
            LoomTensor *a, LoomTensor *b)
 {
+  LoomBroadcastParams p = { .mul = op == &loom_op_mul };
+  guint32 ad[4], bd[4];
   LoomTensor *y;
 
   g_return_val_if_fail (g != NULL, NULL);
   if (a == NULL || b == NULL || g->error != NULL)
     return NULL;
-  if (a->n != b->n || a->c != b->c || a->h != b->h || a->w != b->w)
+  dims_of (a, ad);
+  dims_of (b, bd);
+  for (guint i = 0; i < 4; i++)
     {
-      g_autofree char *as = shape (a), *bs = shape (b);
+      if (ad[i] != bd[i] && ad[i] != 1 && bd[i] != 1)
+        {
+          g_autofree char *as = shape (a), *bs = shape (b);
 
-      return fail (g, "%s: %s and %s differ in shape", name, as, bs);
+          return fail (g, "%s: %s and %s differ in shape and do not broadcast "
+                       "(sizes that differ must be 1 in one of them)", name, as, bs);
+        }
+      p.dims[i] = MAX (ad[i], bd[i]);
     }
-  y = tensor_like (g, name, a);
-  emit_elementwise (g, op, 0.0f, 0, y, a, b);
+  y = tensor_new (g, name, p.dims[0], p.dims[1], p.dims[2], p.dims[3], TENSOR_VALUE);
+  if (a->length == y->length && b->length == y->length)
+    emit_elementwise (g, op, 0.0f, 0, y, a, b);
+  else
+    {
+      loom_broadcast_strides (ad, p.dims, p.a_strides);
+      loom_broadcast_strides (bd, p.dims, p.b_strides);
+      emit (g, &loom_op_broadcast, &p, (LoomTensor *[]) { y, a, b });
+    }
   node_new (g, backward, y, a, b, NULL);
   return y;
 }
@@ -762,6 +821,89 @@ LoomTensor *
 loom_graph_mul (LoomGraph *g, LoomTensor *a, LoomTensor *b)
 {
   return pointwise (g, "mul", &loom_op_mul, mul_backward, a, b);
+}
+
+/* ---- views and slices --------------------------------------------------------- */
+
+/* A tensor that is a window of BASE's memory (its root, if BASE is a view). */
+static LoomTensor *
+view_new (LoomGraph *g, const char *name, LoomTensor *base, gsize offset,
+          guint n, guint c, guint h, guint w)
+{
+  LoomTensor *t = tensor_new (g, name, n, c, h, w, TENSOR_VALUE);
+
+  while (base->view_of != NULL)
+    {
+      offset += base->view_offset;
+      base = base->view_of;
+    }
+  t->view_of = base;
+  t->view_offset = offset;
+  t->persistent = base->persistent;
+  return t;
+}
+
+static void
+reshape_backward (LoomGraph *g, Node *node)
+{
+  LoomTensor *x = node->in[0], *dy = node->out->grad;
+
+  accumulate (g, x, view_new (g, "reshape dx", dy, 0, x->n, x->c, x->h, x->w));
+}
+
+LoomTensor *
+loom_graph_reshape (LoomGraph *g, LoomTensor *x, guint n, guint c, guint h, guint w)
+{
+  LoomTensor *y;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (x == NULL || g->error != NULL)
+    return NULL;
+  if ((guint64) n * c * h * w != x->length)
+    {
+      g_autofree char *xs = shape (x);
+
+      return fail (g, "reshape: %s has %" G_GSIZE_FORMAT " values, %u×%u×%u×%u would have %"
+                   G_GUINT64_FORMAT, xs, x->length, n, c, h, w, (guint64) n * c * h * w);
+    }
+  y = view_new (g, "reshape", x, 0, n, c, h, w);
+  node_new (g, reshape_backward, y, x, NULL, NULL);
+  return y;
+}
+
+static void
+slice_backward (LoomGraph *g, Node *node)
+{
+  LoomTensor *x = node->in[0], *dy = node->out->grad;
+  LoomTensor *dx = tensor_like (g, "slice dx", x);
+  LoomChannelCopyParams p = { x->n, x->h * x->w, dy->c, 0, x->c, node->kind, dy->c };
+
+  emit_elementwise (g, &loom_op_fill, 0.0f, 0, dx, NULL, NULL);
+  emit (g, &loom_op_channel_copy, &p, (LoomTensor *[]) { dx, dy });
+  accumulate (g, x, dx);
+}
+
+LoomTensor *
+loom_graph_slice_channels (LoomGraph *g, LoomTensor *x, guint first, guint count)
+{
+  LoomTensor *y;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (x == NULL || g->error != NULL)
+    return NULL;
+  if (count == 0 || first >= x->c || count > x->c - first)
+    {
+      g_autofree char *xs = shape (x);
+
+      return fail (g, "slice_channels: channels [%u, %u + %u) are not inside %s",
+                   first, first, count, xs);
+    }
+  y = tensor_new (g, "slice", x->n, count, x->h, x->w, TENSOR_VALUE);
+  emit (g, &loom_op_channel_copy,
+        &(LoomChannelCopyParams) { x->n, x->h * x->w, x->c, first, count, 0, count },
+        (LoomTensor *[]) { y, x });
+  node_new (g, slice_backward, y, x, NULL, NULL)->kind = first;
+  return y;
 }
 
 /* ---- randomness ------------------------------------------------------------ */
@@ -1309,6 +1451,16 @@ plan_memory (LoomGraph *g)
             t->first = (gint) s;
           t->last = (gint) s;
         }
+    }
+  /* A view's uses keep the memory it looks into alive. */
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      LoomTensor *t = g->tensors->pdata[i], *base = t->view_of;
+
+      if (base == NULL || t->first < 0)
+        continue;
+      base->first = base->first < 0 ? t->first : MIN (base->first, t->first);
+      base->last = MAX (base->last, t->last);
     }
   for (guint i = 0; i < g->tensors->len; i++)
     {

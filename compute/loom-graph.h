@@ -71,13 +71,21 @@ LoomTensor *loom_graph_dropout     (LoomGraph *graph, LoomTensor *x, float p);
  * deviation 1) — a generator's latent input. */
 LoomTensor *loom_graph_noise       (LoomGraph *graph, const char *name, guint n, guint c,
                                     guint h, guint w, gboolean normal);
-/* a + b and a · b, elementwise, same shapes (residual blocks, gates). */
+/* a + b and a · b, elementwise (residual blocks, gates), with PyTorch's
+ * broadcasting: where sizes differ one of them must be 1 (a 1×C×1×1
+ * per-channel scale, an N×1×H×W mask). */
 LoomTensor *loom_graph_add         (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
 LoomTensor *loom_graph_mul         (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
 /* PyTorch's GroupNorm: statistics per sample over C/GROUPS channels at a
  * time, then γ, β per channel.  GROUPS = C is instance normalisation. */
 LoomTensor *loom_graph_group_norm  (LoomGraph *graph, LoomTensor *x, guint groups,
                                     LoomTensor *gamma, LoomTensor *beta, float eps);
+/* X seen as N×C×H×W (as many values): no copy. */
+LoomTensor *loom_graph_reshape     (LoomGraph *graph, LoomTensor *x, guint n, guint c,
+                                    guint h, guint w);
+/* Channels [FIRST, FIRST + COUNT) of X. */
+LoomTensor *loom_graph_slice_channels (LoomGraph *graph, LoomTensor *x, guint first,
+                                       guint count);
 /* A and B side by side along channels (U-Net skips); same N, H, W. */
 LoomTensor *loom_graph_concat      (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
 LoomTensor *loom_graph_activation  (LoomGraph *graph, LoomActivation kind, float slope,

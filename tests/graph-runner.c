@@ -151,6 +151,33 @@ build_gn (Model *m)
   m->loss = loom_graph_mse_loss (g, loom_graph_conv2d (g, h, w2, b2, &point), t);
 }
 
+/* x (2×4×6×6) → conv 4→6 3×3 (padding 1) → channels 0-2 · σ(channels 3-5)
+ * (a gated convolution) → · scale (1×3×1×1) + bias image (1×1×6×6) → tanh
+ * → reshape 2×108 → linear 108→4 → MSE: slices, broadcasting, reshape. */
+static void
+build_gate (Model *m)
+{
+  LoomGraph *g = m->graph;
+  LoomConv2d same = { .pad_h = 1, .pad_w = 1 };
+  LoomTensor *x = add (m, loom_graph_input (g, "x", 2, 4, 6, 6), "x");
+  LoomTensor *t = add (m, loom_graph_input (g, "target", 2, 4, 1, 1), "target");
+  LoomTensor *w1 = add (m, loom_graph_parameter (g, "w1", 6, 4, 3, 3), "w1");
+  LoomTensor *b1 = add (m, loom_graph_parameter (g, "b1", 6, 1, 1, 1), "b1");
+  LoomTensor *scale = add (m, loom_graph_parameter (g, "scale", 1, 3, 1, 1), "scale");
+  LoomTensor *image = add (m, loom_graph_parameter (g, "image", 1, 1, 6, 6), "image");
+  LoomTensor *w2 = add (m, loom_graph_parameter (g, "w2", 4, 108, 1, 1), "w2");
+  LoomTensor *b2 = add (m, loom_graph_parameter (g, "b2", 4, 1, 1, 1), "b2");
+  LoomTensor *h = loom_graph_conv2d (g, x, w1, b1, &same);
+  LoomTensor *gate = loom_graph_activation (g, LOOM_ACTIVATION_SIGMOID, 0.0f,
+                                            loom_graph_slice_channels (g, h, 3, 3));
+
+  h = loom_graph_mul (g, loom_graph_slice_channels (g, h, 0, 3), gate);
+  h = loom_graph_add (g, loom_graph_mul (g, h, scale), image);
+  h = loom_graph_activation (g, LOOM_ACTIVATION_TANH, 0.0f, h);
+  h = loom_graph_reshape (g, h, 2, 108, 1, 1);
+  m->loss = loom_graph_mse_loss (g, loom_graph_linear (g, h, w2, b2), t);
+}
+
 static gboolean
 load (LoomGraph *g, LoomTensor *t, const char *path, GError **error)
 {
@@ -190,6 +217,8 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
     build_bn (&m);
   else if (strcmp (model, "gn") == 0)
     build_gn (&m);
+  else if (strcmp (model, "gate") == 0)
+    build_gate (&m);
   else
     build_cnn (&m);
   if (json_object_has_member (c, "clip"))

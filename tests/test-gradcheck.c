@@ -116,6 +116,18 @@ build (Check *c, const char *which)
 
       c->loss = loom_graph_mse_loss (g, y, input (c, 2, 3, 4, 5));
     }
+  else if (strcmp (which, "broadcast") == 0)
+    {
+      /* a·s + b: a per-channel scale s, a per-sample bias image b, and
+       * reshape and channel slices around them */
+      LoomTensor *a = param (c, 2, 3, 4, 5), *scale = param (c, 1, 3, 1, 1);
+      LoomTensor *bias = param (c, 2, 1, 4, 5), *gate = param (c, 2, 1, 1, 5);
+      LoomTensor *y = loom_graph_add (g, loom_graph_mul (g, a, scale), bias);
+
+      y = loom_graph_mul (g, gate, loom_graph_slice_channels (g, y, 1, 2));
+      y = loom_graph_reshape (g, loom_graph_activation (g, LOOM_ACTIVATION_TANH, 0, y), 2, 40, 1, 1);
+      c->loss = loom_graph_mse_loss (g, y, input (c, 2, 40, 1, 1));
+    }
   else if (strcmp (which, "concat") == 0)
     {
       LoomTensor *y = loom_graph_concat (g, param (c, 2, 3, 4, 5), param (c, 2, 2, 4, 5));
@@ -268,7 +280,7 @@ main (int argc, char **argv)
 {
   static const char *graphs[] = {
     "linear", "convT", "concat", "maxpool", "avgpool", "upsample-nearest", "upsample-bilinear",
-    "batchnorm", "groupnorm-2", "groupnorm-4", "add-mul", "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
+    "batchnorm", "groupnorm-2", "groupnorm-4", "add-mul", "broadcast", "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
     "activation-0", "activation-1", "activation-2", "activation-3", "activation-4",
     "cross-entropy", "loss-0", "loss-1", "loss-2", "loss-3",
   };

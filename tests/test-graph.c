@@ -60,6 +60,18 @@ test_malformed (void)
   loom_graph_mse_loss (g, loom_graph_input (g, "y", 2, 3, 1, 1), loom_graph_input (g, "t", 2, 4, 1, 1));
   assert_compile_fails (g, "mse_loss", "2×4×1×1");
 
+  /* Shapes that do not broadcast, a reshape that changes the size, a slice
+   * past the channels. */
+  g = loom_graph_new ();
+  loom_graph_add (g, loom_graph_input (g, "a", 2, 3, 4, 4), loom_graph_input (g, "b", 2, 2, 1, 1));
+  assert_compile_fails (g, "add", "2×2×1×1");
+  g = loom_graph_new ();
+  loom_graph_reshape (g, loom_graph_input (g, "a", 2, 3, 4, 4), 2, 3, 4, 3);
+  assert_compile_fails (g, "reshape", "2×3×4×4");
+  g = loom_graph_new ();
+  loom_graph_slice_channels (g, loom_graph_input (g, "a", 2, 3, 4, 4), 2, 2);
+  assert_compile_fails (g, "slice_channels", "2×3×4×4");
+
   /* Training from something that is not a loss. */
   g = loom_graph_new ();
   {

@@ -15,6 +15,8 @@ The models (tests/graph-runner.c builds the same):
   bn:  x 4×3×6×6 → conv 3→5 3×3 (padding 1, no bias) → BatchNorm2d → ReLU
        → conv 5→2 1×1 → MSE; running statistics compared too
   gn:  x 2×3×6×6 → conv 3→4 3×3 (padding 1) → GroupNorm(2, 4) → ReLU → conv 4→2 1×1 → MSE
+  gate: x 2×4×6×6 → conv 4→6 3×3 (padding 1) → ch 0-2 · sigmoid(ch 3-5) → · scale (1×3×1×1)
+       + image (1×1×6×6) → tanh → reshape 2×108 → linear 108→4 → MSE
 """
 import sys
 
@@ -82,6 +84,21 @@ class Gn(nn.Module):
         return self.c2(F.relu(self.gn(self.c1(x))))
 
 
+class Gate(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(4, 6, 3, padding=1)
+        self.scale = nn.Parameter(torch.rand(1, 3, 1, 1) + 0.5)
+        self.image = nn.Parameter(torch.randn(1, 1, 6, 6) * 0.3)
+        self.l2 = nn.Linear(108, 4)
+
+    def forward(self, x):
+        h = self.c1(x)
+        h = h[:, 0:3] * torch.sigmoid(h[:, 3:6])
+        h = torch.tanh(h * self.scale + self.image)
+        return self.l2(h.reshape(2, 108))
+
+
 class Cnn(nn.Module):
     def __init__(self):
         super().__init__()
@@ -95,8 +112,9 @@ class Cnn(nn.Module):
 def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight_decay=0.0,
               clip=None):
     torch.manual_seed(7)
-    net = {"mlp": Mlp, "cnn": Cnn, "seg": Seg, "gen": Gen, "bn": Bn, "gn": Gn}[model]()
-    layers = {"mlp": lambda: [net.l1, net.l2], "gen": lambda: [net.c1]}.get(
+    net = {"mlp": Mlp, "cnn": Cnn, "seg": Seg, "gen": Gen, "bn": Bn, "gn": Gn,
+           "gate": Gate}[model]()
+    layers = {"mlp": lambda: [net.l1, net.l2], "gen": lambda: [net.c1], "gate": list}.get(
         model, lambda: [net.c1, net.c2])()
     x = torch.randn(*x_shape)
     if model == "seg":
@@ -113,6 +131,11 @@ def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight
     if model == "gn":
         state = {"w1": net.c1.weight, "b1": net.c1.bias, "gamma": net.gn.weight,
                  "beta": net.gn.bias, "w2": net.c2.weight, "b2": net.c2.bias}
+        layers = []
+        inputs.update({k: v.detach().clone() for k, v in state.items()})
+    if model == "gate":
+        state = {"w1": net.c1.weight, "b1": net.c1.bias, "scale": net.scale,
+                 "image": net.image, "w2": net.l2.weight, "b2": net.l2.bias}
         layers = []
         inputs.update({k: v.detach().clone() for k, v in state.items()})
     if model == "bn":
@@ -140,7 +163,7 @@ def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight
         opt.step()
         losses.append(loss.item())
     expected = {"losses": torch.tensor(losses)}
-    if model in ("bn", "gn"):
+    if model in ("bn", "gn", "gate"):
         expected.update({f"{k}-final": v.detach() for k, v in state.items()})
     for i, layer in enumerate(layers, 1):
         expected[f"w{i}-final"] = layer.weight.detach()
@@ -164,6 +187,7 @@ def main():
         make_case("bn-sgd", "bn", (4, 3, 6, 6), (4, 2, 6, 6), "sgd", 0.05, momentum=0.9),
         make_case("mlp-clipped", "mlp", (12, 8), (12, 4), "sgd", 0.1, momentum=0.5, clip=0.05),
         make_case("gn-adam", "gn", (2, 3, 6, 6), (2, 2, 6, 6), "adam", 0.02),
+        make_case("gate-adam", "gate", (2, 4, 6, 6), (2, 4), "adam", 0.02),
     ]
     return torchref.run(sys.argv[1], cases)
 

@@ -50,6 +50,26 @@ typedef struct
   guint32 count;
 } LoomChannelCopyParams;
 
+/* NCHW broadcasting (PyTorch's rules over four dimensions): A and B are
+ * read at strides that are 0 along the dimensions they broadcast. */
+typedef struct
+{
+  guint32 dims[4];              /* the output's N, C, H, W */
+  guint32 a_strides[4], b_strides[4];
+  guint32 mul;                  /* y = a · b, else y = a + b */
+} LoomBroadcastParams;
+
+/* SHAPE's contiguous strides, 0 where it is 1 and OUT is not. */
+void loom_broadcast_strides (const guint32 *shape, const guint32 *out, guint32 *strides);
+
+/* out = IN summed over the dimensions KEEP leaves out: the gradient of a
+ * broadcast input. */
+typedef struct
+{
+  guint32 dims[4];              /* IN's N, C, H, W */
+  guint32 keep;                 /* bit i: dimension i is kept (else summed to 1) */
+} LoomSumToParams;
+
 typedef struct
 {
   guint32 planes;               /* N·C */
