@@ -121,6 +121,56 @@ def upsample_cases(gen):
     return cases
 
 
+def strides(shape, out):
+    """Contiguous strides of SHAPE, 0 where it broadcasts to OUT."""
+    result, step = [0] * 4, 1
+    for i in range(3, -1, -1):
+        result[i] = 0 if shape[i] == 1 and out[i] != 1 else step
+        step *= shape[i]
+    return result
+
+
+def broadcast_cases(gen):
+    """a + b and a · b with broadcasting (op broadcast), and the gradient of
+    each input: dy (· the other input, broadcast) summed back to its shape
+    (op sum_to), against autograd."""
+    cases = []
+    for a_shape, b_shape in [((2, 3, 5, 7), (1, 3, 1, 1)), ((2, 1, 4, 6), (2, 3, 1, 6)),
+                             ((1, 1, 1, 1), (3, 2, 9, 11)), ((4, 70, 3, 3), (4, 1, 3, 3))]:
+        out = [max(x, y) for x, y in zip(a_shape, b_shape)]
+        for mul in (0, 1):
+            a = torch.randn(a_shape, generator=gen, requires_grad=True)
+            b = torch.randn(b_shape, generator=gen, requires_grad=True)
+            y = a * b if mul else a + b
+            dy = torch.randn(y.shape, generator=gen)
+            y.backward(dy)
+            name = f"{'mul' if mul else 'add'}{'x'.join(map(str, a_shape))}-{'x'.join(map(str, b_shape))}"
+            params = [["u", d] for d in out] + [["u", v] for v in strides(a_shape, out)] \
+                + [["u", v] for v in strides(b_shape, out)] + [["u", mul]]
+            cases.append({
+                "name": name,
+                "entry": {"name": name, "op": "broadcast", "params": params,
+                          "bindings": [{"length": y.numel(), "output": True},
+                                       {"length": a.numel(), "input": name + ".a"},
+                                       {"length": b.numel(), "input": name + ".b"}]},
+                "inputs": {"a": a, "b": b}, "expected": {"0": y},
+            })
+            for which, x, other in (("a", a, b), ("b", b, a)):
+                # the contribution before the sum: dy, or dy · the other input
+                full = dy * other.detach().expand(out) if mul else dy
+                keep = sum(1 << i for i in range(4) if x.shape[i] == out[i])
+                grad = f"{name}-d{which}"
+                cases.append({
+                    "name": grad,
+                    "entry": {"name": grad, "op": "sum_to",
+                              "params": [["u", d] for d in out] + [["u", keep]],
+                              "bindings": [{"length": x.numel(), "output": True},
+                                           {"length": full.numel(), "input": grad + ".full"}]},
+                    "inputs": {"full": full.contiguous()}, "expected": {"0": x.grad},
+                })
+    return cases
+
+
 # LoomLoss order: PyTorch's per-value loss for each, and a target maker.
 LOSSES = [
     ("mse", lambda y, t: F.mse_loss(y, t, reduction="none"), lambda r: r),
@@ -158,7 +208,7 @@ def loss_cases(gen):
 def main():
     gen = torch.Generator().manual_seed(2026)
     return torchref.run(sys.argv[1], activation_cases(gen) + pool_cases(gen) + upsample_cases(gen)
-                        + loss_cases(gen))
+                        + loss_cases(gen) + broadcast_cases(gen))
 
 
 if __name__ == "__main__":
