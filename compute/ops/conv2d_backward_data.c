@@ -7,6 +7,7 @@
 #include "backend.h"
 #include "ops/conv.h"
 #include "ops/tile.h"
+#include "ops/winograd.h"
 #include "conv2d_backward_data.spv.h"
 
 enum { DX_, DY_, W_ };
@@ -62,8 +63,14 @@ backward_data_cpu (const void *params, float *const *b, LoomThreads *threads)
   gsize crs = (gsize) p->c * p->r * p->s, pq = (gsize) p->p * p->q;
   gsize chw = (gsize) p->c * p->h * p->w;
   gsize chunk = loom_conv_chunk (p);
-  float *col = g_new (float, crs * chunk);
+  float *col;
 
+  if (loom_winograd_fits_backward_data (p) && !loom_winograd_disabled ())
+    {
+      loom_winograd_backward_data (p, b[DY_], b[W_], b[DX_], threads);
+      return;
+    }
+  col = g_new (float, crs * chunk);
   memset (b[DX_], 0, p->n * chw * sizeof (float));
   for (gsize n = 0; n < p->n; n++)
     for (gsize first = 0; first < pq; first += chunk)

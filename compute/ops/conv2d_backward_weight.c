@@ -10,6 +10,7 @@
 #include "ops/reduce.h"
 #include "ops/conv.h"
 #include "ops/tile.h"
+#include "ops/winograd.h"
 #include "conv2d_backward_weight.spv.h"
 
 enum { WS_, X_, DY_ };
@@ -61,8 +62,14 @@ backward_weight_cpu (const void *params, float *const *b, LoomThreads *threads)
   gsize crs = (gsize) p->c * p->r * p->s, pq = (gsize) p->p * p->q, npq = p->n * pq;
   gsize chw = (gsize) p->c * p->h * p->w;
   gsize chunk = loom_conv_chunk (p);
-  float *col = g_new (float, crs * chunk);
+  float *col;
 
+  if (loom_winograd_fits (p) && !loom_winograd_disabled ())
+    {
+      loom_winograd_backward_weight (p, b[X_], b[DY_], b[WS_], threads);
+      return;
+    }
+  col = g_new (float, crs * chunk);
   for (gsize slice = 0; slice < p->splits; slice++)
     {
       gsize end = loom_conv_slice_begin (slice + 1, npq, p->splits);

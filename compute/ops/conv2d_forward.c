@@ -1,11 +1,13 @@
-/* y = conv(x, w) + bias.  CPU: im2col in cache-sized column chunks and
- * OpenBLAS; Vulkan: implicit GEMM (shaders/conv2d_forward.comp). */
+/* y = conv(x, w) + bias.  CPU: Winograd F(2×2, 3×3) for 3×3 stride-1
+ * kernels, else im2col in cache-sized column chunks and OpenBLAS; Vulkan:
+ * implicit GEMM (shaders/conv2d_forward.comp). */
 #include <string.h>
 #include <cblas.h>
 
 #include "backend.h"
 #include "ops/conv.h"
 #include "ops/tile.h"
+#include "ops/winograd.h"
 #include "conv2d_forward.spv.h"
 
 enum { Y_, X_, W_, BIAS_ };
@@ -73,10 +75,10 @@ add_bias (gpointer data, gsize begin, gsize end)
     }
 }
 
+/* im2col in cache-sized column chunks, then OpenBLAS. */
 static void
-forward_cpu (const void *params, float *const *b, LoomThreads *threads)
+forward_gemm (const LoomConvParams *p, float *const *b, LoomThreads *threads)
 {
-  const LoomConvParams *p = params;
   gsize crs = (gsize) p->c * p->r * p->s, pq = (gsize) p->p * p->q;
   gsize chunk = loom_conv_chunk (p);
   /* A 1×1, stride-1, unpadded convolution reads x as its patch matrix. */
@@ -97,13 +99,24 @@ forward_cpu (const void *params, float *const *b, LoomThreads *threads)
                      pointwise ? x + first : col, pointwise ? (int) pq : (int) count,
                      0.0f, b[Y_] + n * p->k * pq + first, (int) pq);
       }
+  g_free (col);
+}
+
+static void
+forward_cpu (const void *params, float *const *b, LoomThreads *threads)
+{
+  const LoomConvParams *p = params;
+
+  if (loom_winograd_fits (p) && !loom_winograd_disabled ())
+    loom_winograd_forward (p, b[X_], b[W_], b[Y_], threads);
+  else
+    forward_gemm (p, b, threads);
   if (p->has_bias)
     {
       BiasJob job = { p, b[Y_], b[BIAS_] };
 
       loom_threads_parallel_for (threads, (gsize) p->n * p->k, 1, add_bias, &job);
     }
-  g_free (col);
 }
 
 static guint
