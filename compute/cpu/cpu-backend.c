@@ -131,8 +131,8 @@ loom_cpu_device_new (void)
 
   cpu->parent.klass = &cpu_class;
   cpu->threads = loom_threads_new (n);
-  /* Our loops and OpenBLAS take turns, never run at once: same count. */
-  openblas_set_num_threads ((int) n);
+  /* OpenBLAS runs single-threaded inside our pool (cpu/sgemm.h). */
+  openblas_set_num_threads (1);
 
   cpu->parent.info.backend = LOOM_BACKEND_CPU;
   cpu->parent.info.index = -1;

@@ -2,9 +2,9 @@
  * added back into dx; Vulkan: a gather over every padded position that
  * reads each pixel (shaders/conv2d_backward_data.comp), no atomics. */
 #include <string.h>
-#include <cblas.h>
 
 #include "backend.h"
+#include "cpu/sgemm.h"
 #include "ops/conv.h"
 #include "ops/tile.h"
 #include "ops/winograd.h"
@@ -77,9 +77,9 @@ backward_data_cpu (const void *params, float *const *b, LoomThreads *threads)
       {
         gsize count = MIN (chunk, pq - first);
 
-        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) crs, (int) count,
-                     (int) p->k, 1.0f, b[W_], (int) crs,
-                     b[DY_] + n * p->k * pq + first, (int) pq, 0.0f, col, (int) count);
+        loom_sgemm (threads, TRUE, FALSE, (int) crs, (int) count, (int) p->k, 1.0f,
+                    b[W_], (int) crs, b[DY_] + n * p->k * pq + first, (int) pq,
+                    0.0f, col, (int) count);
         loom_conv_col2im (p, col, first, count, b[DX_] + n * chw, threads);
       }
   g_free (col);

@@ -4,9 +4,9 @@
  * CPU: im2col and OpenBLAS per slice; Vulkan: implicit GEMM, a workgroup
  * layer per slice (shaders/conv2d_backward_weight.comp). */
 #include <string.h>
-#include <cblas.h>
 
 #include "backend.h"
+#include "cpu/sgemm.h"
 #include "ops/reduce.h"
 #include "ops/conv.h"
 #include "ops/tile.h"
@@ -84,9 +84,9 @@ backward_weight_cpu (const void *params, float *const *b, LoomThreads *threads)
           gsize count = MIN (MIN (end - t, pq - first), chunk);
 
           loom_conv_im2col (p, b[X_] + n * chw, first, count, col, threads);
-          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) p->k, (int) crs,
-                       (int) count, 1.0f, b[DY_] + n * p->k * pq + first, (int) pq,
-                       col, (int) count, beta, ws, (int) crs);
+          loom_sgemm (threads, FALSE, TRUE, (int) p->k, (int) crs, (int) count, 1.0f,
+                      b[DY_] + n * p->k * pq + first, (int) pq, col, (int) count, beta,
+                      ws, (int) crs);
           beta = 1.0f;
           t += count;
         }

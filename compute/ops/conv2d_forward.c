@@ -2,9 +2,9 @@
  * kernels, else im2col in cache-sized column chunks and OpenBLAS; Vulkan:
  * implicit GEMM (shaders/conv2d_forward.comp). */
 #include <string.h>
-#include <cblas.h>
 
 #include "backend.h"
+#include "cpu/sgemm.h"
 #include "ops/conv.h"
 #include "ops/tile.h"
 #include "ops/winograd.h"
@@ -94,10 +94,10 @@ forward_gemm (const LoomConvParams *p, float *const *b, LoomThreads *threads)
 
         if (!pointwise)
           loom_conv_im2col (p, x, first, count, col, threads);
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) p->k, (int) count,
-                     (int) crs, 1.0f, b[W_], (int) crs,
-                     pointwise ? x + first : col, pointwise ? (int) pq : (int) count,
-                     0.0f, b[Y_] + n * p->k * pq + first, (int) pq);
+        loom_sgemm (threads, FALSE, FALSE, (int) p->k, (int) count, (int) crs, 1.0f,
+                    b[W_], (int) crs, pointwise ? x + first : col,
+                    pointwise ? (int) pq : (int) count,
+                    0.0f, b[Y_] + n * p->k * pq + first, (int) pq);
       }
   g_free (col);
 }

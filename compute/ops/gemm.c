@@ -1,7 +1,7 @@
 /* C = alpha · op(A) · op(B) + beta · C, row-major, packed. */
-#include <cblas.h>
 
 #include "backend.h"
+#include "cpu/sgemm.h"
 #include "ops/params.h"
 #include "ops/tile.h"
 #include "gemm.spv.h"
@@ -46,14 +46,10 @@ gemm_cpu (const void *params, float *const *b, LoomThreads *threads)
 {
   const LoomGemmParams *p = params;
 
-  /* OpenBLAS threads itself. */
-  cblas_sgemm (CblasRowMajor,
-               p->trans_a ? CblasTrans : CblasNoTrans,
-               p->trans_b ? CblasTrans : CblasNoTrans,
-               (int) p->m, (int) p->n, (int) p->k, p->alpha,
-               b[A_], (int) MAX (1, p->trans_a ? p->m : p->k),
-               b[B_], (int) MAX (1, p->trans_b ? p->k : p->n),
-               p->beta, b[C_], (int) p->n);
+  loom_sgemm (threads, p->trans_a, p->trans_b, (int) p->m, (int) p->n, (int) p->k, p->alpha,
+              b[A_], (int) MAX (1, p->trans_a ? p->m : p->k),
+              b[B_], (int) MAX (1, p->trans_b ? p->k : p->n),
+              p->beta, b[C_], (int) p->n);
 }
 
 guint

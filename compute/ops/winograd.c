@@ -106,13 +106,44 @@ typedef struct
   guint        tiles_w;         /* tiles per row: ⌈Q / 2⌉ */
   guint        row0, rows;      /* the block's tile rows */
   gsize        tb;              /* tiles in the block */
+  gsize        ld;              /* floats from one transform row to the next (≥ tb) */
   const float *x;               /* the image, C×H×W */
   float       *v;               /* 16 × C × tb */
   float       *m;               /* 16 × K × tb: products, or Z for the weight gradient */
   float       *y;               /* forward: the output image, K×P×Q */
   const float *dy;              /* weight gradient: the output gradient image, K×P×Q */
   gsize        mask_lo, mask_hi; /* weight gradient: the image's output pixels in the slice */
+  float       *u;               /* 16 × K × C: transformed kernels, or their gradient */
 } Block;
+
+/* The GEMMs of transforms [begin, end): M_ξ = U_ξ V_ξ.  Each thread runs
+ * its own, OpenBLAS single-threaded (cpu/sgemm.h). */
+static void
+forward_gemms (gpointer data, gsize begin, gsize end)
+{
+  const Block *b = data;
+  const LoomConvParams *p = b->p;
+
+  for (gsize xi = begin; xi < end; xi++)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) p->k, (int) b->tb,
+                 (int) p->c, 1.0f, b->u + xi * p->k * p->c, (int) p->c,
+                 b->v + xi * p->c * b->ld, (int) b->ld, 0.0f, b->m + xi * p->k * b->ld,
+                 (int) b->ld);
+}
+
+/* dU_ξ += Z_ξ V_ξᵀ for transforms [begin, end). */
+static void
+weight_gemms (gpointer data, gsize begin, gsize end)
+{
+  const Block *b = data;
+  const LoomConvParams *p = b->p;
+  gsize kc = (gsize) p->k * p->c;
+
+  for (gsize xi = begin; xi < end; xi++)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) p->k, (int) p->c,
+                 (int) b->tb, 1.0f, b->m + xi * p->k * b->ld, (int) b->ld,
+                 b->v + xi * p->c * b->ld, (int) b->ld, 1.0f, b->u + xi * kc, (int) p->c);
+}
 
 /* Input row IH (in unpadded coordinates) of PLANE as the tiles read it:
  * 2·tiles_w + 2 values from column −pad_w, padded, zeros past the padding. */
@@ -187,7 +218,7 @@ input_channels (gpointer data, gsize begin, gsize end)
   const Block *b = data;
   const LoomConvParams *p = b->p;
   guint tw = b->tiles_w, width = 2 * tw + 2;
-  gsize stride = (gsize) p->c * b->tb;
+  gsize stride = (gsize) p->c * b->ld;
   float *buf = g_new (float, 8 * width), *d[4], *t[4];
 
   for (int i = 0; i < 4; i++)
@@ -199,7 +230,7 @@ input_channels (gpointer data, gsize begin, gsize end)
       for (guint tr = 0; tr < b->rows; tr++)
         {
           gint64 ih0 = (gint64) (b->row0 + tr) * 2 - p->pad_h;
-          float *v = b->v + c * b->tb + (gsize) tr * tw;
+          float *v = b->v + c * b->ld + (gsize) tr * tw;
 
           for (int i = 0; i < 4; i++)
             padded_row (p, plane, ih0 + i, tw, d[i]);
@@ -245,7 +276,7 @@ output_channels (gpointer data, gsize begin, gsize end)
   const Block *b = data;
   const LoomConvParams *p = b->p;
   guint tw = b->tiles_w;
-  gsize stride = (gsize) p->k * b->tb;
+  gsize stride = (gsize) p->k * b->ld;
   float *buf = g_new (float, 12 * tw), *t[8], *out0 = buf + 8 * tw, *out1 = buf + 10 * tw;
 
   for (int i = 0; i < 8; i++)
@@ -253,7 +284,7 @@ output_channels (gpointer data, gsize begin, gsize end)
   for (gsize k = begin; k < end; k++)
     for (guint tr = 0; tr < b->rows; tr++)
       {
-        const float *m = b->m + k * b->tb + (gsize) tr * tw;
+        const float *m = b->m + k * b->ld + (gsize) tr * tw;
         guint oh = (b->row0 + tr) * 2;
         float *y = b->y + (k * p->p + oh) * p->q;
 
@@ -297,13 +328,13 @@ grad_channels (gpointer data, gsize begin, gsize end)
   const Block *b = data;
   const LoomConvParams *p = b->p;
   guint tw = b->tiles_w;
-  gsize stride = (gsize) p->k * b->tb;
+  gsize stride = (gsize) p->k * b->ld;
   float *g0 = g_new (float, 4 * tw), *g1 = g0 + 2 * tw;
 
   for (gsize k = begin; k < end; k++)
     for (guint tr = 0; tr < b->rows; tr++)
       {
-        float *z = b->m + k * b->tb + (gsize) tr * tw;
+        float *z = b->m + k * b->ld + (gsize) tr * tw;
         gsize oh = (gsize) (b->row0 + tr) * 2;
 
         for (int i = 0; i < 2; i++)
@@ -334,6 +365,14 @@ block_rows (const LoomConvParams *p, guint tiles_w)
   return (guint) CLAMP (((gsize) 1 << 21) / per_row, 1, (p->p + 1) / 2);
 }
 
+/* Transform rows ROWS·TILES_W long, padded so that the 16 rows a tile
+ * writes never sit a power of two apart (they would share cache sets). */
+static gsize
+leading (guint rows, guint tiles_w)
+{
+  return ((gsize) rows * tiles_w + 15) / 16 * 16 + 16;
+}
+
 static void
 forward_u (const LoomConvParams *p, const float *w, float *u)
 {
@@ -350,23 +389,20 @@ forward_transformed (const LoomConvParams *p, const float *x, const float *u, fl
 {
   guint tiles_w = (p->q + 1) / 2, tiles_h = (p->p + 1) / 2;
   guint rows = block_rows (p, tiles_w);
-  gsize max_tb = (gsize) rows * tiles_w;
-  float *v = g_new (float, 16 * p->c * max_tb);
-  float *m = g_new (float, 16 * p->k * max_tb);
+  gsize ld = leading (rows, tiles_w);
+  float *v = g_new (float, 16 * p->c * ld);
+  float *m = g_new (float, 16 * p->k * ld);
 
   for (gsize n = 0; n < p->n; n++)
     for (guint row0 = 0; row0 < tiles_h; row0 += rows)
       {
-        Block b = { p, tiles_w, row0, MIN (rows, tiles_h - row0), 0,
+        Block b = { p, tiles_w, row0, MIN (rows, tiles_h - row0), 0, ld,
                     x + n * p->c * p->h * p->w, v, m, y + n * p->k * p->p * p->q,
-                    NULL, 0, 0 };
+                    NULL, 0, 0, (float *) u };
 
         b.tb = (gsize) b.rows * tiles_w;
         loom_threads_parallel_for (threads, p->c, 1, input_channels, &b);
-        for (int xi = 0; xi < 16; xi++)
-          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) p->k, (int) b.tb,
-                       (int) p->c, 1.0f, u + xi * p->k * p->c, (int) p->c,
-                       v + xi * p->c * b.tb, (int) b.tb, 0.0f, m + xi * p->k * b.tb, (int) b.tb);
+        loom_threads_parallel_for (threads, 16, 1, forward_gemms, &b);
         loom_threads_parallel_for (threads, p->k, 1, output_channels, &b);
       }
   g_free (v);
@@ -414,10 +450,10 @@ loom_winograd_backward_weight (const LoomConvParams *p, const float *x, const fl
 {
   guint tiles_w = (p->q + 1) / 2;
   guint rows = block_rows (p, tiles_w);
-  gsize max_tb = (gsize) rows * tiles_w, pq = (gsize) p->p * p->q, npq = p->n * pq;
+  gsize ld = leading (rows, tiles_w), pq = (gsize) p->p * p->q, npq = p->n * pq;
   gsize kc = (gsize) p->k * p->c;
-  float *v = g_new (float, 16 * p->c * max_tb);
-  float *z = g_new (float, 16 * p->k * max_tb);
+  float *v = g_new (float, 16 * p->c * ld);
+  float *z = g_new (float, 16 * p->k * ld);
   float *du = g_new (float, 16 * kc);
 
   for (gsize slice = 0; slice < p->splits; slice++)
@@ -437,17 +473,14 @@ loom_winograd_backward_weight (const LoomConvParams *p, const float *x, const fl
           end_row = (guint) ((e - 1) / p->q / 2 + 1);
           for (guint row0 = first_row; row0 < end_row; row0 += rows)
             {
-              Block b = { p, tiles_w, row0, MIN (rows, end_row - row0), 0,
+              Block b = { p, tiles_w, row0, MIN (rows, end_row - row0), 0, ld,
                           x + n * p->c * p->h * p->w, v, z, NULL,
-                          dy + n * p->k * pq, a, e };
+                          dy + n * p->k * pq, a, e, du };
 
               b.tb = (gsize) b.rows * tiles_w;
               loom_threads_parallel_for (threads, p->c, 1, input_channels, &b);
               loom_threads_parallel_for (threads, p->k, 1, grad_channels, &b);
-              for (int xi = 0; xi < 16; xi++)
-                cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) p->k, (int) p->c,
-                             (int) b.tb, 1.0f, z + xi * p->k * b.tb, (int) b.tb,
-                             v + xi * p->c * b.tb, (int) b.tb, 1.0f, du + xi * kc, (int) p->c);
+              loom_threads_parallel_for (threads, 16, 1, weight_gemms, &b);
             }
         }
       for (gsize i = 0; i < kc; i++)
