@@ -40,15 +40,19 @@ loom_conv_pad_index (gint64 i, gint64 size, guint32 mode)
     }
 }
 
-/* The columns [FIRST, FIRST + COUNT) of image X's (C·R·S) × (P·Q) patch
- * matrix, into COL (row stride COUNT).  Rows run over threads. */
-void loom_conv_im2col (const LoomConvParams *p, const float *x, gsize first, gsize count,
-                       float *col, LoomThreads *threads);
-/* The reverse: adds COL's columns into image DX where they were read. */
-void loom_conv_col2im (const LoomConvParams *p, const float *col, gsize first, gsize count,
-                       float *dx, LoomThreads *threads);
-/* Columns of a patch matrix held in about 4 MiB. */
-gsize loom_conv_chunk (const LoomConvParams *p);
+/* Rows [ROW_BEGIN, ROW_END) (one (c, r, s) each) of image X's (C·R·S) ×
+ * (P·Q) patch matrix, columns [FIRST, FIRST + COUNT), into COL (row
+ * stride COUNT).  On the calling thread: callers split the work. */
+void  loom_conv_im2col_rows     (const LoomConvParams *p, const float *x, gsize first,
+                                 gsize count, gsize row_begin, gsize row_end, float *col);
+/* The reverse for channels [C_BEGIN, C_END): adds COL (their R·S rows
+ * each, stride COUNT) into image DX where they were read. */
+void  loom_conv_col2im_channels (const LoomConvParams *p, const float *col, gsize first,
+                                 gsize count, gsize c_begin, gsize c_end, float *dx);
+/* Channels per block so that IMAGES × blocks keeps every thread busy. */
+guint loom_conv_channel_block   (const LoomConvParams *p, guint images, LoomThreads *threads);
+/* Patch-matrix columns per block when a thread holds ROWS rows of it. */
+gsize loom_conv_chunk           (const LoomConvParams *p, gsize rows);
 
 /* Test shapes shared by the conv ops: odd sizes, strides, dilations, every
  * padding mode, channel counts past a tile. */

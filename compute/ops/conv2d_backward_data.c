@@ -2,9 +2,9 @@
  * added back into dx; Vulkan: a gather over every padded position that
  * reads each pixel (shaders/conv2d_backward_data.comp), no atomics. */
 #include <string.h>
+#include <cblas.h>
 
 #include "backend.h"
-#include "cpu/sgemm.h"
 #include "ops/conv.h"
 #include "ops/tile.h"
 #include "ops/winograd.h"
@@ -56,33 +56,58 @@ backward_data_reference (const void *params, float *const *b)
   g_free (dx);
 }
 
+typedef struct
+{
+  const LoomConvParams *p;
+  float *const         *b;
+  guint                 cb, blocks;     /* channels per block, blocks per image */
+} DataJob;
+
+/* Items [begin, end), each an (image, channel block): its patch rows
+ * Wᵀ·dy a column block at a time, scattered into its own planes of dx. */
+static void
+data_items (gpointer data, gsize begin, gsize end)
+{
+  const DataJob *j = data;
+  const LoomConvParams *p = j->p;
+  gsize rs = (gsize) p->r * p->s, crs = p->c * rs, pq = (gsize) p->p * p->q;
+  gsize hw = (gsize) p->h * p->w;
+  gsize chunk = loom_conv_chunk (p, j->cb * rs);
+  float *col = g_new (float, j->cb * rs * chunk);
+
+  for (gsize item = begin; item < end; item++)
+    {
+      gsize n = item / j->blocks, c0 = item % j->blocks * j->cb;
+      gsize c1 = MIN (c0 + j->cb, p->c);
+      float *dx = j->b[DX_] + n * p->c * hw;
+
+      memset (dx + c0 * hw, 0, (c1 - c0) * hw * sizeof (float));
+      for (gsize first = 0; first < pq; first += chunk)
+        {
+          gsize count = MIN (chunk, pq - first);
+
+          cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) ((c1 - c0) * rs),
+                       (int) count, (int) p->k, 1.0f, j->b[W_] + c0 * rs, (int) crs,
+                       j->b[DY_] + n * p->k * pq + first, (int) pq, 0.0f, col, (int) count);
+          loom_conv_col2im_channels (p, col, first, count, c0, c1, dx);
+        }
+    }
+  g_free (col);
+}
+
 static void
 backward_data_cpu (const void *params, float *const *b, LoomThreads *threads)
 {
   const LoomConvParams *p = params;
-  gsize crs = (gsize) p->c * p->r * p->s, pq = (gsize) p->p * p->q;
-  gsize chw = (gsize) p->c * p->h * p->w;
-  gsize chunk = loom_conv_chunk (p);
-  float *col;
+  DataJob job = { p, b, loom_conv_channel_block (p, p->n, threads), 0 };
 
   if (loom_winograd_fits_backward_data (p) && !loom_winograd_disabled ())
     {
       loom_winograd_backward_data (p, b[DY_], b[W_], b[DX_], threads);
       return;
     }
-  col = g_new (float, crs * chunk);
-  memset (b[DX_], 0, p->n * chw * sizeof (float));
-  for (gsize n = 0; n < p->n; n++)
-    for (gsize first = 0; first < pq; first += chunk)
-      {
-        gsize count = MIN (chunk, pq - first);
-
-        loom_sgemm (threads, TRUE, FALSE, (int) crs, (int) count, (int) p->k, 1.0f,
-                    b[W_], (int) crs, b[DY_] + n * p->k * pq + first, (int) pq,
-                    0.0f, col, (int) count);
-        loom_conv_col2im (p, col, first, count, b[DX_] + n * chw, threads);
-      }
-  g_free (col);
+  job.blocks = (p->c + job.cb - 1) / job.cb;
+  loom_threads_parallel_for (threads, (gsize) p->n * job.blocks, 1, data_items, &job);
 }
 
 static void

@@ -4,9 +4,9 @@
  * CPU: im2col and OpenBLAS per slice; Vulkan: implicit GEMM, a workgroup
  * layer per slice (shaders/conv2d_backward_weight.comp). */
 #include <string.h>
+#include <cblas.h>
 
 #include "backend.h"
-#include "cpu/sgemm.h"
 #include "ops/reduce.h"
 #include "ops/conv.h"
 #include "ops/tile.h"
@@ -55,43 +55,70 @@ backward_weight_reference (const void *params, float *const *b)
         }
 }
 
+typedef struct
+{
+  const LoomConvParams *p;
+  float *const         *b;
+  gsize                 lo, hi;         /* the slice's output pixels, of N·P·Q */
+  float                *ws;             /* the slice's K × C·R·S sums */
+  guint                 cb;             /* channels per block */
+} WeightJob;
+
+/* Channel blocks [begin, end): the thread gathers its channels' patch rows
+ * over the slice and multiplies them by dy into its columns of ws. */
+static void
+weight_blocks (gpointer data, gsize begin, gsize end)
+{
+  const WeightJob *j = data;
+  const LoomConvParams *p = j->p;
+  gsize rs = (gsize) p->r * p->s, crs = p->c * rs, pq = (gsize) p->p * p->q;
+  gsize chw = (gsize) p->c * p->h * p->w;
+  gsize chunk = loom_conv_chunk (p, j->cb * rs);
+  float *col = g_new (float, j->cb * rs * chunk);
+
+  for (gsize block = begin; block < end; block++)
+    {
+      gsize c0 = block * j->cb, c1 = MIN (c0 + j->cb, p->c), rows = (c1 - c0) * rs;
+      float beta = 0.0f;
+
+      for (gsize k = 0; k < p->k; k++)
+        memset (j->ws + k * crs + c0 * rs, 0, rows * sizeof (float));
+      /* Pieces of the slice that lie in one image and fit a block. */
+      for (gsize t = j->lo; t < j->hi;)
+        {
+          gsize n = t / pq, first = t % pq;
+          gsize count = MIN (MIN (j->hi - t, pq - first), chunk);
+
+          loom_conv_im2col_rows (p, j->b[X_] + n * chw, first, count, c0 * rs, c1 * rs, col);
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) p->k, (int) rows,
+                       (int) count, 1.0f, j->b[DY_] + n * p->k * pq + first, (int) pq,
+                       col, (int) count, beta, j->ws + c0 * rs, (int) crs);
+          beta = 1.0f;
+          t += count;
+        }
+    }
+  g_free (col);
+}
+
 static void
 backward_weight_cpu (const void *params, float *const *b, LoomThreads *threads)
 {
   const LoomConvParams *p = params;
-  gsize crs = (gsize) p->c * p->r * p->s, pq = (gsize) p->p * p->q, npq = p->n * pq;
-  gsize chw = (gsize) p->c * p->h * p->w;
-  gsize chunk = loom_conv_chunk (p);
-  float *col;
+  gsize crs = (gsize) p->c * p->r * p->s, npq = (gsize) p->n * p->p * p->q;
+  WeightJob job = { p, b, 0, 0, NULL, loom_conv_channel_block (p, 1, threads) };
 
   if (loom_winograd_fits (p) && !loom_winograd_disabled ())
     {
       loom_winograd_backward_weight (p, b[X_], b[DY_], b[WS_], threads);
       return;
     }
-  col = g_new (float, crs * chunk);
   for (gsize slice = 0; slice < p->splits; slice++)
     {
-      gsize end = loom_conv_slice_begin (slice + 1, npq, p->splits);
-      float *ws = b[WS_] + slice * p->k * crs;
-      float beta = 0.0f;
-
-      memset (ws, 0, p->k * crs * sizeof (float));
-      /* Pieces of the slice that lie in one image and fit a chunk. */
-      for (gsize t = loom_conv_slice_begin (slice, npq, p->splits); t < end;)
-        {
-          gsize n = t / pq, first = t % pq;
-          gsize count = MIN (MIN (end - t, pq - first), chunk);
-
-          loom_conv_im2col (p, b[X_] + n * chw, first, count, col, threads);
-          loom_sgemm (threads, FALSE, TRUE, (int) p->k, (int) crs, (int) count, 1.0f,
-                      b[DY_] + n * p->k * pq + first, (int) pq, col, (int) count, beta,
-                      ws, (int) crs);
-          beta = 1.0f;
-          t += count;
-        }
+      job.lo = loom_conv_slice_begin (slice, npq, p->splits);
+      job.hi = loom_conv_slice_begin (slice + 1, npq, p->splits);
+      job.ws = b[WS_] + slice * p->k * crs;
+      loom_threads_parallel_for (threads, (p->c + job.cb - 1) / job.cb, 1, weight_blocks, &job);
     }
-  g_free (col);
 }
 
 static void

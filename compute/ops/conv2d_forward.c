@@ -1,10 +1,11 @@
 /* y = conv(x, w) + bias.  CPU: Winograd F(2×2, 3×3) for 3×3 stride-1
- * kernels, else im2col in cache-sized column chunks and OpenBLAS; Vulkan:
+ * kernels, else im2col and OpenBLAS per thread, a cache-sized block of
+ * columns at a time; Vulkan:
  * implicit GEMM (shaders/conv2d_forward.comp). */
 #include <string.h>
+#include <cblas.h>
 
 #include "backend.h"
-#include "cpu/sgemm.h"
 #include "ops/conv.h"
 #include "ops/tile.h"
 #include "ops/winograd.h"
@@ -75,31 +76,49 @@ add_bias (gpointer data, gsize begin, gsize end)
     }
 }
 
-/* im2col in cache-sized column chunks, then OpenBLAS. */
+typedef struct
+{
+  const LoomConvParams *p;
+  float *const         *b;
+  gsize                 chunk, chunks;   /* columns per block, blocks per image */
+  gboolean              pointwise;       /* 1×1, stride 1, unpadded: x is the patch matrix */
+} ForwardJob;
+
+/* Items [begin, end), each an (image, column block): the thread gathers
+ * its patch block (in its own cache) and multiplies it. */
+static void
+forward_items (gpointer data, gsize begin, gsize end)
+{
+  const ForwardJob *j = data;
+  const LoomConvParams *p = j->p;
+  gsize crs = (gsize) p->c * p->r * p->s, pq = (gsize) p->p * p->q;
+  float *col = j->pointwise ? NULL : g_new (float, crs * j->chunk);
+
+  for (gsize item = begin; item < end; item++)
+    {
+      gsize n = item / j->chunks, first = item % j->chunks * j->chunk;
+      gsize count = MIN (j->chunk, pq - first);
+      const float *x = j->b[X_] + n * p->c * p->h * p->w;
+
+      if (!j->pointwise)
+        loom_conv_im2col_rows (p, x, first, count, 0, crs, col);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) p->k, (int) count,
+                   (int) crs, 1.0f, j->b[W_], (int) crs,
+                   j->pointwise ? x + first : col, j->pointwise ? (int) pq : (int) count,
+                   0.0f, j->b[Y_] + n * p->k * pq + first, (int) pq);
+    }
+  g_free (col);
+}
+
 static void
 forward_gemm (const LoomConvParams *p, float *const *b, LoomThreads *threads)
 {
-  gsize crs = (gsize) p->c * p->r * p->s, pq = (gsize) p->p * p->q;
-  gsize chunk = loom_conv_chunk (p);
-  /* A 1×1, stride-1, unpadded convolution reads x as its patch matrix. */
-  gboolean pointwise = p->r == 1 && p->s == 1 && p->stride_h == 1 && p->stride_w == 1
-                    && p->pad_h == 0 && p->pad_w == 0;
-  float *col = pointwise ? NULL : g_new (float, crs * chunk);
+  ForwardJob job = { p, b, loom_conv_chunk (p, (gsize) p->c * p->r * p->s), 0, FALSE };
 
-  for (gsize n = 0; n < p->n; n++)
-    for (gsize first = 0; first < pq; first += chunk)
-      {
-        gsize count = MIN (chunk, pq - first);
-        const float *x = b[X_] + n * p->c * p->h * p->w;
-
-        if (!pointwise)
-          loom_conv_im2col (p, x, first, count, col, threads);
-        loom_sgemm (threads, FALSE, FALSE, (int) p->k, (int) count, (int) crs, 1.0f,
-                    b[W_], (int) crs, pointwise ? x + first : col,
-                    pointwise ? (int) pq : (int) count,
-                    0.0f, b[Y_] + n * p->k * pq + first, (int) pq);
-      }
-  g_free (col);
+  job.chunks = ((gsize) p->p * p->q + job.chunk - 1) / job.chunk;
+  job.pointwise = p->r == 1 && p->s == 1 && p->stride_h == 1 && p->stride_w == 1
+               && p->pad_h == 0 && p->pad_w == 0;
+  loom_threads_parallel_for (threads, p->n * job.chunks, 1, forward_items, &job);
 }
 
 static void
