@@ -117,85 +117,84 @@ loom_conv_chunk (const LoomConvParams *p, gsize rows)
   return MIN (pq, MAX ((gsize) 16, ((gsize) 1 << 18) / MAX (rows, 1) / 16 * 16));
 }
 
-/* Visits the patch-matrix row of tap (r, s) over columns [first, first +
- * count) one output row at a time: FUNC gets the column offset, the input
- * row (-1 for zeros), the first output column q0 and how many follow. */
-typedef void (*RowSegment) (const LoomConvParams *p, gsize s, gsize col, gint64 h,
-                            gsize q0, gsize n, gpointer data);
-
-static void
-for_each_segment (const LoomConvParams *p, gsize r, gsize s, gsize first, gsize count,
-                  RowSegment func, gpointer data)
-{
-  for (gsize pq = first; pq < first + count;)
-    {
-      gsize op = pq / p->q, q0 = pq % p->q;
-      gsize n = MIN (p->q - q0, first + count - pq);
-      gint64 h = loom_conv_pad_index ((gint64) (op * p->stride_h + r * p->dil_h) - p->pad_h,
-                                      p->h, p->pad_mode);
-
-      func (p, s, pq - first, h, q0, n, data);
-      pq += n;
-    }
-}
-
-/* Output columns [q0, q0 + n) of tap S read input columns q·stride − pad +
- * s·dil: the ones inside the image form one run [*lo, *hi). */
-static void
-inside_run (const LoomConvParams *p, gsize s, gsize q0, gsize n, gsize *lo, gsize *hi)
-{
-  gint64 offset = (gint64) s * p->dil_w - p->pad_w;
-  gint64 first_in = offset >= 0 ? 0 : (-offset + p->stride_w - 1) / p->stride_w;
-  gint64 last_in = ((gint64) p->w - 1 - offset) / p->stride_w;   /* inclusive */
-
-  if ((gint64) p->w - 1 - offset < 0)
-    last_in = -1;
-  *lo = (gsize) CLAMP (first_in, (gint64) q0, (gint64) (q0 + n));
-  *hi = (gsize) CLAMP (last_in + 1, (gint64) *lo, (gint64) (q0 + n));
-}
-
+/* Tap (r, s) of one patch-matrix row: output column q reads input column
+ * q·stride + offset; columns [lo, hi) of the output row read inside the
+ * image (the others read padding). */
 typedef struct
 {
-  const LoomConvParams *p;
-  const float          *src;
-  float                *dst;
-  gsize                 first, count;
-  const float          *plane;    /* per row: the channel's input or gradient plane */
-  float                *line;     /* per row: the patch-matrix row */
-} PatchJob;
+  gsize  r, s;
+  gint64 offset;
+  gsize  lo, hi;
+} Tap;
 
-static void
-gather_segment (const LoomConvParams *p, gsize s, gsize col, gint64 h, gsize q0, gsize n,
-                gpointer data)
+static Tap
+tap_of (const LoomConvParams *p, gsize row)
 {
-  PatchJob *job = data;
-  float *out = job->line + col;
-  const float *in;
-  gsize lo, hi;
+  Tap t = { row / p->s % p->r, row % p->s, 0, 0, 0 };
+  gint64 first_in, last_in;
 
-  if (h < 0)
+  t.offset = (gint64) t.s * p->dil_w - p->pad_w;
+  first_in = t.offset >= 0 ? 0 : (-t.offset + p->stride_w - 1) / p->stride_w;
+  last_in = (gint64) p->w - 1 - t.offset < 0 ? -1 : ((gint64) p->w - 1 - t.offset) / p->stride_w;
+  t.lo = (gsize) CLAMP (first_in, 0, (gint64) p->q);
+  t.hi = (gsize) CLAMP (last_in + 1, (gint64) t.lo, (gint64) p->q);
+  return t;
+}
+
+/* Input row of output row OP through tap T, or -1 (zeros). */
+static inline gint64
+tap_row (const LoomConvParams *p, const Tap *t, gsize op)
+{
+  return loom_conv_pad_index ((gint64) (op * p->stride_h + t->r * p->dil_h) - p->pad_h,
+                              p->h, p->pad_mode);
+}
+
+/* Input column of output column Q through tap T when it reads padding. */
+static inline gint64
+tap_edge (const LoomConvParams *p, const Tap *t, gsize q)
+{
+  return loom_conv_pad_index ((gint64) (q * p->stride_w) + t->offset, p->w, p->pad_mode);
+}
+
+/* One patch-matrix row (tap T of PLANE) over columns [first, first + count). */
+static void
+gather_row (const LoomConvParams *p, const Tap *t, const float *plane, gsize first,
+            gsize count, float *line)
+{
+  gsize end = first + count, op = first / p->q, q0 = first % p->q;
+
+  for (gsize pq = first; pq < end; op++, q0 = 0)
     {
-      memset (out, 0, n * sizeof (float));
-      return;
-    }
-  in = job->plane + h * p->w;
-  inside_run (p, s, q0, n, &lo, &hi);
-  for (gsize q = q0; q < lo; q++)
-    {
-      gint64 w = loom_conv_pad_index ((gint64) (q * p->stride_w + s * p->dil_w) - p->pad_w,
-                                      p->w, p->pad_mode);
-      out[q - q0] = w < 0 ? 0.0f : in[w];
-    }
-  if (p->stride_w == 1)
-    memcpy (out + (lo - q0), in + lo + s * p->dil_w - p->pad_w, (hi - lo) * sizeof (float));
-  else
-    for (gsize q = lo; q < hi; q++)
-      out[q - q0] = in[q * p->stride_w + s * p->dil_w - p->pad_w];
-  for (gsize q = hi; q < q0 + n; q++)
-    {
-      gint64 w = loom_conv_pad_index ((gint64) (q * p->stride_w + s * p->dil_w) - p->pad_w,
-                                      p->w, p->pad_mode);
-      out[q - q0] = w < 0 ? 0.0f : in[w];
+      gsize q1 = MIN ((gsize) p->q, q0 + (end - pq));
+      gsize lo = CLAMP (t->lo, q0, q1), hi = CLAMP (t->hi, lo, q1);
+      gint64 h = tap_row (p, t, op);
+      float *out = line + (pq - first) - q0;    /* indexed by q */
+      const float *in;
+
+      pq += q1 - q0;
+      if (h < 0)
+        {
+          memset (out + q0, 0, (q1 - q0) * sizeof (float));
+          continue;
+        }
+      in = plane + h * p->w;
+      for (gsize q = q0; q < lo; q++)
+        {
+          gint64 w = tap_edge (p, t, q);
+
+          out[q] = w < 0 ? 0.0f : in[w];
+        }
+      if (p->stride_w == 1)
+        memcpy (out + lo, in + lo + t->offset, (hi - lo) * sizeof (float));
+      else
+        for (gsize q = lo; q < hi; q++)
+          out[q] = in[q * p->stride_w + t->offset];
+      for (gsize q = hi; q < q1; q++)
+        {
+          gint64 w = tap_edge (p, t, q);
+
+          out[q] = w < 0 ? 0.0f : in[w];
+        }
     }
 }
 
@@ -203,48 +202,58 @@ void
 loom_conv_im2col_rows (const LoomConvParams *p, const float *x, gsize first, gsize count,
                        gsize row_begin, gsize row_end, float *col)
 {
-  PatchJob job = { p, x, col, first, count, NULL, NULL };
-
   for (gsize row = row_begin; row < row_end; row++)
     {
-      gsize c = row / (p->r * p->s), r = row / p->s % p->r, s = row % p->s;
+      Tap t = tap_of (p, row);
 
-      job.plane = x + c * p->h * p->w;
-      job.line = col + (row - row_begin) * count;
-      for_each_segment (p, r, s, first, count, gather_segment, &job);
+      gather_row (p, &t, x + row / (p->r * p->s) * p->h * p->w, first, count,
+                  col + (row - row_begin) * count);
     }
 }
 
+/* The reverse of gather_row: adds LINE into PLANE where it was read. */
 static void
-scatter_segment (const LoomConvParams *p, gsize s, gsize col, gint64 h, gsize q0, gsize n,
-                 gpointer data)
+scatter_row (const LoomConvParams *p, const Tap *t, const float *line, gsize first,
+             gsize count, float *plane)
 {
-  PatchJob *job = data;
-  const float *in = job->plane + col;
-  float *out;
-  gsize lo, hi;
+  gsize end = first + count, op = first / p->q, q0 = first % p->q;
 
-  if (h < 0)
-    return;
-  out = job->line + h * p->w;
-  inside_run (p, s, q0, n, &lo, &hi);
-  for (gsize q = q0; q < q0 + n; q++)
+  for (gsize pq = first; pq < end; op++, q0 = 0)
     {
-      gint64 w;
+      gsize q1 = MIN ((gsize) p->q, q0 + (end - pq));
+      gsize lo = CLAMP (t->lo, q0, q1), hi = CLAMP (t->hi, lo, q1);
+      gint64 h = tap_row (p, t, op);
+      const float *in = line + (pq - first) - q0;
+      float *out;
 
-      if (q == lo && hi > lo)
+      pq += q1 - q0;
+      if (h < 0)
+        continue;
+      out = plane + h * p->w;
+      for (gsize q = q0; q < lo; q++)
         {
-          float *run = out + lo * p->stride_w + s * p->dil_w - p->pad_w;
+          gint64 w = tap_edge (p, t, q);
 
-          for (gsize i = 0; i < hi - lo; i++)
-            run[i * p->stride_w] += in[lo - q0 + i];
-          q = hi - 1;
-          continue;
+          if (w >= 0)
+            out[w] += in[q];
         }
-      w = loom_conv_pad_index ((gint64) (q * p->stride_w + s * p->dil_w) - p->pad_w,
-                               p->w, p->pad_mode);
-      if (w >= 0)
-        out[w] += in[q - q0];
+      if (p->stride_w == 1)
+        {
+          float *run = out + t->offset;
+
+          for (gsize q = lo; q < hi; q++)
+            run[q] += in[q];
+        }
+      else
+        for (gsize q = lo; q < hi; q++)
+          out[q * p->stride_w + t->offset] += in[q];
+      for (gsize q = hi; q < q1; q++)
+        {
+          gint64 w = tap_edge (p, t, q);
+
+          if (w >= 0)
+            out[w] += in[q];
+        }
     }
 }
 
@@ -252,16 +261,16 @@ void
 loom_conv_col2im_channels (const LoomConvParams *p, const float *col, gsize first, gsize count,
                            gsize c_begin, gsize c_end, float *dx)
 {
-  PatchJob job = { p, col, dx, first, count, NULL, NULL };
+  gsize rs = (gsize) p->r * p->s;
 
   for (gsize c = c_begin; c < c_end; c++)
-    for (gsize r = 0; r < p->r; r++)
-      for (gsize s = 0; s < p->s; s++)
-        {
-          job.plane = col + (((c - c_begin) * p->r + r) * p->s + s) * count;
-          job.line = dx + c * p->h * p->w;
-          for_each_segment (p, r, s, first, count, scatter_segment, &job);
-        }
+    for (gsize i = 0; i < rs; i++)
+      {
+        Tap t = tap_of (p, i);
+
+        scatter_row (p, &t, col + ((c - c_begin) * rs + i) * count, first, count,
+                     dx + c * p->h * p->w);
+      }
 }
 
 double
