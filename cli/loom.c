@@ -353,7 +353,9 @@ out:
   return ok;
 }
 
-/* Whether NAME starts with one of ONLY's prefixes (all when ONLY is NULL). */
+/* Whether NAME is one of ONLY's entries or starts with one followed by
+ * '_' or a digit ("conv", "gemm": families; "conv3x3_64_256_fwd" alone,
+ * not its fwdbwd), all when ONLY is NULL. */
 static gboolean
 wanted (GStrv only, const char *name)
 {
@@ -361,7 +363,12 @@ wanted (GStrv only, const char *name)
     return TRUE;
   for (guint i = 0; only[i] != NULL; i++)
     if (g_str_has_prefix (name, only[i]))
-      return TRUE;
+      {
+        char next = name[strlen (only[i])];
+
+        if (next == '\0' || next == '_' || g_ascii_isdigit (next))
+          return TRUE;
+      }
   return FALSE;
 }
 
