@@ -300,6 +300,9 @@ loom_conv_test_case (guint index, GRand *rand, void *params)
     { 1, 1, 67, 130, 2, 3, 3, 1, 1, 1, 1, 1, 1, LOOM_PAD_REFLECT },
     { 2, 3, 11, 9, 4, 3, 3, 2, 1, 1, 0, 1, 2, LOOM_PAD_ZERO },
     { 1, 2, 7, 7, 3, 3, 3, 3, 3, 3, 3, 1, 1, LOOM_PAD_CIRCULAR },
+    /* channel counts in multiples of 8 (the CPU's small Winograd GEMMs) */
+    { 2, 5, 10, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, LOOM_PAD_REFLECT },
+    { 1, 8, 9, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, LOOM_PAD_ZERO },
   };
   const guint32 *v;
 
