@@ -16,16 +16,26 @@ struct _LoomThreads
   gpointer       data;
   gsize          n;
   guint          pieces;
+  gint           next;          /* the next piece to take */
 };
 
-static void
-run_piece (LoomThreads *t, guint piece)
-{
-  gsize begin = t->n * piece / t->pieces;
-  gsize end = t->n * (piece + 1) / t->pieces;
+/* Pieces are handed out as threads come for them, up to this many per
+ * thread: a thread the system preempts holds back less of the loop. */
+#define PIECES_PER_THREAD 4
 
-  if (begin < end)
-    t->func (t->data, begin, end);
+static void
+run_pieces (LoomThreads *t)
+{
+  guint piece;
+
+  while ((piece = (guint) g_atomic_int_add (&t->next, 1)) < t->pieces)
+    {
+      gsize begin = t->n * piece / t->pieces;
+      gsize end = t->n * (piece + 1) / t->pieces;
+
+      if (begin < end)
+        t->func (t->data, begin, end);
+    }
 }
 
 static gpointer
@@ -33,11 +43,8 @@ worker_main (gpointer user_data)
 {
   LoomThreads *t = user_data;
   guint64 seen = 0;
-  guint me;
 
   g_mutex_lock (&t->lock);
-  for (me = 0; t->workers[me] != g_thread_self (); me++)
-    ;
   for (;;)
     {
       while (!t->quit && t->generation == seen)
@@ -47,8 +54,7 @@ worker_main (gpointer user_data)
       seen = t->generation;
       g_mutex_unlock (&t->lock);
 
-      if (me < t->pieces)
-        run_piece (t, me);
+      run_pieces (t);
 
       g_mutex_lock (&t->lock);
       if (--t->pending == 0)
@@ -69,11 +75,8 @@ loom_threads_new (guint n_threads)
   g_cond_init (&t->wake);
   g_cond_init (&t->done);
 
-  /* Workers look themselves up in t->workers: fill it before they run. */
-  g_mutex_lock (&t->lock);
   for (guint i = 0; i + 1 < t->n_threads; i++)
     t->workers[i] = g_thread_new ("loom-worker", worker_main, t);
-  g_mutex_unlock (&t->lock);
   return t;
 }
 
@@ -110,8 +113,8 @@ loom_threads_parallel_for (LoomThreads  *t,
 {
   gsize pieces = grain ? n / grain : n;
 
-  pieces = CLAMP (pieces, 1, t->n_threads);
-  if (pieces == 1 || n == 0)
+  pieces = CLAMP (pieces, 1, (gsize) PIECES_PER_THREAD * t->n_threads);
+  if (pieces == 1 || t->n_threads == 1 || n == 0)
     {
       if (n > 0)
         func (data, 0, n);
@@ -122,15 +125,15 @@ loom_threads_parallel_for (LoomThreads  *t,
   t->func = func;
   t->data = data;
   t->n = n;
-  t->pieces = pieces;
+  t->pieces = (guint) pieces;
+  g_atomic_int_set (&t->next, 0);
   t->pending = t->n_threads - 1;
   t->generation++;
   g_cond_broadcast (&t->wake);
   g_mutex_unlock (&t->lock);
 
-  /* The caller takes the last piece. */
-  if (t->n_threads - 1 < pieces)
-    run_piece (t, t->n_threads - 1);
+  /* The caller takes pieces too. */
+  run_pieces (t);
 
   g_mutex_lock (&t->lock);
   while (t->pending > 0)

@@ -17,7 +17,8 @@ LoomThreads *loom_threads_new      (guint n_threads);
 void         loom_threads_free     (LoomThreads *threads);
 guint        loom_threads_get_count (LoomThreads *threads);
 
-/* Splits [0, N) into contiguous pieces of at least GRAIN items and runs FUNC
+/* Splits [0, N) into contiguous pieces of at least GRAIN items (a few per
+ * thread, handed out as threads come for them) and runs FUNC
  * on them across the pool; returns when all are done.  Not reentrant. */
 void         loom_threads_parallel_for (LoomThreads  *threads,
                                         gsize         n,
