@@ -25,7 +25,8 @@ typedef enum
   LOOM_ERROR_UNSUPPORTED,      /* the device cannot do what was asked */
   LOOM_ERROR_INVALID_ARGUMENT, /* shapes or sizes that do not fit */
   LOOM_ERROR_TIMEOUT,          /* the device did not finish in time */
-  LOOM_ERROR_FAILED            /* any other driver failure */
+  LOOM_ERROR_FAILED,           /* any other driver failure */
+  LOOM_ERROR_BAD_FILE          /* a file truncated, corrupt, or not what was expected */
 } LoomErrorCode;
 
 typedef enum
