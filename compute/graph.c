@@ -1718,6 +1718,13 @@ loom_tensor_get_length (LoomTensor *t)
   return t->length;
 }
 
+void
+loom_tensor_get_shape (LoomTensor *t, guint *n, guint *c, guint *h, guint *w)
+{
+  g_return_if_fail (t != NULL);
+  *n = t->n, *c = t->c, *h = t->h, *w = t->w;
+}
+
 LoomTensor *
 loom_tensor_get_grad (LoomTensor *t)
 {

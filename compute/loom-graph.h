@@ -164,6 +164,7 @@ gboolean    loom_graph_init_parameter (LoomGraph *graph, LoomTensor *parameter, 
                                        float scale, guint32 seed, GError **error);
 
 gsize       loom_tensor_get_length (LoomTensor *tensor);
+void        loom_tensor_get_shape  (LoomTensor *tensor, guint *n, guint *c, guint *h, guint *w);
 /* The gradient computed for TENSOR by the backward pass, or NULL. */
 LoomTensor *loom_tensor_get_grad   (LoomTensor *tensor);
 /* Floats of device memory the compiled graph uses. */

@@ -1,0 +1,337 @@
+/* The U-Net (see loom-unet.h): a table of named parameters, each a graph
+ * tensor with the shape PyTorch gives it, so loading, storing and
+ * initialising are one loop over the table. */
+#include <math.h>
+#include <string.h>
+#include <json-glib/json-glib.h>
+
+#include "loom-unet.h"
+
+typedef struct
+{
+  char       *name;
+  LoomTensor *tensor;
+  guint       n_dims;
+  guint64     shape[4];
+  LoomInit    init;
+} Param;
+
+struct _LoomUNet
+{
+  LoomUNetConfig config;
+  LoomGraph     *graph;
+  gboolean       training;
+  GArray        *params;        /* Param, in state_dict order */
+  LoomTensor    *logits;
+};
+
+static void
+param_clear (Param *p)
+{
+  g_free (p->name);
+}
+
+void
+loom_unet_free (LoomUNet *u)
+{
+  if (u == NULL)
+    return;
+  g_array_unref (u->params);
+  g_free (u);
+}
+
+LoomTensor *
+loom_unet_get_logits (LoomUNet *u)
+{
+  return u->logits;
+}
+
+const LoomUNetConfig *
+loom_unet_get_config (LoomUNet *u)
+{
+  return &u->config;
+}
+
+static guint
+width_of (const LoomUNetConfig *c, guint level)
+{
+  return c->base << level;
+}
+
+guint64
+loom_unet_count_parameters (const LoomUNetConfig *c)
+{
+  guint64 total = 0;
+
+  for (guint i = 0; i <= c->depth; i++)
+    {
+      guint64 in = i == 0 ? c->in_channels : width_of (c, i - 1), w = width_of (c, i);
+
+      total += 9 * (in * w + w * w) + 4 * w;          /* two convolutions, two norms */
+      if (i < c->depth)                               /* its decoder level */
+        {
+          guint64 cat = w + width_of (c, i + 1);
+
+          total += 9 * (cat * w + w * w) + 4 * w;
+        }
+    }
+  return total + (guint64) c->classes * c->base + c->classes;
+}
+
+/* A parameter (or, with BUFFER, running statistics) of PyTorch shape
+ * SHAPE, as an N×C×H×W graph tensor of as many values. */
+static LoomTensor *
+param (LoomUNet *u, const char *name, guint n_dims, const guint64 *shape, LoomInit init,
+       gboolean buffer)
+{
+  Param p = { g_strdup (name), NULL, n_dims, { 1, 1, 1, 1 }, init };
+  guint64 dims[4] = { 1, 1, 1, 1 };
+
+  memcpy (p.shape, shape, n_dims * sizeof (guint64));
+  memcpy (dims, shape, n_dims * sizeof (guint64));
+  p.tensor = buffer ? loom_graph_buffer (u->graph, name, dims[0], dims[1], dims[2], dims[3])
+                    : loom_graph_parameter (u->graph, name, dims[0], dims[1], dims[2], dims[3]);
+  g_array_append_val (u->params, p);
+  return p.tensor;
+}
+
+/* conv 3×3 (no bias) → batch norm → ReLU, as PREFIX.conv{I} and PREFIX.bn{I}. */
+static LoomTensor *
+conv_bn_relu (LoomUNet *u, LoomTensor *x, guint in, guint out, const char *prefix, int i)
+{
+  const LoomConv2d same = { .pad_h = 1, .pad_w = 1 };
+  g_autofree char *w = g_strdup_printf ("%s.conv%d.weight", prefix, i);
+  g_autofree char *bn = g_strdup_printf ("%s.bn%d", prefix, i);
+  g_autofree char *gamma = g_strconcat (bn, ".weight", NULL);
+  g_autofree char *beta = g_strconcat (bn, ".bias", NULL);
+  g_autofree char *mean = g_strconcat (bn, ".running_mean", NULL);
+  g_autofree char *var = g_strconcat (bn, ".running_var", NULL);
+  const guint64 kernel[] = { out, in, 3, 3 }, vec[] = { out };
+  LoomTensor *y;
+
+  y = loom_graph_conv2d (u->graph, x, param (u, w, 4, kernel, LOOM_INIT_KAIMING_NORMAL, FALSE),
+                         NULL, &same);
+  y = loom_graph_batch_norm (u->graph, y,
+                             param (u, gamma, 1, vec, LOOM_INIT_ONES, FALSE),
+                             param (u, beta, 1, vec, LOOM_INIT_ZEROS, FALSE),
+                             param (u, mean, 1, vec, LOOM_INIT_ZEROS, TRUE),
+                             param (u, var, 1, vec, LOOM_INIT_ONES, TRUE),
+                             u->training, 0.1f, 1e-5f);
+  return loom_graph_activation (u->graph, LOOM_ACTIVATION_RELU, 0.0f, y);
+}
+
+static gboolean
+check_config (const LoomUNetConfig *c, GError **error)
+{
+  if (c->in_channels < 1 || c->in_channels > 1024 || c->classes < 1 || c->classes > 1024
+      || c->depth < 1 || c->depth > 6 || c->base < 1 || c->base > 1024
+      || ((guint64) c->base << c->depth) > 65536)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "unet: %u input channels, %u classes, depth %u, base %u is not a U-Net "
+                   "Loom builds (depth 1–6, at most 1024 channels in and out, base·2^depth "
+                   "≤ 65536)", c->in_channels, c->classes, c->depth, c->base);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+LoomUNet *
+loom_unet_build (LoomGraph *graph, const LoomUNetConfig *config, LoomTensor *x,
+                 gboolean training, GError **error)
+{
+  LoomUNet *u;
+  LoomTensor *h, *skips[7];
+  guint n, c, hh, ww, step;
+  const LoomConv2d point = { 0 };
+  guint64 head_shape[] = { config->classes, config->base, 1, 1 }, bias_shape[] = { config->classes };
+
+  g_return_val_if_fail (graph != NULL && config != NULL && x != NULL, NULL);
+  if (!check_config (config, error))
+    return NULL;
+  loom_tensor_get_shape (x, &n, &c, &hh, &ww);
+  step = 1u << config->depth;
+  if (c != config->in_channels || hh % step != 0 || ww % step != 0)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "unet: input %u×%u×%u×%u needs %u channels and sides that are multiples "
+                   "of %u (2^depth)", n, c, hh, ww, config->in_channels, step);
+      return NULL;
+    }
+  u = g_new0 (LoomUNet, 1);
+  u->config = *config;
+  u->graph = graph;
+  u->training = training;
+  u->params = g_array_new (FALSE, TRUE, sizeof (Param));
+  g_array_set_clear_func (u->params, (GDestroyNotify) param_clear);
+
+  h = x;
+  for (guint i = 0; i <= config->depth; i++)
+    {
+      g_autofree char *prefix = g_strdup_printf ("enc%u", i);
+      guint in = i == 0 ? config->in_channels : width_of (config, i - 1);
+
+      h = conv_bn_relu (u, h, in, width_of (config, i), prefix, 1);
+      h = conv_bn_relu (u, h, width_of (config, i), width_of (config, i), prefix, 2);
+      skips[i] = h;
+      if (i < config->depth)
+        h = loom_graph_pool2d (graph, h, TRUE, 2, 2, 0);
+    }
+  for (gint i = (gint) config->depth - 1; i >= 0; i--)
+    {
+      g_autofree char *prefix = g_strdup_printf ("dec%d", i);
+      guint w = width_of (config, (guint) i);
+
+      h = loom_graph_upsample (graph, h, 2, TRUE);
+      h = loom_graph_concat (graph, skips[i], h);
+      h = conv_bn_relu (u, h, w + width_of (config, (guint) i + 1), w, prefix, 1);
+      h = conv_bn_relu (u, h, w, w, prefix, 2);
+    }
+  u->logits = loom_graph_conv2d (graph, h,
+                                 param (u, "head.weight", 4, head_shape,
+                                        LOOM_INIT_KAIMING_UNIFORM, FALSE),
+                                 param (u, "head.bias", 1, bias_shape,
+                                        LOOM_INIT_KAIMING_UNIFORM, FALSE),
+                                 &point);
+  if (u->logits == NULL)
+    {
+      /* The graph holds the reason; compile reports it too. */
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "unet: the graph refused a layer (input %u×%u×%u×%u)", n, c, hh, ww);
+      loom_unet_free (u);
+      return NULL;
+    }
+  return u;
+}
+
+gboolean
+loom_unet_init (LoomUNet *u, guint32 seed, GError **error)
+{
+  for (guint i = 0; i < u->params->len; i++)
+    {
+      const Param *p = &g_array_index (u->params, Param, i);
+      LoomInit init = p->init;
+
+      /* The head's bias: PyTorch's ±1/√fan_in of its weight. */
+      if (strcmp (p->name, "head.bias") == 0)
+        {
+          if (!loom_graph_init_parameter (u->graph, p->tensor, LOOM_INIT_UNIFORM,
+                                          (float) (1.0 / sqrt ((double) u->config.base)),
+                                          seed + i, error))
+            return FALSE;
+          continue;
+        }
+      if (!loom_graph_init_parameter (u->graph, p->tensor, init, 0.0f, seed + i, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+loom_unet_load (LoomUNet *u, LoomWeights *weights, GError **error)
+{
+  if (loom_weights_get_metadata (weights, LOOM_METADATA_ARCHITECTURE) != NULL)
+    {
+      LoomUNetConfig c;
+
+      if (!loom_unet_config_from_weights (weights, &c, error))
+        return FALSE;
+      if (memcmp (&c, &u->config, sizeof c) != 0)
+        {
+          g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+                       "weights file: a U-Net of %u inputs, %u classes, depth %u, base %u; "
+                       "this one has %u, %u, %u, %u", c.in_channels, c.classes, c.depth, c.base,
+                       u->config.in_channels, u->config.classes, u->config.depth,
+                       u->config.base);
+          return FALSE;
+        }
+    }
+  for (guint i = 0; i < u->params->len; i++)
+    {
+      const Param *p = &g_array_index (u->params, Param, i);
+      const float *data = loom_weights_expect (weights, p->name, p->n_dims, p->shape, error);
+
+      if (data == NULL || !loom_graph_write (u->graph, p->tensor, data, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+loom_unet_store (LoomUNet *u, LoomWeights *weights, GError **error)
+{
+  g_autofree char *arch = g_strdup_printf ("{\"name\":\"unet\",\"in_channels\":%u,\"classes\":%u,"
+                                           "\"depth\":%u,\"base\":%u,\"norm\":\"batch\","
+                                           "\"upsample\":\"bilinear\"}",
+                                           u->config.in_channels, u->config.classes,
+                                           u->config.depth, u->config.base);
+
+  for (guint i = 0; i < u->params->len; i++)
+    {
+      const Param *p = &g_array_index (u->params, Param, i);
+      g_autofree float *data = g_new (float, loom_tensor_get_length (p->tensor));
+
+      if (!loom_graph_read (u->graph, p->tensor, data, error)
+          || !loom_weights_add (weights, p->name, p->n_dims, p->shape, data, error))
+        return FALSE;
+    }
+  loom_weights_set_metadata (weights, LOOM_METADATA_ARCHITECTURE, arch);
+  return TRUE;
+}
+
+static gboolean
+read_field (JsonObject *o, const char *name, guint *value, GError **error)
+{
+  JsonNode *node = json_object_get_member (o, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_INT64
+      || json_node_get_int (node) < 0 || json_node_get_int (node) > 1 << 20)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+                   "weights file: the architecture has no valid '%s'", name);
+      return FALSE;
+    }
+  *value = (guint) json_node_get_int (node);
+  return TRUE;
+}
+
+gboolean
+loom_unet_config_from_weights (LoomWeights *weights, LoomUNetConfig *config, GError **error)
+{
+  const char *text = loom_weights_get_metadata (weights, LOOM_METADATA_ARCHITECTURE);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+  JsonObject *o;
+  const char *name;
+
+  if (text == NULL || !json_parser_load_from_data (parser, text, -1, NULL)
+      || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+                   "weights file: no architecture in its metadata (%s)",
+                   LOOM_METADATA_ARCHITECTURE);
+      return FALSE;
+    }
+  o = json_node_get_object (root);
+  name = json_object_get_string_member_with_default (o, "name", "");
+  if (strcmp (name, "unet") != 0)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+                   "weights file: a '%s', not a U-Net", name);
+      return FALSE;
+    }
+  if (!read_field (o, "in_channels", &config->in_channels, error)
+      || !read_field (o, "classes", &config->classes, error)
+      || !read_field (o, "depth", &config->depth, error)
+      || !read_field (o, "base", &config->base, error))
+    return FALSE;
+  if (!check_config (config, NULL))
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+                   "weights file: unsupported U-Net (%u inputs, %u classes, depth %u, base %u)",
+                   config->in_channels, config->classes, config->depth, config->base);
+      return FALSE;
+    }
+  return TRUE;
+}
