@@ -246,6 +246,23 @@ loom_unet_load (LoomUNet *u, LoomWeights *weights, GError **error)
           return FALSE;
         }
     }
+  /* Every tensor of the file must be one of ours (a bigger U-Net's file
+   * holds all of a smaller one's tensors, with the same shapes). */
+  for (const char *const *name = loom_weights_get_names (weights); *name != NULL; name++)
+    {
+      guint i;
+
+      for (i = 0; i < u->params->len; i++)
+        if (strcmp (g_array_index (u->params, Param, i).name, *name) == 0)
+          break;
+      if (i == u->params->len)
+        {
+          g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+                       "weights file: tensor '%s' is not part of a U-Net of depth %u, base %u",
+                       *name, u->config.depth, u->config.base);
+          return FALSE;
+        }
+    }
   for (guint i = 0; i < u->params->len; i++)
     {
       const Param *p = &g_array_index (u->params, Param, i);
