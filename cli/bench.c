@@ -1,4 +1,5 @@
 #include "bench.h"
+#include "loom-unet.h"
 
 /* Transposed convolutions are named by their own input and output: convT
  * 128→64 4×4 stride 2 on 16×128×16×16 is the gradient of a convolution
@@ -87,6 +88,86 @@ conv_bench_run (LoomDevice *device, const ConvBench *bench, guint repeat,
 out:
   for (guint i = 0; i < 8; i++)
     loom_buffer_free (t[i]);
+  g_rand_free (rand);
+  return ok;
+}
+
+/* The U-Net of the segmentation issue: 4 poolings, base 16, batch norm,
+ * ReLU, RGB in, 4 classes (tools/bench.py times its PyTorch twin). */
+static const LoomUNetConfig bench_unet = { 3, 4, 4, 16 };
+
+const ModelBench model_benches[] = {
+  { "unet_train_b4_256", 4, 256, TRUE },
+  { "unet_infer_1024", 1, 1024, FALSE },
+};
+const guint n_model_benches = G_N_ELEMENTS (model_benches);
+
+/* Convolution flops of one forward pass. */
+static double
+unet_flops (const LoomUNetConfig *c, guint n, guint size)
+{
+  double total = 0;
+
+  for (guint i = 0; i <= c->depth; i++)
+    {
+      double pixels = (double) n * (size >> i) * (size >> i);
+      double w = c->base << i, in = i == 0 ? c->in_channels : w / 2;
+
+      total += 2 * pixels * 9 * (in * w + w * w);
+      if (i < c->depth)
+        total += 2 * pixels * 9 * ((w + 2 * w) * w + w * w);
+    }
+  return total + 2.0 * n * size * size * c->base * c->classes;
+}
+
+gboolean
+model_bench_run (LoomDevice *device, const ModelBench *bench, guint repeat,
+                 double *ms, double *flops, GError **error)
+{
+  guint n = bench->batch, s = bench->size;
+  LoomGraph *g = loom_graph_new ();
+  LoomTensor *x = loom_graph_input (g, "x", n, bench_unet.in_channels, s, s);
+  LoomTensor *labels = bench->train ? loom_graph_input (g, "labels", n, 1, s, s) : NULL;
+  LoomUNet *u = loom_unet_build (g, &bench_unet, x, bench->train, error);
+  g_autofree float *data = NULL;
+  GRand *rand = g_rand_new_with_seed (9);
+  gboolean ok = FALSE;
+
+  if (u == NULL)
+    goto out;
+  if (bench->train
+      && !loom_graph_train_adam (g, loom_graph_cross_entropy (g, loom_unet_get_logits (u), labels,
+                                                              NULL, -1),
+                                 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, error))
+    goto out;
+  if (!loom_graph_compile (g, device, error) || !loom_unet_init (u, 1, error))
+    goto out;
+  data = g_new (float, loom_tensor_get_length (x));
+  for (gsize i = 0; i < loom_tensor_get_length (x); i++)
+    data[i] = (float) g_rand_double (rand);
+  if (!loom_graph_write (g, x, data, error))
+    goto out;
+  if (labels != NULL)
+    {
+      for (gsize i = 0; i < loom_tensor_get_length (labels); i++)
+        data[i] = (float) g_rand_int_range (rand, -1, (gint32) bench_unet.classes);
+      if (!loom_graph_write (g, labels, data, error))
+        goto out;
+    }
+  *flops = unet_flops (&bench_unet, n, s) * (bench->train ? 3 : 1);
+  for (guint r = 0; r <= repeat; r++)
+    {
+      gint64 start = g_get_monotonic_time ();
+
+      if (!loom_graph_run (g, error) || !loom_device_sync (device, error))
+        goto out;
+      if (r > 0)
+        ms[r - 1] = (g_get_monotonic_time () - start) / 1000.0;
+    }
+  ok = TRUE;
+out:
+  loom_unet_free (u);
+  loom_graph_free (g);
   g_rand_free (rand);
   return ok;
 }

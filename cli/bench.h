@@ -19,3 +19,18 @@ extern const guint     n_conv_benches;
  * FLOPS the work of one. */
 gboolean conv_bench_run (LoomDevice *device, const ConvBench *bench, guint repeat,
                          double *ms, double *flops, GError **error);
+
+/* Whole models: a training step (forward, cross-entropy, backward, Adam)
+ * or an inference, on random data. */
+typedef struct
+{
+  const char *name;             /* unet_train_b4_256, … */
+  guint       batch, size;      /* N and H = W */
+  gboolean    train;
+} ModelBench;
+
+extern const ModelBench model_benches[];
+extern const guint      n_model_benches;
+
+gboolean model_bench_run (LoomDevice *device, const ModelBench *bench, guint repeat,
+                          double *ms, double *flops, GError **error);

@@ -495,6 +495,28 @@ cmd_bench (int argc, char **argv)
             printf ("  %-26s %10.2f ms  (min %.2f, max %.2f)  %8.1f GFLOP/s\n", bench->name,
                     t.median, t.min, t.max, flops / t.median / 1e6);
         }
+      for (guint i = 0; i < n_model_benches; i++)
+        {
+          const ModelBench *bench = &model_benches[i];
+          double flops;
+          Timing t;
+
+          if (!wanted (only, bench->name))
+            continue;
+          if (!model_bench_run (device, bench, (guint) repeat, ms, &flops, &error))
+            {
+              fprintf (stderr, "loom bench: %s on %s: %s\n", bench->name,
+                       loom_device_get_info (device)->name, error->message);
+              g_clear_error (&error);
+              status = 1;
+              continue;
+            }
+          t = timing_of (ms, (guint) repeat);
+          add_result (b, bench->name, kind, t, flops);
+          if (!json)
+            printf ("  %-26s %10.2f ms  (min %.2f, max %.2f)  %8.1f GFLOP/s\n", bench->name,
+                    t.median, t.min, t.max, flops / t.median / 1e6);
+        }
       if (!wanted (only, "dispatch"))
         ;
       else if (time_dispatch (device, (guint) repeat, &batched, &trip, &error))

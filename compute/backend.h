@@ -51,6 +51,11 @@ LoomDevice *loom_vk_device_new  (int index, GError **error);
 gboolean    loom_vk_list_devices (GPtrArray *infos, GError **error);
 
 void        loom_device_info_clear (LoomDeviceInfo *info);
+
+/* LOOM_PROFILE=1: time per op name, printed as a table (slowest first). */
+GHashTable *loom_profile_new   (void);
+void        loom_profile_add   (GHashTable *profile, const char *op, double ns);
+void        loom_profile_print (GHashTable *profile, const char *device);
 void        loom_device_info_free  (LoomDeviceInfo *info);
 
 G_END_DECLS

@@ -406,3 +406,49 @@ loom_op_parallel (LoomThreads *threads, gsize n, gsize grain, LoomOpRange range,
 
   loom_threads_parallel_for (threads, n, grain, range_job, &job);
 }
+
+GHashTable *
+loom_profile_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+}
+
+void
+loom_profile_add (GHashTable *profile, const char *op, double ns)
+{
+  double *entry = g_hash_table_lookup (profile, op);
+
+  if (entry == NULL)
+    {
+      entry = g_new0 (double, 2);
+      g_hash_table_insert (profile, (gpointer) op, entry);
+    }
+  entry[0] += ns;
+  entry[1] += 1;
+}
+
+static gint
+by_time (gconstpointer a, gconstpointer b, gpointer table)
+{
+  const double *ea = g_hash_table_lookup (table, *(const char **) a);
+  const double *eb = g_hash_table_lookup (table, *(const char **) b);
+
+  return ea[0] < eb[0] ? 1 : ea[0] > eb[0] ? -1 : 0;
+}
+
+void
+loom_profile_print (GHashTable *profile, const char *device)
+{
+  g_autoptr (GPtrArray) names = g_hash_table_get_keys_as_ptr_array (profile);
+
+  g_ptr_array_sort_with_data (names, by_time, profile);
+  g_printerr ("loom profile (%s):\n  %-24s %8s %12s %12s\n", device,
+              "op", "calls", "total ms", "mean us");
+  for (guint i = 0; i < names->len; i++)
+    {
+      const double *e = g_hash_table_lookup (profile, names->pdata[i]);
+
+      g_printerr ("  %-24s %8.0f %12.3f %12.1f\n", (const char *) names->pdata[i],
+                  e[1], e[0] / 1e6, e[0] / 1e3 / MAX (e[1], 1));
+    }
+}

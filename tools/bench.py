@@ -51,7 +51,35 @@ def conv(n, c, hw, k, kernel, stride, pad, backward, transposed=False):
     return make
 
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch"))
+
+
+def unet(batch, size, train):
+    """Loom's U-Net benchmark (cli/bench.c) on its PyTorch twin: 4 poolings,
+    base 16, RGB in, 4 classes; a training step with Adam, or an inference."""
+    def make(device, gen):
+        from unet import UNet
+        torch.manual_seed(1)
+        net = UNet(3, 4, 4, 16).to(device)
+        x = torch.rand(batch, 3, size, size, generator=gen).to(device)
+        labels = torch.randint(-1, 4, (batch, size, size), generator=gen).to(device)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        net.train(train)
+
+        def step():
+            if not train:
+                with torch.no_grad():
+                    return net(x)
+            opt.zero_grad()
+            F.cross_entropy(net(x), labels, ignore_index=-1).backward()
+            opt.step()
+        return step
+    return make
+
+
 WORK = {
+    "unet_train_b4_256": unet(4, 256, True),
+    "unet_infer_1024": unet(1, 1024, False),
     "conv3x3_64_256_fwd": conv(1, 64, 256, 64, 3, 1, 1, False),
     "conv3x3_64_256_fwdbwd": conv(1, 64, 256, 64, 3, 1, 1, True),
     "conv3x3_16_256_b4_fwdbwd": conv(4, 16, 256, 16, 3, 1, 1, True),

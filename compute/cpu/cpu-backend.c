@@ -9,6 +9,7 @@ typedef struct
 {
   LoomDevice   parent;
   LoomThreads *threads;
+  GHashTable  *profile;         /* LOOM_PROFILE=1: op name -> {ns, calls} */
 } CpuDevice;
 
 typedef struct
@@ -31,6 +32,11 @@ cpu_device_free (LoomDevice *device)
 {
   CpuDevice *cpu = (CpuDevice *) device;
 
+  if (cpu->profile != NULL)
+    {
+      loom_profile_print (cpu->profile, device->info.name);
+      g_hash_table_unref (cpu->profile);
+    }
   loom_threads_free (cpu->threads);
   loom_device_info_clear (&device->info);
   g_free (cpu);
@@ -106,9 +112,13 @@ cpu_run (LoomDevice *device, const LoomOp *op, const void *params,
   CpuDevice *cpu = (CpuDevice *) device;
   float *bindings[LOOM_OP_MAX_BINDINGS];
 
+  gint64 start = cpu->profile != NULL ? g_get_monotonic_time () : 0;
+
   for (guint i = 0; i < op->n_bindings; i++)
     bindings[i] = ((CpuBuffer *) spans[i].buffer)->data + spans[i].offset;
   op->cpu (params, bindings, cpu->threads);
+  if (cpu->profile != NULL)
+    loom_profile_add (cpu->profile, op->name, (g_get_monotonic_time () - start) * 1000.0);
   return TRUE;
 }
 
@@ -130,6 +140,8 @@ loom_cpu_device_new (void)
   guint n = thread_count ();
 
   cpu->parent.klass = &cpu_class;
+  if (g_strcmp0 (g_getenv ("LOOM_PROFILE"), "1") == 0)
+    cpu->profile = loom_profile_new ();
   cpu->threads = loom_threads_new (n);
   /* OpenBLAS runs single-threaded inside our pool (cpu/sgemm.h). */
   openblas_set_num_threads (1);

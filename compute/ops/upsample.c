@@ -1,6 +1,25 @@
 #include "backend.h"
 #include "ops/upsample.h"
 
+void
+loom_upsample_taps (const LoomUpsampleParams *p, gint64 size, LoomUpsampleTap *taps)
+{
+  for (gint64 o = 0; o < size * p->scale; o++)
+    {
+      LoomUpsampleTap *t = &taps[o];
+
+      if (!p->bilinear)
+        {
+          *t = (LoomUpsampleTap) { (gint32) (o / p->scale), (gint32) (o / p->scale), 1.0f, 0.0f };
+          continue;
+        }
+      t->i0 = (gint32) fmaxf (((float) o + 0.5f) / (float) p->scale - 0.5f, 0.0f);
+      t->i1 = (gint32) MIN (t->i0 + 1, size - 1);
+      t->w0 = loom_upsample_weight (p, o, t->i0, size);
+      t->w1 = t->i1 == t->i0 ? 0.0f : loom_upsample_weight (p, o, t->i1, size);
+    }
+}
+
 double
 loom_upsample_flops (const void *params)
 {

@@ -33,6 +33,16 @@ loom_upsample_reach (const LoomUpsampleParams *p, gint64 i, gint64 out, gint64 *
   *hi = MIN ((i + 2) * (gint64) p->scale, out);
 }
 
+/* Per output index of an axis of SIZE inputs: the two inputs it reads and
+ * their weights (the same arithmetic as loom_upsample_weight). */
+typedef struct
+{
+  gint32 i0, i1;
+  float  w0, w1;
+} LoomUpsampleTap;
+
+void     loom_upsample_taps      (const LoomUpsampleParams *p, gint64 size, LoomUpsampleTap *taps);
+
 gboolean loom_upsample_test_case (guint index, GRand *rand, void *params);
 double   loom_upsample_flops     (const void *params);
 void     loom_upsample_cpu       (LoomOpRange range, const void *params, float *const *b,

@@ -1,5 +1,7 @@
 /* The gradient of upsampling, gathered per input pixel over the outputs
  * that read it. */
+#include <string.h>
+
 #include "backend.h"
 #include "ops/upsample.h"
 #include "upsample_backward.spv.h"
@@ -36,30 +38,44 @@ upsample_backward_reference (const void *params, float *const *b)
         }
 }
 
+/* The forward pass's tables, run backwards: each output row is summed
+ * across into the input columns, then added into its two input rows. */
 static void
 upsample_backward_range (const void *params, float *const *b, gsize begin, gsize end)
 {
   const LoomUpsampleParams *p = params;
   gint64 oh = (gint64) p->h * p->scale, ow = (gint64) p->w * p->scale;
+  LoomUpsampleTap *rows = g_new (LoomUpsampleTap, oh), *cols = g_new (LoomUpsampleTap, ow);
+  float *line = g_new (float, p->w);
 
+  loom_upsample_taps (p, p->h, rows);
+  loom_upsample_taps (p, p->w, cols);
   for (gsize plane = begin; plane < end; plane++)
-    for (gint64 h = 0; h < p->h; h++)
-      for (gint64 w = 0; w < p->w; w++)
+    {
+      float *dx = b[DX_] + plane * p->h * p->w;
+
+      memset (dx, 0, (gsize) p->h * p->w * sizeof (float));
+      for (gint64 o = 0; o < oh; o++)
         {
-          gint64 lo_o, hi_o, lo_q, hi_q;
-          float sum = 0.0f;
+          const float *dy = b[DY_] + (plane * oh + o) * ow;
+          float *d0 = dx + rows[o].i0 * p->w, *d1 = dx + rows[o].i1 * p->w;
 
-          loom_upsample_reach (p, h, oh, &lo_o, &hi_o);
-          loom_upsample_reach (p, w, ow, &lo_q, &hi_q);
-          for (gint64 o = lo_o; o < hi_o; o++)
+          memset (line, 0, p->w * sizeof (float));
+          for (gint64 q = 0; q < ow; q++)
             {
-              float wh = loom_upsample_weight (p, o, h, p->h);
-
-              for (gint64 q = lo_q; q < hi_q && wh != 0.0f; q++)
-                sum += wh * loom_upsample_weight (p, q, w, p->w) * b[DY_][(plane * oh + o) * ow + q];
+              line[cols[q].i0] += cols[q].w0 * dy[q];
+              line[cols[q].i1] += cols[q].w1 * dy[q];
             }
-          b[DX_][(plane * p->h + h) * p->w + w] = sum;
+          for (gint64 w = 0; w < p->w; w++)
+            {
+              d0[w] += rows[o].w0 * line[w];
+              d1[w] += rows[o].w1 * line[w];
+            }
         }
+    }
+  g_free (rows);
+  g_free (cols);
+  g_free (line);
 }
 
 static void

@@ -51,29 +51,35 @@ upsample_forward_reference (const void *params, float *const *b)
   upsample_forward_all (params, b, 0, ((const LoomUpsampleParams *) params)->planes);
 }
 
-/* The inputs an output reads lie within one pixel of o / scale. */
+/* Separable: each output row mixes two input rows, each output column two
+ * input columns, from tables made once per call. */
 static void
 upsample_forward_range (const void *params, float *const *b, gsize begin, gsize end)
 {
   const LoomUpsampleParams *p = params;
-  gint64 oh = (gint64) p->h * p->scale, ow = (gint64) p->w * p->scale, s = p->scale;
+  gint64 oh = (gint64) p->h * p->scale, ow = (gint64) p->w * p->scale;
+  LoomUpsampleTap *rows = g_new (LoomUpsampleTap, oh), *cols = g_new (LoomUpsampleTap, ow);
 
+  loom_upsample_taps (p, p->h, rows);
+  loom_upsample_taps (p, p->w, cols);
   for (gsize plane = begin; plane < end; plane++)
     for (gint64 o = 0; o < oh; o++)
-      for (gint64 q = 0; q < ow; q++)
-        {
-          const float *x = b[X_] + plane * p->h * p->w;
-          float sum = 0.0f;
+      {
+        const float *x0 = b[X_] + (plane * p->h + rows[o].i0) * p->w;
+        const float *x1 = b[X_] + (plane * p->h + rows[o].i1) * p->w;
+        float *y = b[Y_] + (plane * oh + o) * ow;
+        float a = rows[o].w0, c = rows[o].w1;
 
-          for (gint64 h = MAX (o / s - 1, 0); h < MIN (o / s + 2, (gint64) p->h); h++)
-            {
-              float wh = loom_upsample_weight (p, o, h, p->h);
+        for (gint64 q = 0; q < ow; q++)
+          {
+            const LoomUpsampleTap *t = &cols[q];
 
-              for (gint64 w = MAX (q / s - 1, 0); w < MIN (q / s + 2, (gint64) p->w); w++)
-                sum += wh * loom_upsample_weight (p, q, w, p->w) * x[h * p->w + w];
-            }
-          b[Y_][(plane * oh + o) * ow + q] = sum;
-        }
+            y[q] = a * (t->w0 * x0[t->i0] + t->w1 * x0[t->i1])
+                 + c * (t->w0 * x1[t->i0] + t->w1 * x1[t->i1]);
+          }
+      }
+  g_free (rows);
+  g_free (cols);
 }
 
 static void

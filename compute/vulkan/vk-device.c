@@ -641,7 +641,7 @@ loom_vk_device_new (int index, GError **error)
     goto fail;
 
   vk->profile = env_flag ("LOOM_PROFILE") && vk->caps.timestamps;
-  vk->profile_ns = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  vk->profile_ns = loom_profile_new ();
   /* Work per submission, in flops plus bytes: about 0.1 s on lavapipe and
    * far less on a GPU, well inside any driver watchdog. */
   vk->submit_budget = budget ? g_ascii_strtod (budget, NULL) : 2e9;

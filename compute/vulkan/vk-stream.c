@@ -322,15 +322,8 @@ harvest_timestamps (LoomVkStream *s)
     for (guint i = 0; i + 1 < s->n_queries; i += 2)
       {
         const LoomOp *op = s->query_ops->pdata[i / 2];
-        double *entry = g_hash_table_lookup (vk->profile_ns, op->name);
-
-        if (entry == NULL)
-          {
-            entry = g_new0 (double, 2);
-            g_hash_table_insert (vk->profile_ns, (gpointer) op->name, entry);
-          }
-        entry[0] += ((stamps[i + 1] - stamps[i]) & mask) * (double) vk->caps.timestamp_period;
-        entry[1] += 1;
+        loom_profile_add (vk->profile_ns, op->name,
+                          ((stamps[i + 1] - stamps[i]) & mask) * (double) vk->caps.timestamp_period);
       }
   s->n_queries = 0;
   g_ptr_array_set_size (s->query_ops, 0);
@@ -645,28 +638,8 @@ loom_vk_recording_free (LoomDevice *device, gpointer recording)
   loom_vk_stream_free (recording);
 }
 
-static gint
-by_time (gconstpointer a, gconstpointer b, gpointer table)
-{
-  const double *ea = g_hash_table_lookup (table, *(const char **) a);
-  const double *eb = g_hash_table_lookup (table, *(const char **) b);
-
-  return ea[0] < eb[0] ? 1 : ea[0] > eb[0] ? -1 : 0;
-}
-
 void
 loom_vk_profile_print (LoomVkDevice *vk)
 {
-  g_autoptr (GPtrArray) names = g_hash_table_get_keys_as_ptr_array (vk->profile_ns);
-
-  g_ptr_array_sort_with_data (names, by_time, vk->profile_ns);
-  g_printerr ("loom profile (%s):\n  %-16s %8s %12s %12s\n", vk->props.deviceName,
-              "op", "calls", "total ms", "mean us");
-  for (guint i = 0; i < names->len; i++)
-    {
-      const double *e = g_hash_table_lookup (vk->profile_ns, names->pdata[i]);
-
-      g_printerr ("  %-16s %8.0f %12.3f %12.1f\n", (const char *) names->pdata[i],
-                  e[1], e[0] / 1e6, e[0] / 1e3 / MAX (e[1], 1));
-    }
+  loom_profile_print (vk->profile_ns, vk->props.deviceName);
 }
