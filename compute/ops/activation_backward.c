@@ -8,9 +8,20 @@ static void
 activation_backward_range (const void *params, float *const *b, gsize begin, gsize end)
 {
   const LoomEltParams *p = params;
+  float *restrict dx = b[0];
+  const float *restrict dy = b[1], *restrict x = b[2];
 
+  /* The piecewise-linear ones as plain selects, which the compiler vectorises. */
+  if (p->kind == LOOM_ACTIVATION_RELU || p->kind == LOOM_ACTIVATION_LEAKY_RELU)
+    {
+      float slope = p->kind == LOOM_ACTIVATION_RELU ? 0.0f : p->alpha;
+
+      for (gsize i = begin; i < end; i++)
+        dx[i] = x[i] > 0.0f ? dy[i] : slope * dy[i];
+      return;
+    }
   for (gsize i = begin; i < end; i++)
-    b[0][i] = b[1][i] * loom_activation_derivative (p->kind, p->alpha, b[2][i]);
+    dx[i] = dy[i] * loom_activation_derivative (p->kind, p->alpha, x[i]);
 }
 
 LOOM_ELT_KERNELS (activation_backward)

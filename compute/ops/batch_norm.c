@@ -58,3 +58,76 @@ loom_bn_cpu (LoomOpRange range, gsize count, const void *params, float *const *b
   loom_op_parallel (threads, count, count > ((const LoomBatchNormParams *) params)->c ? 4096 : 1,
                     range, params, b);
 }
+
+#define LANES 8
+#define BLOCK 4096              /* values summed in float before going to double */
+
+double
+loom_bn_sum (const float *v, gsize n)
+{
+  double total = 0.0;
+
+  for (gsize b = 0; b < n; b += BLOCK)
+    {
+      gsize end = MIN (n, b + BLOCK), i = b;
+      float acc[LANES] = { 0 };
+
+      for (; i + LANES <= end; i += LANES)
+        for (int j = 0; j < LANES; j++)
+          acc[j] += v[i + j];
+      for (; i < end; i++)
+        acc[0] += v[i];
+      for (int j = 0; j < LANES; j++)
+        total += acc[j];
+    }
+  return total;
+}
+
+double
+loom_bn_sum_sq_dev (const float *v, gsize n, float m)
+{
+  double total = 0.0;
+
+  for (gsize b = 0; b < n; b += BLOCK)
+    {
+      gsize end = MIN (n, b + BLOCK), i = b;
+      float acc[LANES] = { 0 };
+
+      for (; i + LANES <= end; i += LANES)
+        for (int j = 0; j < LANES; j++)
+          acc[j] += (v[i + j] - m) * (v[i + j] - m);
+      for (; i < end; i++)
+        acc[0] += (v[i] - m) * (v[i] - m);
+      for (int j = 0; j < LANES; j++)
+        total += acc[j];
+    }
+  return total;
+}
+
+void
+loom_bn_sum_grad (const float *dy, const float *x, gsize n, float m, double *sum_dy,
+                  double *sum_dy_dev)
+{
+  for (gsize b = 0; b < n; b += BLOCK)
+    {
+      gsize end = MIN (n, b + BLOCK), i = b;
+      float a1[LANES] = { 0 }, a2[LANES] = { 0 };
+
+      for (; i + LANES <= end; i += LANES)
+        for (int j = 0; j < LANES; j++)
+          {
+            a1[j] += dy[i + j];
+            a2[j] += dy[i + j] * (x[i + j] - m);
+          }
+      for (; i < end; i++)
+        {
+          a1[0] += dy[i];
+          a2[0] += dy[i] * (x[i] - m);
+        }
+      for (int j = 0; j < LANES; j++)
+        {
+          *sum_dy += a1[j];
+          *sum_dy_dev += a2[j];
+        }
+    }
+}

@@ -35,10 +35,33 @@ backward_reference (const void *params, float *const *b)
   backward_range (params, b, 0, LOOM_BN_VALUES ((const LoomBatchNormParams *) params));
 }
 
+/* Planes [begin, end) of N·C, the channel's constants hoisted. */
+static void
+backward_planes (const void *params, float *const *b, gsize begin, gsize end)
+{
+  const LoomBatchNormParams *p = params;
+  float count = (float) p->n * p->hw;
+
+  for (gsize plane = begin; plane < end; plane++)
+    {
+      gsize c = plane % p->c;
+      const float *restrict dy = b[1] + plane * p->hw, *restrict x = b[2] + plane * p->hw;
+      float *restrict dx = b[0] + plane * p->hw;
+      float r = loom_bn_rstd (p, b[4][c]), mean = b[3][c];
+      float k = b[5][c] * r / count, db = b[6][c], dg = b[7][c];
+
+      for (gsize i = 0; i < p->hw; i++)
+        dx[i] = k * (count * dy[i] - db - (x[i] - mean) * r * dg);
+    }
+}
+
 static void
 backward_cpu (const void *params, float *const *b, LoomThreads *t)
 {
-  loom_bn_cpu (backward_range, LOOM_BN_VALUES ((const LoomBatchNormParams *) params), params, b, t);
+  const LoomBatchNormParams *p = params;
+
+  loom_op_parallel (t, (gsize) p->n * p->c, MAX (1, 4096 / MAX (p->hw, 1)), backward_planes,
+                    params, b);
 }
 
 static void

@@ -33,10 +33,31 @@ forward_reference (const void *params, float *const *b)
   forward_range (params, b, 0, LOOM_BN_VALUES ((const LoomBatchNormParams *) params));
 }
 
+/* Planes [begin, end) of N·C: one scale and shift each. */
+static void
+forward_planes (const void *params, float *const *b, gsize begin, gsize end)
+{
+  const LoomBatchNormParams *p = params;
+
+  for (gsize plane = begin; plane < end; plane++)
+    {
+      gsize c = plane % p->c;
+      const float *restrict x = b[1] + plane * p->hw;
+      float *restrict y = b[0] + plane * p->hw;
+      float mean = b[2][c], scale = loom_bn_rstd (p, b[3][c]) * b[4][c], shift = b[5][c];
+
+      for (gsize i = 0; i < p->hw; i++)
+        y[i] = (x[i] - mean) * scale + shift;
+    }
+}
+
 static void
 forward_cpu (const void *params, float *const *b, LoomThreads *t)
 {
-  loom_bn_cpu (forward_range, LOOM_BN_VALUES ((const LoomBatchNormParams *) params), params, b, t);
+  const LoomBatchNormParams *p = params;
+
+  loom_op_parallel (t, (gsize) p->n * p->c, MAX (1, 4096 / MAX (p->hw, 1)), forward_planes,
+                    params, b);
 }
 
 static void

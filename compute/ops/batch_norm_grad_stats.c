@@ -43,10 +43,31 @@ grad_stats_reference (const void *params, float *const *b)
   grad_stats_range (params, b, 0, ((const LoomBatchNormParams *) params)->c);
 }
 
+/* Channels [begin, end), a contiguous row of H·W per sample. */
+static void
+grad_stats_rows (const void *params, float *const *b, gsize begin, gsize end)
+{
+  const LoomBatchNormParams *p = params;
+
+  for (gsize c = begin; c < end; c++)
+    {
+      double s1 = 0.0, s2 = 0.0;
+
+      for (gsize n = 0; n < p->n; n++)
+        {
+          gsize at = (n * p->c + c) * p->hw;
+
+          loom_bn_sum_grad (b[2] + at, b[3] + at, p->hw, b[4][c], &s1, &s2);
+        }
+      b[0][c] = (float) s1;
+      b[1][c] = (float) (s2 * loom_bn_rstd (p, b[5][c]));
+    }
+}
+
 static void
 grad_stats_cpu (const void *params, float *const *b, LoomThreads *t)
 {
-  loom_bn_cpu (grad_stats_range, ((const LoomBatchNormParams *) params)->c, params, b, t);
+  loom_bn_cpu (grad_stats_rows, ((const LoomBatchNormParams *) params)->c, params, b, t);
 }
 
 static void

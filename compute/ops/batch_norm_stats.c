@@ -40,10 +40,32 @@ stats_reference (const void *params, float *const *b)
   stats_range (params, b, 0, ((const LoomBatchNormParams *) params)->c);
 }
 
+/* Channels [begin, end), a contiguous row of H·W per sample. */
+static void
+stats_rows (const void *params, float *const *b, gsize begin, gsize end)
+{
+  const LoomBatchNormParams *p = params;
+  gsize m = (gsize) p->n * p->hw;
+
+  for (gsize c = begin; c < end; c++)
+    {
+      double sum = 0.0, sq = 0.0;
+      float mean;
+
+      for (gsize n = 0; n < p->n; n++)
+        sum += loom_bn_sum (b[2] + (n * p->c + c) * p->hw, p->hw);
+      mean = (float) (sum / m);
+      for (gsize n = 0; n < p->n; n++)
+        sq += loom_bn_sum_sq_dev (b[2] + (n * p->c + c) * p->hw, p->hw, mean);
+      b[0][c] = mean;
+      b[1][c] = (float) (sq / m);
+    }
+}
+
 static void
 stats_cpu (const void *params, float *const *b, LoomThreads *t)
 {
-  loom_bn_cpu (stats_range, ((const LoomBatchNormParams *) params)->c, params, b, t);
+  loom_bn_cpu (stats_rows, ((const LoomBatchNormParams *) params)->c, params, b, t);
 }
 
 LOOM_BN_OP (batch_norm_stats, 3, 0x4, 0x3, stats_lengths, stats_reference, stats_cpu,

@@ -1,6 +1,9 @@
-/* The gradient of pooling, gathered per input pixel over the windows that
- * hold it (no atomics): the average's share, or the whole output gradient
- * where the pixel is its window's (first) maximum. */
+/* The gradient of pooling: the average's share, or the whole output
+ * gradient where the pixel is its window's (first) maximum.  Vulkan
+ * gathers per input pixel over the windows that hold it (no atomics); the
+ * CPU scatters per window, a plane per thread. */
+#include <string.h>
+
 #include "backend.h"
 #include "ops/pool.h"
 #include "pool_backward.spv.h"
@@ -16,20 +19,21 @@ pool_backward_lengths (const void *params, gsize *lengths)
   lengths[DY_] = (gsize) p->planes * p->p * p->q;
 }
 
-/* The plain way round: each window scatters into its inputs. */
+/* Each window scatters into its inputs, a plane at a time (planes never
+ * share inputs, so threads may take planes): the plain way round, and on
+ * the CPU the fast one (one argmax per window). */
 static void
-pool_backward_reference (const void *params, float *const *b)
+pool_backward_planes (const void *params, float *const *b, gsize begin, gsize end)
 {
   const LoomPoolParams *p = params;
 
-  for (gsize i = 0; i < (gsize) p->planes * p->h * p->w; i++)
-    b[DX_][i] = 0.0f;
-  for (gsize plane = 0; plane < p->planes; plane++)
+  for (gsize plane = begin; plane < end; plane++)
     {
       const float *x = b[X_] + plane * p->h * p->w;
       const float *dy = b[DY_] + plane * p->p * p->q;
       float *dx = b[DX_] + plane * p->h * p->w;
 
+      memset (dx, 0, (gsize) p->h * p->w * sizeof (float));
       for (gsize op = 0; op < p->p; op++)
         for (gsize oq = 0; oq < p->q; oq++)
           {
@@ -56,50 +60,16 @@ pool_backward_reference (const void *params, float *const *b)
     }
 }
 
-/* Windows op whose rows cover input row I: [*lo, *hi). */
 static void
-covering (const LoomPoolParams *p, gint64 i, guint32 out, gint64 *lo, gint64 *hi)
+pool_backward_reference (const void *params, float *const *b)
 {
-  gint64 a = i + p->pad - (gint64) p->kernel + 1;
-
-  *lo = a <= 0 ? 0 : (a + p->stride - 1) / p->stride;
-  *hi = MIN ((i + p->pad) / p->stride + 1, (gint64) out);
-}
-
-static void
-pool_backward_range (const void *params, float *const *b, gsize begin, gsize end)
-{
-  const LoomPoolParams *p = params;
-
-  for (gsize plane = begin; plane < end; plane++)
-    {
-      const float *x = b[X_] + plane * p->h * p->w;
-      const float *dy = b[DY_] + plane * p->p * p->q;
-      float *dx = b[DX_] + plane * p->h * p->w;
-
-      for (gint64 h = 0; h < p->h; h++)
-        for (gint64 w = 0; w < p->w; w++)
-          {
-            gint64 lo_h, hi_h, lo_w, hi_w;
-            float sum = 0.0f;
-
-            covering (p, h, p->p, &lo_h, &hi_h);
-            covering (p, w, p->q, &lo_w, &hi_w);
-            for (gint64 op = lo_h; op < hi_h; op++)
-              for (gint64 oq = lo_w; oq < hi_w; oq++)
-                if (!p->max)
-                  sum += dy[op * p->q + oq] / (float) (p->kernel * p->kernel);
-                else if (loom_pool_argmax (p, x, op, oq) == h * p->w + w)
-                  sum += dy[op * p->q + oq];
-            dx[h * p->w + w] = sum;
-          }
-    }
+  pool_backward_planes (params, b, 0, ((const LoomPoolParams *) params)->planes);
 }
 
 static void
 pool_backward_cpu (const void *params, float *const *b, LoomThreads *threads)
 {
-  loom_pool_cpu (pool_backward_range, params, b, threads);
+  loom_pool_cpu (pool_backward_planes, params, b, threads);
 }
 
 static void
