@@ -1,0 +1,70 @@
+/* Segmentation from scribbles: train a U-Net on images whose pixels are
+ * mostly unlabelled, then label every pixel of an image of any size.
+ *
+ * Images are planes of floats (in_channels × H × W, see loom-image.h);
+ * labels are H × W floats holding class numbers, LOOM_UNLABELLED (−1) for
+ * pixels nobody painted. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "loom-image.h"
+#include "loom-unet.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  const float *planes;          /* in_channels × height × width */
+  const float *labels;          /* height × width, or NULL (prediction) */
+  guint        width, height;
+} LoomSegmentImage;
+
+typedef struct
+{
+  LoomUNetConfig unet;          /* classes: how many the labels use */
+  guint    crop;                /* side of the square training crops (multiple of 2^depth) */
+  guint    batch;               /* crops per step */
+  guint    steps;               /* stop after this many (0: only the time budget) */
+  double   seconds;             /* stop after this long (0: only the step count) */
+  float    learning_rate;       /* Adam */
+  guint32  seed;                /* crops, augmentation and fresh weights */
+  gboolean balance;             /* weigh classes by the inverse of their labelled pixels */
+  gboolean augment;             /* random flips and 90° turns of each crop */
+  const char *checkpoint;       /* a weights file rewritten (atomically) every … */
+  guint    checkpoint_every;    /* … this many steps (0: never) */
+} LoomSegmentConfig;
+
+/* Sensible defaults for CLASSES classes: a U-Net of depth 3, base 16, crops
+ * of 128, batch 4, 300 steps, Adam at 2e-3, balanced, augmented. */
+void         loom_segment_config_init (LoomSegmentConfig *config, guint classes);
+
+/* Called after every step: STEP of TOTAL (0 with a time budget only), the
+ * step's loss and the seconds left; return FALSE to stop early (the
+ * weights so far are kept). */
+typedef gboolean (*LoomSegmentProgress) (guint step, guint total, float loss, double eta,
+                                         gpointer data);
+
+/* Trains on IMAGES (labels required) and returns the weights (the U-Net's
+ * architecture and provenance in their metadata).  START, if not NULL,
+ * holds weights to begin from (fine-tuning, resuming a checkpoint): its
+ * architecture wins over CONFIG's.  CANCELLABLE stops between steps with
+ * the weights so far, like PROGRESS returning FALSE. */
+LoomWeights *loom_segment_train   (LoomDevice *device, const LoomSegmentConfig *config,
+                                   const LoomSegmentImage *images, guint n_images,
+                                   LoomWeights *start, LoomSegmentProgress progress,
+                                   gpointer data, GCancellable *cancellable, GError **error);
+
+/* Labels every pixel of IMAGE with WEIGHTS: CLASSES (H × W class numbers)
+ * and CONFIDENCE (H × W, the largest softmax probability), either may be
+ * NULL.  The image runs in overlapping TILE × TILE pieces (0: 256) whose
+ * predictions are blended, a band of rows at a time, so its size is bound
+ * by neither memory nor the device's storage range.  PROGRESS gets tiles
+ * done of the total (loss 0). */
+gboolean     loom_segment_predict (LoomDevice *device, LoomWeights *weights,
+                                   const LoomSegmentImage *image, guint tile,
+                                   float *classes, float *confidence,
+                                   LoomSegmentProgress progress, gpointer data,
+                                   GCancellable *cancellable, GError **error);
+
+G_END_DECLS

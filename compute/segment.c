@@ -1,0 +1,483 @@
+/* Scribble training and tiled prediction (see loom-segment.h). */
+#include <math.h>
+#include <string.h>
+
+#include "loom-segment.h"
+
+void
+loom_segment_config_init (LoomSegmentConfig *c, guint classes)
+{
+  *c = (LoomSegmentConfig) {
+    .unet = { 3, classes, 3, 16 },
+    .crop = 128, .batch = 4, .steps = 300, .seconds = 0,
+    .learning_rate = 2e-3f, .seed = 1, .balance = TRUE, .augment = TRUE,
+  };
+}
+
+/* ---- training ------------------------------------------------------------ */
+
+/* Where the labels are: every labelled pixel of every image, to centre
+ * crops on them (with 0.5 % of pixels painted, uniform crops would mostly
+ * see nothing). */
+typedef struct
+{
+  guint32 image, x, y;
+} Labelled;
+
+typedef struct
+{
+  const LoomSegmentConfig *config;
+  const LoomSegmentImage  *images;
+  guint                    n_images, crop, channels;
+  GArray                  *labelled;    /* Labelled */
+  GRand                   *rand;
+} Sampler;
+
+/* Copies a CROP × CROP window of IMAGE at (X0, Y0) into X and LABELS,
+ * turned by TURN quarter turns and mirrored by FLIP. */
+static void
+cut (const Sampler *s, const LoomSegmentImage *image, guint x0, guint y0, guint turn,
+     gboolean flip, float *x, float *labels)
+{
+  guint n = s->crop;
+  gsize plane = (gsize) image->width * image->height;
+
+  for (guint v = 0; v < n; v++)
+    for (guint u = 0; u < n; u++)
+      {
+        guint a = flip ? n - 1 - u : u, b = v, sx, sy;
+        gsize at;
+
+        /* (a, b) in the crop, turned TURN times */
+        switch (turn)
+          {
+          case 1: sx = b, sy = n - 1 - a; break;
+          case 2: sx = n - 1 - a, sy = n - 1 - b; break;
+          case 3: sx = n - 1 - b, sy = a; break;
+          default: sx = a, sy = b; break;
+          }
+        at = (gsize) (y0 + sy) * image->width + x0 + sx;
+        for (guint c = 0; c < s->channels; c++)
+          x[((gsize) c * n + v) * n + u] = image->planes[c * plane + at];
+        labels[(gsize) v * n + u] = image->labels[at];
+      }
+}
+
+static void
+sample_batch (Sampler *s, float *x, float *labels)
+{
+  gsize per = (gsize) s->crop * s->crop;
+
+  for (guint i = 0; i < s->config->batch; i++)
+    {
+      const Labelled *l = &g_array_index (s->labelled, Labelled,
+                                          g_rand_int_range (s->rand, 0, (gint32) s->labelled->len));
+      const LoomSegmentImage *image = &s->images[l->image];
+      gint32 x0, y0;
+
+      /* Mostly around a labelled pixel, sometimes anywhere in its image. */
+      if (g_rand_int_range (s->rand, 0, 5) > 0)
+        {
+          x0 = (gint32) l->x - g_rand_int_range (s->rand, 0, (gint32) s->crop);
+          y0 = (gint32) l->y - g_rand_int_range (s->rand, 0, (gint32) s->crop);
+        }
+      else
+        {
+          x0 = g_rand_int_range (s->rand, 0, (gint32) (image->width - s->crop + 1));
+          y0 = g_rand_int_range (s->rand, 0, (gint32) (image->height - s->crop + 1));
+        }
+      x0 = CLAMP (x0, 0, (gint32) (image->width - s->crop));
+      y0 = CLAMP (y0, 0, (gint32) (image->height - s->crop));
+      cut (s, image, (guint) x0, (guint) y0,
+           s->config->augment ? (guint) g_rand_int_range (s->rand, 0, 4) : 0,
+           s->config->augment && g_rand_boolean (s->rand),
+           x + i * s->channels * per, labels + i * per);
+    }
+}
+
+static gboolean
+check_images (const LoomSegmentConfig *c, const LoomSegmentImage *images, guint n_images,
+              guint *crop, GError **error)
+{
+  guint step = 1u << c->unet.depth, smallest = G_MAXUINT;
+
+  if (n_images == 0)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT, "segment: no images");
+      return FALSE;
+    }
+  for (guint i = 0; i < n_images; i++)
+    {
+      if (images[i].planes == NULL || images[i].labels == NULL || images[i].width == 0
+          || images[i].height == 0)
+        {
+          g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "segment: image %u has no pixels or no labels", i + 1);
+          return FALSE;
+        }
+      smallest = MIN (smallest, MIN (images[i].width, images[i].height));
+    }
+  /* Crops fit every image and the U-Net: a multiple of 2^depth. */
+  *crop = MIN (c->crop, smallest) / step * step;
+  if (*crop < 2 * step)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "segment: an image of %u pixels across is too small for a U-Net of "
+                   "depth %u (at least %u)", smallest, c->unet.depth, 2 * step);
+      return FALSE;
+    }
+  if (c->batch == 0 || (c->steps == 0 && c->seconds <= 0))
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "segment: a batch of at least one crop and a step count or a time "
+                   "budget are needed");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Labelled pixels per class (checked against the class count) and the
+ * class weights: the inverse of each class's share, 1 on average. */
+static gboolean
+count_labels (Sampler *s, guint classes, float *weights, GError **error)
+{
+  g_autofree guint64 *counts = g_new0 (guint64, classes);
+  guint present = 0;
+
+  for (guint i = 0; i < s->n_images; i++)
+    {
+      const LoomSegmentImage *image = &s->images[i];
+
+      for (guint y = 0; y < image->height; y++)
+        for (guint x = 0; x < image->width; x++)
+          {
+            float v = image->labels[(gsize) y * image->width + x];
+            Labelled l = { i, x, y };
+
+            if (v < 0.0f)
+              continue;
+            if (v >= (float) classes || v != floorf (v))
+              {
+                g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                             "segment: image %u has label %g at %u,%u; the model has %u "
+                             "classes", i + 1, v, x, y, classes);
+                return FALSE;
+              }
+            counts[(guint) v]++;
+            g_array_append_val (s->labelled, l);
+          }
+    }
+  if (s->labelled->len == 0)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "segment: no labelled pixels: paint a few strokes of each class first");
+      return FALSE;
+    }
+  for (guint k = 0; k < classes; k++)
+    present += counts[k] > 0;
+  for (guint k = 0; k < classes; k++)
+    weights[k] = counts[k] == 0 || !s->config->balance
+               ? (counts[k] == 0 ? 0.0f : 1.0f)
+               : (float) ((double) s->labelled->len / ((double) present * counts[k]));
+  return TRUE;
+}
+
+static char *
+provenance (const LoomSegmentConfig *c, guint steps, guint n_images, guint labelled)
+{
+  return g_strdup_printf ("{\"task\":\"segmentation\",\"images\":%u,\"labelled_pixels\":%u,"
+                          "\"steps\":%u,\"crop\":%u,\"batch\":%u,\"seed\":%u,"
+                          "\"learning_rate\":%g,\"loom\":\"%s\"}",
+                          n_images, labelled, steps, c->crop, c->batch, c->seed,
+                          c->learning_rate, LOOM_VERSION);
+}
+
+static LoomWeights *
+snapshot (LoomUNet *u, const LoomSegmentConfig *c, guint steps, const Sampler *s,
+          GError **error)
+{
+  LoomWeights *w = loom_weights_new ();
+  g_autofree char *prov = provenance (c, steps, s->n_images, s->labelled->len);
+
+  if (!loom_unet_store (u, w, error))
+    {
+      loom_weights_free (w);
+      return NULL;
+    }
+  loom_weights_set_metadata (w, LOOM_METADATA_PROVENANCE, prov);
+  return w;
+}
+
+LoomWeights *
+loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
+                    const LoomSegmentImage *images, guint n_images, LoomWeights *start,
+                    LoomSegmentProgress progress, gpointer data, GCancellable *cancellable,
+                    GError **error)
+{
+  LoomSegmentConfig c = *config;
+  Sampler s = { &c, images, n_images, 0, 0, NULL, NULL };
+  LoomGraph *g = NULL;
+  LoomTensor *x, *labels, *weights_t, *loss;
+  LoomUNet *u = NULL;
+  LoomWeights *result = NULL;
+  g_autofree float *xb = NULL, *lb = NULL, *class_weights = NULL;
+  gint64 began;
+  guint step = 0;
+
+  g_return_val_if_fail (device != NULL && config != NULL && images != NULL, NULL);
+  if (start != NULL && !loom_unet_config_from_weights (start, &c.unet, error))
+    return NULL;
+  if (!check_images (&c, images, n_images, &s.crop, error))
+    return NULL;
+  s.channels = c.unet.in_channels;
+  s.labelled = g_array_new (FALSE, FALSE, sizeof (Labelled));
+  s.rand = g_rand_new_with_seed (c.seed);
+  class_weights = g_new (float, c.unet.classes);
+  if (!count_labels (&s, c.unet.classes, class_weights, error))
+    goto out;
+
+  g = loom_graph_new ();
+  x = loom_graph_input (g, "x", c.batch, c.unet.in_channels, s.crop, s.crop);
+  labels = loom_graph_input (g, "labels", c.batch, 1, s.crop, s.crop);
+  weights_t = loom_graph_input (g, "class weights", c.unet.classes, 1, 1, 1);
+  u = loom_unet_build (g, &c.unet, x, TRUE, error);
+  if (u == NULL)
+    goto out;
+  loss = loom_graph_cross_entropy (g, loom_unet_get_logits (u), labels, weights_t,
+                                   LOOM_UNLABELLED);
+  if (!loom_graph_train_adam (g, loss, c.learning_rate, 0.9f, 0.999f, 1e-8f, 0.0f, error)
+      || !loom_graph_compile (g, device, error)
+      || !(start != NULL ? loom_unet_load (u, start, error) : loom_unet_init (u, c.seed, error))
+      || !loom_graph_write (g, weights_t, class_weights, error))
+    goto out;
+  loom_graph_set_seed (g, c.seed);
+
+  xb = g_new (float, loom_tensor_get_length (x));
+  lb = g_new (float, loom_tensor_get_length (labels));
+  began = g_get_monotonic_time ();
+  for (step = 0; c.steps == 0 || step < c.steps; step++)
+    {
+      double elapsed = (g_get_monotonic_time () - began) / 1e6, eta;
+      float value;
+
+      if ((c.seconds > 0 && elapsed >= c.seconds)
+          || g_cancellable_is_cancelled (cancellable))
+        break;
+      sample_batch (&s, xb, lb);
+      if (!loom_graph_write (g, x, xb, error) || !loom_graph_write (g, labels, lb, error)
+          || !loom_graph_run (g, error) || !loom_graph_read (g, loss, &value, error))
+        goto out;
+      if (!isfinite (value))
+        {
+          g_set_error (error, LOOM_ERROR, LOOM_ERROR_FAILED,
+                       "segment: the loss became %g at step %u; try a lower learning rate",
+                       value, step + 1);
+          goto out;
+        }
+      elapsed = (g_get_monotonic_time () - began) / 1e6;
+      eta = c.steps > 0 ? elapsed / (step + 1) * (c.steps - step - 1) : 0.0;
+      if (c.seconds > 0)
+        eta = c.steps > 0 ? MIN (eta, MAX (c.seconds - elapsed, 0.0)) : MAX (c.seconds - elapsed, 0.0);
+      if (c.checkpoint != NULL && c.checkpoint_every > 0 && (step + 1) % c.checkpoint_every == 0)
+        {
+          LoomWeights *w = snapshot (u, &c, step + 1, &s, error);
+          gboolean saved = w != NULL && loom_weights_save (w, c.checkpoint, error);
+
+          loom_weights_free (w);
+          if (!saved)
+            goto out;
+        }
+      if (progress != NULL && !progress (step + 1, c.steps, value, eta, data))
+        {
+          step++;
+          break;
+        }
+    }
+  result = snapshot (u, &c, step, &s, error);
+out:
+  loom_unet_free (u);
+  loom_graph_free (g);
+  g_array_unref (s.labelled);
+  if (s.rand != NULL)
+    g_rand_free (s.rand);
+  return result;
+}
+
+/* ---- prediction ------------------------------------------------------------ */
+
+/* Tile origins along an axis of SIZE: every STRIDE, the last flush with the end. */
+static GArray *
+origins (guint size, guint tile, guint stride)
+{
+  GArray *a = g_array_new (FALSE, FALSE, sizeof (guint));
+  guint at = 0;
+
+  for (;;)
+    {
+      guint o = MIN (at, size > tile ? size - tile : 0);
+
+      g_array_append_val (a, o);
+      if (o + tile >= size)
+        break;
+      at += stride;
+    }
+  return a;
+}
+
+/* How much a tile's pixel I (of TILE) counts: 1 inside, falling towards
+ * edges that another tile also covers, never 0. */
+static float
+ramp (guint i, guint tile, guint overlap, gboolean lead, gboolean trail)
+{
+  float w = 1.0f;
+
+  if (lead && i < overlap)
+    w = MIN (w, (i + 0.5f) / overlap);
+  if (trail && tile - 1 - i < overlap)
+    w = MIN (w, (tile - 1 - i + 0.5f) / overlap);
+  return w;
+}
+
+gboolean
+loom_segment_predict (LoomDevice *device, LoomWeights *weights, const LoomSegmentImage *image,
+                      guint tile, float *classes, float *confidence,
+                      LoomSegmentProgress progress, gpointer data, GCancellable *cancellable,
+                      GError **error)
+{
+  LoomUNetConfig c;
+  LoomGraph *g = NULL;
+  LoomUNet *u = NULL;
+  LoomTensor *x;
+  g_autoptr (GArray) ys = NULL, xs = NULL;
+  g_autofree float *in = NULL, *logits = NULL, *acc = NULL, *norm = NULL;
+  guint th, tw, overlap, step, done = 0, total, K;
+  gsize plane = (gsize) image->width * image->height;
+  guint band0 = 0;              /* the image row acc's first row holds */
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (device != NULL && weights != NULL && image != NULL, FALSE);
+  if (!loom_unet_config_from_weights (weights, &c, error))
+    return FALSE;
+  if (image->planes == NULL || image->width == 0 || image->height == 0)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT, "segment: an empty image");
+      return FALSE;
+    }
+  step = 1u << c.depth;
+  tile = tile == 0 ? 256 : tile;
+  /* Tiles: a multiple of 2^depth, no bigger than needed; smaller images
+   * are padded by mirroring up to the tile. */
+  th = MAX ((MIN (tile, image->height) + step - 1) / step * step, 2 * step);
+  tw = MAX ((MIN (tile, image->width) + step - 1) / step * step, 2 * step);
+  overlap = MIN (MIN (th, tw) / 4, 32);
+  ys = origins (image->height, th, th - 2 * overlap);
+  xs = origins (image->width, tw, tw - 2 * overlap);
+  total = ys->len * xs->len;
+  K = c.classes;
+
+  g = loom_graph_new ();
+  x = loom_graph_input (g, "x", 1, c.in_channels, th, tw);
+  u = loom_unet_build (g, &c, x, FALSE, error);
+  if (u == NULL || !loom_graph_compile (g, device, error) || !loom_unet_load (u, weights, error))
+    goto out;
+  in = g_new (float, (gsize) c.in_channels * th * tw);
+  logits = g_new (float, (gsize) K * th * tw);
+  /* Blended probabilities of a band of TH rows, and their weights. */
+  acc = g_new0 (float, (gsize) K * th * image->width);
+  norm = g_new0 (float, (gsize) th * image->width);
+
+  for (guint ty = 0; ty < ys->len; ty++)
+    {
+      guint y0 = g_array_index (ys, guint, ty);
+      guint next = ty + 1 < ys->len ? g_array_index (ys, guint, ty + 1) : image->height;
+
+      for (guint tx = 0; tx < xs->len; tx++)
+        {
+          guint x0 = g_array_index (xs, guint, tx);
+
+          if (g_cancellable_set_error_if_cancelled (cancellable, error))
+            goto out;
+          /* The tile, mirrored past the image's edge when it is smaller. */
+          for (guint ch = 0; ch < c.in_channels; ch++)
+            for (guint v = 0; v < th; v++)
+              for (guint q = 0; q < tw; q++)
+                {
+                  gint64 sy = (gint64) y0 + v, sx = (gint64) x0 + q;
+
+                  while (sy >= image->height)
+                    sy = 2 * ((gint64) image->height - 1) - sy;
+                  while (sx >= image->width)
+                    sx = 2 * ((gint64) image->width - 1) - sx;
+                  in[((gsize) ch * th + v) * tw + q]
+                    = image->planes[ch * plane + (gsize) MAX (sy, 0) * image->width + MAX (sx, 0)];
+                }
+          if (!loom_graph_write (g, x, in, error) || !loom_graph_run (g, error)
+              || !loom_graph_read (g, loom_unet_get_logits (u), logits, error))
+            goto out;
+          for (guint v = 0; v < th && y0 + v < image->height; v++)
+            for (guint q = 0; q < tw && x0 + q < image->width; q++)
+              {
+                float w = ramp (v, th, overlap, ty > 0, ty + 1 < ys->len)
+                        * ramp (q, tw, overlap, tx > 0, tx + 1 < xs->len);
+                gsize at = (gsize) (y0 + v - band0) * image->width + x0 + q;
+                float top = -INFINITY, sum = 0.0f;
+
+                for (guint k = 0; k < K; k++)
+                  top = MAX (top, logits[((gsize) k * th + v) * tw + q]);
+                for (guint k = 0; k < K; k++)
+                  sum += expf (logits[((gsize) k * th + v) * tw + q] - top);
+                for (guint k = 0; k < K; k++)
+                  acc[(gsize) k * th * image->width + at]
+                    += w * expf (logits[((gsize) k * th + v) * tw + q] - top) / sum;
+                norm[at] += w;
+              }
+          done++;
+          if (progress != NULL && !progress (done, total, 0.0f, 0.0, data))
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "segment: stopped");
+              goto out;
+            }
+        }
+      /* Rows before the next tile row are final: out, and the band moves. */
+      for (guint row = band0; row < next && row < image->height; row++)
+        for (guint q = 0; q < image->width; q++)
+          {
+            gsize at = (gsize) (row - band0) * image->width + q;
+            float best = -1.0f;
+            guint arg = 0;
+
+            for (guint k = 0; k < K; k++)
+              {
+                float p = acc[(gsize) k * th * image->width + at] / norm[at];
+
+                if (p > best)
+                  best = p, arg = k;
+              }
+            if (classes != NULL)
+              classes[(gsize) row * image->width + q] = (float) arg;
+            if (confidence != NULL)
+              confidence[(gsize) row * image->width + q] = best;
+          }
+      if (next < image->height)
+        {
+          gsize keep = (gsize) (band0 + th - next) * image->width;
+          gsize shift = (gsize) (next - band0) * image->width;
+
+          for (guint k = 0; k < K; k++)
+            {
+              float *a = acc + (gsize) k * th * image->width;
+
+              memmove (a, a + shift, keep * sizeof (float));
+              memset (a + keep, 0, shift * sizeof (float));
+            }
+          memmove (norm, norm + shift, keep * sizeof (float));
+          memset (norm + keep, 0, shift * sizeof (float));
+          band0 = next;
+        }
+    }
+  ok = TRUE;
+out:
+  loom_unet_free (u);
+  loom_graph_free (g);
+  return ok;
+}

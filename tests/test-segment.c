@@ -1,0 +1,300 @@
+/* Segmentation from scribbles: a U-Net learns a synthetic two-class image
+ * from a few strokes, the same seed gives the same weights, training stops
+ * and checkpoints when asked, and tiled prediction agrees with prediction
+ * of the whole image. */
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "loom-segment.h"
+#include "test-util.h"
+
+#define W 96
+#define H 80
+
+typedef struct
+{
+  float planes[3 * W * H];
+  float truth[W * H];
+  float strokes[W * H];
+  guint painted;
+} Synthetic;
+
+/* A textured disc (class 1) on a textured background (class 0), with a
+ * few straight strokes of each class, about 2 % of the pixels. */
+static void
+synthetic (Synthetic *s)
+{
+  GRand *rand = g_rand_new_with_seed (4);
+
+  s->painted = 0;
+  for (guint y = 0; y < H; y++)
+    for (guint x = 0; x < W; x++)
+      {
+        gsize at = (gsize) y * W + x;
+        double dx = x - 52.0, dy = y - 38.0;
+        gboolean disc = dx * dx + dy * dy < 26.0 * 26.0;
+        double noise = g_rand_double_range (rand, -0.15, 0.15);
+        double texture = disc ? 0.15 * sin (x * 0.9) * cos (y * 0.9) : 0.15 * sin ((x + y) * 0.4);
+
+        s->truth[at] = disc;
+        s->planes[at] = (float) ((disc ? 0.65 : 0.35) + texture + noise);
+        s->planes[W * H + at] = (float) ((disc ? 0.4 : 0.5) + noise);
+        s->planes[2 * W * H + at] = (float) ((disc ? 0.3 : 0.55) - texture + noise);
+        s->strokes[at] = LOOM_UNLABELLED;
+      }
+  /* strokes: short segments, eight of each class, where the whole
+   * segment lies in that class (as a user paints inside regions) */
+  for (guint k = 0; k < 2; k++)
+    for (guint made = 0; made < 8;)
+      {
+        guint x0 = (guint) g_rand_int_range (rand, 0, W - 10), y0 = (guint) g_rand_int_range (rand, 0, H);
+        gboolean inside = TRUE;
+
+        for (guint x = x0; x < x0 + 10; x++)
+          inside &= s->truth[y0 * W + x] == k;
+        if (!inside)
+          continue;
+        for (guint x = x0; x < x0 + 10; x++)
+          s->strokes[y0 * W + x] = (float) k;
+        made++;
+      }
+  for (gsize i = 0; i < W * H; i++)
+    s->painted += s->strokes[i] >= 0;
+  g_rand_free (rand);
+}
+
+static void
+small_config (LoomSegmentConfig *c, guint steps)
+{
+  loom_segment_config_init (c, 2);
+  c->unet.depth = 2;
+  c->unet.base = 8;
+  c->crop = 48;
+  c->batch = 4;
+  c->steps = steps;
+  c->learning_rate = 5e-3f;
+  c->seed = 11;
+}
+
+static double
+accuracy (const float *classes, const float *truth)
+{
+  guint right = 0;
+
+  for (gsize i = 0; i < W * H; i++)
+    right += classes[i] == truth[i];
+  return (double) right / (W * H);
+}
+
+static void
+test_learns (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  Synthetic *s = g_new (Synthetic, 1);
+  LoomSegmentConfig c;
+  LoomSegmentImage image;
+  LoomWeights *w;
+  g_autofree float *classes = g_new (float, W * H), *confidence = g_new (float, W * H);
+  GError *error = NULL;
+  double acc;
+
+  synthetic (s);
+  g_assert_cmpfloat ((double) s->painted / (W * H), <, 0.03);
+  image = (LoomSegmentImage) { s->planes, s->strokes, W, H };
+  small_config (&c, 80);
+  w = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  image.labels = NULL;
+  g_assert_true (loom_segment_predict (cpu, w, &image, 48, classes, confidence, NULL, NULL,
+                                       NULL, &error));
+  g_assert_no_error (error);
+  acc = accuracy (classes, s->truth);
+  g_test_message ("pixel accuracy %.4f from %u painted pixels (%.2f %%)", acc, s->painted,
+                  100.0 * s->painted / (W * H));
+  g_assert_cmpfloat (acc, >, 0.95);
+  for (gsize i = 0; i < W * H; i++)
+    g_assert_true (confidence[i] >= 0.5f && confidence[i] <= 1.0001f);
+  loom_weights_free (w);
+  g_free (s);
+  loom_device_free (cpu);
+}
+
+/* The same seed: the same weights, byte for byte (on one backend). */
+static void
+test_deterministic (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  Synthetic *s = g_new (Synthetic, 1);
+  LoomSegmentConfig c;
+  LoomSegmentImage image;
+  LoomWeights *a, *b;
+  GError *error = NULL;
+
+  synthetic (s);
+  image = (LoomSegmentImage) { s->planes, s->strokes, W, H };
+  small_config (&c, 6);
+  a = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  b = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (const char *const *name = loom_weights_get_names (a); *name != NULL; name++)
+    {
+      guint n_dims;
+      const guint64 *shape;
+      const float *va = loom_weights_lookup (a, *name, &n_dims, &shape);
+      const float *vb = loom_weights_lookup (b, *name, NULL, NULL);
+      gsize n = 1;
+
+      for (guint d = 0; d < n_dims; d++)
+        n *= shape[d];
+      g_assert_cmpmem (va, n * sizeof (float), vb, n * sizeof (float));
+    }
+  loom_weights_free (a);
+  loom_weights_free (b);
+  g_free (s);
+  loom_device_free (cpu);
+}
+
+static gboolean
+stop_at_five (guint step, guint total, float loss, double eta, gpointer data)
+{
+  g_assert_true (isfinite (loss) && loss > 0.0f);
+  g_assert_cmpuint (total, ==, 50);
+  *(guint *) data = step;
+  return step < 5;
+}
+
+/* Stopping keeps the weights so far; checkpoints are whole weights files. */
+static void
+test_stop_and_checkpoint (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  Synthetic *s = g_new (Synthetic, 1);
+  g_autofree char *dir = g_dir_make_tmp ("loom-segment-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "checkpoint.safetensors", NULL);
+  GCancellable *cancel = g_cancellable_new ();
+  LoomSegmentConfig c;
+  LoomSegmentImage image;
+  LoomWeights *w, *saved;
+  GError *error = NULL;
+  guint last = 0;
+
+  synthetic (s);
+  image = (LoomSegmentImage) { s->planes, s->strokes, W, H };
+  small_config (&c, 50);
+  c.checkpoint = path;
+  c.checkpoint_every = 2;
+  w = loom_segment_train (cpu, &c, &image, 1, NULL, stop_at_five, &last, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (last, ==, 5);
+  g_assert_nonnull (strstr (loom_weights_get_metadata (w, LOOM_METADATA_PROVENANCE),
+                            "\"steps\":5"));
+  saved = loom_weights_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (loom_weights_get_metadata (saved, LOOM_METADATA_PROVENANCE),
+                            "\"steps\":4"));
+  /* Resume from the checkpoint: its architecture, not the config's. */
+  c.unet.base = 32;
+  c.steps = 2;
+  c.checkpoint = NULL;
+  loom_weights_free (w);
+  w = loom_segment_train (cpu, &c, &image, 1, saved, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (loom_weights_get_metadata (w, LOOM_METADATA_ARCHITECTURE),
+                            "\"base\":8"));
+  loom_weights_free (w);
+  /* Cancelled before the first step: weights, no step. */
+  g_cancellable_cancel (cancel);
+  w = loom_segment_train (cpu, &c, &image, 1, saved, NULL, NULL, cancel, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (loom_weights_get_metadata (w, LOOM_METADATA_PROVENANCE),
+                            "\"steps\":0"));
+  loom_weights_free (w);
+  loom_weights_free (saved);
+  g_object_unref (cancel);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (s);
+  loom_device_free (cpu);
+}
+
+static void
+test_bad_input (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  Synthetic *s = g_new (Synthetic, 1);
+  LoomSegmentConfig c;
+  LoomSegmentImage image;
+  GError *error = NULL;
+
+  synthetic (s);
+  small_config (&c, 5);
+  image = (LoomSegmentImage) { s->planes, s->truth, W, H };
+  for (gsize i = 0; i < W * H; i++)
+    s->truth[i] = LOOM_UNLABELLED;
+  g_assert_null (loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "no labelled pixels"));
+  g_clear_error (&error);
+  s->truth[5] = 7;                                  /* a class the model lacks */
+  g_assert_null (loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "label 7"));
+  g_clear_error (&error);
+  image.width = 6;                                  /* smaller than a depth-2 U-Net can take */
+  image.height = 6;
+  g_assert_null (loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "too small"));
+  g_clear_error (&error);
+  g_free (s);
+  loom_device_free (cpu);
+}
+
+/* Tiles of 32 (overlapping, blended, a band of rows at a time) against one
+ * tile over the whole image: the same classes nearly everywhere, and no
+ * seam in the confidence along tile borders. */
+static void
+test_tiled (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  Synthetic *s = g_new (Synthetic, 1);
+  LoomSegmentConfig c;
+  LoomSegmentImage image;
+  LoomWeights *w;
+  g_autofree float *whole = g_new (float, W * H), *tiled = g_new (float, W * H);
+  g_autofree float *cw = g_new (float, W * H), *ct = g_new (float, W * H);
+  GError *error = NULL;
+  guint same = 0, close = 0;
+
+  synthetic (s);
+  image = (LoomSegmentImage) { s->planes, s->strokes, W, H };
+  small_config (&c, 40);
+  w = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  image.labels = NULL;
+  g_assert_true (loom_segment_predict (cpu, w, &image, 128, whole, cw, NULL, NULL, NULL, &error));
+  g_assert_true (loom_segment_predict (cpu, w, &image, 32, tiled, ct, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < W * H; i++)
+    {
+      same += whole[i] == tiled[i];
+      close += fabsf (cw[i] - ct[i]) < 0.05f;
+    }
+  g_test_message ("tiled vs whole: classes %.4f the same, confidence within 0.05 at %.4f",
+                  (double) same / (W * H), (double) close / (W * H));
+  g_assert_cmpfloat ((double) same / (W * H), >, 0.98);
+  g_assert_cmpfloat ((double) close / (W * H), >, 0.9);
+  loom_weights_free (w);
+  g_free (s);
+  loom_device_free (cpu);
+}
+
+int
+main (int argc, char **argv)
+{
+  test_init (&argc, &argv);
+  g_test_add_func ("/segment/learns-from-strokes", test_learns);
+  g_test_add_func ("/segment/deterministic", test_deterministic);
+  g_test_add_func ("/segment/stop-and-checkpoint", test_stop_and_checkpoint);
+  g_test_add_func ("/segment/bad-input", test_bad_input);
+  g_test_add_func ("/segment/tiled", test_tiled);
+  return g_test_run ();
+}
