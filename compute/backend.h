@@ -27,6 +27,8 @@ typedef struct
                                GError **error);
   gboolean    (*replay)       (LoomDevice *device, gpointer recording, GError **error);
   void        (*recording_free) (LoomDevice *device, gpointer recording);
+  /* Optional: bytes one binding may cover (none: no limit). */
+  gsize       (*max_binding)  (LoomDevice *device);
 } LoomBackendClass;
 
 struct _LoomDevice

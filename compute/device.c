@@ -452,3 +452,10 @@ loom_profile_print (GHashTable *profile, const char *device)
                   e[1], e[0] / 1e6, e[0] / 1e3 / MAX (e[1], 1));
     }
 }
+
+gsize
+loom_device_get_max_binding (LoomDevice *device)
+{
+  g_return_val_if_fail (device != NULL, 0);
+  return device->klass->max_binding != NULL ? device->klass->max_binding (device) : G_MAXSIZE;
+}

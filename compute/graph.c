@@ -823,6 +823,35 @@ loom_graph_mul (LoomGraph *g, LoomTensor *a, LoomTensor *b)
   return pointwise (g, "mul", &loom_op_mul, mul_backward, a, b);
 }
 
+/* ---- augmentation ------------------------------------------------------------ */
+
+gboolean
+loom_graph_affine_sample (LoomGraph *g, LoomTensor *images, LoomTensor *labels,
+                          LoomTensor *maps, guint batch, guint channels, guint size,
+                          LoomTensor **x, LoomTensor **crop_labels)
+{
+  LoomAffineParams p = { batch, channels, size, 0, 0 };
+
+  g_return_val_if_fail (g != NULL && x != NULL && crop_labels != NULL, FALSE);
+  *x = *crop_labels = NULL;
+  if (images == NULL || labels == NULL || maps == NULL || g->error != NULL)
+    return FALSE;
+  if (batch == 0 || channels == 0 || size == 0
+      || maps->length != (gsize) batch * LOOM_AFFINE_FLOATS
+      || images->length > G_MAXUINT32 || labels->length > G_MAXUINT32)
+    {
+      fail (g, "affine_sample: %u crops of %u×%u×%u need %u×%d maps (have %" G_GSIZE_FORMAT ")",
+            batch, channels, size, size, batch, LOOM_AFFINE_FLOATS, maps->length);
+      return FALSE;
+    }
+  p.image_floats = (guint32) images->length;
+  p.label_floats = (guint32) labels->length;
+  *x = tensor_new (g, "augmented", batch, channels, size, size, TENSOR_VALUE);
+  *crop_labels = tensor_new (g, "augmented labels", batch, 1, size, size, TENSOR_VALUE);
+  emit (g, &loom_op_affine_sample, &p, (LoomTensor *[]) { *x, *crop_labels, images, labels, maps });
+  return TRUE;
+}
+
 /* ---- views and slices --------------------------------------------------------- */
 
 /* A tensor that is a window of BASE's memory (its root, if BASE is a view). */
@@ -1665,6 +1694,23 @@ loom_graph_write (LoomGraph *g, LoomTensor *t, const float *data, GError **error
   g_return_val_if_fail (g != NULL && t != NULL && data != NULL, FALSE);
   return check_compiled (g, t, error)
       && loom_buffer_write (g->memory, t->offset, t->length, data, error);
+}
+
+gboolean
+loom_graph_write_range (LoomGraph *g, LoomTensor *t, gsize first, gsize count,
+                        const float *data, GError **error)
+{
+  g_return_val_if_fail (g != NULL && t != NULL && (data != NULL || count == 0), FALSE);
+  if (!check_compiled (g, t, error))
+    return FALSE;
+  if (first > t->length || count > t->length - first)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "tensor %s: values [%" G_GSIZE_FORMAT ", +%" G_GSIZE_FORMAT ") are not inside its %"
+                   G_GSIZE_FORMAT, t->name, first, count, t->length);
+      return FALSE;
+    }
+  return loom_buffer_write (g->memory, t->offset + first, count, data, error);
 }
 
 gboolean

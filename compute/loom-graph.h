@@ -80,6 +80,15 @@ LoomTensor *loom_graph_mul         (LoomGraph *graph, LoomTensor *a, LoomTensor 
  * time, then γ, β per channel.  GROUPS = C is instance normalisation. */
 LoomTensor *loom_graph_group_norm  (LoomGraph *graph, LoomTensor *x, guint groups,
                                     LoomTensor *gamma, LoomTensor *beta, float eps);
+/* Geometric augmentation (op affine_sample): BATCH crops of SIZE × SIZE
+ * from source images and label maps packed in two atlases (IMAGES:
+ * CHANNELS planes per source, LABELS: one plane), each through the affine
+ * map of its row of MAPS (batch × LOOM_AFFINE_FLOATS, see ops/params.h),
+ * into *X (batch × channels × size × size, bilinear) and *CROP_LABELS
+ * (batch × 1 × size × size, nearest, unlabelled outside).  No gradient. */
+gboolean    loom_graph_affine_sample (LoomGraph *graph, LoomTensor *images, LoomTensor *labels,
+                                      LoomTensor *maps, guint batch, guint channels,
+                                      guint size, LoomTensor **x, LoomTensor **crop_labels);
 /* X seen as N×C×H×W (as many values): no copy. */
 LoomTensor *loom_graph_reshape     (LoomGraph *graph, LoomTensor *x, guint n, guint c,
                                     guint h, guint w);
@@ -145,6 +154,9 @@ gboolean    loom_graph_write       (LoomGraph *graph, LoomTensor *tensor, const 
                                     GError **error);
 gboolean    loom_graph_read        (LoomGraph *graph, LoomTensor *tensor, float *data,
                                     GError **error);
+/* COUNT values of TENSOR from FIRST (a part of an atlas). */
+gboolean    loom_graph_write_range (LoomGraph *graph, LoomTensor *tensor, gsize first,
+                                    gsize count, const float *data, GError **error);
 
 typedef enum
 {

@@ -62,6 +62,9 @@ LoomDevice           *loom_device_open         (const char     *spec,
                                                 GError        **error);
 void                  loom_device_free         (LoomDevice     *device);
 const LoomDeviceInfo *loom_device_get_info     (LoomDevice     *device);
+/* Bytes one argument of an op may cover on DEVICE (the storage-buffer
+ * range on Vulkan; no limit on the CPU): larger data must be tiled. */
+gsize                 loom_device_get_max_binding (LoomDevice   *device);
 /* Calls FUNC with each of the device's properties ("threads", "max storage
  * range", "subgroup size", …) as text, in a stable order. */
 typedef void (*LoomPropertyFunc) (const char *key, const char *value, gpointer data);

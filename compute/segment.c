@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "loom-segment.h"
+#include "ops/params.h"
 
 void
 loom_segment_config_init (LoomSegmentConfig *c, guint classes)
@@ -63,8 +64,33 @@ cut (const Sampler *s, const LoomSegmentImage *image, guint x0, guint y0, guint 
       }
 }
 
+/* The affine map (ops/params.h: LOOM_AFFINE_*) that makes the device cut
+ * the same crop as cut (): origin (X0, Y0), TURN quarter turns, FLIP. */
 static void
-sample_batch (Sampler *s, float *x, float *labels)
+crop_map (const Sampler *s, guint image, guint x0, guint y0, guint turn, gboolean flip,
+          const guint32 *image_at, const guint32 *label_at, float *m)
+{
+  float n1 = (float) s->crop - 1, fa = flip ? -1.0f : 1.0f, fb = flip ? n1 : 0.0f;
+  float map[4][6] = {
+    { fa, 0, 0, 1, fb + x0, (float) y0 },
+    { 0, 1, -fa, 0, (float) x0, n1 - fb + y0 },
+    { -fa, 0, 0, -1, n1 - fb + x0, n1 + y0 },
+    { 0, -1, fa, 0, n1 + x0, fb + y0 },
+  };
+  guint32 w = s->images[image].width, h = s->images[image].height;
+
+  memcpy (m, map[turn], sizeof map[turn]);
+  memcpy (&m[LOOM_AFFINE_IMAGE], &image_at[image], 4);
+  memcpy (&m[LOOM_AFFINE_LABELS], &label_at[image], 4);
+  memcpy (&m[LOOM_AFFINE_WIDTH], &w, 4);
+  memcpy (&m[LOOM_AFFINE_HEIGHT], &h, 4);
+}
+
+/* A batch of crops: cut on the host into X and LABELS, or, with MAPS, the
+ * maps for the device to cut them (atlas offsets IMAGE_AT, LABEL_AT). */
+static void
+sample_batch (Sampler *s, float *x, float *labels, float *maps, const guint32 *image_at,
+              const guint32 *label_at)
 {
   gsize per = (gsize) s->crop * s->crop;
 
@@ -88,10 +114,17 @@ sample_batch (Sampler *s, float *x, float *labels)
         }
       x0 = CLAMP (x0, 0, (gint32) (image->width - s->crop));
       y0 = CLAMP (y0, 0, (gint32) (image->height - s->crop));
-      cut (s, image, (guint) x0, (guint) y0,
-           s->config->augment ? (guint) g_rand_int_range (s->rand, 0, 4) : 0,
-           s->config->augment && g_rand_boolean (s->rand),
-           x + i * s->channels * per, labels + i * per);
+      {
+        guint turn = s->config->augment ? (guint) g_rand_int_range (s->rand, 0, 4) : 0;
+        gboolean flip = s->config->augment && g_rand_boolean (s->rand);
+
+        if (maps != NULL)
+          crop_map (s, l->image, (guint) x0, (guint) y0, turn, flip, image_at, label_at,
+                    maps + i * LOOM_AFFINE_FLOATS);
+        else
+          cut (s, image, (guint) x0, (guint) y0, turn, flip, x + i * s->channels * per,
+               labels + i * per);
+      }
     }
 }
 
@@ -217,10 +250,13 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
   LoomSegmentConfig c = *config;
   Sampler s = { &c, images, n_images, 0, 0, NULL, NULL };
   LoomGraph *g = NULL;
-  LoomTensor *x, *labels, *weights_t, *loss;
+  LoomTensor *x, *labels, *weights_t, *loss, *atlas = NULL, *label_atlas = NULL, *maps = NULL;
   LoomUNet *u = NULL;
   LoomWeights *result = NULL;
-  g_autofree float *xb = NULL, *lb = NULL, *class_weights = NULL;
+  g_autofree float *xb = NULL, *lb = NULL, *mb = NULL, *class_weights = NULL;
+  g_autofree guint32 *image_at = NULL, *label_at = NULL;
+  guint64 atlas_floats = 0, label_floats = 0;
+  gboolean on_device;
   gint64 began;
   guint step = 0;
 
@@ -236,9 +272,34 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
   if (!count_labels (&s, c.unet.classes, class_weights, error))
     goto out;
 
+  /* The images go to the device once, packed in atlases, and the device
+   * cuts and turns the crops (affine_sample): a step sends a few floats.
+   * Atlases past what the device binds at once are cut on the host. */
+  image_at = g_new (guint32, n_images);
+  label_at = g_new (guint32, n_images);
+  for (guint i = 0; i < n_images; i++)
+    {
+      image_at[i] = (guint32) MIN (atlas_floats, G_MAXUINT32);
+      label_at[i] = (guint32) MIN (label_floats, G_MAXUINT32);
+      atlas_floats += (guint64) s.channels * images[i].width * images[i].height;
+      label_floats += (guint64) images[i].width * images[i].height;
+    }
+  on_device = atlas_floats * sizeof (float) <= loom_device_get_max_binding (device)
+           && atlas_floats <= G_MAXUINT32 && !g_getenv ("LOOM_HOST_CROPS");
   g = loom_graph_new ();
-  x = loom_graph_input (g, "x", c.batch, c.unet.in_channels, s.crop, s.crop);
-  labels = loom_graph_input (g, "labels", c.batch, 1, s.crop, s.crop);
+  if (on_device)
+    {
+      atlas = loom_graph_input (g, "image atlas", 1, 1, 1, (guint) atlas_floats);
+      label_atlas = loom_graph_input (g, "label atlas", 1, 1, 1, (guint) label_floats);
+      maps = loom_graph_input (g, "crop maps", c.batch, LOOM_AFFINE_FLOATS, 1, 1);
+      loom_graph_affine_sample (g, atlas, label_atlas, maps, c.batch, s.channels, s.crop,
+                                &x, &labels);
+    }
+  else
+    {
+      x = loom_graph_input (g, "x", c.batch, c.unet.in_channels, s.crop, s.crop);
+      labels = loom_graph_input (g, "labels", c.batch, 1, s.crop, s.crop);
+    }
   weights_t = loom_graph_input (g, "class weights", c.unet.classes, 1, 1, 1);
   u = loom_unet_build (g, &c.unet, x, TRUE, error);
   if (u == NULL)
@@ -251,9 +312,25 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
       || !loom_graph_write (g, weights_t, class_weights, error))
     goto out;
   loom_graph_set_seed (g, c.seed);
+  if (on_device)
+    for (guint i = 0; i < n_images; i++)
+      {
+        gsize pixels = (gsize) images[i].width * images[i].height;
 
-  xb = g_new (float, loom_tensor_get_length (x));
-  lb = g_new (float, loom_tensor_get_length (labels));
+        if (!loom_graph_write_range (g, atlas, image_at[i], s.channels * pixels,
+                                     images[i].planes, error)
+            || !loom_graph_write_range (g, label_atlas, label_at[i], pixels, images[i].labels,
+                                        error))
+          goto out;
+      }
+
+  if (on_device)
+    mb = g_new (float, loom_tensor_get_length (maps));
+  else
+    {
+      xb = g_new (float, loom_tensor_get_length (x));
+      lb = g_new (float, loom_tensor_get_length (labels));
+    }
   began = g_get_monotonic_time ();
   for (step = 0; c.steps == 0 || step < c.steps; step++)
     {
@@ -263,8 +340,9 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
       if ((c.seconds > 0 && elapsed >= c.seconds)
           || g_cancellable_is_cancelled (cancellable))
         break;
-      sample_batch (&s, xb, lb);
-      if (!loom_graph_write (g, x, xb, error) || !loom_graph_write (g, labels, lb, error)
+      sample_batch (&s, xb, lb, mb, image_at, label_at);
+      if ((on_device ? !loom_graph_write (g, maps, mb, error)
+                     : !loom_graph_write (g, x, xb, error) || !loom_graph_write (g, labels, lb, error))
           || !loom_graph_run (g, error) || !loom_graph_read (g, loss, &value, error))
         goto out;
       if (!isfinite (value))

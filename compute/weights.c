@@ -127,7 +127,8 @@ add_tensor (LoomWeights *w, const char *name, guint n_dims, const guint64 *shape
   t = g_new0 (Tensor, 1);
   t->name = g_strdup (name);
   t->n_dims = n_dims;
-  memcpy (t->shape, shape, n_dims * sizeof (guint64));
+  if (n_dims > 0)
+    memcpy (t->shape, shape, n_dims * sizeof (guint64));
   t->length = length;
   t->data = g_new (float, MAX (length, 1));
   g_ptr_array_add (w->tensors, t);
@@ -180,7 +181,8 @@ loom_weights_expect (LoomWeights *w, const char *name, guint n_dims, const guint
       bad (error, "no tensor '%s', which the architecture needs", name);
       return NULL;
     }
-  if (t->n_dims != n_dims || memcmp (t->shape, shape, n_dims * sizeof (guint64)) != 0)
+  if (t->n_dims != n_dims
+      || (n_dims > 0 && memcmp (t->shape, shape, n_dims * sizeof (guint64)) != 0))
     {
       g_autofree char *have = shape_text (t->n_dims, t->shape);
       g_autofree char *want = shape_text (n_dims, shape);

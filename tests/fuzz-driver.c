@@ -48,7 +48,8 @@ mutate (GRand *rand, GByteArray *bytes, const GByteArray *other)
       if (other->len > 0)
         {
           guint from = g_rand_int_range (rand, 0, other->len);
-          guint count = MIN (other->len - from, (guint) g_rand_int_range (rand, 1, 64));
+          guint want = (guint) g_rand_int_range (rand, 1, 64);   /* MIN evaluates twice */
+          guint count = MIN (other->len - from, want);
           guint at = g_rand_int_range (rand, 0, len);
 
           g_byte_array_set_size (bytes, MAX (len, at + count));

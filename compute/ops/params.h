@@ -50,6 +50,25 @@ typedef struct
   guint32 count;
 } LoomChannelCopyParams;
 
+/* Augmentation: BATCH crops of SIZE × SIZE sampled from images and label
+ * maps packed one after another in two atlases, each crop through its own
+ * affine map (LOOM_AFFINE_* floats per crop in a small buffer). */
+typedef struct
+{
+  guint32 batch, channels, size;
+  guint32 image_floats, label_floats;   /* the atlases' sizes: maps past them read nothing */
+} LoomAffineParams;
+
+enum
+{
+  /* output pixel (u, v) reads source (a·u + b·v + tx, c·u + d·v + ty) */
+  LOOM_AFFINE_A, LOOM_AFFINE_B, LOOM_AFFINE_C, LOOM_AFFINE_D, LOOM_AFFINE_TX, LOOM_AFFINE_TY,
+  /* the source, as the bits of unsigned integers: where its planes and its
+   * labels start in the atlases, and its size */
+  LOOM_AFFINE_IMAGE, LOOM_AFFINE_LABELS, LOOM_AFFINE_WIDTH, LOOM_AFFINE_HEIGHT,
+  LOOM_AFFINE_FLOATS
+};
+
 /* NCHW broadcasting (PyTorch's rules over four dimensions): A and B are
  * read at strides that are 0 along the dimensions they broadcast. */
 typedef struct

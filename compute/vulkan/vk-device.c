@@ -525,6 +525,12 @@ vk_properties (LoomDevice *device, LoomPropertyFunc func, gpointer data)
     }
 }
 
+static gsize
+vk_max_binding (LoomDevice *device)
+{
+  return ((LoomVkDevice *) device)->caps.op.max_storage_range;
+}
+
 static const LoomBackendClass vk_class = {
   .device_free = vk_device_free,
   .sync = vk_sync,
@@ -537,6 +543,7 @@ static const LoomBackendClass vk_class = {
   .record = loom_vk_record,
   .replay = loom_vk_replay,
   .recording_free = loom_vk_recording_free,
+  .max_binding = vk_max_binding,
 };
 
 static void

@@ -1,0 +1,186 @@
+/* Augmentation invariants (op affine_sample) on every backend: labels only
+ * take values the source had (or unlabelled), an image and its labels go
+ * through the same geometry, and the same maps give the same crops; and
+ * the trainer's device-cut crops equal its host-cut ones. */
+#include <math.h>
+#include <string.h>
+
+#include "backend.h"
+#include "op-registry.h"
+#include "ops/params.h"
+#include "loom-segment.h"
+#include "test-util.h"
+
+#define SW 23
+#define SH 17
+#define BATCH 16
+#define SIZE 12
+
+static void
+set_bits (float *m, int field, guint32 v)
+{
+  memcpy (&m[field], &v, 4);
+}
+
+/* Runs affine_sample on DEVICE: channel 0 of the source is its label map
+ * (classes 0, 3, 5), channel 1 noise.  GEOMETRIC: only flips, turns and
+ * whole-pixel shifts. */
+static void
+sample (LoomDevice *device, gboolean geometric, float *x, float *labels)
+{
+  LoomAffineParams p = { BATCH, 2, SIZE, 2 * SW * SH, SW * SH };
+  float image[2 * SW * SH], label_map[SW * SH], maps[BATCH * LOOM_AFFINE_FLOATS];
+  LoomBuffer *b[5];
+  LoomSpan spans[5];
+  GRand *rand = g_rand_new_with_seed (21);
+  GError *error = NULL;
+  static const float classes[] = { 0, 3, 5 };
+
+  for (guint i = 0; i < SW * SH; i++)
+    {
+      label_map[i] = image[i] = classes[(i / 7 + i % 5) % 3];
+      image[SW * SH + i] = (float) g_rand_double (rand);
+    }
+  for (guint i = 0; i < BATCH; i++)
+    {
+      float *m = maps + i * LOOM_AFFINE_FLOATS;
+      double angle = geometric ? G_PI / 2 * (i % 4) : g_rand_double_range (rand, -3, 3);
+      double scale = geometric ? 1.0 : g_rand_double_range (rand, 0.5, 2.0);
+      float flip = geometric && i % 8 >= 4 ? -1.0f : 1.0f;
+
+      m[LOOM_AFFINE_A] = flip * (float) rint (scale * cos (angle) * 1e6) / 1e6f;
+      m[LOOM_AFFINE_B] = (float) rint (-scale * sin (angle) * 1e6) / 1e6f;
+      m[LOOM_AFFINE_C] = flip * (float) rint (scale * sin (angle) * 1e6) / 1e6f;
+      m[LOOM_AFFINE_D] = (float) rint (scale * cos (angle) * 1e6) / 1e6f;
+      m[LOOM_AFFINE_TX] = geometric ? g_rand_int_range (rand, -4, SW) : (float) g_rand_double_range (rand, -5, SW);
+      m[LOOM_AFFINE_TY] = geometric ? g_rand_int_range (rand, -4, SH) : (float) g_rand_double_range (rand, -5, SH);
+      set_bits (m, LOOM_AFFINE_IMAGE, 0);
+      set_bits (m, LOOM_AFFINE_LABELS, 0);
+      set_bits (m, LOOM_AFFINE_WIDTH, SW);
+      set_bits (m, LOOM_AFFINE_HEIGHT, SH);
+    }
+  b[0] = loom_buffer_new (device, BATCH * 2 * SIZE * SIZE, &error);
+  b[1] = loom_buffer_new (device, BATCH * SIZE * SIZE, &error);
+  b[2] = loom_buffer_new (device, 2 * SW * SH, &error);
+  b[3] = loom_buffer_new (device, SW * SH, &error);
+  b[4] = loom_buffer_new (device, BATCH * LOOM_AFFINE_FLOATS, &error);
+  g_assert_no_error (error);
+  g_assert_true (loom_buffer_write (b[2], 0, 2 * SW * SH, image, &error));
+  g_assert_true (loom_buffer_write (b[3], 0, SW * SH, label_map, &error));
+  g_assert_true (loom_buffer_write (b[4], 0, BATCH * LOOM_AFFINE_FLOATS, maps, &error));
+  for (guint i = 0; i < 5; i++)
+    spans[i] = (LoomSpan) { b[i], 0, b[i]->length };
+  g_assert_true (loom_op_run (&loom_op_affine_sample, &p, spans, &error));
+  g_assert_true (loom_buffer_read (b[0], 0, BATCH * 2 * SIZE * SIZE, x, &error));
+  g_assert_true (loom_buffer_read (b[1], 0, BATCH * SIZE * SIZE, labels, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 5; i++)
+    loom_buffer_free (b[i]);
+  g_rand_free (rand);
+}
+
+static void
+check (LoomDevice *device)
+{
+  static float x[BATCH * 2 * SIZE * SIZE], labels[BATCH * SIZE * SIZE];
+  static float x2[BATCH * 2 * SIZE * SIZE], labels2[BATCH * SIZE * SIZE];
+  guint unlabelled = 0, aligned = 0;
+
+  /* Any maps: no new label values. */
+  sample (device, FALSE, x, labels);
+  for (guint i = 0; i < BATCH * SIZE * SIZE; i++)
+    {
+      g_assert_true (labels[i] == -1 || labels[i] == 0 || labels[i] == 3 || labels[i] == 5);
+      unlabelled += labels[i] == -1;
+    }
+  g_assert_cmpuint (unlabelled, >, 0);             /* some maps reach outside */
+  /* The same maps, the same crops. */
+  sample (device, FALSE, x2, labels2);
+  g_assert_cmpmem (x, sizeof x, x2, sizeof x2);
+  g_assert_cmpmem (labels, sizeof labels, labels2, sizeof labels2);
+  /* Flips, turns, shifts: channel 0 (the label map as an image) equals the
+   * labels wherever there are labels. */
+  sample (device, TRUE, x, labels);
+  for (guint i = 0; i < BATCH; i++)
+    for (guint j = 0; j < SIZE * SIZE; j++)
+      if (labels[i * SIZE * SIZE + j] >= 0)
+        {
+          g_assert_cmpfloat (x[(i * 2) * SIZE * SIZE + j], ==, labels[i * SIZE * SIZE + j]);
+          aligned++;
+        }
+  g_assert_cmpuint (aligned, >, BATCH * SIZE * SIZE / 4);
+}
+
+static void
+test_invariants_cpu (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+
+  check (cpu);
+  loom_device_free (cpu);
+}
+
+static void
+test_invariants_vulkan (void)
+{
+  LoomDevice *device = test_open_vulkan ();
+
+  if (device == NULL)
+    return;
+  check (device);
+  test_close (device);
+}
+
+/* The trainer cuts crops on the device when the images fit a binding, on
+ * the host otherwise: the same seed gives the same weights either way. */
+static void
+test_device_crops_equal_host_crops (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  float planes[3 * 40 * 36], labels[40 * 36];
+  LoomSegmentConfig c;
+  LoomSegmentImage image = { planes, labels, 40, 36 };
+  LoomWeights *a, *b;
+  GError *error = NULL;
+
+  for (guint i = 0; i < 40 * 36; i++)
+    {
+      planes[i] = planes[1440 + i] = (float) ((i * 7) % 13) / 13.0f;
+      planes[2880 + i] = (float) (i % 40) / 40.0f;
+      labels[i] = i % 37 == 0 ? (float) (i % 40 > 20) : LOOM_UNLABELLED;
+    }
+  loom_segment_config_init (&c, 2);
+  c.unet.depth = 1;
+  c.unet.base = 4;
+  c.crop = 16;
+  c.steps = 3;
+  a = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_setenv ("LOOM_HOST_CROPS", "1", TRUE);
+  b = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_unsetenv ("LOOM_HOST_CROPS");
+  g_assert_no_error (error);
+  for (const char *const *name = loom_weights_get_names (a); *name != NULL; name++)
+    {
+      guint n_dims;
+      const guint64 *shape;
+      const float *va = loom_weights_lookup (a, *name, &n_dims, &shape);
+      gsize n = 1;
+
+      for (guint d = 0; d < n_dims; d++)
+        n *= shape[d];
+      g_assert_cmpmem (va, n * 4, loom_weights_lookup (b, *name, NULL, NULL), n * 4);
+    }
+  loom_weights_free (a);
+  loom_weights_free (b);
+  loom_device_free (cpu);
+}
+
+int
+main (int argc, char **argv)
+{
+  test_init (&argc, &argv);
+  g_test_add_func ("/augment/invariants/cpu", test_invariants_cpu);
+  g_test_add_func ("/augment/invariants/vulkan", test_invariants_vulkan);
+  g_test_add_func ("/augment/device-crops-equal-host-crops", test_device_crops_equal_host_crops);
+  return g_test_run ();
+}
