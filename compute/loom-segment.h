@@ -30,13 +30,16 @@ typedef struct
   float    learning_rate;       /* Adam */
   guint32  seed;                /* crops, augmentation and fresh weights */
   gboolean balance;             /* weigh classes by the inverse of their labelled pixels */
-  gboolean augment;             /* random flips and 90° turns of each crop */
+  gboolean augment;             /* random flips and 90° turns of each crop, and: */
+  double   rotate;              /* … a rotation within ± this many degrees */
+  double   scale;               /* … a scale within [1 / scale, scale] (≤ 1: none) */
   const char *checkpoint;       /* a weights file rewritten (atomically) every … */
   guint    checkpoint_every;    /* … this many steps (0: never) */
 } LoomSegmentConfig;
 
 /* Sensible defaults for CLASSES classes: a U-Net of depth 3, base 16, crops
- * of 128, batch 4, 300 steps, Adam at 2e-3, balanced, augmented. */
+ * of 128, batch 4, 300 steps, Adam at 2e-3, balanced, augmented (flips,
+ * turns, ±20°, scale 0.8–1.25). */
 void         loom_segment_config_init (LoomSegmentConfig *config, guint classes);
 
 /* Called after every step: STEP of TOTAL (0 with a time budget only), the

@@ -4,6 +4,7 @@
 
 #include "loom-segment.h"
 #include "ops/params.h"
+#include "op-registry.h"
 
 void
 loom_segment_config_init (LoomSegmentConfig *c, guint classes)
@@ -12,6 +13,7 @@ loom_segment_config_init (LoomSegmentConfig *c, guint classes)
     .unet = { 3, classes, 3, 16 },
     .crop = 128, .batch = 4, .steps = 300, .seconds = 0,
     .learning_rate = 2e-3f, .seed = 1, .balance = TRUE, .augment = TRUE,
+    .rotate = 20.0, .scale = 1.25,
   };
 }
 
@@ -34,41 +36,13 @@ typedef struct
   GRand                   *rand;
 } Sampler;
 
-/* Copies a CROP × CROP window of IMAGE at (X0, Y0) into X and LABELS,
- * turned by TURN quarter turns and mirrored by FLIP. */
-static void
-cut (const Sampler *s, const LoomSegmentImage *image, guint x0, guint y0, guint turn,
-     gboolean flip, float *x, float *labels)
-{
-  guint n = s->crop;
-  gsize plane = (gsize) image->width * image->height;
-
-  for (guint v = 0; v < n; v++)
-    for (guint u = 0; u < n; u++)
-      {
-        guint a = flip ? n - 1 - u : u, b = v, sx, sy;
-        gsize at;
-
-        /* (a, b) in the crop, turned TURN times */
-        switch (turn)
-          {
-          case 1: sx = b, sy = n - 1 - a; break;
-          case 2: sx = n - 1 - a, sy = n - 1 - b; break;
-          case 3: sx = n - 1 - b, sy = a; break;
-          default: sx = a, sy = b; break;
-          }
-        at = (gsize) (y0 + sy) * image->width + x0 + sx;
-        for (guint c = 0; c < s->channels; c++)
-          x[((gsize) c * n + v) * n + u] = image->planes[c * plane + at];
-        labels[(gsize) v * n + u] = image->labels[at];
-      }
-}
-
-/* The affine map (ops/params.h: LOOM_AFFINE_*) that makes the device cut
- * the same crop as cut (): origin (X0, Y0), TURN quarter turns, FLIP. */
+/* The affine map (ops/params.h: LOOM_AFFINE_*) of a crop at (X0, Y0):
+ * TURN quarter turns, FLIP, then ANGLE (radians) and SCALE about its
+ * centre.  Whole-pixel maps when ANGLE is 0 and SCALE 1: exact copies. */
 static void
 crop_map (const Sampler *s, guint image, guint x0, guint y0, guint turn, gboolean flip,
-          const guint32 *image_at, const guint32 *label_at, float *m)
+          double angle, double scale, const guint32 *image_at, const guint32 *label_at,
+          float *m)
 {
   float n1 = (float) s->crop - 1, fa = flip ? -1.0f : 1.0f, fb = flip ? n1 : 0.0f;
   float map[4][6] = {
@@ -80,19 +54,32 @@ crop_map (const Sampler *s, guint image, guint x0, guint y0, guint turn, gboolea
   guint32 w = s->images[image].width, h = s->images[image].height;
 
   memcpy (m, map[turn], sizeof map[turn]);
+  if (angle != 0.0 || scale != 1.0)
+    {
+      double q00 = scale * cos (angle), q01 = -scale * sin (angle);
+      double q10 = scale * sin (angle), q11 = scale * cos (angle);
+      double cx = x0 + n1 / 2.0, cy = y0 + n1 / 2.0, a = m[0], b = m[1], c = m[2], d = m[3];
+      double tx = m[4] - cx, ty = m[5] - cy;
+
+      m[0] = (float) (q00 * a + q01 * c), m[1] = (float) (q00 * b + q01 * d);
+      m[2] = (float) (q10 * a + q11 * c), m[3] = (float) (q10 * b + q11 * d);
+      m[4] = (float) (cx + q00 * tx + q01 * ty), m[5] = (float) (cy + q10 * tx + q11 * ty);
+    }
   memcpy (&m[LOOM_AFFINE_IMAGE], &image_at[image], 4);
   memcpy (&m[LOOM_AFFINE_LABELS], &label_at[image], 4);
   memcpy (&m[LOOM_AFFINE_WIDTH], &w, 4);
   memcpy (&m[LOOM_AFFINE_HEIGHT], &h, 4);
 }
 
-/* A batch of crops: cut on the host into X and LABELS, or, with MAPS, the
- * maps for the device to cut them (atlas offsets IMAGE_AT, LABEL_AT). */
+/* The maps of a batch of crops (atlas offsets IMAGE_AT, LABEL_AT), for the
+ * device to cut them; without atlases (HOST), cut here into X and LABELS
+ * by the op's own reference code, each crop from its image alone. */
 static void
-sample_batch (Sampler *s, float *x, float *labels, float *maps, const guint32 *image_at,
-              const guint32 *label_at)
+sample_batch (Sampler *s, float *maps, const guint32 *image_at, const guint32 *label_at,
+              gboolean host, float *x, float *labels)
 {
   gsize per = (gsize) s->crop * s->crop;
+  const guint32 zero[1] = { 0 };
 
   for (guint i = 0; i < s->config->batch; i++)
     {
@@ -115,15 +102,28 @@ sample_batch (Sampler *s, float *x, float *labels, float *maps, const guint32 *i
       x0 = CLAMP (x0, 0, (gint32) (image->width - s->crop));
       y0 = CLAMP (y0, 0, (gint32) (image->height - s->crop));
       {
-        guint turn = s->config->augment ? (guint) g_rand_int_range (s->rand, 0, 4) : 0;
-        gboolean flip = s->config->augment && g_rand_boolean (s->rand);
+        const LoomSegmentConfig *c = s->config;
+        guint turn = c->augment ? (guint) g_rand_int_range (s->rand, 0, 4) : 0;
+        gboolean flip = c->augment && g_rand_boolean (s->rand);
+        double angle = c->augment && c->rotate > 0
+                     ? g_rand_double_range (s->rand, -c->rotate, c->rotate) * G_PI / 180.0 : 0.0;
+        double scale = c->augment && c->scale > 1.0
+                     ? exp (g_rand_double_range (s->rand, -log (c->scale), log (c->scale))) : 1.0;
+        float *m = maps + i * LOOM_AFFINE_FLOATS;
 
-        if (maps != NULL)
-          crop_map (s, l->image, (guint) x0, (guint) y0, turn, flip, image_at, label_at,
-                    maps + i * LOOM_AFFINE_FLOATS);
-        else
-          cut (s, image, (guint) x0, (guint) y0, turn, flip, x + i * s->channels * per,
-               labels + i * per);
+        crop_map (s, l->image, (guint) x0, (guint) y0, turn, flip, angle, scale,
+                  host ? zero : image_at, host ? zero : label_at, m);
+        if (host)
+          {
+            LoomAffineParams p = { 1, s->channels, s->crop,
+                                   (guint32) MIN ((gsize) s->channels * image->width * image->height,
+                                                  G_MAXUINT32),
+                                   (guint32) MIN ((gsize) image->width * image->height, G_MAXUINT32) };
+            float *const b[] = { x + i * s->channels * per, labels + i * per,
+                                 (float *) image->planes, (float *) image->labels, m };
+
+            loom_op_affine_sample.reference (&p, b);
+          }
       }
     }
 }
@@ -324,9 +324,8 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
           goto out;
       }
 
-  if (on_device)
-    mb = g_new (float, loom_tensor_get_length (maps));
-  else
+  mb = g_new (float, (gsize) c.batch * LOOM_AFFINE_FLOATS);
+  if (!on_device)
     {
       xb = g_new (float, loom_tensor_get_length (x));
       lb = g_new (float, loom_tensor_get_length (labels));
@@ -340,7 +339,7 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
       if ((c.seconds > 0 && elapsed >= c.seconds)
           || g_cancellable_is_cancelled (cancellable))
         break;
-      sample_batch (&s, xb, lb, mb, image_at, label_at);
+      sample_batch (&s, mb, image_at, label_at, !on_device, xb, lb);
       if ((on_device ? !loom_graph_write (g, maps, mb, error)
                      : !loom_graph_write (g, x, xb, error) || !loom_graph_write (g, labels, lb, error))
           || !loom_graph_run (g, error) || !loom_graph_read (g, loss, &value, error))
