@@ -70,4 +70,13 @@ gboolean     loom_segment_predict (LoomDevice *device, LoomWeights *weights,
                                    LoomSegmentProgress progress, gpointer data,
                                    GCancellable *cancellable, GError **error);
 
+/* The class table in a weights file's metadata (LOOM_METADATA_CLASSES):
+ * COLORS (LoomColor, in training order) and their NAMES (NULL: "class 1",
+ * "class 2", …). */
+void         loom_segment_set_classes (LoomWeights *weights, const GArray *colors,
+                                       const char *const *names);
+/* The table back: colours, and names if NAMES is not NULL (free with
+ * g_strfreev); an error for a file without one or a malformed one. */
+GArray      *loom_segment_get_classes (LoomWeights *weights, char ***names, GError **error);
+
 G_END_DECLS

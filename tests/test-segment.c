@@ -287,6 +287,31 @@ test_tiled (void)
   loom_device_free (cpu);
 }
 
+static void
+test_class_table (void)
+{
+  g_autoptr (GArray) colors = g_array_new (FALSE, FALSE, sizeof (LoomColor)), back = NULL;
+  const char *names[] = { "sky", "très vert", NULL };
+  LoomColor a = { 0, 0, 255 }, b = { 10, 200, 30 };
+  LoomWeights *w = loom_weights_new ();
+  g_auto (GStrv) got = NULL;
+  GError *error = NULL;
+
+  g_array_append_val (colors, a);
+  g_array_append_val (colors, b);
+  loom_segment_set_classes (w, colors, names);
+  back = loom_segment_get_classes (w, &got, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (back->data, 6, colors->data, 6);
+  g_assert_cmpstr (got[1], ==, "très vert");
+  g_assert_null (got[2]);
+  loom_weights_set_metadata (w, LOOM_METADATA_CLASSES, "[{\"name\":\"x\",\"color\":[1,2,300]}]");
+  g_assert_null (loom_segment_get_classes (w, NULL, &error));
+  g_assert_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE);
+  g_clear_error (&error);
+  loom_weights_free (w);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -296,5 +321,6 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/stop-and-checkpoint", test_stop_and_checkpoint);
   g_test_add_func ("/segment/bad-input", test_bad_input);
   g_test_add_func ("/segment/tiled", test_tiled);
+  g_test_add_func ("/segment/class-table", test_class_table);
   return g_test_run ();
 }
