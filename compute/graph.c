@@ -852,6 +852,28 @@ loom_graph_affine_sample (LoomGraph *g, LoomTensor *images, LoomTensor *labels,
   return TRUE;
 }
 
+LoomTensor *
+loom_graph_photometric (LoomGraph *g, LoomTensor *x, LoomTensor *settings)
+{
+  LoomPhotoParams p;
+  LoomTensor *y;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (x == NULL || settings == NULL || g->error != NULL)
+    return NULL;
+  if (x->h != x->w || settings->length != (gsize) x->n * LOOM_PHOTO_FLOATS)
+    {
+      g_autofree char *xs = shape (x);
+
+      return fail (g, "photometric: %s needs square crops and %u×%d settings", xs, x->n,
+                   LOOM_PHOTO_FLOATS);
+    }
+  p = (LoomPhotoParams) { x->n, x->c, x->h };
+  y = tensor_like (g, "photometric", x);
+  emit (g, &loom_op_photometric, &p, (LoomTensor *[]) { y, x, settings });
+  return y;
+}
+
 /* ---- views and slices --------------------------------------------------------- */
 
 /* A tensor that is a window of BASE's memory (its root, if BASE is a view). */

@@ -89,6 +89,10 @@ LoomTensor *loom_graph_group_norm  (LoomGraph *graph, LoomTensor *x, guint group
 gboolean    loom_graph_affine_sample (LoomGraph *graph, LoomTensor *images, LoomTensor *labels,
                                       LoomTensor *maps, guint batch, guint channels,
                                       guint size, LoomTensor **x, LoomTensor **crop_labels);
+/* Photometric augmentation (op photometric): each crop of X (N×C×S×S)
+ * through the settings of its row of SETTINGS (N × LOOM_PHOTO_FLOATS, see
+ * ops/params.h).  No gradient. */
+LoomTensor *loom_graph_photometric (LoomGraph *graph, LoomTensor *x, LoomTensor *settings);
 /* X seen as N×C×H×W (as many values): no copy. */
 LoomTensor *loom_graph_reshape     (LoomGraph *graph, LoomTensor *x, guint n, guint c,
                                     guint h, guint w);

@@ -15,7 +15,7 @@ loom_segment_config_init (LoomSegmentConfig *c, guint classes)
     .unet = { 3, classes, 3, 16 },
     .crop = 128, .batch = 4, .steps = 300, .seconds = 0,
     .learning_rate = 2e-3f, .seed = 1, .balance = TRUE, .augment = TRUE,
-    .rotate = 20.0, .scale = 1.25,
+    .rotate = 20.0, .scale = 1.25, .color = 0.5, .noise = 0.02, .blur = 0.2, .cutout = 0.0,
   };
 }
 
@@ -127,6 +127,35 @@ sample_batch (Sampler *s, float *maps, const guint32 *image_at, const guint32 *l
             loom_op_affine_sample.reference (&p, b);
           }
       }
+    }
+}
+
+/* Photometric settings for each crop of a batch (LOOM_PHOTO_*). */
+static void
+sample_photometric (Sampler *s, float *settings)
+{
+  const LoomSegmentConfig *c = s->config;
+  double k = c->augment ? c->color : 0.0;
+
+  for (guint i = 0; i < c->batch; i++)
+    {
+      float *st = settings + i * LOOM_PHOTO_FLOATS;
+      guint32 seed = g_rand_int (s->rand);
+      gboolean cut = c->augment && g_rand_double (s->rand) < c->cutout;
+      float side = s->crop / 2.0f;
+
+      st[LOOM_PHOTO_BLUR] = c->augment && g_rand_double (s->rand) < c->blur
+                          ? (float) g_rand_double (s->rand) : 0.0f;
+      st[LOOM_PHOTO_SATURATION] = (float) (1.0 + k * g_rand_double_range (s->rand, -0.3, 0.3));
+      st[LOOM_PHOTO_HUE] = (float) (k * g_rand_double_range (s->rand, -0.1, 0.1));
+      st[LOOM_PHOTO_CONTRAST] = (float) (1.0 + k * g_rand_double_range (s->rand, -0.2, 0.2));
+      st[LOOM_PHOTO_BRIGHTNESS] = (float) (k * g_rand_double_range (s->rand, -0.1, 0.1));
+      st[LOOM_PHOTO_GAMMA] = (float) exp (k * g_rand_double_range (s->rand, -0.2, 0.2));
+      st[LOOM_PHOTO_NOISE] = c->augment ? (float) g_rand_double_range (s->rand, 0.0, c->noise) : 0.0f;
+      memcpy (&st[LOOM_PHOTO_SEED], &seed, 4);
+      st[LOOM_PHOTO_CUT_X] = (float) g_rand_double_range (s->rand, 0, s->crop - side);
+      st[LOOM_PHOTO_CUT_Y] = (float) g_rand_double_range (s->rand, 0, s->crop - side);
+      st[LOOM_PHOTO_CUT_W] = st[LOOM_PHOTO_CUT_H] = cut ? side : 0.0f;
     }
 }
 
@@ -253,9 +282,10 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
   Sampler s = { &c, images, n_images, 0, 0, NULL, NULL };
   LoomGraph *g = NULL;
   LoomTensor *x, *labels, *weights_t, *loss, *atlas = NULL, *label_atlas = NULL, *maps = NULL;
+  LoomTensor *raw, *settings;
   LoomUNet *u = NULL;
   LoomWeights *result = NULL;
-  g_autofree float *xb = NULL, *lb = NULL, *mb = NULL, *class_weights = NULL;
+  g_autofree float *xb = NULL, *lb = NULL, *mb = NULL, *sb = NULL, *class_weights = NULL;
   g_autofree guint32 *image_at = NULL, *label_at = NULL;
   guint64 atlas_floats = 0, label_floats = 0;
   gboolean on_device;
@@ -295,13 +325,16 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
       label_atlas = loom_graph_input (g, "label atlas", 1, 1, 1, (guint) label_floats);
       maps = loom_graph_input (g, "crop maps", c.batch, LOOM_AFFINE_FLOATS, 1, 1);
       loom_graph_affine_sample (g, atlas, label_atlas, maps, c.batch, s.channels, s.crop,
-                                &x, &labels);
+                                &raw, &labels);
     }
   else
     {
-      x = loom_graph_input (g, "x", c.batch, c.unet.in_channels, s.crop, s.crop);
+      raw = loom_graph_input (g, "x", c.batch, c.unet.in_channels, s.crop, s.crop);
       labels = loom_graph_input (g, "labels", c.batch, 1, s.crop, s.crop);
     }
+  /* Colours jittered on the device too: a few floats a crop. */
+  settings = loom_graph_input (g, "photometric settings", c.batch, LOOM_PHOTO_FLOATS, 1, 1);
+  x = loom_graph_photometric (g, raw, settings);
   weights_t = loom_graph_input (g, "class weights", c.unet.classes, 1, 1, 1);
   u = loom_unet_build (g, &c.unet, x, TRUE, error);
   if (u == NULL)
@@ -327,9 +360,10 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
       }
 
   mb = g_new (float, (gsize) c.batch * LOOM_AFFINE_FLOATS);
+  sb = g_new (float, (gsize) c.batch * LOOM_PHOTO_FLOATS);
   if (!on_device)
     {
-      xb = g_new (float, loom_tensor_get_length (x));
+      xb = g_new (float, loom_tensor_get_length (raw));
       lb = g_new (float, loom_tensor_get_length (labels));
     }
   began = g_get_monotonic_time ();
@@ -342,8 +376,10 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
           || g_cancellable_is_cancelled (cancellable))
         break;
       sample_batch (&s, mb, image_at, label_at, !on_device, xb, lb);
+      sample_photometric (&s, sb);
       if ((on_device ? !loom_graph_write (g, maps, mb, error)
-                     : !loom_graph_write (g, x, xb, error) || !loom_graph_write (g, labels, lb, error))
+                     : !loom_graph_write (g, raw, xb, error) || !loom_graph_write (g, labels, lb, error))
+          || !loom_graph_write (g, settings, sb, error)
           || !loom_graph_run (g, error) || !loom_graph_read (g, loss, &value, error))
         goto out;
       if (!isfinite (value))

@@ -69,6 +69,27 @@ enum
   LOOM_AFFINE_FLOATS
 };
 
+/* Photometric augmentation: y = jitter(x) per crop of an N×C×S×S batch,
+ * the crop's settings in LOOM_PHOTO_FLOATS floats of a small buffer. */
+typedef struct
+{
+  guint32 batch, channels, size;
+} LoomPhotoParams;
+
+enum
+{
+  LOOM_PHOTO_BLUR,              /* 0…1: blend towards the 3×3 mean */
+  LOOM_PHOTO_SATURATION,        /* 1: unchanged, 0: grey (RGB only) */
+  LOOM_PHOTO_HUE,               /* radians, a turn of the YIQ chroma (RGB only) */
+  LOOM_PHOTO_CONTRAST,          /* 1: unchanged, about 0.5 */
+  LOOM_PHOTO_BRIGHTNESS,        /* added */
+  LOOM_PHOTO_GAMMA,             /* 1: unchanged; applied to max(v, 0) */
+  LOOM_PHOTO_NOISE,             /* deviation of Gaussian noise */
+  LOOM_PHOTO_SEED,              /* the noise's Philox seed, as bits */
+  LOOM_PHOTO_CUT_X, LOOM_PHOTO_CUT_Y, LOOM_PHOTO_CUT_W, LOOM_PHOTO_CUT_H,  /* cutout: grey 0.5 */
+  LOOM_PHOTO_FLOATS
+};
+
 /* NCHW broadcasting (PyTorch's rules over four dimensions): A and B are
  * read at strides that are 0 along the dimensions they broadcast. */
 typedef struct
