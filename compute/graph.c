@@ -1735,12 +1735,54 @@ loom_graph_write_range (LoomGraph *g, LoomTensor *t, gsize first, gsize count,
   return loom_buffer_write (g->memory, t->offset + first, count, data, error);
 }
 
+void
+loom_graph_keep (LoomGraph *g, LoomTensor *t)
+{
+  g_return_if_fail (g != NULL && t != NULL && g->memory == NULL);
+  while (t->view_of != NULL)
+    t = t->view_of;
+  t->persistent = TRUE;
+}
+
+/* Whether a later step reuses T's memory (after T's last use), so that a
+ * read after the run would see something else. */
+static LoomTensor *
+overwriter (LoomGraph *g, LoomTensor *t)
+{
+  LoomTensor *root = t;
+
+  while (root->view_of != NULL)
+    root = root->view_of;
+  if (root->persistent)
+    return NULL;
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      LoomTensor *o = g->tensors->pdata[i];
+
+      if (o != root && o->view_of == NULL && o->first > root->last
+          && o->offset < t->offset + t->length && t->offset < o->offset + o->length)
+        return o;
+    }
+  return NULL;
+}
+
 gboolean
 loom_graph_read (LoomGraph *g, LoomTensor *t, float *data, GError **error)
 {
+  LoomTensor *o;
+
   g_return_val_if_fail (g != NULL && t != NULL && data != NULL, FALSE);
-  return check_compiled (g, t, error)
-      && loom_buffer_read (g->memory, t->offset, t->length, data, error);
+  if (!check_compiled (g, t, error))
+    return FALSE;
+  if ((o = overwriter (g, t)) != NULL)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "tensor %s shares its memory with %s, which later steps write: call "
+                   "loom_graph_keep on it before compiling to read it after a run",
+                   t->name, o->name);
+      return FALSE;
+    }
+  return loom_buffer_read (g->memory, t->offset, t->length, data, error);
 }
 
 gboolean

@@ -156,6 +156,9 @@ gboolean    loom_graph_run         (LoomGraph *graph, GError **error);
 gboolean    loom_graph_run_accumulate (LoomGraph *graph, GError **error);
 gboolean    loom_graph_write       (LoomGraph *graph, LoomTensor *tensor, const float *data,
                                     GError **error);
+/* Before compiling: TENSOR keeps its own memory, readable after each run
+ * (reading an intermediate whose memory later steps reuse is an error). */
+void        loom_graph_keep        (LoomGraph *graph, LoomTensor *tensor);
 gboolean    loom_graph_read        (LoomGraph *graph, LoomTensor *tensor, float *data,
                                     GError **error);
 /* COUNT values of TENSOR from FIRST (a part of an atlas). */

@@ -75,6 +75,17 @@ gboolean     loom_segment_predict (LoomDevice *device, LoomWeights *weights,
                                    LoomSegmentProgress progress, gpointer data,
                                    GCancellable *cancellable, GError **error);
 
+/* Augmented copies of an image and its labels, for data sets: COUNT
+ * random crops of SIZE × SIZE (0: the largest multiple of 8 the image
+ * holds), each through a random map (CONFIG's rotate, scale, flips, turns)
+ * and jitter (its color, noise, blur, cutout), from CONFIG's seed, on
+ * DEVICE.  Labels (IMAGE->labels may be NULL) follow the same geometry:
+ * nearest pixel, unlabelled where a crop leaves the image.  OUT_PLANES:
+ * COUNT × in_channels × SIZE²; OUT_LABELS (or NULL): COUNT × SIZE². */
+gboolean     loom_segment_augment (LoomDevice *device, const LoomSegmentConfig *config,
+                                   const LoomSegmentImage *image, guint count, guint size,
+                                   float *out_planes, float *out_labels, GError **error);
+
 /* The class table in a weights file's metadata (LOOM_METADATA_CLASSES):
  * COLORS (LoomColor, in training order) and their NAMES (NULL: "class 1",
  * "class 2", …). */

@@ -418,6 +418,95 @@ out:
   return result;
 }
 
+/* ---- augmentation on its own ------------------------------------------------- */
+
+gboolean
+loom_segment_augment (LoomDevice *device, const LoomSegmentConfig *config,
+                      const LoomSegmentImage *image, guint count, guint size,
+                      float *out_planes, float *out_labels, GError **error)
+{
+  LoomSegmentConfig c = *config;
+  Sampler s = { &c, image, 1, 0, c.unet.in_channels, NULL, NULL };
+  guint batch = MIN (MAX (count, 1), 16);
+  gsize pixels = (gsize) image->width * image->height;
+  LoomGraph *g;
+  LoomTensor *atlas, *label_atlas, *maps, *settings, *raw, *labels, *x;
+  g_autofree float *mb = NULL, *sb = NULL, *no_labels = NULL;
+  const guint32 zero[1] = { 0 };
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (device != NULL && config != NULL && image != NULL, FALSE);
+  size = size == 0 ? MIN (image->width, image->height) / 8 * 8 : size;
+  if (image->planes == NULL || size == 0 || size > MIN (image->width, image->height)
+      || (guint64) s.channels * pixels > G_MAXUINT32
+      || (guint64) s.channels * pixels * sizeof (float) > loom_device_get_max_binding (device))
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "augment: crops of %u from an image of %u×%u (%u channels) are not possible "
+                   "here (a crop must fit the image, the image one binding of the device)",
+                   size, image->width, image->height, s.channels);
+      return FALSE;
+    }
+  c.batch = batch;
+  s.crop = size;
+  s.rand = g_rand_new_with_seed (c.seed);
+  g = loom_graph_new ();
+  atlas = loom_graph_input (g, "image", 1, 1, 1, (guint) (s.channels * pixels));
+  label_atlas = loom_graph_input (g, "labels", 1, 1, 1, (guint) pixels);
+  maps = loom_graph_input (g, "maps", batch, LOOM_AFFINE_FLOATS, 1, 1);
+  settings = loom_graph_input (g, "settings", batch, LOOM_PHOTO_FLOATS, 1, 1);
+  loom_graph_affine_sample (g, atlas, label_atlas, maps, batch, s.channels, size, &raw, &labels);
+  x = loom_graph_photometric (g, raw, settings);
+  loom_graph_keep (g, labels);
+  if (image->labels == NULL)
+    {
+      no_labels = g_new (float, pixels);
+      for (gsize i = 0; i < pixels; i++)
+        no_labels[i] = LOOM_UNLABELLED;
+    }
+  if (!loom_graph_compile (g, device, error)
+      || !loom_graph_write (g, atlas, image->planes, error)
+      || !loom_graph_write (g, label_atlas, image->labels ? image->labels : no_labels, error))
+    goto out;
+  mb = g_new (float, (gsize) batch * LOOM_AFFINE_FLOATS);
+  sb = g_new (float, (gsize) batch * LOOM_PHOTO_FLOATS);
+  for (guint done = 0; done < count; done += batch)
+    {
+      guint n = MIN (batch, count - done);
+      gsize per = (gsize) size * size;
+      g_autofree float *xs = g_new (float, (gsize) batch * s.channels * per);
+      g_autofree float *ls = g_new (float, (gsize) batch * per);
+
+      for (guint i = 0; i < batch; i++)
+        {
+          guint x0 = (guint) g_rand_int_range (s.rand, 0, (gint32) (image->width - size + 1));
+          guint y0 = (guint) g_rand_int_range (s.rand, 0, (gint32) (image->height - size + 1));
+          guint turn = c.augment ? (guint) g_rand_int_range (s.rand, 0, 4) : 0;
+          gboolean flip = c.augment && g_rand_boolean (s.rand);
+          double angle = c.augment && c.rotate > 0
+                       ? g_rand_double_range (s.rand, -c.rotate, c.rotate) * G_PI / 180.0 : 0.0;
+          double scale = c.augment && c.scale > 1.0
+                       ? exp (g_rand_double_range (s.rand, -log (c.scale), log (c.scale))) : 1.0;
+
+          crop_map (&s, 0, x0, y0, turn, flip, angle, scale, zero, zero,
+                    mb + i * LOOM_AFFINE_FLOATS);
+        }
+      sample_photometric (&s, sb);
+      if (!loom_graph_write (g, maps, mb, error) || !loom_graph_write (g, settings, sb, error)
+          || !loom_graph_run (g, error) || !loom_graph_read (g, x, xs, error)
+          || !loom_graph_read (g, labels, ls, error))
+        goto out;
+      memcpy (out_planes + (gsize) done * s.channels * per, xs, (gsize) n * s.channels * per * sizeof (float));
+      if (out_labels != NULL)
+        memcpy (out_labels + (gsize) done * per, ls, (gsize) n * per * sizeof (float));
+    }
+  ok = TRUE;
+out:
+  loom_graph_free (g);
+  g_rand_free (s.rand);
+  return ok;
+}
+
 /* ---- prediction ------------------------------------------------------------ */
 
 /* Tile origins along an axis of SIZE: every STRIDE, the last flush with the end. */

@@ -175,6 +175,50 @@ test_device_crops_equal_host_crops (void)
   loom_device_free (cpu);
 }
 
+/* Augmentation on its own: labels keep their values, colours move, the
+ * seed decides, and the CPU and Vulkan agree on the geometry. */
+static void
+test_augment_api (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL), *vk = test_open_vulkan ();
+  float planes[3 * 30 * 26], labels[30 * 26];
+  g_autofree float *a = g_new (float, 5 * 3 * 16 * 16), *la = g_new (float, 5 * 16 * 16);
+  g_autofree float *b = g_new (float, 5 * 3 * 16 * 16), *lb = g_new (float, 5 * 16 * 16);
+  LoomSegmentConfig c;
+  LoomSegmentImage image = { planes, labels, 30, 26 };
+  GError *error = NULL;
+  guint moved = 0;
+
+  for (guint i = 0; i < 30 * 26; i++)
+    {
+      planes[i] = planes[780 + i] = planes[1560 + i] = (float) (i % 11) / 11.0f;
+      labels[i] = (float) ((i / 30) % 3 == 0 ? 2 : (i % 30) > 15);
+    }
+  loom_segment_config_init (&c, 3);
+  c.cutout = 0.5;
+  g_assert_true (loom_segment_augment (cpu, &c, &image, 5, 16, a, la, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 5 * 16 * 16; i++)
+    g_assert_true (la[i] == -1 || la[i] == 0 || la[i] == 1 || la[i] == 2);
+  for (guint i = 0; i < 5 * 3 * 16 * 16; i++)
+    moved += a[i] != planes[0];
+  g_assert_cmpuint (moved, >, 0);
+  g_assert_true (loom_segment_augment (cpu, &c, &image, 5, 16, b, lb, &error));
+  g_assert_cmpmem (a, 5 * 3 * 256 * 4, b, 5 * 3 * 256 * 4);
+  if (vk != NULL)
+    {
+      g_assert_true (loom_segment_augment (vk, &c, &image, 5, 16, b, lb, &error));
+      g_assert_no_error (error);
+      g_assert_cmpmem (la, 5 * 256 * 4, lb, 5 * 256 * 4);
+      test_close (vk);
+    }
+  image.width = 12;                                 /* a crop larger than the image */
+  g_assert_false (loom_segment_augment (cpu, &c, &image, 1, 16, a, NULL, &error));
+  g_assert_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  loom_device_free (cpu);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -182,5 +226,6 @@ main (int argc, char **argv)
   g_test_add_func ("/augment/invariants/cpu", test_invariants_cpu);
   g_test_add_func ("/augment/invariants/vulkan", test_invariants_vulkan);
   g_test_add_func ("/augment/device-crops-equal-host-crops", test_device_crops_equal_host_crops);
+  g_test_add_func ("/augment/on-its-own", test_augment_api);
   return g_test_run ();
 }

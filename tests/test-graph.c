@@ -119,6 +119,47 @@ test_memory_reuse (void)
   g_free (zeros);
 }
 
+/* An intermediate whose memory later steps reuse cannot be read after the
+ * run (an error, not stale data) unless kept. */
+static void
+test_read_overwritten (void)
+{
+  for (int keep = 0; keep < 2; keep++)
+    {
+      LoomDevice *cpu = loom_device_open ("cpu", NULL);
+      LoomGraph *g = loom_graph_new ();
+      LoomTensor *x = loom_graph_input (g, "x", 1, 1, 1, 1000), *h, *first;
+      float data[1000];
+      GError *error = NULL;
+
+      h = first = loom_graph_activation (g, LOOM_ACTIVATION_TANH, 0, x);
+      for (int i = 0; i < 6; i++)
+        h = loom_graph_activation (g, LOOM_ACTIVATION_TANH, 0, h);
+      if (keep)
+        loom_graph_keep (g, first);
+      for (int i = 0; i < 1000; i++)
+        data[i] = i / 1000.0f;
+      g_assert_true (loom_graph_compile (g, cpu, &error));
+      g_assert_true (loom_graph_write (g, x, data, &error) && loom_graph_run (g, &error));
+      g_assert_true (loom_graph_read (g, h, data, &error));      /* the last: fine */
+      g_assert_no_error (error);
+      if (keep)
+        {
+          g_assert_true (loom_graph_read (g, first, data, &error));
+          g_assert_cmpfloat_with_epsilon (data[500], tanhf (0.5f), 1e-6);
+        }
+      else
+        {
+          g_assert_false (loom_graph_read (g, first, data, &error));
+          g_assert_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT);
+          g_assert_nonnull (strstr (error->message, "loom_graph_keep"));
+          g_clear_error (&error);
+        }
+      loom_graph_free (g);
+      loom_device_free (cpu);
+    }
+}
+
 /* x (4×3) → linear 3→2 → tanh → linear 2→2 → MSE, weights from a seed. */
 typedef struct
 {
@@ -430,6 +471,7 @@ main (int argc, char **argv)
   test_init (&argc, &argv);
   g_test_add_func ("/graph/malformed", test_malformed);
   g_test_add_func ("/graph/memory-reuse", test_memory_reuse);
+  g_test_add_func ("/graph/read-overwritten", test_read_overwritten);
   g_test_add_func ("/graph/binding-too-large", test_binding_too_large);
   g_test_add_func ("/graph/frozen", test_frozen);
   g_test_add_func ("/graph/accumulation", test_accumulation);
