@@ -353,6 +353,33 @@ out:
   return ok;
 }
 
+typedef gboolean (*BenchRun) (LoomDevice *device, gconstpointer bench, guint repeat,
+                              double *ms, double *flops, GError **error);
+
+/* Runs one benchmark of bench.h and reports it (JSON or a line); FALSE
+ * after printing its error. */
+static gboolean
+report (JsonBuilder *b, gboolean json, LoomDevice *device, const char *kind, const char *name,
+        BenchRun run, gconstpointer bench, guint repeat, double *ms)
+{
+  g_autoptr (GError) error = NULL;
+  double flops;
+  Timing t;
+
+  if (!run (device, bench, repeat, ms, &flops, &error))
+    {
+      fprintf (stderr, "loom bench: %s on %s: %s\n", name, loom_device_get_info (device)->name,
+               error->message);
+      return FALSE;
+    }
+  t = timing_of (ms, repeat);
+  add_result (b, name, kind, t, flops);
+  if (!json)
+    printf ("  %-26s %10.2f ms  (min %.2f, max %.2f)  %8.1f GFLOP/s\n", name,
+            t.median, t.min, t.max, flops / t.median / 1e6);
+  return TRUE;
+}
+
 /* Whether NAME is one of ONLY's entries or starts with one followed by
  * '_' or a digit ("conv", "gemm": families; "conv3x3_64_256_fwd" alone,
  * not its fwdbwd), all when ONLY is NULL. */
@@ -474,49 +501,13 @@ cmd_bench (int argc, char **argv)
                     t.median, t.min, t.max, flops / t.median / 1e6);
         }
       for (guint i = 0; i < n_conv_benches; i++)
-        {
-          const ConvBench *bench = &conv_benches[i];
-          double flops;
-          Timing t;
-
-          if (!wanted (only, bench->name))
-            continue;
-          if (!conv_bench_run (device, bench, (guint) repeat, ms, &flops, &error))
-            {
-              fprintf (stderr, "loom bench: %s on %s: %s\n", bench->name,
-                       loom_device_get_info (device)->name, error->message);
-              g_clear_error (&error);
-              status = 1;
-              continue;
-            }
-          t = timing_of (ms, (guint) repeat);
-          add_result (b, bench->name, kind, t, flops);
-          if (!json)
-            printf ("  %-26s %10.2f ms  (min %.2f, max %.2f)  %8.1f GFLOP/s\n", bench->name,
-                    t.median, t.min, t.max, flops / t.median / 1e6);
-        }
+        if (wanted (only, conv_benches[i].name))
+          status |= !report (b, json, device, kind, conv_benches[i].name,
+                             (BenchRun) conv_bench_run, &conv_benches[i], (guint) repeat, ms);
       for (guint i = 0; i < n_model_benches; i++)
-        {
-          const ModelBench *bench = &model_benches[i];
-          double flops;
-          Timing t;
-
-          if (!wanted (only, bench->name))
-            continue;
-          if (!model_bench_run (device, bench, (guint) repeat, ms, &flops, &error))
-            {
-              fprintf (stderr, "loom bench: %s on %s: %s\n", bench->name,
-                       loom_device_get_info (device)->name, error->message);
-              g_clear_error (&error);
-              status = 1;
-              continue;
-            }
-          t = timing_of (ms, (guint) repeat);
-          add_result (b, bench->name, kind, t, flops);
-          if (!json)
-            printf ("  %-26s %10.2f ms  (min %.2f, max %.2f)  %8.1f GFLOP/s\n", bench->name,
-                    t.median, t.min, t.max, flops / t.median / 1e6);
-        }
+        if (wanted (only, model_benches[i].name))
+          status |= !report (b, json, device, kind, model_benches[i].name,
+                             (BenchRun) model_bench_run, &model_benches[i], (guint) repeat, ms);
       if (!wanted (only, "dispatch"))
         ;
       else if (time_dispatch (device, (guint) repeat, &batched, &trip, &error))

@@ -137,18 +137,7 @@ test_deterministic (void)
   a = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
   b = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  for (const char *const *name = loom_weights_get_names (a); *name != NULL; name++)
-    {
-      guint n_dims;
-      const guint64 *shape;
-      const float *va = loom_weights_lookup (a, *name, &n_dims, &shape);
-      const float *vb = loom_weights_lookup (b, *name, NULL, NULL);
-      gsize n = 1;
-
-      for (guint d = 0; d < n_dims; d++)
-        n *= shape[d];
-      g_assert_cmpmem (va, n * sizeof (float), vb, n * sizeof (float));
-    }
+  test_assert_same_weights (a, b);
   loom_weights_free (a);
   loom_weights_free (b);
   g_free (s);

@@ -32,3 +32,25 @@ test_close (LoomDevice *device)
   loom_device_free (device);
   g_assert_cmpuint (loom_vk_validation_message_count (), ==, 0);
 }
+
+void
+test_assert_same_weights (LoomWeights *a, LoomWeights *b)
+{
+  for (const char *const *name = loom_weights_get_names (a); *name != NULL; name++)
+    {
+      guint n_dims, n_dims_b;
+      const guint64 *shape, *shape_b;
+      const float *va = loom_weights_lookup (a, *name, &n_dims, &shape);
+      const float *vb = loom_weights_lookup (b, *name, &n_dims_b, &shape_b);
+      gsize n = 1;
+
+      g_assert_nonnull (vb);
+      g_assert_cmpuint (n_dims, ==, n_dims_b);
+      for (guint d = 0; d < n_dims; d++)
+        {
+          g_assert_cmpuint (shape[d], ==, shape_b[d]);
+          n *= shape[d];
+        }
+      g_assert_cmpmem (va, n * sizeof (float), vb, n * sizeof (float));
+    }
+}

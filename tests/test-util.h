@@ -2,6 +2,7 @@
 #pragma once
 
 #include "loom.h"
+#include "loom-weights.h"
 
 /* g_test_init, plus: the Vulkan validation layer on for every device this
  * program opens, and pipeline caches kept in the build tree. */
@@ -11,3 +12,6 @@ void        test_init        (int *argc, char ***argv);
 LoomDevice *test_open_vulkan (void);
 /* Frees DEVICE and fails the test if the validation layer said anything. */
 void        test_close       (LoomDevice *device);
+
+/* Fails unless A and B hold the same tensors, value for value. */
+void        test_assert_same_weights (LoomWeights *a, LoomWeights *b);
