@@ -42,7 +42,7 @@ typedef struct
 } LoomSegmentConfig;
 
 /* Sensible defaults for CLASSES classes: a U-Net of depth 3, base 16, crops
- * of 128, batch 4, 300 steps, Adam at 2e-3, balanced, augmented (flips,
+ * of 128, batch 4, 300 steps, Adam at 5e-3, balanced, augmented (flips,
  * turns, ±20°, scale 0.8–1.25, colour jitter 0.5, noise up to 0.02, blur
  * one crop in five, no cutout). */
 void         loom_segment_config_init (LoomSegmentConfig *config, guint classes);

@@ -14,7 +14,7 @@ loom_segment_config_init (LoomSegmentConfig *c, guint classes)
   *c = (LoomSegmentConfig) {
     .unet = { 3, classes, 3, 16 },
     .crop = 128, .batch = 4, .steps = 300, .seconds = 0,
-    .learning_rate = 2e-3f, .seed = 1, .balance = TRUE, .augment = TRUE,
+    .learning_rate = 5e-3f, .seed = 1, .balance = TRUE, .augment = TRUE,
     .rotate = 20.0, .scale = 1.25, .color = 0.5, .noise = 0.02, .blur = 0.2, .cutout = 0.0,
   };
 }

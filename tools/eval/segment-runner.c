@@ -55,6 +55,17 @@ main (int argc, char **argv)
   loom_segment_config_init (&c, (guint) atoi (argv[5]));
   c.steps = 0;
   c.seconds = atof (argv[6]);
+  /* For sweeps: LOOM_EVAL_{LR,DEPTH,BASE,CROP,BATCH} override the defaults. */
+  if (g_getenv ("LOOM_EVAL_LR"))
+    c.learning_rate = (float) atof (g_getenv ("LOOM_EVAL_LR"));
+  if (g_getenv ("LOOM_EVAL_DEPTH"))
+    c.unet.depth = (guint) atoi (g_getenv ("LOOM_EVAL_DEPTH"));
+  if (g_getenv ("LOOM_EVAL_BASE"))
+    c.unet.base = (guint) atoi (g_getenv ("LOOM_EVAL_BASE"));
+  if (g_getenv ("LOOM_EVAL_CROP"))
+    c.crop = (guint) atoi (g_getenv ("LOOM_EVAL_CROP"));
+  if (g_getenv ("LOOM_EVAL_BATCH"))
+    c.batch = (guint) atoi (g_getenv ("LOOM_EVAL_BATCH"));
   image = (LoomSegmentImage) { planes, labels, width, height };
   t0 = g_get_monotonic_time ();
   w = loom_segment_train (device, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
