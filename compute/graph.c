@@ -687,7 +687,7 @@ loom_graph_batch_norm (LoomGraph *g, LoomTensor *x, LoomTensor *gamma, LoomTenso
       emit (g, &loom_op_batch_norm_stats, &p, (LoomTensor *[]) { mean, var, x });
       if (running_mean != NULL && running_var != NULL)
         emit (g, &loom_op_batch_norm_running, &p,
-              (LoomTensor *[]) { running_mean, running_var, mean, var });
+              (LoomTensor *[]) { running_mean, running_var, mean, var, ensure_scalars (g) });
     }
   else
     mean = running_mean, var = running_var;
@@ -1675,6 +1675,7 @@ write_scalars (LoomGraph *g, GError **error)
   scalars[LOOM_SCALAR_LR] = g->learning_rate;
   scalars[LOOM_SCALAR_BIAS1] = (float) (1.0 - pow (g->beta1, t));
   scalars[LOOM_SCALAR_BIAS2] = (float) (1.0 - pow (g->beta2, t));
+  scalars[LOOM_SCALAR_RUNS] = (float) t;
   memcpy (&scalars[LOOM_SCALAR_SEED], &seed, sizeof seed);
   return loom_buffer_write (g->memory, g->scalars->offset, LOOM_N_SCALARS, scalars, error);
 }

@@ -58,7 +58,10 @@ LoomTensor *loom_graph_upsample    (LoomGraph *graph, LoomTensor *x, guint scale
                                     gboolean bilinear);
 /* PyTorch's BatchNorm2d: per-channel statistics of the batch (TRAINING,
  * then RUNNING_MEAN and RUNNING_VAR, if given, are updated with MOMENTUM),
- * or the running ones (evaluation).  GAMMA, BETA and the running tensors
+ * or the running ones (evaluation).  A negative MOMENTUM m weighs each run
+ * by the larger of 1 / runs and −m: a cumulative average first, then
+ * −m (a tiny −m is PyTorch's momentum=None; the run count restarts with
+ * loom_graph_set_seed).  GAMMA, BETA and the running tensors
  * have one value per channel; a running variance should start at 1. */
 LoomTensor *loom_graph_batch_norm  (LoomGraph *graph, LoomTensor *x, LoomTensor *gamma,
                                     LoomTensor *beta, LoomTensor *running_mean,

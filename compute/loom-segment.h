@@ -27,7 +27,7 @@ typedef struct
   guint    batch;               /* crops per step */
   guint    steps;               /* stop after this many (0: only the time budget) */
   double   seconds;             /* stop after this long (0: only the step count) */
-  float    learning_rate;       /* Adam */
+  float    learning_rate;       /* Adam's, decayed to 5 % along a cosine over the steps or time */
   guint32  seed;                /* crops, augmentation and fresh weights */
   gboolean balance;             /* weigh classes by the inverse of their labelled pixels */
   gboolean augment;             /* random flips and 90° turns of each crop, and: */

@@ -34,6 +34,11 @@ typedef struct _LoomUNet LoomUNet;
  * else the running ones.  NULL with an error for a bad configuration. */
 LoomUNet   *loom_unet_build          (LoomGraph *graph, const LoomUNetConfig *config,
                                       LoomTensor *x, gboolean training, GError **error);
+/* The same with the batch norms' running-statistics MOMENTUM (0.1 above;
+ * negative: a warm-up, see loom_graph_batch_norm). */
+LoomUNet   *loom_unet_build_full     (LoomGraph *graph, const LoomUNetConfig *config,
+                                      LoomTensor *x, gboolean training, float momentum,
+                                      GError **error);
 void        loom_unet_free           (LoomUNet *unet);
 /* N×classes×H×W logits. */
 LoomTensor *loom_unet_get_logits     (LoomUNet *unet);

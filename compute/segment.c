@@ -336,7 +336,9 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
   settings = loom_graph_input (g, "photometric settings", c.batch, LOOM_PHOTO_FLOATS, 1, 1);
   x = loom_graph_photometric (g, raw, settings);
   weights_t = loom_graph_input (g, "class weights", c.unet.classes, 1, 1, 1);
-  u = loom_unet_build (g, &c.unet, x, TRUE, error);
+  /* Running statistics averaged over all batches for the first ten
+   * steps, then with momentum 0.1: right after a short training too. */
+  u = loom_unet_build_full (g, &c.unet, x, TRUE, -0.1f, error);
   if (u == NULL)
     goto out;
   loss = loom_graph_cross_entropy (g, loom_unet_get_logits (u), labels, weights_t,
@@ -375,6 +377,15 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
       if ((c.seconds > 0 && elapsed >= c.seconds)
           || g_cancellable_is_cancelled (cancellable))
         break;
+      /* Cosine decay over the steps or the time budget, whichever ends
+       * first: the weights settle instead of stopping mid-oscillation. */
+      {
+        double done = MAX (c.steps > 0 ? (double) step / c.steps : 0.0,
+                           c.seconds > 0 ? elapsed / c.seconds : 0.0);
+
+        loom_graph_set_learning_rate (g, (float) (c.learning_rate
+                                                  * (0.05 + 0.95 * 0.5 * (1.0 + cos (G_PI * MIN (done, 1.0))))));
+      }
       sample_batch (&s, mb, image_at, label_at, !on_device, xb, lb);
       sample_photometric (&s, sb);
       if ((on_device ? !loom_graph_write (g, maps, mb, error)

@@ -106,6 +106,8 @@ build_gen (Model *m)
 /* x (4×3×6×6) → conv 3→5 3×3 (padding 1, no bias) → batch norm (training)
  * → ReLU → conv 5→2 1×1 → MSE against a 4×2×6×6 target; the running
  * statistics are compared too. */
+static float bn_momentum = 0.1f;   /* the case's, when it says */
+
 static void
 build_bn (Model *m)
 {
@@ -122,7 +124,7 @@ build_bn (Model *m)
   LoomTensor *w2 = add (m, loom_graph_parameter (g, "w2", 2, 5, 1, 1), "w2");
   LoomTensor *b2 = add (m, loom_graph_parameter (g, "b2", 2, 1, 1, 1), "b2");
   LoomTensor *h = loom_graph_batch_norm (g, loom_graph_conv2d (g, x, w1, NULL, &same),
-                                         gamma, beta, rm, rv, TRUE, 0.1f, 1e-5f);
+                                         gamma, beta, rm, rv, TRUE, bn_momentum, 1e-5f);
 
   h = loom_graph_activation (g, LOOM_ACTIVATION_RELU, 0.0f, h);
   m->loss = loom_graph_mse_loss (g, loom_graph_conv2d (g, h, w2, b2, &point), t);
@@ -207,6 +209,8 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
   g_autofree char *loss_file = g_strdup_printf ("%s/%s.losses", out_dir, name);
   gboolean ok = FALSE;
 
+  bn_momentum = json_object_has_member (c, "bn_momentum")
+              ? (float) json_object_get_double_member (c, "bn_momentum") : 0.1f;
   if (strcmp (model, "mlp") == 0)
     build_mlp (&m);
   else if (strcmp (model, "seg") == 0)

@@ -13,7 +13,8 @@ The models (tests/graph-runner.c builds the same):
        → cross-entropy, class weights, label −1 ignored
   gen: z 2×4×3×3 → transposed conv 4→3 4×4 stride 2 (padding 1) → tanh → MSE
   bn:  x 4×3×6×6 → conv 3→5 3×3 (padding 1, no bias) → BatchNorm2d → ReLU
-       → conv 5→2 1×1 → MSE; running statistics compared too
+       → conv 5→2 1×1 → MSE; running statistics compared too (momentum 0.1, and
+       None: a cumulative average)
   gn:  x 2×3×6×6 → conv 3→4 3×3 (padding 1) → GroupNorm(2, 4) → ReLU → conv 4→2 1×1 → MSE
   gate: x 2×4×6×6 → conv 4→6 3×3 (padding 1) → ch 0-2 · sigmoid(ch 3-5) → · scale (1×3×1×1)
        + image (1×1×6×6) → tanh → reshape 2×108 → linear 108→4 → MSE
@@ -57,10 +58,10 @@ class Gen(nn.Module):
 
 
 class Bn(nn.Module):
-    def __init__(self):
+    def __init__(self, momentum=0.1):
         super().__init__()
         self.c1 = nn.Conv2d(3, 5, 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(5)
+        self.bn = nn.BatchNorm2d(5, momentum=momentum)
         self.c2 = nn.Conv2d(5, 2, 1)
         with torch.no_grad():     # not the trivial 1 and 0
             self.bn.weight.uniform_(0.5, 1.5)
@@ -110,10 +111,10 @@ class Cnn(nn.Module):
 
 
 def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight_decay=0.0,
-              clip=None):
+              clip=None, bn_momentum=0.1):
     torch.manual_seed(7)
     net = {"mlp": Mlp, "cnn": Cnn, "seg": Seg, "gen": Gen, "bn": Bn, "gn": Gn,
-           "gate": Gate}[model]()
+           "gate": Gate}[model](*([bn_momentum] if model == "bn" else []))
     layers = {"mlp": lambda: [net.l1, net.l2], "gen": lambda: [net.c1], "gate": list}.get(
         model, lambda: [net.c1, net.c2])()
     x = torch.randn(*x_shape)
@@ -172,6 +173,8 @@ def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight
              "lr": lr, "momentum": momentum, "weight_decay": weight_decay}
     if clip:
         entry["clip"] = clip
+    if bn_momentum != 0.1:     # None: PyTorch's cumulative average, a tiny negative for Loom
+        entry["bn_momentum"] = -1e-9 if bn_momentum is None else bn_momentum
     return {"name": name, "inputs": inputs, "expected": expected, "entry": entry}
 
 
@@ -185,6 +188,8 @@ def main():
         make_case("seg-adam", "seg", (2, 3, 8, 8), (2, 1, 8, 8), "adam", 0.02),
         make_case("gen-adam", "gen", (2, 4, 3, 3), (2, 3, 6, 6), "adam", 0.02),
         make_case("bn-sgd", "bn", (4, 3, 6, 6), (4, 2, 6, 6), "sgd", 0.05, momentum=0.9),
+        make_case("bn-cumulative", "bn", (4, 3, 6, 6), (4, 2, 6, 6), "sgd", 0.05, momentum=0.9,
+                  bn_momentum=None),
         make_case("mlp-clipped", "mlp", (12, 8), (12, 4), "sgd", 0.1, momentum=0.5, clip=0.05),
         make_case("gn-adam", "gn", (2, 3, 6, 6), (2, 2, 6, 6), "adam", 0.02),
         make_case("gate-adam", "gate", (2, 4, 6, 6), (2, 4), "adam", 0.02),

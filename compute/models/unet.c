@@ -21,6 +21,7 @@ struct _LoomUNet
   LoomUNetConfig config;
   LoomGraph     *graph;
   gboolean       training;
+  float          momentum;      /* batch norms' running statistics */
   GArray        *params;        /* Param, in state_dict order */
   LoomTensor    *logits;
 };
@@ -116,7 +117,7 @@ conv_bn_relu (LoomUNet *u, LoomTensor *x, guint in, guint out, const char *prefi
                              param (u, beta, 1, vec, LOOM_INIT_ZEROS, FALSE),
                              param (u, mean, 1, vec, LOOM_INIT_ZEROS, TRUE),
                              param (u, var, 1, vec, LOOM_INIT_ONES, TRUE),
-                             u->training, 0.1f, 1e-5f);
+                             u->training, u->momentum, 1e-5f);
   return loom_graph_activation (u->graph, LOOM_ACTIVATION_RELU, 0.0f, y);
 }
 
@@ -140,6 +141,13 @@ LoomUNet *
 loom_unet_build (LoomGraph *graph, const LoomUNetConfig *config, LoomTensor *x,
                  gboolean training, GError **error)
 {
+  return loom_unet_build_full (graph, config, x, training, 0.1f, error);
+}
+
+LoomUNet *
+loom_unet_build_full (LoomGraph *graph, const LoomUNetConfig *config, LoomTensor *x,
+                      gboolean training, float momentum, GError **error)
+{
   LoomUNet *u;
   LoomTensor *h, *skips[7];
   guint n, c, hh, ww, step;
@@ -162,6 +170,7 @@ loom_unet_build (LoomGraph *graph, const LoomUNetConfig *config, LoomTensor *x,
   u->config = *config;
   u->graph = graph;
   u->training = training;
+  u->momentum = momentum;
   u->params = g_array_new (FALSE, TRUE, sizeof (Param));
   g_array_set_clear_func (u->params, (GDestroyNotify) param_clear);
 

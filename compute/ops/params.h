@@ -28,6 +28,7 @@ enum
   LOOM_SCALAR_LR,               /* learning rate */
   LOOM_SCALAR_BIAS1,            /* Adam: 1 − β₁ᵗ */
   LOOM_SCALAR_BIAS2,            /* Adam: 1 − β₂ᵗ */
+  LOOM_SCALAR_RUNS,             /* runs so far, this one included (batch-norm warm-up) */
   /* This run's random seed, its 32 bits as they are, 256 bytes in: random
    * ops bind it alone, and bindings start at aligned offsets. */
   LOOM_SCALAR_SEED = 64,
