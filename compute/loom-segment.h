@@ -18,6 +18,9 @@ typedef struct
   const float *planes;          /* in_channels × height × width */
   const float *labels;          /* height × width, or NULL (prediction) */
   guint        width, height;
+  const float *mask;            /* height × width (alpha), or NULL: pixels below 0.5 are
+                                 * not part of the image — never trained on, predicted
+                                 * LOOM_UNLABELLED with confidence 0 */
 } LoomSegmentImage;
 
 typedef struct
@@ -33,9 +36,11 @@ typedef struct
   gboolean augment;             /* random flips and 90° turns of each crop, and: */
   double   rotate;              /* … a rotation within ± this many degrees */
   double   scale;               /* … a scale within [1 / scale, scale] (≤ 1: none) */
+  double   shear;               /* … a shear within ± this factor */
+  double   elastic;             /* … an elastic deformation of up to this many pixels */
   double   color;               /* 0…1: brightness, contrast, saturation, hue, gamma jitter */
   double   noise;               /* largest deviation of added Gaussian noise */
-  double   blur;                /* chance of a 3×3 blur (of random strength) */
+  double   blur;                /* chance of a Gaussian blur (deviation 0.3–1.5 pixels) */
   double   cutout;              /* chance of a grey square over a quarter of the crop */
   const char *checkpoint;       /* a weights file rewritten (atomically) every … */
   guint    checkpoint_every;    /* … this many steps (0: never) */
@@ -43,8 +48,8 @@ typedef struct
 
 /* Sensible defaults for CLASSES classes: a U-Net of depth 3, base 16, crops
  * of 128, batch 4, 300 steps, Adam at 5e-3, balanced, augmented (flips,
- * turns, ±20°, scale 0.8–1.25, colour jitter 0.5, noise up to 0.02, blur
- * one crop in five, no cutout). */
+ * turns, ±20°, scale 0.8–1.25, shear ±0.1, elastic 2 pixels, colour
+ * jitter 0.5, noise up to 0.02, blur one crop in five, no cutout). */
 void         loom_segment_config_init (LoomSegmentConfig *config, guint classes);
 
 /* Called after every step: STEP of TOTAL (0 with a time budget only), the

@@ -15,7 +15,8 @@ loom_segment_config_init (LoomSegmentConfig *c, guint classes)
     .unet = { 3, classes, 3, 16 },
     .crop = 128, .batch = 4, .steps = 300, .seconds = 0,
     .learning_rate = 5e-3f, .seed = 1, .balance = TRUE, .augment = TRUE,
-    .rotate = 20.0, .scale = 1.25, .color = 0.5, .noise = 0.02, .blur = 0.2, .cutout = 0.0,
+    .rotate = 20.0, .scale = 1.25, .shear = 0.1, .elastic = 2.0,
+    .color = 0.5, .noise = 0.02, .blur = 0.2, .cutout = 0.0,
   };
 }
 
@@ -36,15 +37,17 @@ typedef struct
   guint                    n_images, crop, channels;
   GArray                  *labelled;    /* Labelled */
   GRand                   *rand;
+  float                   *grey;        /* each image's mean grey, for contrast */
+  guint                   *crop_image;  /* the image each crop of the batch came from */
 } Sampler;
 
 /* The affine map (ops/params.h: LOOM_AFFINE_*) of a crop at (X0, Y0):
- * TURN quarter turns, FLIP, then ANGLE (radians) and SCALE about its
- * centre.  Whole-pixel maps when ANGLE is 0 and SCALE 1: exact copies. */
+ * TURN quarter turns, FLIP, then SHEAR, ANGLE (radians) and SCALE about
+ * its centre.  Whole-pixel maps when all three are neutral: exact copies. */
 static void
 crop_map (const Sampler *s, guint image, guint x0, guint y0, guint turn, gboolean flip,
-          double angle, double scale, const guint32 *image_at, const guint32 *label_at,
-          float *m)
+          double angle, double scale, double shear, const guint32 *image_at,
+          const guint32 *label_at, float *m)
 {
   float n1 = (float) s->crop - 1, fa = flip ? -1.0f : 1.0f, fb = flip ? n1 : 0.0f;
   float map[4][6] = {
@@ -56,10 +59,10 @@ crop_map (const Sampler *s, guint image, guint x0, guint y0, guint turn, gboolea
   guint32 w = s->images[image].width, h = s->images[image].height;
 
   memcpy (m, map[turn], sizeof map[turn]);
-  if (angle != 0.0 || scale != 1.0)
+  if (angle != 0.0 || scale != 1.0 || shear != 0.0)
     {
-      double q00 = scale * cos (angle), q01 = -scale * sin (angle);
-      double q10 = scale * sin (angle), q11 = scale * cos (angle);
+      double q00 = scale * cos (angle), q01 = scale * (shear * cos (angle) - sin (angle));
+      double q10 = scale * sin (angle), q11 = scale * (shear * sin (angle) + cos (angle));
       double cx = x0 + n1 / 2.0, cy = y0 + n1 / 2.0, a = m[0], b = m[1], c = m[2], d = m[3];
       double tx = m[4] - cx, ty = m[5] - cy;
 
@@ -71,6 +74,28 @@ crop_map (const Sampler *s, guint image, guint x0, guint y0, guint turn, gboolea
   memcpy (&m[LOOM_AFFINE_LABELS], &label_at[image], 4);
   memcpy (&m[LOOM_AFFINE_WIDTH], &w, 4);
   memcpy (&m[LOOM_AFFINE_HEIGHT], &h, 4);
+}
+
+/* A random map for a crop of IMAGE at (X0, Y0): the config's flips, turns,
+ * rotation, scale, shear and elastic deformation. */
+static void
+random_map (Sampler *s, guint image, guint x0, guint y0, const guint32 *image_at,
+            const guint32 *label_at, float *m)
+{
+  const LoomSegmentConfig *c = s->config;
+  gboolean on = c->augment;
+  guint turn = on ? (guint) g_rand_int_range (s->rand, 0, 4) : 0;
+  gboolean flip = on && g_rand_boolean (s->rand);
+  double angle = on && c->rotate > 0
+               ? g_rand_double_range (s->rand, -c->rotate, c->rotate) * G_PI / 180.0 : 0.0;
+  double scale = on && c->scale > 1.0
+               ? exp (g_rand_double_range (s->rand, -log (c->scale), log (c->scale))) : 1.0;
+  double shear = on && c->shear > 0 ? g_rand_double_range (s->rand, -c->shear, c->shear) : 0.0;
+  guint32 seed = g_rand_int (s->rand);
+
+  crop_map (s, image, x0, y0, turn, flip, angle, scale, shear, image_at, label_at, m);
+  m[LOOM_AFFINE_ELASTIC] = on ? (float) c->elastic : 0.0f;
+  memcpy (&m[LOOM_AFFINE_ELASTIC_SEED], &seed, 4);
 }
 
 /* The maps of a batch of crops (atlas offsets IMAGE_AT, LABEL_AT), for the
@@ -104,17 +129,11 @@ sample_batch (Sampler *s, float *maps, const guint32 *image_at, const guint32 *l
       x0 = CLAMP (x0, 0, (gint32) (image->width - s->crop));
       y0 = CLAMP (y0, 0, (gint32) (image->height - s->crop));
       {
-        const LoomSegmentConfig *c = s->config;
-        guint turn = c->augment ? (guint) g_rand_int_range (s->rand, 0, 4) : 0;
-        gboolean flip = c->augment && g_rand_boolean (s->rand);
-        double angle = c->augment && c->rotate > 0
-                     ? g_rand_double_range (s->rand, -c->rotate, c->rotate) * G_PI / 180.0 : 0.0;
-        double scale = c->augment && c->scale > 1.0
-                     ? exp (g_rand_double_range (s->rand, -log (c->scale), log (c->scale))) : 1.0;
         float *m = maps + i * LOOM_AFFINE_FLOATS;
 
-        crop_map (s, l->image, (guint) x0, (guint) y0, turn, flip, angle, scale,
-                  host ? zero : image_at, host ? zero : label_at, m);
+        s->crop_image[i] = l->image;
+        random_map (s, l->image, (guint) x0, (guint) y0, host ? zero : image_at,
+                    host ? zero : label_at, m);
         if (host)
           {
             LoomAffineParams p = { 1, s->channels, s->crop,
@@ -145,7 +164,7 @@ sample_photometric (Sampler *s, float *settings)
       float side = s->crop / 2.0f;
 
       st[LOOM_PHOTO_BLUR] = c->augment && g_rand_double (s->rand) < c->blur
-                          ? (float) g_rand_double (s->rand) : 0.0f;
+                          ? (float) g_rand_double_range (s->rand, 0.3, 1.5) : 0.0f;
       st[LOOM_PHOTO_SATURATION] = (float) (1.0 + k * g_rand_double_range (s->rand, -0.3, 0.3));
       st[LOOM_PHOTO_HUE] = (float) (k * g_rand_double_range (s->rand, -0.1, 0.1));
       st[LOOM_PHOTO_CONTRAST] = (float) (1.0 + k * g_rand_double_range (s->rand, -0.2, 0.2));
@@ -156,7 +175,60 @@ sample_photometric (Sampler *s, float *settings)
       st[LOOM_PHOTO_CUT_X] = (float) g_rand_double_range (s->rand, 0, s->crop - side);
       st[LOOM_PHOTO_CUT_Y] = (float) g_rand_double_range (s->rand, 0, s->crop - side);
       st[LOOM_PHOTO_CUT_W] = st[LOOM_PHOTO_CUT_H] = cut ? side : 0.0f;
+      st[LOOM_PHOTO_GREY] = s->grey[s->crop_image[i]];
     }
+}
+
+/* Each image's mean grey over its valid pixels, where contrast pivots
+ * (luma for RGB, the channels' mean otherwise). */
+static float *
+mean_greys (const LoomSegmentImage *images, guint n_images, guint channels)
+{
+  float *grey = g_new (float, n_images);
+
+  for (guint i = 0; i < n_images; i++)
+    {
+      const LoomSegmentImage *im = &images[i];
+      gsize pixels = (gsize) im->width * im->height, used = 0;
+      double sum = 0.0;
+
+      for (gsize at = 0; at < pixels; at++)
+        {
+          if (im->mask != NULL && im->mask[at] < 0.5f)
+            continue;
+          for (guint c = 0; c < channels; c++)
+            sum += im->planes[c * pixels + at]
+                   * (channels == 3 ? (double[]) { 0.299, 0.587, 0.114 }[c] : 1.0 / channels);
+          used++;
+        }
+      grey[i] = used > 0 ? (float) (sum / used) : 0.5f;
+    }
+  return grey;
+}
+
+/* IMAGES into OWN with their masks applied: labels outside a mask become
+ * unlabelled (in copies, returned to be freed). */
+static GPtrArray *
+apply_masks (const LoomSegmentImage *images, guint n_images, LoomSegmentImage *own)
+{
+  GPtrArray *copies = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < n_images; i++)
+    {
+      gsize pixels = (gsize) images[i].width * images[i].height;
+      float *labels;
+
+      own[i] = images[i];
+      if (images[i].mask == NULL || images[i].labels == NULL)
+        continue;
+      labels = g_memdup2 (images[i].labels, pixels * sizeof (float));
+      for (gsize at = 0; at < pixels; at++)
+        if (images[i].mask[at] < 0.5f)
+          labels[at] = LOOM_UNLABELLED;
+      own[i].labels = labels;
+      g_ptr_array_add (copies, labels);
+    }
+  return copies;
 }
 
 static gboolean
@@ -279,7 +351,9 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
                     GError **error)
 {
   LoomSegmentConfig c = *config;
-  Sampler s = { &c, images, n_images, 0, 0, NULL, NULL };
+  Sampler s = { &c, NULL, n_images, 0, 0, NULL, NULL, NULL, NULL };
+  g_autofree LoomSegmentImage *own = NULL;
+  g_autoptr (GPtrArray) copies = NULL;
   LoomGraph *g = NULL;
   LoomTensor *x, *labels, *weights_t, *loss, *atlas = NULL, *label_atlas = NULL, *maps = NULL;
   LoomTensor *raw, *settings;
@@ -297,9 +371,14 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
     return NULL;
   if (!check_images (&c, images, n_images, &s.crop, error))
     return NULL;
+  own = g_new (LoomSegmentImage, n_images);
+  copies = apply_masks (images, n_images, own);
+  images = s.images = own;
   s.channels = c.unet.in_channels;
   s.labelled = g_array_new (FALSE, FALSE, sizeof (Labelled));
   s.rand = g_rand_new_with_seed (c.seed);
+  s.grey = mean_greys (images, n_images, s.channels);
+  s.crop_image = g_new0 (guint, c.batch);
   class_weights = g_new (float, c.unet.classes);
   if (!count_labels (&s, c.unet.classes, class_weights, error))
     goto out;
@@ -424,8 +503,9 @@ out:
   loom_unet_free (u);
   loom_graph_free (g);
   g_array_unref (s.labelled);
-  if (s.rand != NULL)
-    g_rand_free (s.rand);
+  g_rand_free (s.rand);
+  g_free (s.grey);
+  g_free (s.crop_image);
   return result;
 }
 
@@ -437,7 +517,9 @@ loom_segment_augment (LoomDevice *device, const LoomSegmentConfig *config,
                       float *out_planes, float *out_labels, GError **error)
 {
   LoomSegmentConfig c = *config;
-  Sampler s = { &c, image, 1, 0, c.unet.in_channels, NULL, NULL };
+  Sampler s = { &c, NULL, 1, 0, c.unet.in_channels, NULL, NULL, NULL, NULL };
+  LoomSegmentImage own;
+  g_autoptr (GPtrArray) copies = NULL;
   guint batch = MIN (MAX (count, 1), 16);
   gsize pixels = (gsize) image->width * image->height;
   LoomGraph *g;
@@ -458,9 +540,13 @@ loom_segment_augment (LoomDevice *device, const LoomSegmentConfig *config,
                    size, image->width, image->height, s.channels);
       return FALSE;
     }
+  copies = apply_masks (image, 1, &own);
+  image = s.images = &own;
   c.batch = batch;
   s.crop = size;
   s.rand = g_rand_new_with_seed (c.seed);
+  s.grey = mean_greys (image, 1, s.channels);
+  s.crop_image = g_new0 (guint, batch);
   g = loom_graph_new ();
   atlas = loom_graph_input (g, "image", 1, 1, 1, (guint) (s.channels * pixels));
   label_atlas = loom_graph_input (g, "labels", 1, 1, 1, (guint) pixels);
@@ -492,15 +578,8 @@ loom_segment_augment (LoomDevice *device, const LoomSegmentConfig *config,
         {
           guint x0 = (guint) g_rand_int_range (s.rand, 0, (gint32) (image->width - size + 1));
           guint y0 = (guint) g_rand_int_range (s.rand, 0, (gint32) (image->height - size + 1));
-          guint turn = c.augment ? (guint) g_rand_int_range (s.rand, 0, 4) : 0;
-          gboolean flip = c.augment && g_rand_boolean (s.rand);
-          double angle = c.augment && c.rotate > 0
-                       ? g_rand_double_range (s.rand, -c.rotate, c.rotate) * G_PI / 180.0 : 0.0;
-          double scale = c.augment && c.scale > 1.0
-                       ? exp (g_rand_double_range (s.rand, -log (c.scale), log (c.scale))) : 1.0;
 
-          crop_map (&s, 0, x0, y0, turn, flip, angle, scale, zero, zero,
-                    mb + i * LOOM_AFFINE_FLOATS);
+          random_map (&s, 0, x0, y0, zero, zero, mb + i * LOOM_AFFINE_FLOATS);
         }
       sample_photometric (&s, sb);
       if (!loom_graph_write (g, maps, mb, error) || !loom_graph_write (g, settings, sb, error)
@@ -515,6 +594,8 @@ loom_segment_augment (LoomDevice *device, const LoomSegmentConfig *config,
 out:
   loom_graph_free (g);
   g_rand_free (s.rand);
+  g_free (s.grey);
+  g_free (s.crop_image);
   return ok;
 }
 
@@ -668,8 +749,13 @@ loom_segment_predict (LoomDevice *device, LoomWeights *weights, const LoomSegmen
                 if (p > best)
                   best = p, arg = k;
               }
+            if (image->mask != NULL && image->mask[(gsize) row * image->width + q] < 0.5f)
+              {
+                best = 0.0f;
+                arg = (guint) -1;       /* not part of the image: unlabelled */
+              }
             if (classes != NULL)
-              classes[(gsize) row * image->width + q] = (float) arg;
+              classes[(gsize) row * image->width + q] = arg == (guint) -1 ? LOOM_UNLABELLED : (float) arg;
             if (confidence != NULL)
               confidence[(gsize) row * image->width + q] = best;
           }

@@ -12,18 +12,23 @@ layout(std430, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) readonly buffer Settings { float s[]; };
 
-float blurred (uint base, uint c, int u, int v, float blur)
+// Through a Gaussian of deviation sigma (edges repeated), radius 2·sigma, 3 at most.
+float blurred (uint base, uint c, int u, int v, float sigma)
 {
   int n = int (p.size);
   uint plane = base + c * p.size * p.size;
-  float centre = x[plane + uint (v * n + u)];
-  if (blur == 0.0)
-    return centre;
-  float sum = 0.0;
-  for (int dv = -1; dv <= 1; dv++)
-    for (int du = -1; du <= 1; du++)
-      sum += x[plane + uint (clamp (v + dv, 0, n - 1) * n + clamp (u + du, 0, n - 1))];
-  return centre + blur * (sum / 9.0 - centre);
+  if (sigma <= 0.0)
+    return x[plane + uint (v * n + u)];
+  int r = min (int (ceil (2.0 * sigma)), 3);
+  float sum = 0.0, total = 0.0;
+  for (int dv = -r; dv <= r; dv++)
+    for (int du = -r; du <= r; du++)
+      {
+        float w = exp (-float (du * du + dv * dv) / (2.0 * sigma * sigma));
+        sum += w * x[plane + uint (clamp (v + dv, 0, n - 1) * n + clamp (u + du, 0, n - 1))];
+        total += w;
+      }
+  return sum / total;
 }
 
 void main ()
@@ -32,7 +37,7 @@ void main ()
 
   for (uint t = gl_GlobalInvocationID.x; t < total; t += gl_NumWorkGroups.x * gl_WorkGroupSize.x)
     {
-      uint i = t / (n * n), at = t % (n * n), m = i * 12u, base = i * p.channels * n * n;
+      uint i = t / (n * n), at = t % (n * n), m = i * 13u, base = i * p.channels * n * n;
       int u = int (at % n), v = int (at / n);
       float blur = s[m], hue = s[m + 2];
       bool cut = float (u) >= s[m + 8] && float (u) < s[m + 8] + s[m + 10]
@@ -54,7 +59,7 @@ void main ()
       for (uint c = 0; c < p.channels; c++)
         {
           float val = p.channels == 3u ? rgb[c] : blurred (base, c, u, v, blur);
-          val = 0.5 + s[m + 3] * (val - 0.5) + s[m + 4];
+          val = s[m + 12] + s[m + 3] * (val - s[m + 12]) + s[m + 4];
           if (s[m + 5] != 1.0)
             val = pow (max (val, 0.0), s[m + 5]);
           if (s[m + 6] != 0.0)

@@ -1,6 +1,7 @@
 /* Augmentation invariants (op affine_sample) on every backend: labels only
  * take values the source had (or unlabelled), an image and its labels go
- * through the same geometry, and the same maps give the same crops; and
+ * through the same geometry (elastic deformation included), and the same
+ * maps give the same crops; and
  * the trainer's device-cut crops equal its host-cut ones. */
 #include <math.h>
 #include <string.h>
@@ -36,6 +37,7 @@ sample (LoomDevice *device, gboolean geometric, float *x, float *labels)
   GError *error = NULL;
   static const float classes[] = { 0, 3, 5 };
 
+  memset (maps, 0, sizeof maps);
   for (guint i = 0; i < SW * SH; i++)
     {
       label_map[i] = image[i] = classes[(i / 7 + i % 5) % 3];
@@ -111,12 +113,108 @@ check (LoomDevice *device)
   g_assert_cmpuint (aligned, >, BATCH * SIZE * SIZE / 4);
 }
 
+/* Runs affine_sample on DEVICE over a source whose channels are its own
+ * coordinates (x, y): bilinear sampling of a linear ramp is exact, so each
+ * output pixel says where it was read from.  Maps: rotation, scale, shift,
+ * and an elastic field of ELASTIC pixels. */
+static void
+sample_ramps (LoomDevice *device, float elastic, float *x, float *labels, float *label_map)
+{
+  LoomAffineParams p = { BATCH, 2, SIZE, 2 * SW * SH, SW * SH };
+  float image[2 * SW * SH], maps[BATCH * LOOM_AFFINE_FLOATS];
+  LoomBuffer *b[5];
+  LoomSpan spans[5];
+  GRand *rand = g_rand_new_with_seed (5);
+  GError *error = NULL;
+
+  memset (maps, 0, sizeof maps);
+  for (guint i = 0; i < SW * SH; i++)
+    {
+      image[i] = (float) (i % SW);
+      image[SW * SH + i] = (float) (i / SW);
+      label_map[i] = (float) ((i % SW * 7 + i / SW * 3) % 5);
+    }
+  for (guint i = 0; i < BATCH; i++)
+    {
+      float *m = maps + i * LOOM_AFFINE_FLOATS;
+      double angle = g_rand_double_range (rand, -0.5, 0.5), scale = g_rand_double_range (rand, 0.8, 1.2);
+
+      m[LOOM_AFFINE_A] = m[LOOM_AFFINE_D] = (float) (scale * cos (angle));
+      m[LOOM_AFFINE_B] = (float) (-scale * sin (angle));
+      m[LOOM_AFFINE_C] = (float) (scale * sin (angle));
+      m[LOOM_AFFINE_TX] = (float) g_rand_double_range (rand, 0, SW - SIZE);
+      m[LOOM_AFFINE_TY] = (float) g_rand_double_range (rand, 0, SH - SIZE);
+      m[LOOM_AFFINE_ELASTIC] = elastic;
+      set_bits (m, LOOM_AFFINE_ELASTIC_SEED, g_rand_int (rand));
+      set_bits (m, LOOM_AFFINE_WIDTH, SW);
+      set_bits (m, LOOM_AFFINE_HEIGHT, SH);
+    }
+  b[0] = loom_buffer_new (device, BATCH * 2 * SIZE * SIZE, &error);
+  b[1] = loom_buffer_new (device, BATCH * SIZE * SIZE, &error);
+  b[2] = loom_buffer_new (device, 2 * SW * SH, &error);
+  b[3] = loom_buffer_new (device, SW * SH, &error);
+  b[4] = loom_buffer_new (device, BATCH * LOOM_AFFINE_FLOATS, &error);
+  g_assert_no_error (error);
+  g_assert_true (loom_buffer_write (b[2], 0, 2 * SW * SH, image, &error));
+  g_assert_true (loom_buffer_write (b[3], 0, SW * SH, label_map, &error));
+  g_assert_true (loom_buffer_write (b[4], 0, BATCH * LOOM_AFFINE_FLOATS, maps, &error));
+  for (guint i = 0; i < 5; i++)
+    spans[i] = (LoomSpan) { b[i], 0, b[i]->length };
+  g_assert_true (loom_op_run (&loom_op_affine_sample, &p, spans, &error));
+  g_assert_true (loom_buffer_read (b[0], 0, BATCH * 2 * SIZE * SIZE, x, &error));
+  g_assert_true (loom_buffer_read (b[1], 0, BATCH * SIZE * SIZE, labels, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 5; i++)
+    loom_buffer_free (b[i]);
+  g_rand_free (rand);
+}
+
+/* Elastic deformation: pixels move (up to the amplitude and by more than
+ * a pixel somewhere), and each label is the one at the point its image
+ * pixel was read from. */
+static void
+check_elastic (LoomDevice *device)
+{
+  static float x[BATCH * 2 * SIZE * SIZE], labels[BATCH * SIZE * SIZE];
+  static float x0[BATCH * 2 * SIZE * SIZE], labels0[BATCH * SIZE * SIZE];
+  float label_map[SW * SH], moved = 0.0f;
+  guint aligned = 0;
+
+  sample_ramps (device, 0.0f, x0, labels0, label_map);
+  sample_ramps (device, 2.5f, x, labels, label_map);
+  for (guint i = 0; i < BATCH; i++)
+    for (guint j = 0; j < SIZE * SIZE; j++)
+      {
+        float sx = x[i * 2 * SIZE * SIZE + j], sy = x[(i * 2 + 1) * SIZE * SIZE + j];
+        float label = labels[i * SIZE * SIZE + j];
+        float dx = sx - x0[i * 2 * SIZE * SIZE + j], dy = sy - x0[(i * 2 + 1) * SIZE * SIZE + j];
+
+        /* Inside the source, the ramps are the read point itself. */
+        if (sx > 0 && sx < SW - 1 && sy > 0 && sy < SH - 1
+            && x0[i * 2 * SIZE * SIZE + j] > 0 && x0[i * 2 * SIZE * SIZE + j] < SW - 1
+            && x0[(i * 2 + 1) * SIZE * SIZE + j] > 0 && x0[(i * 2 + 1) * SIZE * SIZE + j] < SH - 1)
+          {
+            g_assert_cmpfloat (fabsf (dx), <=, 2.5f + 1e-4f);
+            g_assert_cmpfloat (fabsf (dy), <=, 2.5f + 1e-4f);
+            moved = MAX (moved, MAX (fabsf (dx), fabsf (dy)));
+          }
+        if (label < 0 || fabsf (sx - floorf (sx) - 0.5f) < 1e-3f
+            || fabsf (sy - floorf (sy) - 0.5f) < 1e-3f)
+          continue;
+        g_assert_cmpfloat (label, ==, label_map[(gsize) (floorf (sy + 0.5f) * SW + floorf (sx + 0.5f))]);
+        aligned++;
+      }
+  g_assert_cmpfloat (moved, >, 1.0f);
+  g_assert_cmpuint (aligned, >, BATCH * SIZE * SIZE / 2);
+}
+
 static void
 test_invariants_cpu (void)
 {
   LoomDevice *cpu = loom_device_open ("cpu", NULL);
 
   check (cpu);
+  check_elastic (cpu);
   loom_device_free (cpu);
 }
 
@@ -128,6 +226,7 @@ test_invariants_vulkan (void)
   if (device == NULL)
     return;
   check (device);
+  check_elastic (device);
   test_close (device);
 }
 
@@ -139,7 +238,7 @@ test_device_crops_equal_host_crops (void)
   LoomDevice *cpu = loom_device_open ("cpu", NULL);
   float planes[3 * 40 * 36], labels[40 * 36];
   LoomSegmentConfig c;
-  LoomSegmentImage image = { planes, labels, 40, 36 };
+  LoomSegmentImage image = { planes, labels, 40, 36, NULL };
   LoomWeights *a, *b;
   GError *error = NULL;
 
@@ -175,7 +274,7 @@ test_augment_api (void)
   g_autofree float *a = g_new (float, 5 * 3 * 16 * 16), *la = g_new (float, 5 * 16 * 16);
   g_autofree float *b = g_new (float, 5 * 3 * 16 * 16), *lb = g_new (float, 5 * 16 * 16);
   LoomSegmentConfig c;
-  LoomSegmentImage image = { planes, labels, 30, 26 };
+  LoomSegmentImage image = { planes, labels, 30, 26, NULL };
   GError *error = NULL;
   guint moved = 0;
 

@@ -1,7 +1,8 @@
 /* Segmentation from scribbles: a U-Net learns a synthetic two-class image
- * from a few strokes, the same seed gives the same weights, training stops
- * and checkpoints when asked, and tiled prediction agrees with prediction
- * of the whole image. */
+ * from a few strokes (also spread over two images), the same seed gives
+ * the same weights, training stops and checkpoints when asked, alpha masks
+ * out pixels, and tiled prediction agrees with prediction of the whole
+ * image. */
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
@@ -101,7 +102,7 @@ test_learns (void)
 
   synthetic (s);
   g_assert_cmpfloat ((double) s->painted / (W * H), <, 0.03);
-  image = (LoomSegmentImage) { s->planes, s->strokes, W, H };
+  image = (LoomSegmentImage) { s->planes, s->strokes, W, H, NULL };
   small_config (&c, 80);
   w = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
@@ -132,7 +133,7 @@ test_deterministic (void)
   GError *error = NULL;
 
   synthetic (s);
-  image = (LoomSegmentImage) { s->planes, s->strokes, W, H };
+  image = (LoomSegmentImage) { s->planes, s->strokes, W, H, NULL };
   small_config (&c, 6);
   a = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
   b = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
@@ -169,7 +170,7 @@ test_stop_and_checkpoint (void)
   guint last = 0;
 
   synthetic (s);
-  image = (LoomSegmentImage) { s->planes, s->strokes, W, H };
+  image = (LoomSegmentImage) { s->planes, s->strokes, W, H, NULL };
   small_config (&c, 50);
   c.checkpoint = path;
   c.checkpoint_every = 2;
@@ -218,7 +219,7 @@ test_bad_input (void)
 
   synthetic (s);
   small_config (&c, 5);
-  image = (LoomSegmentImage) { s->planes, s->truth, W, H };
+  image = (LoomSegmentImage) { s->planes, s->truth, W, H, NULL };
   for (gsize i = 0; i < W * H; i++)
     s->truth[i] = LOOM_UNLABELLED;
   g_assert_null (loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error));
@@ -254,7 +255,7 @@ test_tiled (void)
   guint same = 0, close = 0;
 
   synthetic (s);
-  image = (LoomSegmentImage) { s->planes, s->strokes, W, H };
+  image = (LoomSegmentImage) { s->planes, s->strokes, W, H, NULL };
   small_config (&c, 40);
   w = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
@@ -271,6 +272,100 @@ test_tiled (void)
                   (double) same / (W * H), (double) close / (W * H));
   g_assert_cmpfloat ((double) same / (W * H), >, 0.98);
   g_assert_cmpfloat ((double) close / (W * H), >, 0.9);
+  loom_weights_free (w);
+  g_free (s);
+  loom_device_free (cpu);
+}
+
+/* Two images, each with strokes of one class only: the model knows both
+ * classes, so it learned from both images. */
+static void
+test_several_images (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  Synthetic *s = g_new (Synthetic, 1);
+  g_autofree float *only0 = g_new (float, W * H), *only1 = g_new (float, W * H);
+  g_autofree float *classes = g_new (float, W * H);
+  LoomSegmentConfig c;
+  LoomSegmentImage images[2];
+  LoomWeights *w;
+  GError *error = NULL;
+  double acc;
+
+  synthetic (s);
+  for (gsize i = 0; i < W * H; i++)
+    {
+      only0[i] = s->strokes[i] == 0 ? 0.0f : LOOM_UNLABELLED;
+      only1[i] = s->strokes[i] == 1 ? 1.0f : LOOM_UNLABELLED;
+    }
+  images[0] = (LoomSegmentImage) { s->planes, only0, W, H, NULL };
+  images[1] = (LoomSegmentImage) { s->planes, only1, W, H, NULL };
+  small_config (&c, 80);
+  w = loom_segment_train (cpu, &c, images, 2, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  images[0].labels = NULL;
+  g_assert_true (loom_segment_predict (cpu, w, &images[0], 48, classes, NULL, NULL, NULL, NULL,
+                                       &error));
+  g_assert_no_error (error);
+  acc = accuracy (classes, s->truth);
+  g_test_message ("two images, one class each: pixel accuracy %.4f", acc);
+  g_assert_cmpfloat (acc, >, 0.9);
+  loom_weights_free (w);
+  g_free (s);
+  loom_device_free (cpu);
+}
+
+/* Alpha as a validity mask: labels under transparent pixels are not
+ * trained on (all of them hidden: nothing to learn from), and prediction
+ * marks transparent pixels unlabelled with confidence 0, the rest as
+ * without a mask. */
+static void
+test_mask (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  Synthetic *s = g_new (Synthetic, 1);
+  g_autofree float *mask = g_new (float, W * H);
+  g_autofree float *plain = g_new (float, W * H), *masked = g_new (float, W * H);
+  g_autofree float *cp = g_new (float, W * H), *cm = g_new (float, W * H);
+  LoomSegmentConfig c;
+  LoomSegmentImage image;
+  LoomWeights *w;
+  GError *error = NULL;
+  guint hidden = 0;
+
+  synthetic (s);
+  for (gsize i = 0; i < W * H; i++)
+    mask[i] = s->strokes[i] >= 0 ? 0.2f : 1.0f;
+  image = (LoomSegmentImage) { s->planes, s->strokes, W, H, mask };
+  small_config (&c, 2);
+  g_assert_null (loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error));
+  g_assert_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "no labelled pixels"));
+  g_clear_error (&error);
+
+  image.mask = NULL;
+  w = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (gsize i = 0; i < W * H; i++)
+    mask[i] = (i / W + i % W) % 7 == 0 ? 0.0f : 0.9f;
+  image.labels = NULL;
+  g_assert_true (loom_segment_predict (cpu, w, &image, 48, plain, cp, NULL, NULL, NULL, &error));
+  image.mask = mask;
+  g_assert_true (loom_segment_predict (cpu, w, &image, 48, masked, cm, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < W * H; i++)
+    if (mask[i] < 0.5f)
+      {
+        g_assert_cmpfloat (masked[i], ==, LOOM_UNLABELLED);
+        g_assert_cmpfloat (cm[i], ==, 0.0f);
+        hidden++;
+      }
+    else
+      {
+        g_assert_cmpfloat (masked[i], ==, plain[i]);
+        g_assert_cmpfloat (cm[i], ==, cp[i]);
+      }
+  g_assert_cmpuint (hidden, >, 0);
   loom_weights_free (w);
   g_free (s);
   loom_device_free (cpu);
@@ -311,5 +406,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/bad-input", test_bad_input);
   g_test_add_func ("/segment/tiled", test_tiled);
   g_test_add_func ("/segment/class-table", test_class_table);
+  g_test_add_func ("/segment/several-images", test_several_images);
+  g_test_add_func ("/segment/alpha-mask", test_mask);
   return g_test_run ();
 }

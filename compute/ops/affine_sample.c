@@ -1,6 +1,7 @@
 /* Geometric augmentation on the device: each crop of a batch is sampled
  * from its source image through its own affine map (random crops, flips,
- * quarter turns, rotation, scale, shear, translation in one), the image
+ * quarter turns, rotation, scale, shear, translation in one) and an
+ * optional elastic deformation (a smooth random field of shifts), the image
  * bilinearly with the edge repeated, the labels by the nearest pixel with
  * everything outside the source unlabelled — so labels never take a value
  * that was not there.  The maps come from the host, a few floats a crop. */
@@ -9,6 +10,7 @@
 
 #include "backend.h"
 #include "ops/params.h"
+#include "ops/philox.h"
 #include "affine_sample.spv.h"
 
 enum { X_, LABELS_, IMAGES_, LABEL_MAPS_, MAPS_ };
@@ -35,6 +37,48 @@ bits (const float *map, int field)
   return v;
 }
 
+#define KNOTS (LOOM_ELASTIC_CELLS + 1)
+
+/* The elastic field's knots of map M: KNOTS² shifts (x, y), uniform in
+ * ± its amplitude. */
+static void
+elastic_knots (const float *m, float knots[KNOTS * KNOTS][2])
+{
+  guint32 seed = bits (m, LOOM_AFFINE_ELASTIC_SEED);
+
+  for (guint k = 0; k < KNOTS * KNOTS; k++)
+    {
+      guint32 a, b;
+
+      loom_philox_draw (seed, 0xE1A5u, k, &a, &b);
+      knots[k][0] = m[LOOM_AFFINE_ELASTIC] * (2.0f * loom_uniform_of (a) - 1.0f);
+      knots[k][1] = m[LOOM_AFFINE_ELASTIC] * (2.0f * loom_uniform_of (b) - 1.0f);
+    }
+}
+
+/* The field at output pixel (U, V) of a crop of side N: the four knots
+ * around it, eased (smoothstep) so the field has no creases. */
+static void
+elastic_shift (float knots[KNOTS * KNOTS][2], guint n, guint u, guint v, float *dx, float *dy)
+{
+  float scale = (float) LOOM_ELASTIC_CELLS / (float) (MAX (n, 2u) - 1u);
+  float gx = (float) u * scale, gy = (float) v * scale;
+  guint kx = MIN ((guint) gx, LOOM_ELASTIC_CELLS - 1), ky = MIN ((guint) gy, LOOM_ELASTIC_CELLS - 1);
+  float tx = gx - (float) kx, ty = gy - (float) ky;
+  const float *k00 = knots[ky * KNOTS + kx], *k01 = knots[ky * KNOTS + kx + 1];
+  const float *k10 = knots[(ky + 1) * KNOTS + kx], *k11 = knots[(ky + 1) * KNOTS + kx + 1];
+
+  tx = tx * tx * (3.0f - 2.0f * tx);
+  ty = ty * ty * (3.0f - 2.0f * ty);
+  for (int axis = 0; axis < 2; axis++)
+    {
+      float top = k00[axis] + tx * (k01[axis] - k00[axis]);
+      float bottom = k10[axis] + tx * (k11[axis] - k10[axis]);
+
+      *(axis == 0 ? dx : dy) = top + ty * (bottom - top);
+    }
+}
+
 /* Crops [begin, end). */
 static void
 affine_range (const void *params, float *const *b, gsize begin, gsize end)
@@ -52,17 +96,32 @@ affine_range (const void *params, float *const *b, gsize begin, gsize end)
       gboolean valid = w > 0 && h > 0 && w < 65536 && h < 65536
                     && bits (m, LOOM_AFFINE_IMAGE) + (guint64) p->channels * w * h <= p->image_floats
                     && bits (m, LOOM_AFFINE_LABELS) + (guint64) w * h <= p->label_floats;
+      gboolean elastic = m[LOOM_AFFINE_ELASTIC] != 0.0f;
+      float knots[KNOTS * KNOTS][2];
 
+      if (elastic)
+        elastic_knots (m, knots);
       for (guint v = 0; v < n; v++)
         for (guint u = 0; u < n; u++)
           {
             float sx = m[LOOM_AFFINE_A] * u + m[LOOM_AFFINE_B] * v + m[LOOM_AFFINE_TX];
             float sy = m[LOOM_AFFINE_C] * u + m[LOOM_AFFINE_D] * v + m[LOOM_AFFINE_TY];
-            float fx = floorf (sx), fy = floorf (sy), ax = sx - fx, ay = sy - fy;
-            gint64 x0 = CLAMP ((gint64) fx, 0, w - 1), x1 = CLAMP ((gint64) fx + 1, 0, w - 1);
-            gint64 y0 = CLAMP ((gint64) fy, 0, h - 1), y1 = CLAMP ((gint64) fy + 1, 0, h - 1);
-            gint64 rx = (gint64) floorf (sx + 0.5f), ry = (gint64) floorf (sy + 0.5f);
+            float fx, fy, ax, ay;
+            gint64 x0, x1, y0, y1, rx, ry;
             gsize out = (i * n + v) * n + u;
+
+            if (elastic)
+              {
+                float dx, dy;
+
+                elastic_shift (knots, n, u, v, &dx, &dy);
+                sx += dx;
+                sy += dy;
+              }
+            fx = floorf (sx), fy = floorf (sy), ax = sx - fx, ay = sy - fy;
+            x0 = CLAMP ((gint64) fx, 0, w - 1), x1 = CLAMP ((gint64) fx + 1, 0, w - 1);
+            y0 = CLAMP ((gint64) fy, 0, h - 1), y1 = CLAMP ((gint64) fy + 1, 0, h - 1);
+            rx = (gint64) floorf (sx + 0.5f), ry = (gint64) floorf (sy + 0.5f);
 
             if (!valid)
               {
@@ -123,7 +182,7 @@ static const guint32 source_w[] = { 5, 11 }, source_h[] = { 7, 9 };
 static gboolean
 affine_test_case (guint index, GRand *rand, void *params)
 {
-  static const guint32 sizes[] = { 1, 4, 6 }, batches[] = { 1, 3, 5 };
+  static const guint32 sizes[] = { 1, 4, 6, 13 }, batches[] = { 1, 3, 5, 3 };
   LoomAffineParams *p = params;
 
   if (index >= G_N_ELEMENTS (sizes))
@@ -166,6 +225,8 @@ affine_test_inputs (const void *params, float *const *b)
       memcpy (&m[LOOM_AFFINE_LABELS], &label_at[s], 4);
       memcpy (&m[LOOM_AFFINE_WIDTH], &source_w[s], 4);
       memcpy (&m[LOOM_AFFINE_HEIGHT], &source_h[s], 4);
+      m[LOOM_AFFINE_ELASTIC] = i % 3 == 2 ? (float) g_rand_double_range (rand, 0.5, 3.0) : 0.0f;
+      memcpy (&m[LOOM_AFFINE_ELASTIC_SEED], &(guint32) { g_rand_int (rand) }, 4);
       if (i == 4)                               /* past the atlas: zeros, unlabelled */
         memcpy (&m[LOOM_AFFINE_LABELS], &image_at[1], 4);
     }

@@ -67,8 +67,15 @@ enum
   /* the source, as the bits of unsigned integers: where its planes and its
    * labels start in the atlases, and its size */
   LOOM_AFFINE_IMAGE, LOOM_AFFINE_LABELS, LOOM_AFFINE_WIDTH, LOOM_AFFINE_HEIGHT,
+  /* elastic deformation, added to that source point: a smooth field of
+   * random shifts (at most this many source pixels along each axis, 0:
+   * none) drawn by Philox from the seed's bits at the knots of a
+   * LOOM_ELASTIC_CELLS² grid over the crop, eased in between */
+  LOOM_AFFINE_ELASTIC, LOOM_AFFINE_ELASTIC_SEED,
   LOOM_AFFINE_FLOATS
 };
+
+#define LOOM_ELASTIC_CELLS 4
 
 /* Photometric augmentation: y = jitter(x) per crop of an N×C×S×S batch,
  * the crop's settings in LOOM_PHOTO_FLOATS floats of a small buffer. */
@@ -79,15 +86,16 @@ typedef struct
 
 enum
 {
-  LOOM_PHOTO_BLUR,              /* 0…1: blend towards the 3×3 mean */
+  LOOM_PHOTO_BLUR,              /* Gaussian blur's sigma in pixels (0: none; a 7×7 kernel at most) */
   LOOM_PHOTO_SATURATION,        /* 1: unchanged, 0: grey (RGB only) */
   LOOM_PHOTO_HUE,               /* radians, a turn of the YIQ chroma (RGB only) */
-  LOOM_PHOTO_CONTRAST,          /* 1: unchanged, about 0.5 */
+  LOOM_PHOTO_CONTRAST,          /* 1: unchanged, about LOOM_PHOTO_GREY */
   LOOM_PHOTO_BRIGHTNESS,        /* added */
   LOOM_PHOTO_GAMMA,             /* 1: unchanged; applied to max(v, 0) */
   LOOM_PHOTO_NOISE,             /* deviation of Gaussian noise */
   LOOM_PHOTO_SEED,              /* the noise's Philox seed, as bits */
   LOOM_PHOTO_CUT_X, LOOM_PHOTO_CUT_Y, LOOM_PHOTO_CUT_W, LOOM_PHOTO_CUT_H,  /* cutout: grey 0.5 */
+  LOOM_PHOTO_GREY,              /* the source's mean grey: contrast pivots there */
   LOOM_PHOTO_FLOATS
 };
 

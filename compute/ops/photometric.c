@@ -1,4 +1,4 @@
-/* Photometric augmentation on the device: per crop of a batch, a blur,
+/* Photometric augmentation on the device: per crop of a batch, a Gaussian blur,
  * saturation and hue (RGB), contrast, brightness, gamma, Gaussian noise
  * (Philox, the same on every backend) and a grey cutout, in that order.
  * The settings come from the host, a few floats a crop; labels are left
@@ -22,19 +22,27 @@ photo_lengths (const void *params, gsize *lengths)
   lengths[SETTINGS_] = (gsize) p->batch * LOOM_PHOTO_FLOATS;
 }
 
-/* Channel C of pixel (u, v) of crop X (C×n×n), blended towards its 3×3
- * mean (edges repeated) by BLUR. */
+/* Channel C of pixel (u, v) of crop X (C×n×n) through a Gaussian of
+ * deviation SIGMA (edges repeated), its radius 2·SIGMA, 3 at most. */
 static float
-blurred (const float *x, guint n, guint c, gint64 u, gint64 v, float blur)
+blurred (const float *x, guint n, guint c, gint64 u, gint64 v, float sigma)
 {
-  float sum = 0.0f, centre = x[((gsize) c * n + v) * n + u];
+  float sum = 0.0f, total = 0.0f;
+  gint64 r;
 
-  if (blur == 0.0f)
-    return centre;
-  for (gint64 dv = -1; dv <= 1; dv++)
-    for (gint64 du = -1; du <= 1; du++)
-      sum += x[((gsize) c * n + CLAMP (v + dv, 0, (gint64) n - 1)) * n + CLAMP (u + du, 0, (gint64) n - 1)];
-  return centre + blur * (sum / 9.0f - centre);
+  if (sigma <= 0.0f)
+    return x[((gsize) c * n + v) * n + u];
+  r = MIN ((gint64) ceilf (2.0f * sigma), 3);
+  for (gint64 dv = -r; dv <= r; dv++)
+    for (gint64 du = -r; du <= r; du++)
+      {
+        float w = expf (-(float) (du * du + dv * dv) / (2.0f * sigma * sigma));
+
+        sum += w * x[((gsize) c * n + CLAMP (v + dv, 0, (gint64) n - 1)) * n
+                     + CLAMP (u + du, 0, (gint64) n - 1)];
+        total += w;
+      }
+  return sum / total;
 }
 
 /* Crops [begin, end). */
@@ -81,7 +89,8 @@ photo_range (const void *params, float *const *b, gsize begin, gsize end)
                 float val = p->channels == 3 ? rgb[c] : blurred (x, n, c, u, v, s[LOOM_PHOTO_BLUR]);
                 guint32 d1, d2;
 
-                val = 0.5f + s[LOOM_PHOTO_CONTRAST] * (val - 0.5f) + s[LOOM_PHOTO_BRIGHTNESS];
+                val = s[LOOM_PHOTO_GREY] + s[LOOM_PHOTO_CONTRAST] * (val - s[LOOM_PHOTO_GREY])
+                      + s[LOOM_PHOTO_BRIGHTNESS];
                 if (s[LOOM_PHOTO_GAMMA] != 1.0f)
                   val = powf (fmaxf (val, 0.0f), s[LOOM_PHOTO_GAMMA]);
                 if (s[LOOM_PHOTO_NOISE] != 0.0f)
@@ -154,7 +163,7 @@ photo_test_inputs (const void *params, float *const *b)
       guint32 seed = g_rand_int (rand);
       gboolean neutral = i % 2 == 1;
 
-      s[LOOM_PHOTO_BLUR] = neutral ? 0.0f : (float) g_rand_double (rand);
+      s[LOOM_PHOTO_BLUR] = neutral ? 0.0f : (float) g_rand_double_range (rand, 0.2, 2.0);
       s[LOOM_PHOTO_SATURATION] = neutral ? 1.0f : (float) g_rand_double_range (rand, 0.5, 1.5);
       s[LOOM_PHOTO_HUE] = neutral ? 0.0f : (float) g_rand_double_range (rand, -0.5, 0.5);
       s[LOOM_PHOTO_CONTRAST] = neutral ? 1.0f : (float) g_rand_double_range (rand, 0.7, 1.3);
@@ -166,6 +175,7 @@ photo_test_inputs (const void *params, float *const *b)
       s[LOOM_PHOTO_CUT_Y] = (float) g_rand_int_range (rand, 0, (gint32) p->size);
       s[LOOM_PHOTO_CUT_W] = neutral ? 0.0f : (float) g_rand_int_range (rand, 0, 4);
       s[LOOM_PHOTO_CUT_H] = (float) g_rand_int_range (rand, 0, 4);
+      s[LOOM_PHOTO_GREY] = neutral ? 0.5f : (float) g_rand_double (rand);
     }
   g_rand_free (rand);
 }

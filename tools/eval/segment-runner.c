@@ -66,7 +66,7 @@ main (int argc, char **argv)
     c.crop = (guint) atoi (g_getenv ("LOOM_EVAL_CROP"));
   if (g_getenv ("LOOM_EVAL_BATCH"))
     c.batch = (guint) atoi (g_getenv ("LOOM_EVAL_BATCH"));
-  image = (LoomSegmentImage) { planes, labels, width, height };
+  image = (LoomSegmentImage) { planes, labels, width, height, NULL };
   t0 = g_get_monotonic_time ();
   w = loom_segment_train (device, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
   t1 = g_get_monotonic_time ();
