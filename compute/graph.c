@@ -922,6 +922,16 @@ loom_graph_reshape (LoomGraph *g, LoomTensor *x, guint n, guint c, guint h, guin
   return y;
 }
 
+LoomTensor *
+loom_graph_detach (LoomGraph *g, LoomTensor *x)
+{
+  g_return_val_if_fail (g != NULL, NULL);
+  if (x == NULL || g->error != NULL)
+    return NULL;
+  /* No node: nothing flows back through it. */
+  return view_new (g, "detached", x, 0, x->n, x->c, x->h, x->w);
+}
+
 static void
 slice_backward (LoomGraph *g, Node *node)
 {

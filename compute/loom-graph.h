@@ -99,6 +99,10 @@ LoomTensor *loom_graph_photometric (LoomGraph *graph, LoomTensor *x, LoomTensor 
 /* X seen as N×C×H×W (as many values): no copy. */
 LoomTensor *loom_graph_reshape     (LoomGraph *graph, LoomTensor *x, guint n, guint c,
                                     guint h, guint w);
+/* X's values without its gradient (no copy): PyTorch's detach.  A
+ * detached parameter is used but not trained through that use — a GAN's
+ * discriminator judging the generator's output in the generator's loss. */
+LoomTensor *loom_graph_detach      (LoomGraph *graph, LoomTensor *x);
 /* Channels [FIRST, FIRST + COUNT) of X. */
 LoomTensor *loom_graph_slice_channels (LoomGraph *graph, LoomTensor *x, guint first,
                                        guint count);

@@ -180,6 +180,45 @@ build_gate (Model *m)
   m->loss = loom_graph_mse_loss (g, loom_graph_linear (g, h, w2, b2), t);
 }
 
+/* A GAN step in one graph: real x (8×4), noise z (8×3); G: linear 3→4;
+ * D: linear 4→6 → leaky ReLU 0.2 → linear 6→1.  The logits of D(x),
+ * D(detach(G(z))) and D with detached weights on G(z) side by side (8×3)
+ * → BCE with logits against [1 0 1]: D learns from the first two, G from
+ * the third, all updated at once. */
+static void
+build_gan (Model *m)
+{
+  LoomGraph *g = m->graph;
+  LoomTensor *x = add (m, loom_graph_input (g, "x", 8, 4, 1, 1), "x");
+  LoomTensor *t = add (m, loom_graph_input (g, "target", 8, 3, 1, 1), "target");
+  LoomTensor *z = add (m, loom_graph_input (g, "z", 8, 3, 1, 1), "z");
+  LoomTensor *gw = add (m, loom_graph_parameter (g, "gw", 4, 3, 1, 1), "gw");
+  LoomTensor *gb = add (m, loom_graph_parameter (g, "gb", 4, 1, 1, 1), "gb");
+  LoomTensor *d[4] = {
+    add (m, loom_graph_parameter (g, "dw1", 6, 4, 1, 1), "dw1"),
+    add (m, loom_graph_parameter (g, "db1", 6, 1, 1, 1), "db1"),
+    add (m, loom_graph_parameter (g, "dw2", 1, 6, 1, 1), "dw2"),
+    add (m, loom_graph_parameter (g, "db2", 1, 1, 1, 1), "db2"),
+  };
+  LoomTensor *frozen[4], *fake = loom_graph_linear (g, z, gw, gb), *judged[3];
+  LoomTensor *seen[3] = { x, loom_graph_detach (g, fake), fake };
+
+  for (guint i = 0; i < 4; i++)
+    frozen[i] = loom_graph_detach (g, d[i]);
+  for (guint i = 0; i < 3; i++)
+    {
+      LoomTensor *const *w = i == 2 ? frozen : d;
+      LoomTensor *h = loom_graph_activation (g, LOOM_ACTIVATION_LEAKY_RELU, 0.2f,
+                                             loom_graph_linear (g, seen[i], w[0], w[1]));
+
+      judged[i] = loom_graph_linear (g, h, w[2], w[3]);
+    }
+  m->loss = loom_graph_loss (g, LOOM_LOSS_BCE_WITH_LOGITS,
+                             loom_graph_concat (g, loom_graph_concat (g, judged[0], judged[1]),
+                                                judged[2]),
+                             t, FALSE);
+}
+
 static gboolean
 load (LoomGraph *g, LoomTensor *t, const char *path, GError **error)
 {
@@ -223,6 +262,8 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
     build_gn (&m);
   else if (strcmp (model, "gate") == 0)
     build_gate (&m);
+  else if (strcmp (model, "gan") == 0)
+    build_gan (&m);
   else
     build_cnn (&m);
   if (json_object_has_member (c, "clip"))
@@ -253,7 +294,7 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
     goto out;
   for (guint i = 2; i < m.n_tensors; i++)      /* the parameters */
     {
-      if (strcmp (m.names[i], "class_weights") == 0)
+      if (strcmp (m.names[i], "class_weights") == 0 || strcmp (m.names[i], "z") == 0)
         continue;
       gsize n = loom_tensor_get_length (m.tensors[i]);
       g_autofree float *data = g_new (float, n);

@@ -18,6 +18,9 @@ The models (tests/graph-runner.c builds the same):
   gn:  x 2×3×6×6 → conv 3→4 3×3 (padding 1) → GroupNorm(2, 4) → ReLU → conv 4→2 1×1 → MSE
   gate: x 2×4×6×6 → conv 4→6 3×3 (padding 1) → ch 0-2 · sigmoid(ch 3-5) → · scale (1×3×1×1)
        + image (1×1×6×6) → tanh → reshape 2×108 → linear 108→4 → MSE
+  gan: G linear 3→4 on z 8×3; D linear 4→6 → leaky ReLU 0.2 → linear 6→1;
+       BCE with logits of [D(x), D(G(z).detach()), D with detached weights (G(z))]
+       against [1, 0, 1]: one Adam step updates both (detach on values and weights)
 """
 import sys
 
@@ -178,6 +181,38 @@ def make_case(name, model, x_shape, t_shape, optimizer, lr, momentum=0.0, weight
     return {"name": name, "inputs": inputs, "expected": expected, "entry": entry}
 
 
+def make_gan_case(name, lr):
+    torch.manual_seed(9)
+    g, d1, d2 = nn.Linear(3, 4), nn.Linear(4, 6), nn.Linear(6, 1)
+    x, z = torch.randn(8, 4) + 1.5, torch.randn(8, 3)
+    target = torch.tensor([[1.0, 0.0, 1.0]]).repeat(8, 1)
+    state = {"gw": g.weight, "gb": g.bias, "dw1": d1.weight, "db1": d1.bias,
+             "dw2": d2.weight, "db2": d2.bias}
+    inputs = {"x": x, "target": target, "z": z}
+    inputs.update({k: v.detach().clone() for k, v in state.items()})
+
+    def judge(h, w):
+        return F.linear(F.leaky_relu(F.linear(h, w[0], w[1]), 0.2), w[2], w[3])
+
+    opt = torch.optim.Adam(list(state.values()), lr=lr)
+    losses = []
+    for _ in range(STEPS):
+        opt.zero_grad()
+        fake = g(z)
+        w = [d1.weight, d1.bias, d2.weight, d2.bias]
+        logits = torch.cat([judge(x, w), judge(fake.detach(), w),
+                            judge(fake, [v.detach() for v in w])], dim=1)
+        loss = F.binary_cross_entropy_with_logits(logits, target)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    expected = {"losses": torch.tensor(losses)}
+    expected.update({f"{k}-final": v.detach() for k, v in state.items()})
+    entry = {"name": name, "model": "gan", "steps": STEPS, "optimizer": "adam", "lr": lr,
+             "momentum": 0.0, "weight_decay": 0.0}
+    return {"name": name, "inputs": inputs, "expected": expected, "entry": entry}
+
+
 def main():
     cases = [
         make_case("mlp-sgd", "mlp", (12, 8), (12, 4), "sgd", 0.1),
@@ -193,6 +228,7 @@ def main():
         make_case("mlp-clipped", "mlp", (12, 8), (12, 4), "sgd", 0.1, momentum=0.5, clip=0.05),
         make_case("gn-adam", "gn", (2, 3, 6, 6), (2, 2, 6, 6), "adam", 0.02),
         make_case("gate-adam", "gate", (2, 4, 6, 6), (2, 4), "adam", 0.02),
+        make_gan_case("gan-detach-adam", 0.05),
     ]
     return torchref.run(sys.argv[1], cases)
 

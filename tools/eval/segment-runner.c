@@ -55,7 +55,7 @@ main (int argc, char **argv)
   loom_segment_config_init (&c, (guint) atoi (argv[5]));
   c.steps = 0;
   c.seconds = atof (argv[6]);
-  /* For sweeps: LOOM_EVAL_{LR,DEPTH,BASE,CROP,BATCH} override the defaults. */
+  /* For sweeps: LOOM_EVAL_{LR,DEPTH,BASE,CROP,BATCH,ELASTIC,SHEAR} override the defaults. */
   if (g_getenv ("LOOM_EVAL_LR"))
     c.learning_rate = (float) atof (g_getenv ("LOOM_EVAL_LR"));
   if (g_getenv ("LOOM_EVAL_DEPTH"))
@@ -66,6 +66,10 @@ main (int argc, char **argv)
     c.crop = (guint) atoi (g_getenv ("LOOM_EVAL_CROP"));
   if (g_getenv ("LOOM_EVAL_BATCH"))
     c.batch = (guint) atoi (g_getenv ("LOOM_EVAL_BATCH"));
+  if (g_getenv ("LOOM_EVAL_ELASTIC"))
+    c.elastic = atof (g_getenv ("LOOM_EVAL_ELASTIC"));
+  if (g_getenv ("LOOM_EVAL_SHEAR"))
+    c.shear = atof (g_getenv ("LOOM_EVAL_SHEAR"));
   image = (LoomSegmentImage) { planes, labels, width, height, NULL };
   t0 = g_get_monotonic_time ();
   w = loom_segment_train (device, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
