@@ -1174,7 +1174,8 @@ pointwise_loss_backward (LoomGraph *g, Node *node)
 LoomTensor *
 loom_graph_loss (LoomGraph *g, LoomLoss kind, LoomTensor *y, LoomTensor *target, gboolean sum)
 {
-  static const char *const names[] = { "mse_loss", "l1_loss", "bce_with_logits", "hinge_loss" };
+  static const char *const names[] = { "mse_loss", "l1_loss", "bce_with_logits", "hinge_loss",
+                                       "linear_loss" };
   LoomTensor *each, *total, *loss;
   float scale;
   Node *node;
@@ -1203,6 +1204,50 @@ loom_graph_loss (LoomGraph *g, LoomLoss kind, LoomTensor *y, LoomTensor *target,
   node->slope = scale;
   node->is_loss = TRUE;
   loss->persistent = TRUE;      /* read after the run */
+  return loss;
+}
+
+static Node *
+loss_node_of (LoomGraph *g, LoomTensor *loss)
+{
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      Node *node = g->nodes->pdata[i];
+
+      if (node->out == loss && node->is_loss)
+        return node;
+    }
+  return NULL;
+}
+
+/* The gradient of a sum of losses: each part's, from its own seed. */
+static void
+loss_add_backward (LoomGraph *g, Node *node)
+{
+  for (guint i = 0; i < 2; i++)
+    {
+      Node *part = loss_node_of (g, node->in[i]);
+
+      part->backward (g, part);
+    }
+}
+
+LoomTensor *
+loom_graph_loss_add (LoomGraph *g, LoomTensor *a, LoomTensor *b)
+{
+  LoomTensor *loss;
+  Node *node;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (a == NULL || b == NULL || g->error != NULL)
+    return NULL;
+  if (a == b || loss_node_of (g, a) == NULL || loss_node_of (g, b) == NULL)
+    return fail (g, "loss_add: both terms must be distinct losses made by loss builders");
+  loss = tensor_new (g, "loss sum", 1, 1, 1, 1, TENSOR_VALUE);
+  emit_elementwise (g, &loom_op_axpy, 1.0f, 0, loss, a, b);
+  node = node_new (g, loss_add_backward, loss, a, b, NULL);
+  node->is_loss = TRUE;
+  loss->persistent = TRUE;
   return loss;
 }
 

@@ -116,6 +116,7 @@ typedef enum
   LOOM_LOSS_L1,                 /* |y − t| */
   LOOM_LOSS_BCE_WITH_LOGITS,    /* −t·log σ(y) − (1 − t)·log(1 − σ(y)), stable */
   LOOM_LOSS_HINGE,              /* max(0, 1 − t·y), t = ±1 (GAN hinge losses) */
+  LOOM_LOSS_LINEAR,             /* −t·y (the generator's hinge loss, t = 1) */
   LOOM_N_LOSSES
 } LoomLoss;
 
@@ -123,6 +124,9 @@ typedef enum
  * TARGET (same size), as PyTorch's losses: a 1×1×1×1 tensor. */
 LoomTensor *loom_graph_loss        (LoomGraph *graph, LoomLoss kind, LoomTensor *y,
                                     LoomTensor *target, gboolean sum);
+/* A + B, both made by loss builders (or by this): one loss whose gradient
+ * is the sum of theirs — a GAN's discriminator and generator terms. */
+LoomTensor *loom_graph_loss_add    (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
 /* mean((y − target)²) */
 LoomTensor *loom_graph_mse_loss    (LoomGraph *graph, LoomTensor *y, LoomTensor *target);
 

@@ -1,5 +1,5 @@
 // The pointwise losses of LoomLoss (compute/ops/pointwise_loss.h):
-// 0 MSE, 1 L1, 2 BCE with logits, 3 hinge.
+// 0 MSE, 1 L1, 2 BCE with logits, 3 hinge, 4 linear.
 float pointwise_loss (uint kind, float y, float t)
 {
   if (kind == 0)
@@ -8,7 +8,9 @@ float pointwise_loss (uint kind, float y, float t)
     return abs (y - t);
   if (kind == 2)
     return max (y, 0.0) - y * t + log (1.0 + exp (-abs (y)));
-  return max (0.0, 1.0 - t * y);
+  if (kind == 3)
+    return max (0.0, 1.0 - t * y);
+  return -t * y;
 }
 
 float pointwise_loss_derivative (uint kind, float y, float t)
@@ -19,5 +21,7 @@ float pointwise_loss_derivative (uint kind, float y, float t)
     return y > t ? 1.0 : (y < t ? -1.0 : 0.0);
   if (kind == 2)
     return 1.0 / (1.0 + exp (-y)) - t;
-  return 1.0 - t * y > 0.0 ? -t : 0.0;
+  if (kind == 3)
+    return 1.0 - t * y > 0.0 ? -t : 0.0;
+  return -t;
 }

@@ -181,16 +181,16 @@ build_gate (Model *m)
 }
 
 /* A GAN step in one graph: real x (8×4), noise z (8×3); G: linear 3→4;
- * D: linear 4→6 → leaky ReLU 0.2 → linear 6→1.  The logits of D(x),
- * D(detach(G(z))) and D with detached weights on G(z) side by side (8×3)
- * → BCE with logits against [1 0 1]: D learns from the first two, G from
- * the third, all updated at once. */
+ * D: linear 4→6 → leaky ReLU 0.2 → linear 6→1.  BCE with logits of D(x)
+ * against 1, of D(detach(G(z))) against 0, and of D with detached weights
+ * on G(z) against 1, summed (loss_add): D learns from the first two, G
+ * from the third, all updated at once. */
 static void
 build_gan (Model *m)
 {
   LoomGraph *g = m->graph;
   LoomTensor *x = add (m, loom_graph_input (g, "x", 8, 4, 1, 1), "x");
-  LoomTensor *t = add (m, loom_graph_input (g, "target", 8, 3, 1, 1), "target");
+  LoomTensor *t = add (m, loom_graph_input (g, "target", 8, 2, 1, 1), "target");
   LoomTensor *z = add (m, loom_graph_input (g, "z", 8, 3, 1, 1), "z");
   LoomTensor *gw = add (m, loom_graph_parameter (g, "gw", 4, 3, 1, 1), "gw");
   LoomTensor *gb = add (m, loom_graph_parameter (g, "gb", 4, 1, 1, 1), "gb");
@@ -213,10 +213,14 @@ build_gan (Model *m)
 
       judged[i] = loom_graph_linear (g, h, w[2], w[3]);
     }
-  m->loss = loom_graph_loss (g, LOOM_LOSS_BCE_WITH_LOGITS,
-                             loom_graph_concat (g, loom_graph_concat (g, judged[0], judged[1]),
-                                                judged[2]),
-                             t, FALSE);
+  /* Targets: column 0 of T is 1, column 1 is 0 (t is 8×2). */
+  m->loss = loom_graph_loss_add (g, loom_graph_loss_add (g,
+                                   loom_graph_loss (g, LOOM_LOSS_BCE_WITH_LOGITS, judged[0],
+                                                    loom_graph_slice_channels (g, t, 0, 1), FALSE),
+                                   loom_graph_loss (g, LOOM_LOSS_BCE_WITH_LOGITS, judged[1],
+                                                    loom_graph_slice_channels (g, t, 1, 1), FALSE)),
+                                 loom_graph_loss (g, LOOM_LOSS_BCE_WITH_LOGITS, judged[2],
+                                                  loom_graph_slice_channels (g, t, 0, 1), FALSE));
 }
 
 static gboolean

@@ -143,6 +143,14 @@ build (Check *c, const char *which)
 
       c->loss = loom_graph_mse_loss (g, y, input (c, 2, 3, 4, 5));
     }
+  else if (strcmp (which, "loss-sum") == 0)     /* two losses, one gradient */
+    {
+      LoomTensor *a = param (c, 2, 3, 2, 2), *b = param (c, 1, 4, 3, 1);
+
+      c->loss = loom_graph_loss_add (g, loom_graph_mse_loss (g, a, input (c, 2, 3, 2, 2)),
+                                     loom_graph_loss (g, LOOM_LOSS_BCE_WITH_LOGITS, b,
+                                                      input (c, 1, 4, 3, 1), FALSE));
+    }
   else if (g_str_has_prefix (which, "loss-"))
     {
       LoomLoss kind = (LoomLoss) atoi (which + strlen ("loss-"));
@@ -282,7 +290,7 @@ main (int argc, char **argv)
     "linear", "convT", "concat", "maxpool", "avgpool", "upsample-nearest", "upsample-bilinear",
     "batchnorm", "groupnorm-2", "groupnorm-4", "add-mul", "broadcast", "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
     "activation-0", "activation-1", "activation-2", "activation-3", "activation-4",
-    "cross-entropy", "loss-0", "loss-1", "loss-2", "loss-3",
+    "cross-entropy", "loss-0", "loss-1", "loss-2", "loss-3", "loss-4", "loss-sum",
   };
   static const char *backends[] = { "cpu", "vulkan" };
 

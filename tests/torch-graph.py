@@ -19,8 +19,8 @@ The models (tests/graph-runner.c builds the same):
   gate: x 2×4×6×6 → conv 4→6 3×3 (padding 1) → ch 0-2 · sigmoid(ch 3-5) → · scale (1×3×1×1)
        + image (1×1×6×6) → tanh → reshape 2×108 → linear 108→4 → MSE
   gan: G linear 3→4 on z 8×3; D linear 4→6 → leaky ReLU 0.2 → linear 6→1;
-       BCE with logits of [D(x), D(G(z).detach()), D with detached weights (G(z))]
-       against [1, 0, 1]: one Adam step updates both (detach on values and weights)
+       BCE with logits of D(x) against 1 + of D(G(z).detach()) against 0 + of D with
+       detached weights on G(z) against 1 (loss_add): one Adam step updates both
 """
 import sys
 
@@ -185,7 +185,7 @@ def make_gan_case(name, lr):
     torch.manual_seed(9)
     g, d1, d2 = nn.Linear(3, 4), nn.Linear(4, 6), nn.Linear(6, 1)
     x, z = torch.randn(8, 4) + 1.5, torch.randn(8, 3)
-    target = torch.tensor([[1.0, 0.0, 1.0]]).repeat(8, 1)
+    target = torch.tensor([[1.0, 0.0]]).repeat(8, 1)
     state = {"gw": g.weight, "gb": g.bias, "dw1": d1.weight, "db1": d1.bias,
              "dw2": d2.weight, "db2": d2.bias}
     inputs = {"x": x, "target": target, "z": z}
@@ -200,9 +200,9 @@ def make_gan_case(name, lr):
         opt.zero_grad()
         fake = g(z)
         w = [d1.weight, d1.bias, d2.weight, d2.bias]
-        logits = torch.cat([judge(x, w), judge(fake.detach(), w),
-                            judge(fake, [v.detach() for v in w])], dim=1)
-        loss = F.binary_cross_entropy_with_logits(logits, target)
+        bce = F.binary_cross_entropy_with_logits
+        loss = (bce(judge(x, w), target[:, :1]) + bce(judge(fake.detach(), w), target[:, 1:])
+                + bce(judge(fake, [v.detach() for v in w]), target[:, :1]))
         loss.backward()
         opt.step()
         losses.append(loss.item())

@@ -178,6 +178,7 @@ LOSSES = [
     ("bce_with_logits", lambda y, t: F.binary_cross_entropy_with_logits(y, t, reduction="none"),
      lambda r: r.sigmoid()),
     ("hinge", lambda y, t: F.relu(1 - t * y), lambda r: r.sign()),
+    ("linear", lambda y, t: -t * y, lambda r: r),
 ]
 
 

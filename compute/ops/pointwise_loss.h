@@ -15,6 +15,7 @@ loom_pointwise_loss (guint32 kind, float y, float t)
     case LOOM_LOSS_L1: return fabsf (y - t);
     case LOOM_LOSS_BCE_WITH_LOGITS: return fmaxf (y, 0.0f) - y * t + log1pf (expf (-fabsf (y)));
     case LOOM_LOSS_HINGE: return fmaxf (0.0f, 1.0f - t * y);
+    case LOOM_LOSS_LINEAR: return -t * y;
     default: return NAN;
     }
 }
@@ -29,6 +30,7 @@ loom_pointwise_loss_derivative (guint32 kind, float y, float t)
     case LOOM_LOSS_L1: return y > t ? 1.0f : y < t ? -1.0f : 0.0f;
     case LOOM_LOSS_BCE_WITH_LOGITS: return 1.0f / (1.0f + expf (-y)) - t;
     case LOOM_LOSS_HINGE: return 1.0f - t * y > 0.0f ? -t : 0.0f;
+    case LOOM_LOSS_LINEAR: return -t;
     default: return NAN;
     }
 }
