@@ -6,15 +6,7 @@
 #include <json-glib/json-glib.h>
 
 #include "loom-unet.h"
-
-typedef struct
-{
-  char       *name;
-  LoomTensor *tensor;
-  guint       n_dims;
-  guint64     shape[4];
-  LoomInit    init;
-} Param;
+#include "net.h"
 
 struct _LoomUNet
 {
@@ -22,22 +14,16 @@ struct _LoomUNet
   LoomGraph     *graph;
   gboolean       training;
   float          momentum;      /* batch norms' running statistics */
-  GArray        *params;        /* Param, in state_dict order */
+  LoomNet        net;           /* the parameters, in state_dict order */
   LoomTensor    *logits;
 };
-
-static void
-param_clear (Param *p)
-{
-  g_free (p->name);
-}
 
 void
 loom_unet_free (LoomUNet *u)
 {
   if (u == NULL)
     return;
-  g_array_unref (u->params);
+  loom_net_clear (&u->net);
   g_free (u);
 }
 
@@ -79,21 +65,11 @@ loom_unet_count_parameters (const LoomUNetConfig *c)
   return total + (guint64) c->classes * c->base + c->classes;
 }
 
-/* A parameter (or, with BUFFER, running statistics) of PyTorch shape
- * SHAPE, as an N×C×H×W graph tensor of as many values. */
 static LoomTensor *
 param (LoomUNet *u, const char *name, guint n_dims, const guint64 *shape, LoomInit init,
        gboolean buffer)
 {
-  Param p = { g_strdup (name), NULL, n_dims, { 1, 1, 1, 1 }, init };
-  guint64 dims[4] = { 1, 1, 1, 1 };
-
-  memcpy (p.shape, shape, n_dims * sizeof (guint64));
-  memcpy (dims, shape, n_dims * sizeof (guint64));
-  p.tensor = buffer ? loom_graph_buffer (u->graph, name, dims[0], dims[1], dims[2], dims[3])
-                    : loom_graph_parameter (u->graph, name, dims[0], dims[1], dims[2], dims[3]);
-  g_array_append_val (u->params, p);
-  return p.tensor;
+  return loom_net_add (&u->net, name, n_dims, shape, init, 0.0f, buffer);
 }
 
 /* conv 3×3 (no bias) → batch norm → ReLU, as PREFIX.conv{I} and PREFIX.bn{I}. */
@@ -171,8 +147,7 @@ loom_unet_build_full (LoomGraph *graph, const LoomUNetConfig *config, LoomTensor
   u->graph = graph;
   u->training = training;
   u->momentum = momentum;
-  u->params = g_array_new (FALSE, TRUE, sizeof (Param));
-  g_array_set_clear_func (u->params, (GDestroyNotify) param_clear);
+  loom_net_init (&u->net, graph);
 
   h = x;
   for (guint i = 0; i <= config->depth; i++)
@@ -199,8 +174,9 @@ loom_unet_build_full (LoomGraph *graph, const LoomUNetConfig *config, LoomTensor
   u->logits = loom_graph_conv2d (graph, h,
                                  param (u, "head.weight", 4, head_shape,
                                         LOOM_INIT_KAIMING_UNIFORM, FALSE),
-                                 param (u, "head.bias", 1, bias_shape,
-                                        LOOM_INIT_KAIMING_UNIFORM, FALSE),
+                                 loom_net_add (&u->net, "head.bias", 1, bias_shape,
+                                               LOOM_INIT_UNIFORM,  /* PyTorch's ±1/√fan_in */
+                                               (float) (1.0 / sqrt ((double) config->base)), FALSE),
                                  &point);
   if (u->logits == NULL)
     {
@@ -216,24 +192,7 @@ loom_unet_build_full (LoomGraph *graph, const LoomUNetConfig *config, LoomTensor
 gboolean
 loom_unet_init (LoomUNet *u, guint32 seed, GError **error)
 {
-  for (guint i = 0; i < u->params->len; i++)
-    {
-      const Param *p = &g_array_index (u->params, Param, i);
-      LoomInit init = p->init;
-
-      /* The head's bias: PyTorch's ±1/√fan_in of its weight. */
-      if (strcmp (p->name, "head.bias") == 0)
-        {
-          if (!loom_graph_init_parameter (u->graph, p->tensor, LOOM_INIT_UNIFORM,
-                                          (float) (1.0 / sqrt ((double) u->config.base)),
-                                          seed + i, error))
-            return FALSE;
-          continue;
-        }
-      if (!loom_graph_init_parameter (u->graph, p->tensor, init, 0.0f, seed + i, error))
-        return FALSE;
-    }
-  return TRUE;
+  return loom_net_fill (&u->net, seed, error);
 }
 
 gboolean
@@ -259,12 +218,7 @@ loom_unet_load (LoomUNet *u, LoomWeights *weights, GError **error)
    * holds all of a smaller one's tensors, with the same shapes). */
   for (const char *const *name = loom_weights_get_names (weights); *name != NULL; name++)
     {
-      guint i;
-
-      for (i = 0; i < u->params->len; i++)
-        if (strcmp (g_array_index (u->params, Param, i).name, *name) == 0)
-          break;
-      if (i == u->params->len)
+      if (loom_net_find (&u->net, *name) == NULL)
         {
           g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
                        "weights file: tensor '%s' is not part of a U-Net of depth %u, base %u",
@@ -272,15 +226,7 @@ loom_unet_load (LoomUNet *u, LoomWeights *weights, GError **error)
           return FALSE;
         }
     }
-  for (guint i = 0; i < u->params->len; i++)
-    {
-      const Param *p = &g_array_index (u->params, Param, i);
-      const float *data = loom_weights_expect (weights, p->name, p->n_dims, p->shape, error);
-
-      if (data == NULL || !loom_graph_write (u->graph, p->tensor, data, error))
-        return FALSE;
-    }
-  return TRUE;
+  return loom_net_load (&u->net, weights, error);
 }
 
 gboolean
@@ -292,15 +238,8 @@ loom_unet_store (LoomUNet *u, LoomWeights *weights, GError **error)
                                            u->config.in_channels, u->config.classes,
                                            u->config.depth, u->config.base);
 
-  for (guint i = 0; i < u->params->len; i++)
-    {
-      const Param *p = &g_array_index (u->params, Param, i);
-      g_autofree float *data = g_new (float, loom_tensor_get_length (p->tensor));
-
-      if (!loom_graph_read (u->graph, p->tensor, data, error)
-          || !loom_weights_add (weights, p->name, p->n_dims, p->shape, data, error))
-        return FALSE;
-    }
+  if (!loom_net_store (&u->net, weights, error))
+    return FALSE;
   loom_weights_set_metadata (weights, LOOM_METADATA_ARCHITECTURE, arch);
   return TRUE;
 }

@@ -1,0 +1,43 @@
+/* A network's parameters as a table: each a graph tensor named and shaped
+ * as in its PyTorch twin's state_dict, with how it starts.  Initialising,
+ * loading and storing a model are then one loop over its table (U-Net,
+ * GANs). */
+#pragma once
+
+#include "loom-graph.h"
+#include "loom-weights.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  char       *name;
+  LoomTensor *tensor;
+  guint       n_dims;
+  guint64     shape[4];
+  LoomInit    init;
+  float       scale;            /* LOOM_INIT_NORMAL's deviation, _UNIFORM's bound */
+} LoomNetParam;
+
+typedef struct
+{
+  LoomGraph *graph;
+  GArray    *params;            /* LoomNetParam, in state_dict order */
+} LoomNet;
+
+void        loom_net_init  (LoomNet *net, LoomGraph *graph);
+void        loom_net_clear (LoomNet *net);
+/* A trainable parameter (or, with BUFFER, running statistics) of PyTorch
+ * shape SHAPE (N_DIMS ≤ 4), as a graph tensor of as many values. */
+LoomTensor *loom_net_add   (LoomNet *net, const char *name, guint n_dims, const guint64 *shape,
+                            LoomInit init, float scale, gboolean buffer);
+/* Once compiled: every tensor from Philox, tensor I under SEED + I. */
+gboolean    loom_net_fill  (LoomNet *net, guint32 seed, GError **error);
+/* Every tensor of the table from WEIGHTS (each must be there, shaped so). */
+gboolean    loom_net_load  (LoomNet *net, LoomWeights *weights, GError **error);
+/* Every tensor of the table into WEIGHTS. */
+gboolean    loom_net_store (LoomNet *net, LoomWeights *weights, GError **error);
+/* The table's tensor called NAME, or NULL. */
+const LoomNetParam *loom_net_find (LoomNet *net, const char *name);
+
+G_END_DECLS
