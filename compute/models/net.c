@@ -27,7 +27,7 @@ LoomTensor *
 loom_net_add (LoomNet *net, const char *name, guint n_dims, const guint64 *shape, LoomInit init,
               float scale, gboolean buffer)
 {
-  LoomNetParam p = { g_strdup (name), NULL, n_dims, { 1, 1, 1, 1 }, init, scale };
+  LoomNetParam p = { g_strdup (name), NULL, n_dims, { 1, 1, 1, 1 }, init, scale, buffer };
   guint64 dims[4] = { 1, 1, 1, 1 };
 
   g_return_val_if_fail (n_dims >= 1 && n_dims <= 4, NULL);

@@ -17,6 +17,7 @@ typedef struct
   guint64     shape[4];
   LoomInit    init;
   float       scale;            /* LOOM_INIT_NORMAL's deviation, _UNIFORM's bound */
+  gboolean    buffer;           /* running statistics, not trained */
 } LoomNetParam;
 
 typedef struct
