@@ -4,6 +4,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "crop-map.h"
 #include "loom-segment.h"
 #include "ops/params.h"
 #include "op-registry.h"
@@ -41,46 +42,11 @@ typedef struct
   guint                   *crop_image;  /* the image each crop of the batch came from */
 } Sampler;
 
-/* The affine map (ops/params.h: LOOM_AFFINE_*) of a crop at (X0, Y0):
- * TURN quarter turns, FLIP, then SHEAR, ANGLE (radians) and SCALE about
- * its centre.  Whole-pixel maps when all three are neutral: exact copies. */
-static void
-crop_map (const Sampler *s, guint image, guint x0, guint y0, guint turn, gboolean flip,
-          double angle, double scale, double shear, const guint32 *image_at,
-          const guint32 *label_at, float *m)
-{
-  float n1 = (float) s->crop - 1, fa = flip ? -1.0f : 1.0f, fb = flip ? n1 : 0.0f;
-  float map[4][6] = {
-    { fa, 0, 0, 1, fb + x0, (float) y0 },
-    { 0, 1, -fa, 0, (float) x0, n1 - fb + y0 },
-    { -fa, 0, 0, -1, n1 - fb + x0, n1 + y0 },
-    { 0, -1, fa, 0, n1 + x0, fb + y0 },
-  };
-  guint32 w = s->images[image].width, h = s->images[image].height;
-
-  memcpy (m, map[turn], sizeof map[turn]);
-  if (angle != 0.0 || scale != 1.0 || shear != 0.0)
-    {
-      double q00 = scale * cos (angle), q01 = scale * (shear * cos (angle) - sin (angle));
-      double q10 = scale * sin (angle), q11 = scale * (shear * sin (angle) + cos (angle));
-      double cx = x0 + n1 / 2.0, cy = y0 + n1 / 2.0, a = m[0], b = m[1], c = m[2], d = m[3];
-      double tx = m[4] - cx, ty = m[5] - cy;
-
-      m[0] = (float) (q00 * a + q01 * c), m[1] = (float) (q00 * b + q01 * d);
-      m[2] = (float) (q10 * a + q11 * c), m[3] = (float) (q10 * b + q11 * d);
-      m[4] = (float) (cx + q00 * tx + q01 * ty), m[5] = (float) (cy + q10 * tx + q11 * ty);
-    }
-  memcpy (&m[LOOM_AFFINE_IMAGE], &image_at[image], 4);
-  memcpy (&m[LOOM_AFFINE_LABELS], &label_at[image], 4);
-  memcpy (&m[LOOM_AFFINE_WIDTH], &w, 4);
-  memcpy (&m[LOOM_AFFINE_HEIGHT], &h, 4);
-}
-
 /* A random map for a crop of IMAGE at (X0, Y0): the config's flips, turns,
  * rotation, scale, shear and elastic deformation. */
 static void
-random_map (Sampler *s, guint image, guint x0, guint y0, const guint32 *image_at,
-            const guint32 *label_at, float *m)
+random_map (Sampler *s, guint image, guint x0, guint y0, guint32 image_at, guint32 label_at,
+            float *m)
 {
   const LoomSegmentConfig *c = s->config;
   gboolean on = c->augment;
@@ -93,7 +59,9 @@ random_map (Sampler *s, guint image, guint x0, guint y0, const guint32 *image_at
   double shear = on && c->shear > 0 ? g_rand_double_range (s->rand, -c->shear, c->shear) : 0.0;
   guint32 seed = g_rand_int (s->rand);
 
-  crop_map (s, image, x0, y0, turn, flip, angle, scale, shear, image_at, label_at, m);
+  loom_crop_map (m, s->crop, x0, y0, turn, flip, angle, scale, shear);
+  loom_crop_map_source (m, image_at, label_at, s->images[image].width,
+                        s->images[image].height);
   m[LOOM_AFFINE_ELASTIC] = on ? (float) c->elastic : 0.0f;
   memcpy (&m[LOOM_AFFINE_ELASTIC_SEED], &seed, 4);
 }
@@ -106,7 +74,6 @@ sample_batch (Sampler *s, float *maps, const guint32 *image_at, const guint32 *l
               gboolean host, float *x, float *labels)
 {
   gsize per = (gsize) s->crop * s->crop;
-  const guint32 zero[1] = { 0 };
 
   for (guint i = 0; i < s->config->batch; i++)
     {
@@ -132,8 +99,9 @@ sample_batch (Sampler *s, float *maps, const guint32 *image_at, const guint32 *l
         float *m = maps + i * LOOM_AFFINE_FLOATS;
 
         s->crop_image[i] = l->image;
-        random_map (s, l->image, (guint) x0, (guint) y0, host ? zero : image_at,
-                    host ? zero : label_at, m);
+        /* Host crops read their own image alone: offsets 0. */
+        random_map (s, l->image, (guint) x0, (guint) y0, host ? 0 : image_at[l->image],
+                    host ? 0 : label_at[l->image], m);
         if (host)
           {
             LoomAffineParams p = { 1, s->channels, s->crop,
@@ -525,7 +493,6 @@ loom_segment_augment (LoomDevice *device, const LoomSegmentConfig *config,
   LoomGraph *g;
   LoomTensor *atlas, *label_atlas, *maps, *settings, *raw, *labels, *x;
   g_autofree float *mb = NULL, *sb = NULL, *no_labels = NULL;
-  const guint32 zero[1] = { 0 };
   gboolean ok = FALSE;
 
   g_return_val_if_fail (device != NULL && config != NULL && image != NULL, FALSE);
@@ -579,7 +546,7 @@ loom_segment_augment (LoomDevice *device, const LoomSegmentConfig *config,
           guint x0 = (guint) g_rand_int_range (s.rand, 0, (gint32) (image->width - size + 1));
           guint y0 = (guint) g_rand_int_range (s.rand, 0, (gint32) (image->height - size + 1));
 
-          random_map (&s, 0, x0, y0, zero, zero, mb + i * LOOM_AFFINE_FLOATS);
+          random_map (&s, 0, x0, y0, 0, 0, mb + i * LOOM_AFFINE_FLOATS);
         }
       sample_photometric (&s, sb);
       if (!loom_graph_write (g, maps, mb, error) || !loom_graph_write (g, settings, sb, error)

@@ -231,14 +231,16 @@ test_invariants_vulkan (void)
 }
 
 /* The trainer cuts crops on the device when the images fit a binding, on
- * the host otherwise: the same seed gives the same weights either way. */
+ * the host otherwise: the same seed gives the same weights either way
+ * (two images: the host reads each crop's own). */
 static void
 test_device_crops_equal_host_crops (void)
 {
   LoomDevice *cpu = loom_device_open ("cpu", NULL);
-  float planes[3 * 40 * 36], labels[40 * 36];
+  float planes[3 * 40 * 36], labels[40 * 36], planes2[3 * 24 * 20], labels2[24 * 20];
   LoomSegmentConfig c;
-  LoomSegmentImage image = { planes, labels, 40, 36, NULL };
+  LoomSegmentImage images[2] = { { planes, labels, 40, 36, NULL },
+                                 { planes2, labels2, 24, 20, NULL } };
   LoomWeights *a, *b;
   GError *error = NULL;
 
@@ -248,14 +250,20 @@ test_device_crops_equal_host_crops (void)
       planes[2880 + i] = (float) (i % 40) / 40.0f;
       labels[i] = i % 37 == 0 ? (float) (i % 40 > 20) : LOOM_UNLABELLED;
     }
+  for (guint i = 0; i < 24 * 20; i++)     /* a second image, of another size */
+    {
+      planes2[i] = planes2[480 + i] = (float) (i % 24) / 24.0f;
+      planes2[960 + i] = (float) ((i * 5) % 11) / 11.0f;
+      labels2[i] = i % 13 == 0 ? (float) (i % 24 > 12) : LOOM_UNLABELLED;
+    }
   loom_segment_config_init (&c, 2);
   c.unet.depth = 1;
   c.unet.base = 4;
   c.crop = 16;
-  c.steps = 3;
-  a = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  c.steps = 4;
+  a = loom_segment_train (cpu, &c, images, 2, NULL, NULL, NULL, NULL, &error);
   g_setenv ("LOOM_HOST_CROPS", "1", TRUE);
-  b = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  b = loom_segment_train (cpu, &c, images, 2, NULL, NULL, NULL, NULL, &error);
   g_unsetenv ("LOOM_HOST_CROPS");
   g_assert_no_error (error);
   test_assert_same_weights (a, b);
