@@ -64,27 +64,25 @@ void main ()
       int y0 = clamp (int (fy), 0, h - 1), y1 = clamp (int (fy) + 1, 0, h - 1);
       int rx = int (floor (sx + 0.5)), ry = int (floor (sy + 0.5));
       // Sides below 2^16 keep w·h in 32 bits; the rest is divided, not multiplied.
-      bool valid = w > 0 && h > 0 && w < 65536 && h < 65536
-                && image <= p.image_floats && (p.image_floats - image) / p.channels >= uint (w * h)
-                && lab <= p.label_floats && p.label_floats - lab >= uint (w * h);
-
-      if (!valid)
-        {
-          for (uint c = 0; c < p.channels; c++)
-            x[(i * p.channels + c) * n * n + v * n + u] = 0.0;
-          labels[t] = -1.0;
-          continue;
-        }
+      bool sized = w > 0 && h > 0 && w < 65536 && h < 65536;
+      bool valid = sized && image <= p.image_floats
+                && (p.image_floats - image) / p.channels >= uint (w * h);
+      bool labelled = sized && lab <= p.label_floats && p.label_floats - lab >= uint (w * h);
 
       for (uint c = 0; c < p.channels; c++)
         {
+          if (!valid)
+            {
+              x[(i * p.channels + c) * n * n + v * n + u] = 0.0;
+              continue;
+            }
           uint plane = image + c * uint (w * h);
           float a = images[plane + uint (y0 * w + x0)], b = images[plane + uint (y0 * w + x1)];
           float d = images[plane + uint (y1 * w + x0)], e = images[plane + uint (y1 * w + x1)];
           float top = a + ax * (b - a), bottom = d + ax * (e - d);
           x[(i * p.channels + c) * n * n + v * n + u] = top + ay * (bottom - top);
         }
-      labels[t] = rx < 0 || ry < 0 || rx >= w || ry >= h
+      labels[t] = !labelled || rx < 0 || ry < 0 || rx >= w || ry >= h
                 ? -1.0 : label_maps[lab + uint (ry * w + rx)];
     }
 }

@@ -92,10 +92,12 @@ affine_range (const void *params, float *const *b, gsize begin, gsize end)
       const float *image = b[IMAGES_] + bits (m, LOOM_AFFINE_IMAGE);
       const float *labels = b[LABEL_MAPS_] + bits (m, LOOM_AFFINE_LABELS);
       gint64 w = bits (m, LOOM_AFFINE_WIDTH), h = bits (m, LOOM_AFFINE_HEIGHT);
-      /* A map past the atlases (a caller's bug) gives zeros, unlabelled. */
-      gboolean valid = w > 0 && h > 0 && w < 65536 && h < 65536
-                    && bits (m, LOOM_AFFINE_IMAGE) + (guint64) p->channels * w * h <= p->image_floats
-                    && bits (m, LOOM_AFFINE_LABELS) + (guint64) w * h <= p->label_floats;
+      /* A map past an atlas reads nothing from it: zeros, or unlabelled
+       * (an image without labels: a label atlas of one value). */
+      gboolean sized = w > 0 && h > 0 && w < 65536 && h < 65536;
+      gboolean valid = sized && bits (m, LOOM_AFFINE_IMAGE) + (guint64) p->channels * w * h
+                                <= p->image_floats;
+      gboolean labelled = sized && bits (m, LOOM_AFFINE_LABELS) + (guint64) w * h <= p->label_floats;
       gboolean elastic = m[LOOM_AFFINE_ELASTIC] != 0.0f;
       float knots[KNOTS * KNOTS][2];
 
@@ -123,22 +125,22 @@ affine_range (const void *params, float *const *b, gsize begin, gsize end)
             y0 = CLAMP ((gint64) fy, 0, h - 1), y1 = CLAMP ((gint64) fy + 1, 0, h - 1);
             rx = (gint64) floorf (sx + 0.5f), ry = (gint64) floorf (sy + 0.5f);
 
-            if (!valid)
-              {
-                for (guint c = 0; c < p->channels; c++)
-                  b[X_][(i * p->channels + c) * n * n + (gsize) v * n + u] = 0.0f;
-                b[LABELS_][out] = -1.0f;
-                continue;
-              }
             for (guint c = 0; c < p->channels; c++)
               {
                 const float *plane = image + (gsize) c * w * h;
-                float top = plane[y0 * w + x0] + ax * (plane[y0 * w + x1] - plane[y0 * w + x0]);
-                float bottom = plane[y1 * w + x0] + ax * (plane[y1 * w + x1] - plane[y1 * w + x0]);
+                float top, bottom;
 
+                if (!valid)
+                  {
+                    b[X_][(i * p->channels + c) * n * n + (gsize) v * n + u] = 0.0f;
+                    continue;
+                  }
+                top = plane[y0 * w + x0] + ax * (plane[y0 * w + x1] - plane[y0 * w + x0]);
+                bottom = plane[y1 * w + x0] + ax * (plane[y1 * w + x1] - plane[y1 * w + x0]);
                 b[X_][(i * p->channels + c) * n * n + (gsize) v * n + u] = top + ay * (bottom - top);
               }
-            b[LABELS_][out] = rx < 0 || ry < 0 || rx >= w || ry >= h ? -1.0f : labels[ry * w + rx];
+            b[LABELS_][out] = !labelled || rx < 0 || ry < 0 || rx >= w || ry >= h
+                            ? -1.0f : labels[ry * w + rx];
           }
     }
 }
@@ -227,8 +229,10 @@ affine_test_inputs (const void *params, float *const *b)
       memcpy (&m[LOOM_AFFINE_HEIGHT], &source_h[s], 4);
       m[LOOM_AFFINE_ELASTIC] = i % 3 == 2 ? (float) g_rand_double_range (rand, 0.5, 3.0) : 0.0f;
       memcpy (&m[LOOM_AFFINE_ELASTIC_SEED], &(guint32) { g_rand_int (rand) }, 4);
-      if (i == 4)                               /* past the atlas: zeros, unlabelled */
+      if (i == 4)                               /* past the label atlas: unlabelled */
         memcpy (&m[LOOM_AFFINE_LABELS], &image_at[1], 4);
+      if (i == 3)                               /* past the image atlas: zeros */
+        memcpy (&m[LOOM_AFFINE_IMAGE], &(guint32) { 3 * 35 + 3 * 99 - 5 }, 4);
     }
   g_rand_free (rand);
 }
