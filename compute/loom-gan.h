@@ -79,6 +79,15 @@ gboolean    loom_gan_init             (LoomGan *gan, guint32 seed, GError **erro
  * metadata). */
 gboolean    loom_gan_load             (LoomGan *gan, LoomWeights *weights, GError **error);
 gboolean    loom_gan_store            (LoomGan *gan, LoomWeights *weights, GError **error);
+/* As store and load, with AVERAGES (parallel to
+ * loom_gan_generator_parameters): the file's generator.* tensors are the
+ * averages (what generation uses), and training.generator.* the live
+ * weights (to resume training).  Loading a file without training.* starts
+ * both from generator.*. */
+gboolean    loom_gan_store_averaged   (LoomGan *gan, GPtrArray *averages, LoomWeights *weights,
+                                       GError **error);
+gboolean    loom_gan_load_averaged    (LoomGan *gan, GPtrArray *averages, LoomWeights *weights,
+                                       GError **error);
 /* The configuration a weights file describes, checked. */
 gboolean    loom_gan_config_from_weights (LoomWeights *weights, LoomGanConfig *config,
                                           GError **error);

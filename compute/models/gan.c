@@ -239,6 +239,69 @@ architecture (const LoomGanConfig *c)
 gboolean
 loom_gan_load (LoomGan *gan, LoomWeights *weights, GError **error)
 {
+  return loom_gan_load_averaged (gan, NULL, weights, error);
+}
+
+gboolean
+loom_gan_store (LoomGan *gan, LoomWeights *weights, GError **error)
+{
+  return loom_gan_store_averaged (gan, NULL, weights, error);
+}
+
+/* Where a table entry's values go in a file with averages: its average
+ * (or itself) under its name, the live weights under "training." too. */
+static LoomTensor *
+average_of (LoomGan *gan, GPtrArray *averages, const LoomNetParam *p)
+{
+  g_autoptr (GPtrArray) live = loom_gan_generator_parameters (gan);
+  guint at;
+
+  if (averages != NULL && g_ptr_array_find (live, p->tensor, &at))
+    return g_ptr_array_index (averages, at);
+  return NULL;
+}
+
+static gboolean
+copy_in (LoomGan *gan, LoomTensor *t, const LoomNetParam *p, LoomWeights *w, const char *name,
+         GError **error)
+{
+  const float *data = loom_weights_expect (w, name, p->n_dims, p->shape, error);
+
+  return data != NULL && loom_graph_write (gan->graph, t, data, error);
+}
+
+static gboolean
+copy_out (LoomGan *gan, LoomTensor *t, const LoomNetParam *p, LoomWeights *w, const char *name,
+          GError **error)
+{
+  g_autofree float *data = g_new (float, loom_tensor_get_length (t));
+
+  return loom_graph_read (gan->graph, t, data, error)
+      && loom_weights_add (w, name, p->n_dims, p->shape, data, error);
+}
+
+gboolean
+loom_gan_store_averaged (LoomGan *gan, GPtrArray *averages, LoomWeights *weights, GError **error)
+{
+  g_autofree char *arch = architecture (&gan->config);
+
+  for (guint i = 0; i < gan->net.params->len; i++)
+    {
+      const LoomNetParam *p = &g_array_index (gan->net.params, LoomNetParam, i);
+      LoomTensor *average = average_of (gan, averages, p);
+      g_autofree char *training = g_strconcat ("training.", p->name, NULL);
+
+      if (!copy_out (gan, average ? average : p->tensor, p, weights, p->name, error)
+          || (average != NULL && !copy_out (gan, p->tensor, p, weights, training, error)))
+        return FALSE;
+    }
+  loom_weights_set_metadata (weights, LOOM_METADATA_ARCHITECTURE, arch);
+  return TRUE;
+}
+
+gboolean
+loom_gan_load_averaged (LoomGan *gan, GPtrArray *averages, LoomWeights *weights, GError **error)
+{
   LoomGanConfig c;
 
   if (!loom_gan_config_from_weights (weights, &c, error))
@@ -251,17 +314,17 @@ loom_gan_load (LoomGan *gan, LoomWeights *weights, GError **error)
                    "weights file: a GAN %s; this one is %s", file, ours);
       return FALSE;
     }
-  return loom_net_load (&gan->net, weights, error);
-}
+  for (guint i = 0; i < gan->net.params->len; i++)
+    {
+      const LoomNetParam *p = &g_array_index (gan->net.params, LoomNetParam, i);
+      LoomTensor *average = average_of (gan, averages, p);
+      g_autofree char *training = g_strconcat ("training.", p->name, NULL);
+      gboolean live = average != NULL && loom_weights_lookup (weights, training, NULL, NULL);
 
-gboolean
-loom_gan_store (LoomGan *gan, LoomWeights *weights, GError **error)
-{
-  g_autofree char *arch = architecture (&gan->config);
-
-  if (!loom_net_store (&gan->net, weights, error))
-    return FALSE;
-  loom_weights_set_metadata (weights, LOOM_METADATA_ARCHITECTURE, arch);
+      if (!copy_in (gan, p->tensor, p, weights, live ? training : p->name, error)
+          || (average != NULL && !copy_in (gan, average, p, weights, p->name, error)))
+        return FALSE;
+    }
   return TRUE;
 }
 

@@ -1,0 +1,88 @@
+/* Training GANs and generating images with them (the architectures are in
+ * loom-gan.h).
+ *
+ * Training runs the generator G and the discriminator D in one graph: D
+ * judges real crops, G's images with G detached, and G's images through
+ * D's detached weights; one backward pass and one Adam update train both
+ * (simultaneous updates).  Real crops are cut on the device from the
+ * images packed in an atlas (op affine_sample: random crops, flips and,
+ * for textures, quarter turns).  G's weights are followed by an exponential
+ * moving average, which is what gets saved and generates. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "loom-gan.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  LOOM_GAN_LOSS_NON_SATURATING, /* BCE: D real → 1, fake → 0; G fake → 1 */
+  LOOM_GAN_LOSS_HINGE           /* D: max(0, 1 − real) + max(0, 1 + fake); G: −fake */
+} LoomGanLoss;
+
+typedef struct
+{
+  const float *planes;          /* channels × height × width, values in [0, 1] */
+  guint        width, height;
+} LoomGenerativeImage;
+
+typedef struct
+{
+  LoomGanConfig gan;
+  guint       crop;             /* texture: side of the training crops (a multiple of
+                                 * 2^levels); dcgan: its image side, whatever this says */
+  guint       batch;
+  guint       steps;            /* stop after this many (0: only the time budget) */
+  double      seconds;          /* stop after this long (0: only the step count) */
+  float       learning_rate;    /* Adam's, both networks */
+  float       beta1;            /* Adam's β₁ (0.5, as DCGAN) */
+  LoomGanLoss loss;
+  float       ema;              /* decay of G's moving average (0: save the live weights) */
+  guint32     seed;             /* fresh weights, noise, crops */
+  gboolean    augment;          /* flips (and for textures quarter turns) of real crops */
+  const char *checkpoint;       /* a weights file rewritten (atomically) every … */
+  guint       checkpoint_every; /* … this many steps (0: never) */
+} LoomGenerativeConfig;
+
+/* Defaults for KIND on images of CHANNELS planes:
+ *   dcgan:   64×64 (levels 4), latent 100, widths 64, batch 64, 2000 steps;
+ *   texture: tileable, levels 4, latent 16, widths 32, crops of 128, batch 8,
+ *            1000 steps;
+ * both Adam 2e-4 with β₁ 0.5, the non-saturating loss, average decay 0.999,
+ * augmented, seed 1. */
+void         loom_generative_config_init (LoomGenerativeConfig *config, LoomGanKind kind,
+                                          guint channels);
+
+/* After every step: STEP of TOTAL (0 with a time budget only), D's and G's
+ * losses, the seconds left; FALSE stops (the weights so far are kept). */
+typedef gboolean (*LoomGenerativeProgress) (guint step, guint total, float d_loss,
+                                            float g_loss, double eta, gpointer data);
+
+/* Trains on IMAGES (dcgan: every one of the image side; texture: crops of
+ * any of them) and returns the weights (architecture and provenance in
+ * their metadata).  START, if not NULL, holds weights to go on from (a
+ * checkpoint, or a model to fine-tune): its architecture wins.  A loss
+ * that stops being finite, or a discriminator that wins outright for a
+ * long stretch, ends training with an error instead of weights.
+ * CANCELLABLE stops between steps, keeping the weights so far. */
+LoomWeights *loom_generative_train    (LoomDevice *device, const LoomGenerativeConfig *config,
+                                       const LoomGenerativeImage *images, guint n_images,
+                                       LoomWeights *start, LoomGenerativeProgress progress,
+                                       gpointer data, GCancellable *cancellable,
+                                       GError **error);
+
+/* COUNT images from WEIGHTS into OUT (count × channels × height × width,
+ * values in [0, 1]); image i from noise drawn from SEED + i alone, so a
+ * seed always gives the same image.  A DCGAN makes images of its side
+ * (WIDTH and HEIGHT 0 or that side); a texture GAN any WIDTH × HEIGHT, in
+ * tiles of noise (TILE noise pixels a side, 0: 32) with margins that make
+ * them join exactly, so large textures fit in memory; a tileable model's
+ * texture wraps seamlessly when both sides are multiples of 2^levels
+ * (others are cut from the next larger such texture). */
+gboolean     loom_generative_generate (LoomDevice *device, LoomWeights *weights, guint count,
+                                       guint32 seed, guint width, guint height, guint tile,
+                                       float *out, GCancellable *cancellable, GError **error);
+
+G_END_DECLS

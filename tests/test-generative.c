@@ -1,0 +1,341 @@
+/* GANs: a DCGAN learns a simple known distribution, the texture GAN's
+ * tileable output wraps exactly, tiled generation equals whole generation,
+ * seeds decide images, training is deterministic, diverging training
+ * stops with an error, and training resumes from a checkpoint's live
+ * weights. */
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "loom-generative.h"
+#include "test-util.h"
+
+/* A tiny texture GAN's configuration. */
+static LoomGanConfig
+tiny_texture (gboolean tileable)
+{
+  return (LoomGanConfig) { LOOM_GAN_TEXTURE, 3, 4, 2, 4, 4, tileable };
+}
+
+/* Fresh weights of CONFIG (from SEED), as a file would hold them. */
+static LoomWeights *
+fresh (const LoomGanConfig *config, guint32 seed)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  LoomGraph *g = loom_graph_new ();
+  LoomGan *gan = loom_gan_new (g, config, TRUE, NULL);
+  LoomWeights *w = loom_weights_new ();
+  GError *error = NULL;
+
+  g_assert_nonnull (gan);
+  loom_gan_generate_layer (gan, loom_graph_input (g, "z", 1, config->latent, 2, 2), FALSE, 0.1f);
+  g_assert_true (loom_graph_compile (g, cpu, &error));
+  g_assert_true (loom_gan_init (gan, seed, &error));
+  g_assert_true (loom_gan_store (gan, w, &error));
+  g_assert_no_error (error);
+  loom_gan_free (gan);
+  loom_graph_free (g);
+  loom_device_free (cpu);
+  return w;
+}
+
+/* Circular padding: G on noise repeated 2×2 gives its image on the noise
+ * once, repeated 2×2 — the texture wraps with no seam at all. */
+static void
+test_wraps (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  LoomGanConfig c = tiny_texture (TRUE);
+  LoomWeights *w = fresh (&c, 3);
+  LoomGraph *g = loom_graph_new ();
+  LoomGan *gan = loom_gan_new (g, &c, FALSE, NULL);
+  LoomTensor *z1 = loom_graph_input (g, "z1", 1, c.latent, 3, 5);
+  LoomTensor *z2 = loom_graph_input (g, "z2", 1, c.latent, 6, 10);
+  LoomTensor *y1 = loom_gan_generate_layer (gan, z1, FALSE, 0.1f);
+  LoomTensor *y2 = loom_gan_generate_layer (gan, z2, FALSE, 0.1f);
+  float a[4 * 3 * 5], b[4 * 6 * 10], ya[3 * 12 * 20], yb[3 * 24 * 40];
+  GError *error = NULL;
+  GRand *rand = g_rand_new_with_seed (8);
+  double worst = 0.0;
+
+  loom_graph_keep (g, y1);
+  loom_graph_keep (g, y2);
+  g_assert_true (loom_graph_compile (g, cpu, &error));
+  g_assert_true (loom_gan_load (gan, w, &error));
+  for (guint i = 0; i < G_N_ELEMENTS (a); i++)
+    a[i] = (float) g_rand_double_range (rand, -2, 2);
+  for (guint ch = 0; ch < 4; ch++)
+    for (guint v = 0; v < 6; v++)
+      for (guint q = 0; q < 10; q++)
+        b[(ch * 6 + v) * 10 + q] = a[(ch * 3 + v % 3) * 5 + q % 5];
+  g_assert_true (loom_graph_write (g, z1, a, &error));
+  g_assert_true (loom_graph_write (g, z2, b, &error));
+  g_assert_true (loom_graph_run (g, &error));
+  g_assert_true (loom_graph_read (g, y1, ya, &error));
+  g_assert_true (loom_graph_read (g, y2, yb, &error));
+  g_assert_no_error (error);
+  for (guint ch = 0; ch < 3; ch++)
+    for (guint v = 0; v < 24; v++)
+      for (guint q = 0; q < 40; q++)
+        worst = MAX (worst, fabs (yb[(ch * 24 + v) * 40 + q] - ya[(ch * 12 + v % 12) * 20 + q % 20]));
+  g_test_message ("2×2 noise against 2×2 image: largest difference %g", worst);
+  g_assert_cmpfloat (worst, <, 1e-5);
+  g_rand_free (rand);
+  loom_gan_free (gan);
+  loom_graph_free (g);
+  loom_weights_free (w);
+  loom_device_free (cpu);
+}
+
+/* Tiles of 2 noise pixels against one tile over the whole texture: the
+ * same pixels (tileable or not), and seeds: image i of a run from seed s
+ * is the image of seed s + i. */
+static void
+test_tiles_and_seeds (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+
+  for (int tileable = 0; tileable < 2; tileable++)
+    {
+      LoomGanConfig c = tiny_texture (tileable);
+      LoomWeights *w = fresh (&c, 5);
+      guint W = 44, H = 30;                     /* not multiples of 4: cut */
+      gsize n = (gsize) 3 * W * H;
+      g_autofree float *whole = g_new (float, 2 * n), *tiled = g_new (float, 2 * n);
+      g_autofree float *one = g_new (float, n);
+      GError *error = NULL;
+      double worst = 0.0, spread = 0.0;
+
+      g_assert_true (loom_generative_generate (cpu, w, 2, 40, W, H, 64, whole, NULL, &error));
+      g_assert_true (loom_generative_generate (cpu, w, 2, 40, W, H, 2, tiled, NULL, &error));
+      g_assert_true (loom_generative_generate (cpu, w, 1, 41, W, H, 0, one, NULL, &error));
+      g_assert_no_error (error);
+      for (gsize i = 0; i < 2 * n; i++)
+        {
+          worst = MAX (worst, fabsf (whole[i] - tiled[i]));
+          g_assert_true (whole[i] >= 0.0f && whole[i] <= 1.0f);
+        }
+      g_test_message ("%s: tiles of 2 against the whole, largest difference %g",
+                      tileable ? "tileable" : "plain", worst);
+      g_assert_cmpfloat (worst, <, 1e-5);
+      g_assert_cmpmem (whole + n, n * sizeof (float), one, n * sizeof (float));
+      for (gsize i = 0; i < n; i++)
+        spread = MAX (spread, fabsf (whole[i] - whole[n + i]));
+      g_assert_cmpfloat (spread, >, 1e-3);        /* two seeds, two images */
+      loom_weights_free (w);
+    }
+  loom_device_free (cpu);
+}
+
+/* A known distribution: flat grey 16×16 images, each of one level drawn
+ * uniformly from [0.2, 0.8].  The DCGAN's samples must be flat and spread
+ * over levels (not one mode; fresh weights give a flat 0.5 everywhere). */
+static void
+test_learns_distribution (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  LoomGenerativeConfig c;
+  enum { N = 64, S = 16, COUNT = 32 };
+  g_autofree float *pixels = g_new (float, N * S * S);
+  g_autofree float *out = g_new (float, COUNT * S * S);
+  LoomGenerativeImage images[N];
+  LoomWeights *w;
+  GError *error = NULL;
+  double flatness = 0.0, mean_sum = 0.0, mean_sq = 0.0, lo = 1.0, hi = 0.0;
+
+  for (guint i = 0; i < N; i++)
+    {
+      float level = 0.2f + 0.6f * (float) i / (N - 1);
+
+      for (guint j = 0; j < S * S; j++)
+        pixels[i * S * S + j] = level;
+      images[i] = (LoomGenerativeImage) { pixels + i * S * S, S, S };
+    }
+  loom_generative_config_init (&c, LOOM_GAN_DCGAN, 1);
+  c.gan = (LoomGanConfig) { LOOM_GAN_DCGAN, 1, 8, 2, 8, 8, FALSE };
+  c.batch = 16;
+  c.steps = 300;
+  c.learning_rate = 2e-3f;
+  c.ema = 0.99f;
+  c.seed = 2;
+  w = loom_generative_train (cpu, &c, images, N, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (loom_generative_generate (cpu, w, COUNT, 100, 0, 0, 0, out, NULL, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < COUNT; i++)
+    {
+      double m = 0.0, var = 0.0;
+
+      for (guint j = 0; j < S * S; j++)
+        m += out[i * S * S + j] / (S * S);
+      for (guint j = 0; j < S * S; j++)
+        var += (out[i * S * S + j] - m) * (out[i * S * S + j] - m) / (S * S);
+      flatness += sqrt (var) / COUNT;
+      mean_sum += m;
+      mean_sq += m * m;
+      lo = MIN (lo, m);
+      hi = MAX (hi, m);
+    }
+  mean_sum /= COUNT;
+  g_test_message ("samples: deviation within an image %.3f on average; levels %.3f–%.3f, mean "
+                  "%.3f, spread %.3f (data: flat, 0.2–0.8, mean 0.5, spread 0.173)", flatness,
+                  lo, hi, mean_sum, sqrt (MAX (mean_sq / COUNT - mean_sum * mean_sum, 0.0)));
+  g_assert_cmpfloat (flatness, <, 0.06);
+  g_assert_cmpfloat (mean_sum, >, 0.35);
+  g_assert_cmpfloat (mean_sum, <, 0.65);
+  g_assert_cmpfloat (hi - lo, >, 0.2);
+  loom_weights_free (w);
+  loom_device_free (cpu);
+}
+
+static void
+stripes (float *planes, guint W, guint H)
+{
+  for (guint ch = 0; ch < 3; ch++)
+    for (guint y = 0; y < H; y++)
+      for (guint x = 0; x < W; x++)
+        planes[((gsize) ch * H + y) * W + x] = (x / 3 + y / 5) % 2 ? 0.8f : 0.2f + 0.1f * ch;
+}
+
+/* The same seed, the same weights; a loss that blows up is an error, not
+ * a model. */
+static void
+test_deterministic_and_guard (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  float planes[3 * 40 * 36];
+  LoomGenerativeImage image = { planes, 40, 36 };
+  LoomGenerativeConfig c;
+  LoomWeights *a, *b;
+  GError *error = NULL;
+
+  stripes (planes, 40, 36);
+  loom_generative_config_init (&c, LOOM_GAN_TEXTURE, 3);
+  c.gan = tiny_texture (TRUE);
+  c.crop = 16;
+  c.batch = 2;
+  c.steps = 4;
+  a = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  b = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  test_assert_same_weights (a, b);
+  loom_weights_free (a);
+  loom_weights_free (b);
+
+  c.learning_rate = 1e30f;                 /* weights overflow: NaN losses */
+  c.steps = 50;
+  a = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_null (a);
+  g_assert_error (error, LOOM_ERROR, LOOM_ERROR_FAILED);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  loom_device_free (cpu);
+}
+
+/* A checkpoint holds the averaged generator (generator.*) and the live one
+ * (training.generator.*); resuming trains the live one: with a learning
+ * rate of 0 it stays exactly as saved, and D too. */
+static void
+test_resume (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  float planes[3 * 32 * 32];
+  LoomGenerativeImage image = { planes, 32, 32 };
+  LoomGenerativeConfig c;
+  g_autofree char *dir = g_dir_make_tmp ("loom-gan-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "checkpoint.safetensors", NULL);
+  LoomWeights *w, *saved, *resumed;
+  GError *error = NULL;
+  guint compared = 0;
+
+  stripes (planes, 32, 32);
+  loom_generative_config_init (&c, LOOM_GAN_TEXTURE, 3);
+  c.gan = tiny_texture (TRUE);
+  c.crop = 16;
+  c.batch = 2;
+  c.steps = 6;
+  c.ema = 0.5f;
+  c.checkpoint = path;
+  c.checkpoint_every = 3;
+  w = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  saved = loom_weights_load (path, &error);
+  g_assert_no_error (error);
+  c.checkpoint = NULL;
+  c.learning_rate = 0.0f;
+  c.steps = 2;
+  resumed = loom_generative_train (cpu, &c, &image, 1, saved, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (const char *const *name = loom_weights_get_names (saved); *name != NULL; name++)
+    {
+      guint n_dims;
+      const guint64 *shape;
+      const float *before = loom_weights_lookup (saved, *name, &n_dims, &shape);
+      const float *after = loom_weights_lookup (resumed, *name, NULL, NULL);
+      gsize n = 1;
+
+      g_assert_nonnull (after);
+      for (guint d = 0; d < n_dims; d++)
+        n *= shape[d];
+      /* Trained tensors of the live G and of D: unchanged at rate 0. */
+      if ((g_str_has_prefix (*name, "training.") || g_str_has_prefix (*name, "discriminator."))
+          && !g_str_has_suffix (*name, "running_mean") && !g_str_has_suffix (*name, "running_var"))
+        {
+          g_assert_cmpmem (before, n * sizeof (float), after, n * sizeof (float));
+          compared++;
+        }
+    }
+  g_assert_cmpuint (compared, >, 8);
+  g_assert_nonnull (loom_weights_lookup (w, "training.generator.convs.0.weight", NULL, NULL));
+  loom_weights_free (w);
+  loom_weights_free (saved);
+  loom_weights_free (resumed);
+  g_remove (path);
+  g_rmdir (dir);
+  loom_device_free (cpu);
+}
+
+static void
+test_bad_input (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  float planes[3 * 20 * 20];
+  LoomGenerativeImage image = { planes, 20, 20 };
+  LoomGenerativeConfig c;
+  LoomWeights *unet = loom_weights_new ();
+  float out[16];
+  GError *error = NULL;
+
+  stripes (planes, 20, 20);
+  loom_generative_config_init (&c, LOOM_GAN_DCGAN, 3);   /* 64×64 images */
+  g_assert_null (loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error));
+  g_assert_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "20×20"));
+  g_clear_error (&error);
+  loom_generative_config_init (&c, LOOM_GAN_TEXTURE, 3);   /* 4 levels: 32 px at least */
+  g_assert_null (loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error));
+  g_assert_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (loom_generative_train (cpu, &c, &image, 0, NULL, NULL, NULL, NULL, &error));
+  g_assert_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  loom_weights_set_metadata (unet, LOOM_METADATA_ARCHITECTURE, "{\"name\":\"unet\"}");
+  g_assert_false (loom_generative_generate (cpu, unet, 1, 1, 2, 2, 0, out, NULL, &error));
+  g_assert_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE);
+  g_clear_error (&error);
+  loom_weights_free (unet);
+  loom_device_free (cpu);
+}
+
+int
+main (int argc, char **argv)
+{
+  test_init (&argc, &argv);
+  g_test_add_func ("/generative/wraps", test_wraps);
+  g_test_add_func ("/generative/tiles-and-seeds", test_tiles_and_seeds);
+  g_test_add_func ("/generative/learns-a-distribution", test_learns_distribution);
+  g_test_add_func ("/generative/deterministic-and-guard", test_deterministic_and_guard);
+  g_test_add_func ("/generative/resume", test_resume);
+  g_test_add_func ("/generative/bad-input", test_bad_input);
+  return g_test_run ();
+}
