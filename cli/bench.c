@@ -1,4 +1,5 @@
 #include "bench.h"
+#include "loom-gan.h"
 #include "loom-unet.h"
 
 /* Transposed convolutions are named by their own input and output: convT
@@ -97,9 +98,14 @@ out:
 static const LoomUNetConfig bench_unet = { 3, 4, 4, 16 };
 
 const ModelBench model_benches[] = {
-  { "unet_train_b4_256", 4, 256, TRUE },
-  { "unet_infer_1024", 1, 1024, FALSE },
+  { "unet_train_b4_256", 4, 256, TRUE, FALSE },
+  { "unet_infer_1024", 1, 1024, FALSE, FALSE },
+  { "dcgan_train_b64", 64, 64, TRUE, TRUE },
+  { "dcgan_gen_64", 64, 64, FALSE, TRUE },
 };
+
+/* The generative issue's DCGAN: 64×64 RGB, latent 100, ngf = ndf = 64. */
+static const LoomGanConfig bench_dcgan = { LOOM_GAN_DCGAN, 3, 100, 4, 64, 64, FALSE };
 const guint n_model_benches = G_N_ELEMENTS (model_benches);
 
 /* Convolution flops of one forward pass. */
@@ -120,9 +126,104 @@ unet_flops (const LoomUNetConfig *c, guint n, guint size)
   return total + 2.0 * n * size * size * c->base * c->classes;
 }
 
-gboolean
-model_bench_run (LoomDevice *device, const ModelBench *bench, guint repeat,
-                 double *ms, double *flops, GError **error)
+/* Convolution flops of one pass of G (and, with D, of D over one batch). */
+static double
+dcgan_flops (const LoomGanConfig *c, guint n, gboolean with_d)
+{
+  double total = 2.0 * n * c->latent * (c->g_width << (c->levels - 1)) * 16;   /* 1 → 4 */
+  guint side = 4;
+
+  for (guint i = 1; i <= c->levels; i++, side *= 2)      /* G: each input pixel × 16 taps */
+    total += 2.0 * n * side * side * 16 * (c->g_width << (c->levels - i))
+             * (i == c->levels ? c->channels : c->g_width << (c->levels - 1 - i));
+  for (guint i = 0; with_d && i < c->levels; i++)        /* D: each output pixel × 16 taps */
+    {
+      double out = (double) (loom_gan_image_side (c) >> (i + 1));
+
+      total += 2.0 * n * out * out * 16 * (c->d_width << i)
+               * (i == 0 ? c->channels : c->d_width << (i - 1));
+    }
+  return total + (with_d ? 2.0 * n * 16 * (c->d_width << (c->levels - 1)) : 0.0);
+}
+
+static double
+time_runs (LoomDevice *device, LoomGraph *g, guint repeat, double *ms, GError **error)
+{
+  for (guint r = 0; r <= repeat; r++)
+    {
+      gint64 start = g_get_monotonic_time ();
+
+      if (!loom_graph_run (g, error) || !loom_device_sync (device, error))
+        return FALSE;
+      if (r > 0)
+        ms[r - 1] = (g_get_monotonic_time () - start) / 1000.0;
+    }
+  return TRUE;
+}
+
+static gboolean
+dcgan_bench_run (LoomDevice *device, const ModelBench *bench, guint repeat, double *ms,
+                 double *flops, GError **error)
+{
+  const LoomGanConfig *c = &bench_dcgan;
+  guint n = bench->batch, s = loom_gan_image_side (c);
+  LoomGraph *g = loom_graph_new ();
+  LoomGan *gan = loom_gan_new (g, c, bench->train, error);
+  LoomTensor *real = NULL, *fake, *loss = NULL, *ones = NULL, *zeros = NULL;
+  g_autofree float *data = NULL;
+  GRand *rand = g_rand_new_with_seed (9);
+  gboolean ok = FALSE;
+
+  if (gan == NULL)
+    goto out;
+  fake = loom_gan_generate_layer (gan, loom_graph_noise (g, "z", n, c->latent, 1, 1, TRUE),
+                                  bench->train, 0.1f);
+  if (bench->train)
+    {
+      LoomTensor *judged[3];
+
+      real = loom_graph_input (g, "real", n, c->channels, s, s);
+      ones = loom_graph_input (g, "ones", n, 1, 1, 1);
+      zeros = loom_graph_input (g, "zeros", n, 1, 1, 1);
+      judged[0] = loom_gan_judge_layer (gan, real, FALSE);
+      judged[1] = loom_gan_judge_layer (gan, loom_graph_detach (g, fake), FALSE);
+      judged[2] = loom_gan_judge_layer (gan, fake, TRUE);
+      loss = loom_graph_loss_add (g, loom_graph_loss_add (g,
+               loom_graph_loss (g, LOOM_LOSS_BCE_WITH_LOGITS, judged[0], ones, FALSE),
+               loom_graph_loss (g, LOOM_LOSS_BCE_WITH_LOGITS, judged[1], zeros, FALSE)),
+             loom_graph_loss (g, LOOM_LOSS_BCE_WITH_LOGITS, judged[2], ones, FALSE));
+      if (!loom_graph_train_adam (g, loss, 2e-4f, 0.5f, 0.999f, 1e-8f, 0.0f, error))
+        goto out;
+    }
+  if (!loom_graph_compile (g, device, error) || !loom_gan_init (gan, 1, error))
+    goto out;
+  if (bench->train)
+    {
+      data = g_new (float, loom_tensor_get_length (real));
+      for (gsize i = 0; i < loom_tensor_get_length (real); i++)
+        data[i] = (float) g_rand_double_range (rand, -1, 1);
+      if (!loom_graph_write (g, real, data, error))
+        goto out;
+      for (gsize i = 0; i < n; i++)
+        data[i] = 1.0f, data[n + i] = 0.0f;
+      if (!loom_graph_write (g, ones, data, error) || !loom_graph_write (g, zeros, data + n, error))
+        goto out;
+    }
+  /* Training: G forward, D forward three times, backward about twice. */
+  *flops = bench->train ? 3 * dcgan_flops (c, n, FALSE) + 3 * 3 * (dcgan_flops (c, n, TRUE)
+                                                                  - dcgan_flops (c, n, FALSE))
+                        : dcgan_flops (c, n, FALSE);
+  ok = time_runs (device, g, repeat, ms, error);
+out:
+  loom_gan_free (gan);
+  loom_graph_free (g);
+  g_rand_free (rand);
+  return ok;
+}
+
+static gboolean
+unet_bench_run (LoomDevice *device, const ModelBench *bench, guint repeat,
+                double *ms, double *flops, GError **error)
 {
   guint n = bench->batch, s = bench->size;
   LoomGraph *g = loom_graph_new ();
@@ -155,19 +256,18 @@ model_bench_run (LoomDevice *device, const ModelBench *bench, guint repeat,
         goto out;
     }
   *flops = unet_flops (&bench_unet, n, s) * (bench->train ? 3 : 1);
-  for (guint r = 0; r <= repeat; r++)
-    {
-      gint64 start = g_get_monotonic_time ();
-
-      if (!loom_graph_run (g, error) || !loom_device_sync (device, error))
-        goto out;
-      if (r > 0)
-        ms[r - 1] = (g_get_monotonic_time () - start) / 1000.0;
-    }
-  ok = TRUE;
+  ok = time_runs (device, g, repeat, ms, error);
 out:
   loom_unet_free (u);
   loom_graph_free (g);
   g_rand_free (rand);
   return ok;
+}
+
+gboolean
+model_bench_run (LoomDevice *device, const ModelBench *bench, guint repeat,
+                 double *ms, double *flops, GError **error)
+{
+  return bench->gan ? dcgan_bench_run (device, bench, repeat, ms, flops, error)
+                    : unet_bench_run (device, bench, repeat, ms, flops, error);
 }

@@ -20,13 +20,16 @@ extern const guint     n_conv_benches;
 gboolean conv_bench_run (LoomDevice *device, const ConvBench *bench, guint repeat,
                          double *ms, double *flops, GError **error);
 
-/* Whole models: a training step (forward, cross-entropy, backward, Adam)
- * or an inference, on random data. */
+/* Whole models: a training step (forward, loss, backward, Adam) or an
+ * inference, on random data.  The U-Net: cross-entropy; the DCGAN: D on
+ * real, D on G's detached images and frozen D on G's, BCE, one Adam; its
+ * inference is G alone. */
 typedef struct
 {
   const char *name;             /* unet_train_b4_256, … */
   guint       batch, size;      /* N and H = W */
   gboolean    train;
+  gboolean    gan;              /* the DCGAN (64², latent 100, widths 64), else the U-Net */
 } ModelBench;
 
 extern const ModelBench model_benches[];

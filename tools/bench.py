@@ -77,7 +77,42 @@ def unet(batch, size, train):
     return make
 
 
+def dcgan(batch, train):
+    """Loom's DCGAN benchmark (cli/bench.c) on its PyTorch twin: 64×64 RGB,
+    latent 100, ngf = ndf = 64, BCE; a training step as PyTorch's DCGAN
+    example takes it (D on real and detached fake, Adam; G through D, Adam),
+    or G alone generating a batch."""
+    def make(device, gen):
+        from gan import Gan
+        torch.manual_seed(1)
+        gan = Gan("dcgan", 3, 100, 4, 64, 64).to(device)
+        g, d = gan.generator, gan.discriminator
+        real = (torch.rand(batch, 3, 64, 64, generator=gen) * 2 - 1).to(device)
+        ones, zeros = torch.ones(batch, device=device), torch.zeros(batch, device=device)
+        opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        bce = F.binary_cross_entropy_with_logits
+        g.train(train)
+
+        def step():
+            z = torch.randn(batch, 100, 1, 1, device=device)
+            if not train:
+                with torch.no_grad():
+                    return g(z)
+            fake = g(z)
+            opt_d.zero_grad()
+            (bce(d(real).view(-1), ones) + bce(d(fake.detach()).view(-1), zeros)).backward()
+            opt_d.step()
+            opt_g.zero_grad()
+            bce(d(fake).view(-1), ones).backward()
+            opt_g.step()
+        return step
+    return make
+
+
 WORK = {
+    "dcgan_train_b64": dcgan(64, True),
+    "dcgan_gen_64": dcgan(64, False),
     "unet_train_b4_256": unet(4, 256, True),
     "unet_infer_1024": unet(1, 1024, False),
     "conv3x3_64_256_fwd": conv(1, 64, 256, 64, 3, 1, 1, False),
