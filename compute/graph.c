@@ -874,6 +874,27 @@ loom_graph_photometric (LoomGraph *g, LoomTensor *x, LoomTensor *settings)
   return y;
 }
 
+LoomTensor *
+loom_graph_one_hot (LoomGraph *g, LoomTensor *labels, guint classes)
+{
+  LoomTensor *y;
+
+  g_return_val_if_fail (g != NULL, NULL);
+  if (labels == NULL || g->error != NULL)
+    return NULL;
+  if (labels->c != 1 || classes == 0)
+    {
+      g_autofree char *ls = shape (labels);
+
+      return fail (g, "one_hot: labels %s need one channel, and classes (%u) at least one",
+                   ls, classes);
+    }
+  y = tensor_new (g, "one-hot", labels->n, classes, labels->h, labels->w, TENSOR_VALUE);
+  emit (g, &loom_op_one_hot, &(LoomOneHotParams) { labels->n, classes, labels->h * labels->w },
+        (LoomTensor *[]) { y, labels });
+  return y;
+}
+
 /* ---- views and slices --------------------------------------------------------- */
 
 /* A tensor that is a window of BASE's memory (its root, if BASE is a view). */

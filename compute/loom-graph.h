@@ -96,6 +96,9 @@ gboolean    loom_graph_affine_sample (LoomGraph *graph, LoomTensor *images, Loom
  * through the settings of its row of SETTINGS (N × LOOM_PHOTO_FLOATS, see
  * ops/params.h).  No gradient. */
 LoomTensor *loom_graph_photometric (LoomGraph *graph, LoomTensor *x, LoomTensor *settings);
+/* Labels N×1×H×W (class numbers; −1 unlabelled) as N×CLASSES×H×W planes of
+ * 0 and 1 (op one_hot; unlabelled pixels: all 0).  No gradient. */
+LoomTensor *loom_graph_one_hot     (LoomGraph *graph, LoomTensor *labels, guint classes);
 /* X seen as N×C×H×W (as many values): no copy. */
 LoomTensor *loom_graph_reshape     (LoomGraph *graph, LoomTensor *x, guint n, guint c,
                                     guint h, guint w);

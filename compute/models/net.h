@@ -5,6 +5,7 @@
 #pragma once
 
 #include "loom-graph.h"
+#include "loom-unet.h"
 #include "loom-weights.h"
 
 G_BEGIN_DECLS
@@ -40,5 +41,12 @@ gboolean    loom_net_load  (LoomNet *net, LoomWeights *weights, GError **error);
 gboolean    loom_net_store (LoomNet *net, LoomWeights *weights, GError **error);
 /* The table's tensor called NAME, or NULL. */
 const LoomNetParam *loom_net_find (LoomNet *net, const char *name);
+
+/* The U-Net's layers (models/unet.c) on X, their parameters added to NET
+ * named PREFIX + the twin's names: a U-Net inside another model (the
+ * label→image generator).  Returns the logits (NULL: the graph's error). */
+LoomTensor *loom_unet_layers (LoomNet *net, const char *prefix, const LoomUNetConfig *config,
+                              LoomTensor *x, gboolean training, float momentum);
+gboolean    loom_unet_check_config (const LoomUNetConfig *config, GError **error);
 
 G_END_DECLS

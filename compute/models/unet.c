@@ -65,17 +65,29 @@ loom_unet_count_parameters (const LoomUNetConfig *c)
   return total + (guint64) c->classes * c->base + c->classes;
 }
 
-static LoomTensor *
-param (LoomUNet *u, const char *name, guint n_dims, const guint64 *shape, LoomInit init,
-       gboolean buffer)
+/* Where the layers go: a table, the names' prefix, the norms' mode. */
+typedef struct
 {
-  return loom_net_add (&u->net, name, n_dims, shape, init, 0.0f, buffer);
+  LoomNet    *net;
+  const char *prefix;           /* "" or e.g. "generator." */
+  gboolean    training;
+  float       momentum;
+} Builder;
+
+static LoomTensor *
+param (const Builder *b, const char *name, guint n_dims, const guint64 *shape, LoomInit init,
+       float scale, gboolean buffer)
+{
+  g_autofree char *full = g_strconcat (b->prefix, name, NULL);
+
+  return loom_net_add (b->net, full, n_dims, shape, init, scale, buffer);
 }
 
 /* conv 3×3 (no bias) → batch norm → ReLU, as PREFIX.conv{I} and PREFIX.bn{I}. */
 static LoomTensor *
-conv_bn_relu (LoomUNet *u, LoomTensor *x, guint in, guint out, const char *prefix, int i)
+conv_bn_relu (const Builder *b, LoomTensor *x, guint in, guint out, const char *prefix, int i)
 {
+  LoomGraph *g = b->net->graph;
   const LoomConv2d same = { .pad_h = 1, .pad_w = 1 };
   g_autofree char *w = g_strdup_printf ("%s.conv%d.weight", prefix, i);
   g_autofree char *bn = g_strdup_printf ("%s.bn%d", prefix, i);
@@ -86,15 +98,55 @@ conv_bn_relu (LoomUNet *u, LoomTensor *x, guint in, guint out, const char *prefi
   const guint64 kernel[] = { out, in, 3, 3 }, vec[] = { out };
   LoomTensor *y;
 
-  y = loom_graph_conv2d (u->graph, x, param (u, w, 4, kernel, LOOM_INIT_KAIMING_NORMAL, FALSE),
+  y = loom_graph_conv2d (g, x, param (b, w, 4, kernel, LOOM_INIT_KAIMING_NORMAL, 0, FALSE),
                          NULL, &same);
-  y = loom_graph_batch_norm (u->graph, y,
-                             param (u, gamma, 1, vec, LOOM_INIT_ONES, FALSE),
-                             param (u, beta, 1, vec, LOOM_INIT_ZEROS, FALSE),
-                             param (u, mean, 1, vec, LOOM_INIT_ZEROS, TRUE),
-                             param (u, var, 1, vec, LOOM_INIT_ONES, TRUE),
-                             u->training, u->momentum, 1e-5f);
-  return loom_graph_activation (u->graph, LOOM_ACTIVATION_RELU, 0.0f, y);
+  y = loom_graph_batch_norm (g, y,
+                             param (b, gamma, 1, vec, LOOM_INIT_ONES, 0, FALSE),
+                             param (b, beta, 1, vec, LOOM_INIT_ZEROS, 0, FALSE),
+                             param (b, mean, 1, vec, LOOM_INIT_ZEROS, 0, TRUE),
+                             param (b, var, 1, vec, LOOM_INIT_ONES, 0, TRUE),
+                             b->training, b->momentum, 1e-5f);
+  return loom_graph_activation (g, LOOM_ACTIVATION_RELU, 0.0f, y);
+}
+
+LoomTensor *
+loom_unet_layers (LoomNet *net, const char *prefix, const LoomUNetConfig *config,
+                  LoomTensor *x, gboolean training, float momentum)
+{
+  const Builder b = { net, prefix, training, momentum };
+  LoomGraph *graph = net->graph;
+  LoomTensor *h = x, *skips[7];
+  const LoomConv2d point = { 0 };
+  guint64 head_shape[] = { config->classes, config->base, 1, 1 }, bias_shape[] = { config->classes };
+
+  for (guint i = 0; i <= config->depth; i++)
+    {
+      g_autofree char *level = g_strdup_printf ("enc%u", i);
+      guint in = i == 0 ? config->in_channels : width_of (config, i - 1);
+
+      h = conv_bn_relu (&b, h, in, width_of (config, i), level, 1);
+      h = conv_bn_relu (&b, h, width_of (config, i), width_of (config, i), level, 2);
+      skips[i] = h;
+      if (i < config->depth)
+        h = loom_graph_pool2d (graph, h, TRUE, 2, 2, 0);
+    }
+  for (gint i = (gint) config->depth - 1; i >= 0; i--)
+    {
+      g_autofree char *level = g_strdup_printf ("dec%d", i);
+      guint w = width_of (config, (guint) i);
+
+      h = loom_graph_upsample (graph, h, 2, TRUE);
+      h = loom_graph_concat (graph, skips[i], h);
+      h = conv_bn_relu (&b, h, w + width_of (config, (guint) i + 1), w, level, 1);
+      h = conv_bn_relu (&b, h, w, w, level, 2);
+    }
+  return loom_graph_conv2d (graph, h,
+                            param (&b, "head.weight", 4, head_shape, LOOM_INIT_KAIMING_UNIFORM,
+                                   0, FALSE),
+                            param (&b, "head.bias", 1, bias_shape,
+                                   LOOM_INIT_UNIFORM,        /* PyTorch's ±1/√fan_in */
+                                   (float) (1.0 / sqrt ((double) config->base)), FALSE),
+                            &point);
 }
 
 static gboolean
@@ -125,10 +177,7 @@ loom_unet_build_full (LoomGraph *graph, const LoomUNetConfig *config, LoomTensor
                       gboolean training, float momentum, GError **error)
 {
   LoomUNet *u;
-  LoomTensor *h, *skips[7];
   guint n, c, hh, ww, step;
-  const LoomConv2d point = { 0 };
-  guint64 head_shape[] = { config->classes, config->base, 1, 1 }, bias_shape[] = { config->classes };
 
   g_return_val_if_fail (graph != NULL && config != NULL && x != NULL, NULL);
   if (!check_config (config, error))
@@ -148,36 +197,7 @@ loom_unet_build_full (LoomGraph *graph, const LoomUNetConfig *config, LoomTensor
   u->training = training;
   u->momentum = momentum;
   loom_net_init (&u->net, graph);
-
-  h = x;
-  for (guint i = 0; i <= config->depth; i++)
-    {
-      g_autofree char *prefix = g_strdup_printf ("enc%u", i);
-      guint in = i == 0 ? config->in_channels : width_of (config, i - 1);
-
-      h = conv_bn_relu (u, h, in, width_of (config, i), prefix, 1);
-      h = conv_bn_relu (u, h, width_of (config, i), width_of (config, i), prefix, 2);
-      skips[i] = h;
-      if (i < config->depth)
-        h = loom_graph_pool2d (graph, h, TRUE, 2, 2, 0);
-    }
-  for (gint i = (gint) config->depth - 1; i >= 0; i--)
-    {
-      g_autofree char *prefix = g_strdup_printf ("dec%d", i);
-      guint w = width_of (config, (guint) i);
-
-      h = loom_graph_upsample (graph, h, 2, TRUE);
-      h = loom_graph_concat (graph, skips[i], h);
-      h = conv_bn_relu (u, h, w + width_of (config, (guint) i + 1), w, prefix, 1);
-      h = conv_bn_relu (u, h, w, w, prefix, 2);
-    }
-  u->logits = loom_graph_conv2d (graph, h,
-                                 param (u, "head.weight", 4, head_shape,
-                                        LOOM_INIT_KAIMING_UNIFORM, FALSE),
-                                 loom_net_add (&u->net, "head.bias", 1, bias_shape,
-                                               LOOM_INIT_UNIFORM,  /* PyTorch's ±1/√fan_in */
-                                               (float) (1.0 / sqrt ((double) config->base)), FALSE),
-                                 &point);
+  u->logits = loom_unet_layers (&u->net, "", config, x, training, momentum);
   if (u->logits == NULL)
     {
       /* The graph holds the reason; compile reports it too. */
@@ -259,6 +279,12 @@ read_field (JsonObject *o, const char *name, guint *value, GError **error)
     }
   *value = (guint) json_node_get_int (node);
   return TRUE;
+}
+
+gboolean
+loom_unet_check_config (const LoomUNetConfig *config, GError **error)
+{
+  return check_config (config, error);
 }
 
 gboolean

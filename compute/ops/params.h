@@ -99,6 +99,13 @@ enum
   LOOM_PHOTO_FLOATS
 };
 
+/* Class maps to one-hot planes: N×1×HW labels (−1 or past the classes:
+ * all planes 0) → N×CLASSES×HW. */
+typedef struct
+{
+  guint32 n, classes, hw;
+} LoomOneHotParams;
+
 /* NCHW broadcasting (PyTorch's rules over four dimensions): A and B are
  * read at strides that are 0 along the dimensions they broadcast. */
 typedef struct

@@ -1,0 +1,149 @@
+/* gan-runner: Loom's GANs for tools/eval/texture.py (and the other GAN
+ * evaluations).
+ *
+ *   gan-runner train KIND PLANES CHANNELS WIDTH HEIGHT COUNT SECONDS MODEL [DEVICE]
+ *       KIND dcgan or texture; PLANES holds COUNT images of CHANNELS × H × W
+ *       floats in [0, 1]; trains for SECONDS with the defaults
+ *       (LOOM_EVAL_LEVELS, _WIDTH, _LATENT, _CROP, _BATCH, _LR, _LOSS=hinge
+ *       override them) and saves MODEL; prints steps and times.
+ *   gan-runner generate MODEL COUNT WIDTH HEIGHT SEED OUT [DEVICE]
+ *       COUNT images (count × channels × H × W floats in [0, 1]) into OUT. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loom-generative.h"
+
+static float *
+load (const char *path, gsize floats, GError **error)
+{
+  gchar *data;
+  gsize len;
+
+  if (!g_file_get_contents (path, &data, &len, error))
+    return NULL;
+  if (len != floats * sizeof (float))
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "%s: %" G_GSIZE_FORMAT " bytes, not %" G_GSIZE_FORMAT, path, len,
+                   floats * sizeof (float));
+      g_free (data);
+      return NULL;
+    }
+  return (float *) data;
+}
+
+static guint
+env_or (const char *name, guint value)
+{
+  return g_getenv (name) ? (guint) atoi (g_getenv (name)) : value;
+}
+
+static gboolean
+report (guint step, guint total, float d_loss, float g_loss, double eta, gpointer data)
+{
+  if (step % 100 == 0)
+    fprintf (stderr, "step %u: D %.3f G %.3f\n", step, d_loss, g_loss);
+  return TRUE;
+}
+
+static gboolean
+train (int argc, char **argv, GError **error)
+{
+  guint channels = (guint) atoi (argv[3]), width = (guint) atoi (argv[4]);
+  guint height = (guint) atoi (argv[5]), count = (guint) atoi (argv[6]);
+  gboolean dcgan = strcmp (argv[1], "dcgan") == 0;
+  gsize per = (gsize) channels * width * height;
+  g_autofree float *planes = load (argv[2], per * count, error);
+  g_autofree LoomGenerativeImage *images = g_new (LoomGenerativeImage, MAX (count, 1));
+  LoomGenerativeConfig c;
+  LoomDevice *device;
+  LoomWeights *w;
+  gint64 t0;
+  gboolean ok;
+
+  if (planes == NULL)
+    return FALSE;
+  device = loom_device_open (argc > 9 ? argv[9] : "cpu", error);
+  if (device == NULL)
+    return FALSE;
+  for (guint i = 0; i < count; i++)
+    images[i] = (LoomGenerativeImage) { planes + i * per, width, height };
+  loom_generative_config_init (&c, dcgan ? LOOM_GAN_DCGAN : LOOM_GAN_TEXTURE, channels);
+  c.gan.levels = env_or ("LOOM_EVAL_LEVELS", c.gan.levels);
+  c.gan.g_width = c.gan.d_width = env_or ("LOOM_EVAL_WIDTH", c.gan.g_width);
+  c.gan.latent = env_or ("LOOM_EVAL_LATENT", c.gan.latent);
+  c.crop = env_or ("LOOM_EVAL_CROP", c.crop);
+  c.batch = env_or ("LOOM_EVAL_BATCH", c.batch);
+  if (g_getenv ("LOOM_EVAL_LR"))
+    c.learning_rate = (float) atof (g_getenv ("LOOM_EVAL_LR"));
+  if (g_strcmp0 (g_getenv ("LOOM_EVAL_LOSS"), "hinge") == 0)
+    c.loss = LOOM_GAN_LOSS_HINGE;
+  c.steps = 0;
+  c.seconds = atof (argv[7]);
+  t0 = g_get_monotonic_time ();
+  w = loom_generative_train (device, &c, images, count, NULL, report, NULL, NULL, error);
+  ok = w != NULL && loom_weights_save (w, argv[8], error);
+  if (ok)
+    printf ("{\"seconds\":%.2f,\"provenance\":%s}\n", (g_get_monotonic_time () - t0) / 1e6,
+            loom_weights_get_metadata (w, LOOM_METADATA_PROVENANCE));
+  loom_weights_free (w);
+  loom_device_free (device);
+  return ok;
+}
+
+static gboolean
+generate (int argc, char **argv, GError **error)
+{
+  guint count = (guint) atoi (argv[3]), width = (guint) atoi (argv[4]);
+  guint height = (guint) atoi (argv[5]);
+  LoomWeights *w = loom_weights_load (argv[2], error);
+  LoomGanConfig c;
+  LoomDevice *device;
+  g_autofree float *out = NULL;
+  gboolean ok;
+
+  if (w == NULL || !loom_gan_config_from_weights (w, &c, error))
+    {
+      loom_weights_free (w);
+      return FALSE;
+    }
+  if (c.kind == LOOM_GAN_DCGAN)
+    width = height = loom_gan_image_side (&c);
+  device = loom_device_open (argc > 8 ? argv[8] : "cpu", error);
+  out = g_new (float, (gsize) count * c.channels * width * height);
+  ok = device != NULL
+    && loom_generative_generate (device, w, count, (guint32) atoi (argv[6]), width, height, 0,
+                                 out, NULL, error)
+    && g_file_set_contents (argv[7], (const char *) out,
+                            (gssize) ((gsize) count * c.channels * width * height * sizeof (float)),
+                            error);
+  loom_device_free (device);
+  loom_weights_free (w);
+  return ok;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean ok;
+
+  if (argc >= 9 && (strcmp (argv[1], "dcgan") == 0 || strcmp (argv[1], "texture") == 0))
+    ok = train (argc, argv, &error);
+  else if (argc >= 8 && strcmp (argv[1], "generate") == 0)
+    ok = generate (argc, argv, &error);
+  else
+    {
+      fprintf (stderr, "usage: %s dcgan|texture PLANES CHANNELS WIDTH HEIGHT COUNT SECONDS MODEL "
+               "[DEVICE]\n       %s generate MODEL COUNT WIDTH HEIGHT SEED OUT [DEVICE]\n",
+               argv[0], argv[0]);
+      return 2;
+    }
+  if (!ok)
+    {
+      fprintf (stderr, "%s\n", error->message);
+      return 1;
+    }
+  return 0;
+}
