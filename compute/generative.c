@@ -14,7 +14,7 @@ loom_generative_config_init (LoomGenerativeConfig *c, LoomGanKind kind, guint ch
   gboolean dcgan = kind == LOOM_GAN_DCGAN;
 
   *c = (LoomGenerativeConfig) {
-    .gan = { kind, channels, dcgan ? 100 : 16, 4, dcgan ? 64 : 32, dcgan ? 64 : 32, !dcgan },
+    .gan = { kind, channels, dcgan ? 100 : 16, 4, dcgan ? 64 : 32, dcgan ? 64 : 32, !dcgan, 0 },
     .crop = dcgan ? 64 : 128, .batch = dcgan ? 64 : 8, .steps = dcgan ? 2000 : 1000,
     .learning_rate = 2e-4f, .beta1 = 0.5f, .loss = LOOM_GAN_LOSS_NON_SATURATING,
     .ema = 0.999f, .seed = 1, .augment = TRUE,

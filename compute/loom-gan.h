@@ -2,7 +2,7 @@
  * a discriminator D whose parameters are declared once and applied as
  * often as a training graph needs (D judges real and generated images).
  *
- * Two architectures:
+ * Three architectures:
  *
  *   dcgan    (Radford et al.) z N×latent×1×1 → transposed convolutions 4×4
  *            stride 2 with batch norm and ReLU → tanh, an S×S image with
@@ -15,11 +15,17 @@
  *            convolution of G pads circularly, so the output wraps
  *            seamlessly.  D: strided 4×4 convolutions down `levels` times,
  *            then a 3×3 convolution to one logit per patch.
+ *   pix2pix  label→image (Isola et al.): G is Loom's U-Net (loom-unet.h:
+ *            depth = levels, base = g_width) on one-hot label planes and
+ *            `latent` noise planes, tanh on its head; D is the texture D on
+ *            the label planes and the image side by side (a PatchGAN).
  *
  * Tensors are named as the PyTorch twin's state_dict (tools/torch/gan.py):
  *
  *   generator.convs.{i}.weight [.bias on the last], generator.norms.{i}.…
  *   discriminator.convs.{i}.weight [.bias], discriminator.norms.{i}.…
+ *   pix2pix: generator.enc{i}.…, generator.dec{i}.…, generator.head.… (the
+ *   U-Net's names)
  *
  * (norms: weight, bias, running_mean, running_var).  Images are in
  * [−1, 1]. */
@@ -33,7 +39,8 @@ G_BEGIN_DECLS
 typedef enum
 {
   LOOM_GAN_DCGAN,
-  LOOM_GAN_TEXTURE
+  LOOM_GAN_TEXTURE,
+  LOOM_GAN_PIX2PIX
 } LoomGanKind;
 
 typedef struct
@@ -44,6 +51,7 @@ typedef struct
   guint    levels;              /* dcgan: side 4·2^levels; texture: up/downsamplings */
   guint    g_width, d_width;    /* channels of G's last and D's first layer */
   gboolean tileable;            /* texture: G pads circularly */
+  guint    classes;             /* pix2pix: classes of the label maps (else 0) */
 } LoomGanConfig;
 
 typedef struct _LoomGan LoomGan;
@@ -55,13 +63,16 @@ LoomGan    *loom_gan_new              (LoomGraph *graph, const LoomGanConfig *co
 void        loom_gan_free             (LoomGan *gan);
 const LoomGanConfig *loom_gan_get_config (LoomGan *gan);
 
-/* G applied to Z (dcgan: N×latent×1×1; texture: N×latent×h×w): an image
- * N×channels×H×W in [−1, 1].  TRAINING uses batch statistics and updates
+/* G applied to Z (dcgan: N×latent×1×1; texture: N×latent×h×w; pix2pix:
+ * N×(classes + latent)×H×W, the one-hot labels then the noise, H and W
+ * multiples of 2^levels — once per graph): an image N×channels×H×W in
+ * [−1, 1].  TRAINING uses batch statistics and updates
  * the running ones with MOMENTUM (see loom_graph_batch_norm); else the
  * running ones. */
 LoomTensor *loom_gan_generate_layer   (LoomGan *gan, LoomTensor *z, gboolean training,
                                        float momentum);
-/* D's logits for X (dcgan: N×1×1×1; texture: N×1×h×w, one a patch), with
+/* D's logits for X (dcgan: N×1×1×1; texture: N×1×h×w, one a patch;
+ * pix2pix: X is N×(classes + channels)×H×W, labels then image), with
  * batch statistics.  FROZEN: through detached weights, so the loss
  * trains G through D without training D. */
 LoomTensor *loom_gan_judge_layer      (LoomGan *gan, LoomTensor *x, gboolean frozen);

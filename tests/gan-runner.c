@@ -1,8 +1,9 @@
 /* gan-runner MANIFEST OUTDIR DEVICE: Loom's GANs for tests/torch-gan.py.
  *
- * A case: {"name", "kind": "dcgan" | "texture-gan", "channels", "latent",
- * "levels", "g_width", "d_width", "tileable", "n", "noise": the noise's
- * side, "side": the image side D judges, "training": G's mode, and either
+ * A case: {"name", "kind": "dcgan" | "texture-gan" | "pix2pix", "channels",
+ * "latent", "levels", "g_width", "d_width", "tileable", "classes", "n",
+ * "noise": G's input side (pix2pix: the label planes' and noise's), "side": the image
+ * side D judges, "training": G's mode, and either
  * "weights": a file to load or "seed": fresh weights, saved to
  * OUTDIR/NAME.safetensors before the run}.  Inputs IN_DIR/NAME.z and
  * NAME.x; outputs OUTDIR/NAME.fake (G(z)), NAME.logits (D(x), batch
@@ -59,11 +60,13 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
           GError **error)
 {
   const char *name = json_object_get_string_member (c, "name");
+  const char *kind = json_object_get_string_member (c, "kind");
   LoomGanConfig config = {
-    strcmp (json_object_get_string_member (c, "kind"), "dcgan") == 0 ? LOOM_GAN_DCGAN
-                                                                       : LOOM_GAN_TEXTURE,
+    strcmp (kind, "dcgan") == 0 ? LOOM_GAN_DCGAN
+    : strcmp (kind, "pix2pix") == 0 ? LOOM_GAN_PIX2PIX : LOOM_GAN_TEXTURE,
     member (c, "channels"), member (c, "latent"), member (c, "levels"),
     member (c, "g_width"), member (c, "d_width"), json_object_get_boolean_member (c, "tileable"),
+    member (c, "classes"),
   };
   guint n = member (c, "n"), noise = member (c, "noise"), side = member (c, "side");
   g_autofree char *z_path = g_strdup_printf ("%s/%s.z", in_dir, name);
@@ -77,8 +80,9 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
   LoomTensor *z, *x, *fake = NULL, *logits = NULL;
   gboolean ok = FALSE;
 
-  z = loom_graph_input (g, "z", n, config.latent, noise, noise);
-  x = loom_graph_input (g, "x", n, config.channels, side, side);
+  /* pix2pix: G reads label planes and noise, D label planes and an image. */
+  z = loom_graph_input (g, "z", n, config.classes + config.latent, noise, noise);
+  x = loom_graph_input (g, "x", n, config.classes + config.channels, side, side);
   gan = loom_gan_new (g, &config, TRUE, error);
   if (gan == NULL)
     goto out;

@@ -14,7 +14,7 @@
 static LoomGanConfig
 tiny_texture (gboolean tileable)
 {
-  return (LoomGanConfig) { LOOM_GAN_TEXTURE, 3, 4, 2, 4, 4, tileable };
+  return (LoomGanConfig) { LOOM_GAN_TEXTURE, 3, 4, 2, 4, 4, tileable, 0 };
 }
 
 /* Fresh weights of CONFIG (from SEED), as a file would hold them. */
@@ -152,7 +152,7 @@ test_learns_distribution (void)
       images[i] = (LoomGenerativeImage) { pixels + i * S * S, S, S };
     }
   loom_generative_config_init (&c, LOOM_GAN_DCGAN, 1);
-  c.gan = (LoomGanConfig) { LOOM_GAN_DCGAN, 1, 8, 2, 8, 8, FALSE };
+  c.gan = (LoomGanConfig) { LOOM_GAN_DCGAN, 1, 8, 2, 8, 8, FALSE, 0 };
   c.batch = 16;
   c.steps = 300;
   c.learning_rate = 2e-3f;

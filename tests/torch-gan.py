@@ -26,17 +26,18 @@ import loomweights  # noqa: E402
 import torchref  # noqa: E402
 from gan import Gan  # noqa: E402
 
-CONFIGS = [  # name, channels, latent, levels, g_width, d_width, tileable, n, noise side
-    ("dcgan", 3, 16, 3, 4, 4, False, 3, 1),            # 32×32
-    ("dcgan", 1, 8, 2, 6, 3, False, 2, 1),             # 16×16, grey
-    ("texture-gan", 3, 4, 2, 4, 4, True, 2, 5),        # 20×20 from 5×5 noise, circular
-    ("texture-gan", 3, 3, 3, 3, 5, False, 2, 3),       # 24×24, zero padding
+CONFIGS = [  # name, channels, latent, levels, g_width, d_width, tileable, classes, n, noise side
+    ("dcgan", 3, 16, 3, 4, 4, False, 0, 3, 1),            # 32×32
+    ("dcgan", 1, 8, 2, 6, 3, False, 0, 2, 1),             # 16×16, grey
+    ("texture-gan", 3, 4, 2, 4, 4, True, 0, 2, 5),        # 20×20 from 5×5 noise, circular
+    ("texture-gan", 3, 3, 3, 3, 5, False, 0, 2, 3),       # 24×24, zero padding
+    ("pix2pix", 3, 2, 2, 4, 4, False, 3, 2, 12),          # 12×12 labels (3 classes) + noise
 ]
 
 
 def gan_for(cfg, seed):
     torch.manual_seed(seed)
-    gan = Gan(*cfg[:7])
+    gan = Gan(*cfg[:8])
     with torch.no_grad():       # not the trivial statistics and affines
         for m in gan.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
@@ -52,8 +53,8 @@ def gan_for(cfg, seed):
 
 
 def side_of(cfg):
-    name, levels, noise = cfg[0], cfg[3], cfg[8]
-    return 4 << levels if name == "dcgan" else noise << levels
+    name, levels, noise = cfg[0], cfg[3], cfg[9]
+    return 4 << levels if name == "dcgan" else noise if name == "pix2pix" else noise << levels
 
 
 def compare(label, got, want, errors):
@@ -71,16 +72,17 @@ def main():
     cases, checks = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i, cfg in enumerate(CONFIGS):
-            name_, channels, latent, levels, gw, dw, tileable, n, noise = cfg
+            name_, channels, latent, levels, gw, dw, tileable, classes, n, noise = cfg
             side = side_of(cfg)
             gen = torch.Generator().manual_seed(i)
-            z = torch.randn(n, latent, noise, noise, generator=gen)
-            x = torch.rand(n, channels, side, side, generator=gen) * 2 - 1
+            z = torch.randn(n, classes + latent, noise, noise, generator=gen)
+            x = torch.rand(n, classes + channels, side, side, generator=gen) * 2 - 1
             for training in (False, True):
                 for direction in ("torch2loom", "loom2torch"):
                     name = f"{direction}-{'train' if training else 'eval'}-{i}"
                     entry = dict(name=name, kind=name_, channels=channels, latent=latent,
-                                 levels=levels, g_width=gw, d_width=dw, tileable=tileable, n=n,
+                                 levels=levels, g_width=gw, d_width=dw, tileable=tileable,
+                                 classes=classes, n=n,
                                  noise=noise, side=side, training=training)
                     torchref.write(os.path.join(tmp, f"{name}.z"), z)
                     torchref.write(os.path.join(tmp, f"{name}.x"), x)

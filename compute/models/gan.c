@@ -21,26 +21,33 @@ struct _LoomGan
   LoomNet       net;
   Layer         g[8], d[8];                    /* levels + 1 each */
   gboolean      has_d;
+  gboolean      generated;                     /* pix2pix: its U-Net is declared */
 };
+
+static const char *const kind_names[] = { "dcgan", "texture-gan", "pix2pix" };
 
 static gboolean
 check_config (const LoomGanConfig *c, GError **error)
 {
-  guint top = c->kind == LOOM_GAN_DCGAN ? 6 : 7;
+  gboolean pix2pix = c->kind == LOOM_GAN_PIX2PIX;
+  guint top = c->kind == LOOM_GAN_DCGAN ? 6 : pix2pix ? 6 : 7;
 
-  if ((c->kind != LOOM_GAN_DCGAN && c->kind != LOOM_GAN_TEXTURE)
-      || c->channels < 1 || c->channels > 4 || c->latent < 1 || c->latent > 4096
+  if ((guint) c->kind > LOOM_GAN_PIX2PIX
+      || c->channels < 1 || c->channels > 4 || c->latent < (pix2pix ? 0u : 1u) || c->latent > 4096
       || c->levels < (c->kind == LOOM_GAN_DCGAN ? 2u : 1u) || c->levels > top
       || c->g_width < 1 || c->d_width < 1
       || ((guint64) c->g_width << c->levels) > 8192 || ((guint64) c->d_width << c->levels) > 8192
-      || (c->tileable && c->kind != LOOM_GAN_TEXTURE))
+      || (c->tileable && c->kind != LOOM_GAN_TEXTURE)
+      || (pix2pix ? c->classes < 1 || c->classes > 256 : c->classes != 0))
     {
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                   "gan: %s with %u channels, latent %u, %u levels, widths %u/%u%s is not a "
-                   "GAN Loom builds (1–4 channels, levels %s, widths·2^levels ≤ 8192, tiling "
-                   "for textures only)", c->kind == LOOM_GAN_DCGAN ? "dcgan" : "texture",
-                   c->channels, c->latent, c->levels, c->g_width, c->d_width,
-                   c->tileable ? ", tileable" : "", c->kind == LOOM_GAN_DCGAN ? "2–6" : "1–7");
+                   "gan: %s with %u channels, latent %u, %u levels, widths %u/%u, %u classes%s "
+                   "is not a GAN Loom builds (1–4 channels, levels %s, widths·2^levels ≤ 8192, "
+                   "classes 1–256 for pix2pix only, tiling for textures only)",
+                   (guint) c->kind <= LOOM_GAN_PIX2PIX ? kind_names[c->kind] : "?",
+                   c->channels, c->latent, c->levels, c->g_width, c->d_width, c->classes,
+                   c->tileable ? ", tileable" : "", c->kind == LOOM_GAN_TEXTURE ? "1–7" :
+                   c->kind == LOOM_GAN_DCGAN ? "2–6" : "1–6");
       return FALSE;
     }
   return TRUE;
@@ -104,8 +111,9 @@ loom_gan_new (LoomGraph *graph, const LoomGanConfig *config, gboolean discrimina
   loom_net_init (&gan->net, graph);
   L = c->levels;
 
-  /* G: widths g_width·2^(L−1−i), from the latent planes to the image. */
-  for (guint i = 0; i <= L; i++)
+  /* G: widths g_width·2^(L−1−i), from the latent planes to the image
+   * (pix2pix: the U-Net, declared when it is applied). */
+  for (guint i = 0; i <= L && c->kind != LOOM_GAN_PIX2PIX; i++)
     {
       guint64 in = i == 0 ? c->latent : (guint64) c->g_width << (L - i);
       guint64 width = i == L ? c->channels : (guint64) c->g_width << (L - 1 - i);
@@ -120,13 +128,13 @@ loom_gan_new (LoomGraph *graph, const LoomGanConfig *config, gboolean discrimina
   if (discriminator)
     for (guint i = 0; i <= L; i++)
       {
-        guint64 in = i == 0 ? c->channels : (guint64) c->d_width << (i - 1);
+        guint64 in = i == 0 ? c->channels + c->classes : (guint64) c->d_width << (i - 1);
+        gboolean patches = c->kind != LOOM_GAN_DCGAN;
 
         out = i == L ? 1 : c->d_width << i;
         declare (gan, &gan->d[i], "discriminator", i,
-                 (guint64[]) { out, in, c->kind == LOOM_GAN_TEXTURE && i == L ? 3 : 4,
-                               c->kind == LOOM_GAN_TEXTURE && i == L ? 3 : 4 },
-                 c->kind == LOOM_GAN_TEXTURE && i == L ? 1 : 0, i > 0 && i < L ? out : 0);
+                 (guint64[]) { out, in, patches && i == L ? 3 : 4, patches && i == L ? 3 : 4 },
+                 patches && i == L ? 1 : 0, i > 0 && i < L ? out : 0);
       }
   return gan;
 }
@@ -153,6 +161,15 @@ loom_gan_generate_layer (LoomGan *gan, LoomTensor *z, gboolean training, float m
   LoomGraph *g = gan->graph;
   LoomTensor *h = z;
 
+  if (c->kind == LOOM_GAN_PIX2PIX)
+    {
+      LoomUNetConfig u = { c->classes + c->latent, c->channels, c->levels, c->g_width };
+
+      g_return_val_if_fail (!gan->generated, NULL);
+      gan->generated = TRUE;
+      h = loom_unet_layers (&gan->net, "generator.", &u, z, training, momentum);
+      return loom_graph_activation (g, LOOM_ACTIVATION_TANH, 0.0f, h);
+    }
   for (guint i = 0; i <= c->levels; i++)
     {
       const Layer *l = &gan->g[i];
@@ -230,10 +247,9 @@ static char *
 architecture (const LoomGanConfig *c)
 {
   return g_strdup_printf ("{\"name\":\"%s\",\"channels\":%u,\"latent\":%u,\"levels\":%u,"
-                          "\"g_width\":%u,\"d_width\":%u,\"tileable\":%s}",
-                          c->kind == LOOM_GAN_DCGAN ? "dcgan" : "texture-gan", c->channels,
-                          c->latent, c->levels, c->g_width, c->d_width,
-                          c->tileable ? "true" : "false");
+                          "\"g_width\":%u,\"d_width\":%u,\"tileable\":%s,\"classes\":%u}",
+                          kind_names[c->kind], c->channels, c->latent, c->levels, c->g_width,
+                          c->d_width, c->tileable ? "true" : "false", c->classes);
 }
 
 gboolean
@@ -376,17 +392,20 @@ loom_gan_config_from_weights (LoomWeights *weights, LoomGanConfig *config, GErro
     }
   o = json_node_get_object (root);
   name = json_object_get_string_member_with_default (o, "name", "");
-  if (strcmp (name, "dcgan") != 0 && strcmp (name, "texture-gan") != 0)
+  for (config->kind = 0; config->kind <= LOOM_GAN_PIX2PIX; config->kind++)
+    if (strcmp (name, kind_names[config->kind]) == 0)
+      break;
+  if (config->kind > LOOM_GAN_PIX2PIX)
     {
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
                    "weights file: a '%s', not a GAN", name);
       return FALSE;
     }
-  config->kind = strcmp (name, "dcgan") == 0 ? LOOM_GAN_DCGAN : LOOM_GAN_TEXTURE;
   tile = json_object_get_member (o, "tileable");
   if (!field (o, "channels", &config->channels) || !field (o, "latent", &config->latent)
       || !field (o, "levels", &config->levels) || !field (o, "g_width", &config->g_width)
-      || !field (o, "d_width", &config->d_width) || tile == NULL
+      || !field (o, "d_width", &config->d_width) || !field (o, "classes", &config->classes)
+      || tile == NULL
       || !JSON_NODE_HOLDS_VALUE (tile) || json_node_get_value_type (tile) != G_TYPE_BOOLEAN)
     {
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,

@@ -1,6 +1,6 @@
-"""The PyTorch twin of Loom's GANs (compute/loom-gan.h): DCGAN and the
-fully convolutional texture GAN, with the same layers, parameter names and
-weights files.
+"""The PyTorch twin of Loom's GANs (compute/loom-gan.h): DCGAN, the fully
+convolutional texture GAN and the pix2pix label→image GAN, with the same
+layers, parameter names and weights files.
 
     from gan import Gan
     gan = Gan("texture-gan", channels=3, latent=8, levels=3, g_width=16, d_width=16,
@@ -21,6 +21,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import loomweights  # noqa: E402
+
+
+from unet import UNet  # noqa: E402
 
 
 def _init(module):
@@ -62,6 +65,13 @@ class Generator(nn.Module):
         return torch.tanh(h)
 
 
+class UNetGenerator(UNet):
+    """pix2pix's G: Loom's U-Net on label planes and noise, tanh on its head."""
+
+    def forward(self, x):
+        return torch.tanh(super().forward(x))
+
+
 class Discriminator(nn.Module):
     def __init__(self, kind, channels, levels, d_width):
         super().__init__()
@@ -95,14 +105,17 @@ class Discriminator(nn.Module):
 
 class Gan(nn.Module):
     def __init__(self, name="dcgan", channels=3, latent=100, levels=4, g_width=64, d_width=64,
-                 tileable=False):
+                 tileable=False, classes=0):
         super().__init__()
-        if name not in ("dcgan", "texture-gan"):
+        if name not in ("dcgan", "texture-gan", "pix2pix"):
             raise ValueError(f"{name!r} is not a GAN Loom builds")
         self.config = dict(name=name, channels=channels, latent=latent, levels=levels,
-                           g_width=g_width, d_width=d_width, tileable=tileable)
-        self.generator = Generator(name, channels, latent, levels, g_width, tileable)
-        self.discriminator = Discriminator(name, channels, levels, d_width)
+                           g_width=g_width, d_width=d_width, tileable=tileable, classes=classes)
+        if name == "pix2pix":     # G reads label planes and noise; D labels and image
+            self.generator = UNetGenerator(classes + latent, channels, levels, g_width)
+        else:
+            self.generator = Generator(name, channels, latent, levels, g_width, tileable)
+        self.discriminator = Discriminator(name, channels + classes, levels, d_width)
 
     def architecture(self):
         return dict(self.config)
