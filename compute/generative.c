@@ -4,6 +4,7 @@
 
 #include "crop-map.h"
 #include "loom-generative.h"
+#include "loom-image.h"
 #include "ops/params.h"
 #include "ops/philox.h"
 #include "op-registry.h"
@@ -11,13 +12,15 @@
 void
 loom_generative_config_init (LoomGenerativeConfig *c, LoomGanKind kind, guint channels)
 {
-  gboolean dcgan = kind == LOOM_GAN_DCGAN;
+  gboolean dcgan = kind == LOOM_GAN_DCGAN, pix2pix = kind == LOOM_GAN_PIX2PIX;
 
   *c = (LoomGenerativeConfig) {
-    .gan = { kind, channels, dcgan ? 100 : 16, 4, dcgan ? 64 : 32, dcgan ? 64 : 32, !dcgan, 0 },
-    .crop = dcgan ? 64 : 128, .batch = dcgan ? 64 : 8, .steps = dcgan ? 2000 : 1000,
-    .learning_rate = 2e-4f, .beta1 = 0.5f, .loss = LOOM_GAN_LOSS_NON_SATURATING,
-    .ema = 0.999f, .seed = 1, .augment = TRUE,
+    .gan = { kind, channels, dcgan ? 100 : pix2pix ? 1 : 16, 4, dcgan ? 64 : pix2pix ? 16 : 32,
+             dcgan ? 64 : 32, kind == LOOM_GAN_TEXTURE, 0 },
+    .crop = dcgan ? 64 : 128, .batch = dcgan ? 64 : pix2pix ? 4 : 8,
+    .steps = dcgan ? 2000 : 1000, .learning_rate = 2e-4f, .beta1 = 0.5f,
+    .loss = LOOM_GAN_LOSS_NON_SATURATING, .l1 = pix2pix ? 100.0f : 0.0f,
+    .ema = pix2pix ? 0.0f : 0.999f, .seed = 1, .augment = TRUE,
   };
 }
 
@@ -42,6 +45,22 @@ check_images (const LoomGenerativeConfig *c, const LoomGenerativeImage *images, 
                        "gan: image %u has no pixels", i + 1);
           return FALSE;
         }
+      if (c->gan.kind == LOOM_GAN_PIX2PIX && images[i].labels == NULL)
+        {
+          g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "gan: image %u has no label map; a label→image model learns from "
+                       "images and their labels", i + 1);
+          return FALSE;
+        }
+      for (gsize j = 0; c->gan.kind == LOOM_GAN_PIX2PIX
+                        && j < (gsize) images[i].width * images[i].height; j++)
+        if (images[i].labels[j] >= (float) c->gan.classes)
+          {
+            g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                         "gan: image %u has label %g; the model has %u classes", i + 1,
+                         images[i].labels[j], c->gan.classes);
+            return FALSE;
+          }
       if (c->gan.kind == LOOM_GAN_DCGAN
           && (images[i].width != loom_gan_image_side (&c->gan)
               || images[i].height != loom_gan_image_side (&c->gan)))
@@ -80,23 +99,23 @@ typedef struct
   const LoomGenerativeImage  *images;
   guint                       n_images, crop;
   float                     **scaled;   /* each image in [−1, 1], as G makes them */
-  guint32                    *image_at;
+  guint32                    *image_at, *label_at;
   GRand                      *rand;
   LoomGraph                  *graph;
   LoomGan                    *gan;
   GPtrArray                  *averages; /* G's moving averages, or NULL */
-  float                      *labels;   /* host crops: the op's unused label output */
 } Trainer;
 
 /* The maps of a batch of real crops; without atlases (HOST), the crops
- * cut here into X by the op's own reference code. */
+ * (and their labels) cut here into X and LABELS by the op's own reference
+ * code. */
 static void
-sample_batch (Trainer *t, float *maps, gboolean host, float *x)
+sample_batch (Trainer *t, float *maps, gboolean host, float *x, float *labels)
 {
   const LoomGenerativeConfig *c = t->config;
   guint channels = c->gan.channels;
   gsize per = (gsize) t->crop * t->crop;
-  float no_labels[1] = { 0 };
+  float no_labels[1] = { LOOM_UNLABELLED };
 
   for (guint i = 0; i < c->batch; i++)
     {
@@ -104,19 +123,23 @@ sample_batch (Trainer *t, float *maps, gboolean host, float *x)
       const LoomGenerativeImage *im = &t->images[k];
       guint x0 = (guint) g_rand_int_range (t->rand, 0, (gint32) (im->width - t->crop + 1));
       guint y0 = (guint) g_rand_int_range (t->rand, 0, (gint32) (im->height - t->crop + 1));
-      gboolean texture = c->gan.kind == LOOM_GAN_TEXTURE;
+      gboolean texture = c->gan.kind != LOOM_GAN_DCGAN;
       guint turn = c->augment && texture ? (guint) g_rand_int_range (t->rand, 0, 4) : 0;
       gboolean flip = c->augment && g_rand_boolean (t->rand);
       float *m = maps + i * LOOM_AFFINE_FLOATS;
 
       loom_crop_map (m, t->crop, x0, y0, turn, flip, 0.0, 1.0, 0.0);
-      loom_crop_map_source (m, host ? 0 : t->image_at[k], 0, im->width, im->height);
+      loom_crop_map_source (m, host ? 0 : t->image_at[k], host ? 0 : t->label_at[k], im->width,
+                            im->height);
       if (host)
         {
           LoomAffineParams p = { 1, channels, t->crop,
                                  (guint32) MIN ((gsize) channels * im->width * im->height,
-                                                G_MAXUINT32), 1 };
-          float *const b[] = { x + i * channels * per, t->labels, t->scaled[k], no_labels, m };
+                                                G_MAXUINT32),
+                                 im->labels ? (guint32) MIN ((gsize) im->width * im->height,
+                                                             G_MAXUINT32) : 1 };
+          float *const b[] = { x + i * channels * per, labels + i * per, t->scaled[k],
+                               im->labels ? (float *) im->labels : no_labels, m };
 
           loom_op_affine_sample.reference (&p, b);
         }
@@ -228,9 +251,12 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
 {
   LoomGenerativeConfig c = *config;
   Trainer t = { &c, images, n_images, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
-  LoomTensor *atlas = NULL, *no_labels = NULL, *maps = NULL, *real, *crop_labels, *z, *fake;
-  LoomTensor *judged[3], *targets[3], *d_loss, *g_loss, *total;
-  g_autofree float *mb = NULL, *xb = NULL;
+  LoomTensor *atlas = NULL, *label_atlas = NULL, *maps = NULL, *real, *crop_labels = NULL;
+  LoomTensor *z, *fake, *judged[3], *targets[3], *d_loss, *g_loss, *total, *lambda = NULL;
+  LoomTensor *seen[3], *condition = NULL;
+  g_autofree float *mb = NULL, *xb = NULL, *lb = NULL;
+  guint64 label_floats = 0;
+  gboolean pix2pix;
   g_autoptr (GPtrArray) live = NULL;
   LoomWeights *result = NULL;
   guint64 atlas_floats = 0;
@@ -253,11 +279,13 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
         return NULL;
       }
   hinge = c.loss == LOOM_GAN_LOSS_HINGE;
-  side = c.gan.kind == LOOM_GAN_DCGAN ? 1 : t.crop >> c.gan.levels;
+  pix2pix = c.gan.kind == LOOM_GAN_PIX2PIX;
+  side = c.gan.kind == LOOM_GAN_DCGAN ? 1 : pix2pix ? t.crop : t.crop >> c.gan.levels;
 
   /* The images in [−1, 1], packed one after another. */
   t.scaled = g_new0 (float *, n_images);
   t.image_at = g_new (guint32, n_images);
+  t.label_at = g_new0 (guint32, n_images);
   for (guint i = 0; i < n_images; i++)
     {
       gsize n = (gsize) c.gan.channels * images[i].width * images[i].height;
@@ -267,6 +295,11 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
         t.scaled[i][j] = 2.0f * images[i].planes[j] - 1.0f;
       t.image_at[i] = (guint32) MIN (atlas_floats, G_MAXUINT32);
       atlas_floats += n;
+      if (pix2pix)
+        {
+          t.label_at[i] = (guint32) MIN (label_floats, G_MAXUINT32);
+          label_floats += (gsize) images[i].width * images[i].height;
+        }
     }
   on_device = atlas_floats * sizeof (float) <= loom_device_get_max_binding (device)
            && atlas_floats <= G_MAXUINT32 && !g_getenv ("LOOM_HOST_CROPS");
@@ -275,23 +308,39 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
   if (on_device)
     {
       atlas = loom_graph_input (t.graph, "image atlas", 1, 1, 1, (guint) atlas_floats);
-      no_labels = loom_graph_input (t.graph, "no labels", 1, 1, 1, 1);
+      /* Without labels, one value the maps never fit: crops come unlabelled. */
+      label_atlas = loom_graph_input (t.graph, "label atlas", 1, 1, 1,
+                                      (guint) MAX (label_floats, 1));
       maps = loom_graph_input (t.graph, "crop maps", c.batch, LOOM_AFFINE_FLOATS, 1, 1);
-      loom_graph_affine_sample (t.graph, atlas, no_labels, maps, c.batch, c.gan.channels, t.crop,
-                                &real, &crop_labels);
+      loom_graph_affine_sample (t.graph, atlas, label_atlas, maps, c.batch, c.gan.channels,
+                                t.crop, &real, &crop_labels);
     }
   else
-    real = loom_graph_input (t.graph, "real", c.batch, c.gan.channels, t.crop, t.crop);
+    {
+      real = loom_graph_input (t.graph, "real", c.batch, c.gan.channels, t.crop, t.crop);
+      crop_labels = loom_graph_input (t.graph, "labels", c.batch, 1, t.crop, t.crop);
+    }
 
   /* D on real images, on G's detached, and frozen on G's: one loss. */
   t.gan = loom_gan_new (t.graph, &c.gan, TRUE, error);
   if (t.gan == NULL)
     goto out;
-  z = loom_graph_noise (t.graph, "z", c.batch, c.gan.latent, side, side, TRUE);
+  z = c.gan.latent > 0 ? loom_graph_noise (t.graph, "z", c.batch, c.gan.latent, side, side, TRUE)
+                       : NULL;
+  /* pix2pix: G sees the labels (and noise), D the labels beside each image. */
+  if (pix2pix)
+    {
+      condition = loom_graph_one_hot (t.graph, crop_labels, c.gan.classes);
+      z = z != NULL ? loom_graph_concat (t.graph, condition, z) : condition;
+    }
   fake = loom_gan_generate_layer (t.gan, z, TRUE, 0.1f);
-  judged[0] = loom_gan_judge_layer (t.gan, real, FALSE);
-  judged[1] = loom_gan_judge_layer (t.gan, loom_graph_detach (t.graph, fake), FALSE);
-  judged[2] = loom_gan_judge_layer (t.gan, fake, TRUE);
+  seen[0] = real;
+  seen[1] = loom_graph_detach (t.graph, fake);
+  seen[2] = fake;
+  for (guint i = 0; i < 3; i++)
+    judged[i] = loom_gan_judge_layer (t.gan, pix2pix ? loom_graph_concat (t.graph, condition,
+                                                                          seen[i])
+                                                     : seen[i], i == 2);
   for (guint i = 0; i < 3; i++)
     targets[i] = target_like (t.graph, judged[i], i == 1 ? "fake target" : "real target");
   d_loss = loom_graph_loss_add (t.graph,
@@ -303,6 +352,15 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
                                                  judged[1], targets[1], FALSE));
   g_loss = loom_graph_loss (t.graph, hinge ? LOOM_LOSS_LINEAR : LOOM_LOSS_BCE_WITH_LOGITS,
                             judged[2], targets[2], FALSE);
+  if (pix2pix && c.l1 > 0.0f)   /* λ·mean |G(labels) − image|, as λ·G against λ·image */
+    {
+      lambda = loom_graph_input (t.graph, "L1 weight", 1, 1, 1, 1);
+      g_loss = loom_graph_loss_add (t.graph, g_loss,
+                                    loom_graph_loss (t.graph, LOOM_LOSS_L1,
+                                                     loom_graph_mul (t.graph, fake, lambda),
+                                                     loom_graph_mul (t.graph, real, lambda),
+                                                     FALSE));
+    }
   total = loom_graph_loss_add (t.graph, d_loss, g_loss);
   if (!loom_graph_train_adam (t.graph, total, c.learning_rate, c.beta1, 0.999f, 1e-8f, 0.0f,
                               error))
@@ -319,7 +377,8 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
                          : loom_gan_init (t.gan, c.seed, error))
       || !fill (t.graph, targets[0], 1.0f, error)
       || !fill (t.graph, targets[1], hinge ? -1.0f : 0.0f, error)
-      || !fill (t.graph, targets[2], 1.0f, error))
+      || !fill (t.graph, targets[2], 1.0f, error)
+      || (lambda != NULL && !fill (t.graph, lambda, c.l1, error)))
     goto out;
   /* Fresh weights: the averages start where G starts. */
   if (start == NULL && t.averages != NULL)
@@ -336,14 +395,17 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
     for (guint i = 0; i < n_images; i++)
       if (!loom_graph_write_range (t.graph, atlas, t.image_at[i],
                                    (gsize) c.gan.channels * images[i].width * images[i].height,
-                                   t.scaled[i], error))
+                                   t.scaled[i], error)
+          || (pix2pix && !loom_graph_write_range (t.graph, label_atlas, t.label_at[i],
+                                                  (gsize) images[i].width * images[i].height,
+                                                  images[i].labels, error)))
         goto out;
 
   mb = g_new (float, (gsize) c.batch * LOOM_AFFINE_FLOATS);
   if (!on_device)
     {
       xb = g_new (float, loom_tensor_get_length (real));
-      t.labels = g_new (float, (gsize) t.crop * t.crop);
+      lb = g_new (float, loom_tensor_get_length (crop_labels));
     }
   began = g_get_monotonic_time ();
   for (step = 0; c.steps == 0 || step < c.steps; step++)
@@ -353,9 +415,10 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
 
       if ((c.seconds > 0 && elapsed >= c.seconds) || g_cancellable_is_cancelled (cancellable))
         break;
-      sample_batch (&t, mb, !on_device, xb);
+      sample_batch (&t, mb, !on_device, xb, lb);
       if ((on_device ? !loom_graph_write (t.graph, maps, mb, error)
-                     : !loom_graph_write (t.graph, real, xb, error))
+                     : !loom_graph_write (t.graph, real, xb, error)
+                       || !loom_graph_write (t.graph, crop_labels, lb, error))
           || !loom_graph_run (t.graph, error) || !loom_graph_read (t.graph, d_loss, &dv, error)
           || !loom_graph_read (t.graph, g_loss, &gv, error))
         goto out;
@@ -398,8 +461,15 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
   {
     LoomWeights *w = snapshot (&t, step, error);
 
-    result = w != NULL ? recalibrate (device, &t, w, error) : NULL;
-    loom_weights_free (w);
+    /* Only an averaged G needs its statistics recomputed (and pix2pix's
+     * would need label maps: it saves the live G). */
+    if (w != NULL && t.averages != NULL && !pix2pix)
+      {
+        result = recalibrate (device, &t, w, error);
+        loom_weights_free (w);
+      }
+    else
+      result = w;
   }
 out:
   loom_gan_free (t.gan);
@@ -410,7 +480,7 @@ out:
     g_free (t.scaled[i]);
   g_free (t.scaled);
   g_free (t.image_at);
-  g_free (t.labels);
+  g_free (t.label_at);
   if (t.rand != NULL)
     g_rand_free (t.rand);
   return result;
@@ -557,6 +627,78 @@ loom_generative_generate (LoomDevice *device, LoomWeights *weights, guint count,
             out[(((gsize) i * c.channels + ch) * height + v) * width + q]
               = 0.5f * full[((gsize) ch * full_h + v) * full_w + q] + 0.5f;
     }
+  ok = TRUE;
+out:
+  loom_gan_free (gan);
+  loom_graph_free (g);
+  return ok;
+}
+
+/* ---- label → image ------------------------------------------------------- */
+
+gboolean
+loom_generative_render (LoomDevice *device, LoomWeights *weights, const float *labels,
+                        guint width, guint height, guint32 seed, float *out, GError **error)
+{
+  LoomGanConfig c;
+  LoomGraph *g = NULL;
+  LoomGan *gan = NULL;
+  LoomTensor *lab, *z = NULL, *input, *image;
+  g_autofree float *padded = NULL, *noise = NULL, *y = NULL;
+  guint step, ph, pw;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (device != NULL && weights != NULL && labels != NULL && out != NULL, FALSE);
+  if (!loom_gan_config_from_weights (weights, &c, error))
+    return FALSE;
+  if (c.kind != LOOM_GAN_PIX2PIX || width == 0 || height == 0 || width > 16384
+      || height > 16384)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   c.kind != LOOM_GAN_PIX2PIX
+                   ? "generate: this model makes images from noise, not from labels"
+                   : "generate: a label map of %u×%u is not possible (1–16384 a side)",
+                   width, height);
+      return FALSE;
+    }
+  /* The U-Net wants sides that are multiples of 2^levels: the labels'
+   * edges repeated out to them, the image cut back. */
+  step = 1u << c.levels;
+  ph = (height + step - 1) / step * step;
+  pw = (width + step - 1) / step * step;
+  padded = g_new (float, (gsize) ph * pw);
+  for (guint v = 0; v < ph; v++)
+    for (guint q = 0; q < pw; q++)
+      padded[(gsize) v * pw + q] = labels[(gsize) MIN (v, height - 1) * width + MIN (q, width - 1)];
+  g = loom_graph_new ();
+  lab = loom_graph_input (g, "labels", 1, 1, ph, pw);
+  input = loom_graph_one_hot (g, lab, c.classes);
+  if (c.latent > 0)
+    {
+      z = loom_graph_input (g, "z", 1, c.latent, ph, pw);
+      input = loom_graph_concat (g, input, z);
+    }
+  gan = loom_gan_new (g, &c, FALSE, error);
+  if (gan == NULL)
+    goto out;
+  image = loom_gan_generate_layer (gan, input, FALSE, 0.1f);
+  if (!loom_graph_compile (g, device, error) || !loom_gan_load (gan, weights, error)
+      || !loom_graph_write (g, lab, padded, error))
+    goto out;
+  if (z != NULL)
+    {
+      noise = g_new (float, (gsize) c.latent * ph * pw);
+      draw_noise (seed, c.latent, ph, pw, noise);
+      if (!loom_graph_write (g, z, noise, error))
+        goto out;
+    }
+  y = g_new (float, (gsize) c.channels * ph * pw);
+  if (!loom_graph_run (g, error) || !loom_graph_read (g, image, y, error))
+    goto out;
+  for (guint ch = 0; ch < c.channels; ch++)
+    for (guint v = 0; v < height; v++)
+      for (guint q = 0; q < width; q++)
+        out[((gsize) ch * height + v) * width + q] = 0.5f * y[((gsize) ch * ph + v) * pw + q] + 0.5f;
   ok = TRUE;
 out:
   loom_gan_free (gan);

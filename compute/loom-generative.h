@@ -26,6 +26,7 @@ typedef struct
 {
   const float *planes;          /* channels × height × width, values in [0, 1] */
   guint        width, height;
+  const float *labels;          /* pix2pix: height × width class numbers (−1: none), else NULL */
 } LoomGenerativeImage;
 
 typedef struct
@@ -39,6 +40,7 @@ typedef struct
   float       learning_rate;    /* Adam's, both networks */
   float       beta1;            /* Adam's β₁ (0.5, as DCGAN) */
   LoomGanLoss loss;
+  float       l1;               /* pix2pix: weight of |G(labels) − image| in G's loss */
   float       ema;              /* decay of G's moving average (0: save the live weights) */
   guint32     seed;             /* fresh weights, noise, crops */
   gboolean    augment;          /* flips (and for textures quarter turns) of real crops */
@@ -50,8 +52,11 @@ typedef struct
  *   dcgan:   64×64 (levels 4), latent 100, widths 64, batch 64, 2000 steps;
  *   texture: tileable, levels 4, latent 16, widths 32, crops of 128, batch 8,
  *            1000 steps;
- * both Adam 2e-4 with β₁ 0.5, the non-saturating loss, average decay 0.999,
- * augmented, seed 1. */
+ *   pix2pix: U-Net depth 4, base 16, 1 noise plane, D width 32, crops of 128,
+ *            batch 4, 1000 steps, L1 weight 100, no average (CONFIG->gan.classes
+ *            is left 0: set it to the label maps' class count);
+ * all Adam 2e-4 with β₁ 0.5, the non-saturating loss, average decay 0.999
+ * (but pix2pix), augmented, seed 1. */
 void         loom_generative_config_init (LoomGenerativeConfig *config, LoomGanKind kind,
                                           guint channels);
 
@@ -61,7 +66,7 @@ typedef gboolean (*LoomGenerativeProgress) (guint step, guint total, float d_los
                                             float g_loss, double eta, gpointer data);
 
 /* Trains on IMAGES (dcgan: every one of the image side; texture: crops of
- * any of them) and returns the weights (architecture and provenance in
+ * any of them; pix2pix: crops of them and their label maps) and returns the weights (architecture and provenance in
  * their metadata).  START, if not NULL, holds weights to go on from (a
  * checkpoint, or a model to fine-tune): its architecture wins.  A loss
  * that stops being finite, or a discriminator that wins outright for a
@@ -84,5 +89,12 @@ LoomWeights *loom_generative_train    (LoomDevice *device, const LoomGenerativeC
 gboolean     loom_generative_generate (LoomDevice *device, LoomWeights *weights, guint count,
                                        guint32 seed, guint width, guint height, guint tile,
                                        float *out, GCancellable *cancellable, GError **error);
+
+/* A pix2pix model's image for LABELS (WIDTH × HEIGHT class numbers, −1
+ * none) into OUT (channels × height × width, values in [0, 1]), its noise
+ * from SEED: the same labels and seed, the same image. */
+gboolean     loom_generative_render   (LoomDevice *device, LoomWeights *weights,
+                                       const float *labels, guint width, guint height,
+                                       guint32 seed, float *out, GError **error);
 
 G_END_DECLS

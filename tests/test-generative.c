@@ -1,8 +1,8 @@
 /* GANs: a DCGAN learns a simple known distribution, the texture GAN's
  * tileable output wraps exactly, tiled generation equals whole generation,
  * seeds decide images, training is deterministic, diverging training
- * stops with an error, and training resumes from a checkpoint's live
- * weights. */
+ * stops with an error, training resumes from a checkpoint's live weights,
+ * and a label→image model paints each class with its texture's colours. */
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
@@ -149,7 +149,7 @@ test_learns_distribution (void)
 
       for (guint j = 0; j < S * S; j++)
         pixels[i * S * S + j] = level;
-      images[i] = (LoomGenerativeImage) { pixels + i * S * S, S, S };
+      images[i] = (LoomGenerativeImage) { pixels + i * S * S, S, S, NULL };
     }
   loom_generative_config_init (&c, LOOM_GAN_DCGAN, 1);
   c.gan = (LoomGanConfig) { LOOM_GAN_DCGAN, 1, 8, 2, 8, 8, FALSE, 0 };
@@ -204,7 +204,7 @@ test_deterministic_and_guard (void)
 {
   LoomDevice *cpu = loom_device_open ("cpu", NULL);
   float planes[3 * 40 * 36];
-  LoomGenerativeImage image = { planes, 40, 36 };
+  LoomGenerativeImage image = { planes, 40, 36, NULL };
   LoomGenerativeConfig c;
   LoomWeights *a, *b;
   GError *error = NULL;
@@ -240,7 +240,7 @@ test_resume (void)
 {
   LoomDevice *cpu = loom_device_open ("cpu", NULL);
   float planes[3 * 32 * 32];
-  LoomGenerativeImage image = { planes, 32, 32 };
+  LoomGenerativeImage image = { planes, 32, 32, NULL };
   LoomGenerativeConfig c;
   g_autofree char *dir = g_dir_make_tmp ("loom-gan-XXXXXX", NULL);
   g_autofree char *path = g_build_filename (dir, "checkpoint.safetensors", NULL);
@@ -295,12 +295,72 @@ test_resume (void)
   loom_device_free (cpu);
 }
 
+/* Label → image: one 48×48 image whose class 0 is dark stripes and class
+ * 1 flat pink.  From a label map it never saw (the blocks shifted), the
+ * model paints each class with its own colours. */
+static void
+test_label_to_image (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  enum { S = 48 };
+  float planes[3 * S * S], labels[S * S], other[S * S], out[3 * S * S];
+  LoomGenerativeImage image = { planes, S, S, labels };
+  LoomGenerativeConfig c;
+  LoomWeights *w;
+  GError *error = NULL;
+  double sum[2][3] = { { 0 } }, count[2] = { 0 };
+
+  for (guint y = 0; y < S; y++)
+    for (guint x = 0; x < S; x++)
+      {
+        guint at = y * S + x, k = (x / 12 + y / 12) % 2;
+
+        labels[at] = (float) k;
+        other[at] = (float) (((x + 6) / 12 + y / 12) % 2);
+        planes[at] = k ? 0.9f : (x % 4 < 2 ? 0.1f : 0.4f);
+        planes[S * S + at] = k ? 0.6f : (x % 4 < 2 ? 0.1f : 0.4f);
+        planes[2 * S * S + at] = k ? 0.7f : (x % 4 < 2 ? 0.1f : 0.4f);
+      }
+  loom_generative_config_init (&c, LOOM_GAN_PIX2PIX, 3);
+  c.gan.classes = 2;
+  c.gan.levels = 2;
+  c.gan.g_width = c.gan.d_width = 8;
+  c.crop = 32;
+  c.steps = 120;
+  c.learning_rate = 2e-3f;
+  w = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (loom_generative_render (cpu, w, other, S, S, 3, out, &error));
+  g_assert_no_error (error);
+  for (guint at = 0; at < S * S; at++)
+    {
+      guint k = (guint) other[at];
+
+      for (guint ch = 0; ch < 3; ch++)
+        sum[k][ch] += out[ch * S * S + at];
+      count[k]++;
+    }
+  for (guint k = 0; k < 2; k++)
+    g_test_message ("class %u: mean colour %.3f %.3f %.3f (taught %s)", k, sum[k][0] / count[k],
+                    sum[k][1] / count[k], sum[k][2] / count[k],
+                    k ? "0.9 0.6 0.7" : "0.25 0.25 0.25, striped");
+  g_assert_cmpfloat (fabs (sum[1][0] / count[1] - 0.9), <, 0.12);
+  g_assert_cmpfloat (fabs (sum[1][1] / count[1] - 0.6), <, 0.12);
+  g_assert_cmpfloat (fabs (sum[0][0] / count[0] - 0.25), <, 0.12);
+  /* A label map of no pixels. */
+  g_assert_false (loom_generative_render (cpu, w, other, 0, S, 3, out, &error));
+  g_assert_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  loom_weights_free (w);
+  loom_device_free (cpu);
+}
+
 static void
 test_bad_input (void)
 {
   LoomDevice *cpu = loom_device_open ("cpu", NULL);
   float planes[3 * 20 * 20];
-  LoomGenerativeImage image = { planes, 20, 20 };
+  LoomGenerativeImage image = { planes, 20, 20, NULL };
   LoomGenerativeConfig c;
   LoomWeights *unet = loom_weights_new ();
   float out[16];
@@ -336,6 +396,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generative/learns-a-distribution", test_learns_distribution);
   g_test_add_func ("/generative/deterministic-and-guard", test_deterministic_and_guard);
   g_test_add_func ("/generative/resume", test_resume);
+  g_test_add_func ("/generative/label-to-image", test_label_to_image);
   g_test_add_func ("/generative/bad-input", test_bad_input);
   return g_test_run ();
 }

@@ -68,7 +68,7 @@ train (int argc, char **argv, GError **error)
   if (device == NULL)
     return FALSE;
   for (guint i = 0; i < count; i++)
-    images[i] = (LoomGenerativeImage) { planes + i * per, width, height };
+    images[i] = (LoomGenerativeImage) { planes + i * per, width, height, NULL };
   loom_generative_config_init (&c, dcgan ? LOOM_GAN_DCGAN : LOOM_GAN_TEXTURE, channels);
   c.gan.levels = env_or ("LOOM_EVAL_LEVELS", c.gan.levels);
   c.gan.g_width = c.gan.d_width = env_or ("LOOM_EVAL_WIDTH", c.gan.g_width);
