@@ -355,6 +355,52 @@ test_label_to_image (void)
   loom_device_free (cpu);
 }
 
+/* On Vulkan: the same seed gives the same weights, tiles join exactly, and
+ * the images are the CPU's (within rounding). */
+static void
+test_vulkan (void)
+{
+  LoomDevice *vk = test_open_vulkan (), *cpu;
+  float planes[3 * 40 * 36];
+  LoomGenerativeImage image = { planes, 40, 36, NULL };
+  LoomGenerativeConfig c;
+  LoomWeights *a, *b;
+  g_autofree float *whole = g_new (float, 3 * 44 * 30), *tiled = g_new (float, 3 * 44 * 30);
+  g_autofree float *on_cpu = g_new (float, 3 * 44 * 30);
+  GError *error = NULL;
+  double worst = 0.0, apart = 0.0;
+
+  if (vk == NULL)
+    return;
+  cpu = loom_device_open ("cpu", NULL);
+  stripes (planes, 40, 36);
+  loom_generative_config_init (&c, LOOM_GAN_TEXTURE, 3);
+  c.gan = tiny_texture (TRUE);
+  c.crop = 16;
+  c.batch = 2;
+  c.steps = 3;
+  a = loom_generative_train (vk, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  b = loom_generative_train (vk, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  test_assert_same_weights (a, b);
+  g_assert_true (loom_generative_generate (vk, a, 1, 9, 44, 30, 64, whole, NULL, &error));
+  g_assert_true (loom_generative_generate (vk, a, 1, 9, 44, 30, 2, tiled, NULL, &error));
+  g_assert_true (loom_generative_generate (cpu, a, 1, 9, 44, 30, 0, on_cpu, NULL, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < 3 * 44 * 30; i++)
+    {
+      worst = MAX (worst, fabsf (whole[i] - tiled[i]));
+      apart = MAX (apart, fabsf (whole[i] - on_cpu[i]));
+    }
+  g_test_message ("vulkan: tiles against whole %g, against the CPU %g", worst, apart);
+  g_assert_cmpfloat (worst, <, 1e-5);
+  g_assert_cmpfloat (apart, <, 1e-4);
+  loom_weights_free (a);
+  loom_weights_free (b);
+  loom_device_free (cpu);
+  test_close (vk);
+}
+
 static void
 test_bad_input (void)
 {
@@ -397,6 +443,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generative/deterministic-and-guard", test_deterministic_and_guard);
   g_test_add_func ("/generative/resume", test_resume);
   g_test_add_func ("/generative/label-to-image", test_label_to_image);
+  g_test_add_func ("/generative/vulkan", test_vulkan);
   g_test_add_func ("/generative/bad-input", test_bad_input);
   return g_test_run ();
 }
