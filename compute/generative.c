@@ -253,7 +253,7 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
   Trainer t = { &c, images, n_images, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
   LoomTensor *atlas = NULL, *label_atlas = NULL, *maps = NULL, *real, *crop_labels = NULL;
   LoomTensor *z, *fake, *judged[3], *targets[3], *d_loss, *g_loss, *total, *lambda = NULL;
-  LoomTensor *seen[3], *condition = NULL;
+  LoomTensor *seen[3], *condition = NULL, *ema_rate = NULL;
   g_autofree float *mb = NULL, *xb = NULL, *lb = NULL;
   guint64 label_floats = 0;
   gboolean pix2pix;
@@ -362,6 +362,8 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
                                                      FALSE));
     }
   total = loom_graph_loss_add (t.graph, d_loss, g_loss);
+  if (c.ema > 0.0f)
+    ema_rate = loom_graph_input (t.graph, "average rate", 1, 1, 1, 1);
   if (!loom_graph_train_adam (t.graph, total, c.learning_rate, c.beta1, 0.999f, 1e-8f, 0.0f,
                               error))
     goto out;
@@ -370,7 +372,7 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
     {
       t.averages = g_ptr_array_new ();
       for (guint i = 0; i < live->len; i++)
-        g_ptr_array_add (t.averages, loom_graph_ema (t.graph, live->pdata[i], c.ema));
+        g_ptr_array_add (t.averages, loom_graph_ema (t.graph, live->pdata[i], ema_rate));
     }
   if (!loom_graph_compile (t.graph, device, error)
       || !(start != NULL ? loom_gan_load_averaged (t.gan, t.averages, start, error)
@@ -416,6 +418,15 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
       if ((c.seconds > 0 && elapsed >= c.seconds) || g_cancellable_is_cancelled (cancellable))
         break;
       sample_batch (&t, mb, !on_device, xb, lb);
+      /* The average's decay warms up, (1 + s)/(10 + s) until the set one:
+       * a short run is not an average of its first weights. */
+      if (ema_rate != NULL)
+        {
+          float rate = 1.0f - MIN (c.ema, (1.0f + step) / (10.0f + step));
+
+          if (!loom_graph_write (t.graph, ema_rate, &rate, error))
+            goto out;
+        }
       if ((on_device ? !loom_graph_write (t.graph, maps, mb, error)
                      : !loom_graph_write (t.graph, real, xb, error)
                        || !loom_graph_write (t.graph, crop_labels, lb, error))

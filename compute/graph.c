@@ -1519,20 +1519,22 @@ loom_graph_train_adam (LoomGraph *g, LoomTensor *loss, float learning_rate, floa
 }
 
 LoomTensor *
-loom_graph_ema (LoomGraph *g, LoomTensor *p, float decay)
+loom_graph_ema (LoomGraph *g, LoomTensor *p, LoomTensor *rate)
 {
   LoomTensor *ema, *gap;
 
   g_return_val_if_fail (g != NULL, NULL);
-  if (p == NULL || g->error != NULL)
+  if (p == NULL || rate == NULL || g->error != NULL)
     return NULL;
-  if (!g->trained || p->kind != TENSOR_PARAMETER || !(decay >= 0.0f && decay < 1.0f))
-    return fail (g, "ema: needs a parameter of a trained graph (after train_*) and a decay "
-                 "in [0, 1), not %g", decay);
+  if (!g->trained || p->kind != TENSOR_PARAMETER || rate->length != 1)
+    return fail (g, "ema: needs a parameter of a trained graph (after train_*) and a rate "
+                 "of one value");
   ema = tensor_new (g, "moving average", p->n, p->c, p->h, p->w, TENSOR_STATE);
   gap = tensor_like (g, "parameter − average", p);
   emit_elementwise (g, &loom_op_axpy, -1.0f, 0, gap, p, ema);
-  emit_elementwise (g, &loom_op_axpy, 1.0f - decay, 0, ema, ema, gap);
+  emit (g, &loom_op_scale_by, &(LoomEltParams) { (guint32) p->length, 0.0f, 0 },
+        (LoomTensor *[]) { gap, gap, rate });
+  emit_elementwise (g, &loom_op_axpy, 1.0f, 0, ema, ema, gap);
   return ema;
 }
 

@@ -151,10 +151,11 @@ gboolean    loom_graph_train_adam  (LoomGraph *graph, LoomTensor *loss, float le
                                     float beta1, float beta2, float eps, float weight_decay,
                                     GError **error);
 /* After train_*: a buffer that follows PARAMETER's exponential moving
- * average, updated after each run's update: ema += (1 − DECAY)·(parameter
- * − ema) (a GAN's generator as it is saved).  It starts at zero: write
- * the parameter's first values into it before the first run. */
-LoomTensor *loom_graph_ema         (LoomGraph *graph, LoomTensor *parameter, float decay);
+ * average, updated after each run's update: ema += rate·(parameter − ema)
+ * with RATE's one value (1 − decay; an input the caller writes, so the
+ * decay can warm up).  It starts at zero: write the parameter's first
+ * values into it before the first run. */
+LoomTensor *loom_graph_ema         (LoomGraph *graph, LoomTensor *parameter, LoomTensor *rate);
 /* Before train_*: clip all gradients together to MAX_NORM before each
  * update (PyTorch's clip_grad_norm_). */
 void        loom_graph_clip_grad_norm (LoomGraph *graph, float max_norm);

@@ -404,7 +404,8 @@ loom_gan_config_from_weights (LoomWeights *weights, LoomGanConfig *config, GErro
   tile = json_object_get_member (o, "tileable");
   if (!field (o, "channels", &config->channels) || !field (o, "latent", &config->latent)
       || !field (o, "levels", &config->levels) || !field (o, "g_width", &config->g_width)
-      || !field (o, "d_width", &config->d_width) || !field (o, "classes", &config->classes)
+      || !field (o, "d_width", &config->d_width)
+      || (json_object_has_member (o, "classes") && !field (o, "classes", &config->classes))
       || tile == NULL
       || !JSON_NODE_HOLDS_VALUE (tile) || json_node_get_value_type (tile) != G_TYPE_BOOLEAN)
     {
