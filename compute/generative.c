@@ -529,6 +529,47 @@ region_start (guint at, guint noise, guint region, guint margin, gboolean tileab
   return CLAMP ((gint64) at - margin, 0, (gint64) noise - region);
 }
 
+/* A DCGAN's COUNT images, a batch of up to 64 at a time (batch norm in
+ * evaluation: an image does not depend on its batch). */
+static gboolean
+generate_images (LoomDevice *device, LoomWeights *weights, const LoomGanConfig *c, guint count,
+                 guint32 seed, float *out, GCancellable *cancellable, GError **error)
+{
+  guint batch = MAX (MIN (count, 64u), 1u), side = loom_gan_image_side (c);
+  gsize per = (gsize) c->channels * side * side;
+  LoomGraph *g = loom_graph_new ();
+  LoomTensor *z = loom_graph_input (g, "z", batch, c->latent, 1, 1), *image;
+  LoomGan *gan = loom_gan_new (g, c, FALSE, error);
+  g_autofree float *noise = g_new (float, (gsize) batch * c->latent);
+  g_autofree float *y = g_new (float, batch * per);
+  gboolean ok = FALSE;
+
+  if (gan == NULL)
+    goto out;
+  image = loom_gan_generate_layer (gan, z, FALSE, 0.1f);
+  if (!loom_graph_compile (g, device, error) || !loom_gan_load (gan, weights, error))
+    goto out;
+  for (guint done = 0; done < count; done += batch)
+    {
+      guint n = MIN (batch, count - done);
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        goto out;
+      for (guint k = 0; k < batch; k++)
+        draw_noise (seed + done + MIN (k, n - 1), c->latent, 1, 1, noise + (gsize) k * c->latent);
+      if (!loom_graph_write (g, z, noise, error) || !loom_graph_run (g, error)
+          || !loom_graph_read (g, image, y, error))
+        goto out;
+      for (gsize i = 0; i < n * per; i++)
+        out[done * per + i] = 0.5f * y[i] + 0.5f;
+    }
+  ok = TRUE;
+out:
+  loom_gan_free (gan);
+  loom_graph_free (g);
+  return ok;
+}
+
 gboolean
 loom_generative_generate (LoomDevice *device, LoomWeights *weights, guint count, guint32 seed,
                           guint width, guint height, guint tile, float *out,
@@ -546,7 +587,12 @@ loom_generative_generate (LoomDevice *device, LoomWeights *weights, guint count,
   g_return_val_if_fail (device != NULL && weights != NULL && out != NULL, FALSE);
   if (!loom_gan_config_from_weights (weights, &c, error))
     return FALSE;
-  scale = 1u << c.levels;
+  if (c.kind == LOOM_GAN_PIX2PIX)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "generate: a label→image model needs a label map to paint");
+      return FALSE;
+    }
   if (c.kind == LOOM_GAN_DCGAN)
     {
       guint side = loom_gan_image_side (&c);
@@ -558,28 +604,23 @@ loom_generative_generate (LoomDevice *device, LoomWeights *weights, guint count,
                        width, height);
           return FALSE;
         }
-      width = height = side;
-      scale = side;             /* noise 1×1 → side × side */
-      zh = zw = rh = rw = 1;
-      full_h = full_w = side;
+      return generate_images (device, weights, &c, count, seed, out, cancellable, error);
     }
-  else
+  if (width == 0 || height == 0 || width > 65536 || height > 65536)
     {
-      if (width == 0 || height == 0 || width > 65536 || height > 65536)
-        {
-          g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                       "generate: a texture of %u×%u is not possible (1–65536 a side)",
-                       width, height);
-          return FALSE;
-        }
-      tile = tile == 0 ? 32 : tile;
-      zh = loom_gan_noise_side (&c, height);
-      zw = loom_gan_noise_side (&c, width);
-      rh = MIN (tile + 2 * margin, zh);
-      rw = MIN (tile + 2 * margin, zw);
-      full_h = zh * scale;
-      full_w = zw * scale;
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "generate: a texture of %u×%u is not possible (1–65536 a side)",
+                   width, height);
+      return FALSE;
     }
+  scale = 1u << c.levels;
+  tile = tile == 0 ? 32 : tile;
+  zh = loom_gan_noise_side (&c, height);
+  zw = loom_gan_noise_side (&c, width);
+  rh = MIN (tile + 2 * margin, zh);
+  rw = MIN (tile + 2 * margin, zw);
+  full_h = zh * scale;
+  full_w = zw * scale;
   g = loom_graph_new ();
   z = loom_graph_input (g, "z", 1, c.latent, rh, rw);
   gan = loom_gan_new (g, &c, FALSE, error);

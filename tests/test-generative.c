@@ -162,6 +162,15 @@ test_learns_distribution (void)
   g_assert_no_error (error);
   g_assert_true (loom_generative_generate (cpu, w, COUNT, 100, 0, 0, 0, out, NULL, &error));
   g_assert_no_error (error);
+  {
+    float one[S * S], apart = 0.0f;           /* in a batch or alone: the same image */
+
+    g_assert_true (loom_generative_generate (cpu, w, 1, 105, 0, 0, 0, one, NULL, &error));
+    for (guint j = 0; j < S * S; j++)         /* (the batch changes GEMM blocking: rounding) */
+      apart = MAX (apart, fabsf (one[j] - out[5 * S * S + j]));
+    g_test_message ("image 5 of a batch against alone: %g apart", apart);
+    g_assert_cmpfloat (apart, <, 1e-5f);
+  }
   for (guint i = 0; i < COUNT; i++)
     {
       double m = 0.0, var = 0.0;
