@@ -81,8 +81,8 @@ LoomWeights *loom_generative_train    (LoomDevice *device, const LoomGenerativeC
 /* COUNT images from WEIGHTS into OUT (count × channels × height × width,
  * values in [0, 1]); image i from noise drawn from SEED + i alone, so a
  * seed always gives the same image (batched: within rounding, 1e-7).  A
- * DCGAN makes images of its side
- * (WIDTH and HEIGHT 0 or that side); a texture GAN any WIDTH × HEIGHT, in
+ * DCGAN makes images of its side (WIDTH and HEIGHT 0 or that side); a
+ * texture GAN any WIDTH × HEIGHT, in
  * tiles of noise (TILE noise pixels a side, 0: 32) with margins that make
  * them join exactly, so large textures fit in memory; a tileable model's
  * texture wraps seamlessly when both sides are multiples of 2^levels

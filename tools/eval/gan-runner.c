@@ -7,7 +7,11 @@
  *       (LOOM_EVAL_LEVELS, _WIDTH, _LATENT, _CROP, _BATCH, _LR, _LOSS=hinge
  *       override them) and saves MODEL; prints steps and times.
  *   gan-runner generate MODEL COUNT WIDTH HEIGHT SEED OUT [DEVICE]
- *       COUNT images (count × channels × H × W floats in [0, 1]) into OUT. */
+ *       COUNT images (count × channels × H × W floats in [0, 1]) into OUT.
+ *   gan-runner pix2pix PLANES LABELS CHANNELS WIDTH HEIGHT CLASSES SECONDS MODEL [DEVICE]
+ *       label→image from one image and its dense labels (H × W floats).
+ *   gan-runner render MODEL LABELS WIDTH HEIGHT SEED OUT [DEVICE]
+ *       the image of a label map. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +97,68 @@ train (int argc, char **argv, GError **error)
 }
 
 static gboolean
+pix2pix (int argc, char **argv, GError **error)
+{
+  guint channels = (guint) atoi (argv[4]), width = (guint) atoi (argv[5]);
+  guint height = (guint) atoi (argv[6]);
+  g_autofree float *planes = load (argv[2], (gsize) channels * width * height, error);
+  g_autofree float *labels = planes ? load (argv[3], (gsize) width * height, error) : NULL;
+  LoomGenerativeImage image = { planes, width, height, labels };
+  LoomGenerativeConfig c;
+  LoomDevice *device;
+  LoomWeights *w;
+  gint64 t0;
+  gboolean ok;
+
+  if (labels == NULL || (device = loom_device_open (argc > 10 ? argv[10] : "cpu", error)) == NULL)
+    return FALSE;
+  loom_generative_config_init (&c, LOOM_GAN_PIX2PIX, channels);
+  c.gan.classes = (guint) atoi (argv[7]);
+  c.gan.levels = env_or ("LOOM_EVAL_LEVELS", c.gan.levels);
+  c.gan.g_width = env_or ("LOOM_EVAL_WIDTH", c.gan.g_width);
+  c.crop = env_or ("LOOM_EVAL_CROP", c.crop);
+  c.batch = env_or ("LOOM_EVAL_BATCH", c.batch);
+  if (g_getenv ("LOOM_EVAL_LR"))
+    c.learning_rate = (float) atof (g_getenv ("LOOM_EVAL_LR"));
+  c.steps = 0;
+  c.seconds = atof (argv[8]);
+  t0 = g_get_monotonic_time ();
+  w = loom_generative_train (device, &c, &image, 1, NULL, report, NULL, NULL, error);
+  ok = w != NULL && loom_weights_save (w, argv[9], error);
+  if (ok)
+    printf ("{\"seconds\":%.2f,\"provenance\":%s}\n", (g_get_monotonic_time () - t0) / 1e6,
+            loom_weights_get_metadata (w, LOOM_METADATA_PROVENANCE));
+  loom_weights_free (w);
+  loom_device_free (device);
+  return ok;
+}
+
+static gboolean
+render (int argc, char **argv, GError **error)
+{
+  guint width = (guint) atoi (argv[4]), height = (guint) atoi (argv[5]);
+  g_autofree float *labels = load (argv[3], (gsize) width * height, error);
+  LoomWeights *w = labels ? loom_weights_load (argv[2], error) : NULL;
+  LoomGanConfig c;
+  LoomDevice *device = NULL;
+  g_autofree float *out = NULL;
+  gboolean ok = FALSE;
+
+  if (w == NULL || !loom_gan_config_from_weights (w, &c, error)
+      || (device = loom_device_open (argc > 8 ? argv[8] : "cpu", error)) == NULL)
+    goto done;
+  out = g_new (float, (gsize) c.channels * width * height);
+  ok = loom_generative_render (device, w, labels, width, height, (guint32) atoi (argv[6]), out,
+                               error)
+    && g_file_set_contents (argv[7], (const char *) out,
+                            (gssize) ((gsize) c.channels * width * height * sizeof (float)), error);
+done:
+  loom_device_free (device);
+  loom_weights_free (w);
+  return ok;
+}
+
+static gboolean
 generate (int argc, char **argv, GError **error)
 {
   guint count = (guint) atoi (argv[3]), width = (guint) atoi (argv[4]);
@@ -133,11 +199,17 @@ main (int argc, char **argv)
     ok = train (argc, argv, &error);
   else if (argc >= 8 && strcmp (argv[1], "generate") == 0)
     ok = generate (argc, argv, &error);
+  else if (argc >= 10 && strcmp (argv[1], "pix2pix") == 0)
+    ok = pix2pix (argc, argv, &error);
+  else if (argc >= 8 && strcmp (argv[1], "render") == 0)
+    ok = render (argc, argv, &error);
   else
     {
       fprintf (stderr, "usage: %s dcgan|texture PLANES CHANNELS WIDTH HEIGHT COUNT SECONDS MODEL "
-               "[DEVICE]\n       %s generate MODEL COUNT WIDTH HEIGHT SEED OUT [DEVICE]\n",
-               argv[0], argv[0]);
+               "[DEVICE]\n       %s generate MODEL COUNT WIDTH HEIGHT SEED OUT [DEVICE]\n"
+               "       %s pix2pix PLANES LABELS CHANNELS WIDTH HEIGHT CLASSES SECONDS MODEL "
+               "[DEVICE]\n       %s render MODEL LABELS WIDTH HEIGHT SEED OUT [DEVICE]\n",
+               argv[0], argv[0], argv[0], argv[0]);
       return 2;
     }
   if (!ok)
