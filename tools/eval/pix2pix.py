@@ -9,9 +9,11 @@ Prints per-class figures and writes the pictures; not a test.
 Data: a mosaic of GIMP's texture patterns (as tools/eval/segment.py makes
 them, exact labels).  Loom trains its pix2pix model on it, then renders a
 new label map: another Voronoi layout of the same classes, which it never
-saw.  Per-class statistic: a random forest on multi-scale filter features
-(ilastik's method) trained on the real mosaic labels the rendered image;
-its IoU per class says whether each region carries its class's texture.
+saw.  Per-class statistic: a random forest on multi-scale texture features
+(ilastik's edge and Hessian filters, without the smoothed intensities, so
+colour alone does not tell classes apart) trained on the real mosaic labels
+the rendered image; its IoU per class says whether each region carries its
+class's texture.
 Against: the same forest on the new layout filled with the real textures
 (what a perfect generator would give) and filled with each class's mean
 colour (colour alone, no texture).
@@ -49,17 +51,22 @@ def fill(rng, pool, picks, truth):
     return image
 
 
-def forest(image, truth):
+def texture_features(image):
+    """Edges and Hessian texture at scales 1–16, no smoothed intensities:
+    what tells the classes apart is texture, not colour."""
     from skimage.feature import multiscale_basic_features
+    return multiscale_basic_features(image, intensity=False, channel_axis=-1, sigma_min=1,
+                                     sigma_max=16)
+
+
+def forest(image, truth):
     from sklearn.ensemble import RandomForestClassifier
-    f = multiscale_basic_features(image, channel_axis=-1, sigma_min=1, sigma_max=16)
+    f = texture_features(image)
     rng = np.random.default_rng(0)
     take = rng.random(truth.shape) < 0.2        # a fifth of the pixels is plenty
     clf = RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=0)
     clf.fit(f[take], truth[take])
-    return lambda im: clf.predict(
-        multiscale_basic_features(im, channel_axis=-1, sigma_min=1, sigma_max=16)
-        .reshape(-1, f.shape[-1])).reshape(truth.shape)
+    return lambda im: clf.predict(texture_features(im).reshape(-1, f.shape[-1])).reshape(truth.shape)
 
 
 def ious(pred, truth, classes):
