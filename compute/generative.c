@@ -253,7 +253,9 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
   Trainer t = { &c, images, n_images, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
   LoomTensor *atlas = NULL, *label_atlas = NULL, *maps = NULL, *real, *crop_labels = NULL;
   LoomTensor *z, *fake, *judged[3], *targets[3], *d_loss, *g_loss, *total, *lambda = NULL;
-  LoomTensor *seen[3], *condition = NULL, *ema_rate = NULL;
+  LoomTensor *seen[3], *condition = NULL, *ema_rate = NULL, *r1_scale = NULL, *r1_target = NULL;
+  LoomTensor *r1_loss = NULL;
+  float r1_values[3] = { 0 };
   g_autofree float *mb = NULL, *xb = NULL, *lb = NULL;
   guint64 label_floats = 0;
   gboolean pix2pix;
@@ -361,7 +363,38 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
                                                      loom_graph_mul (t.graph, real, lambda),
                                                      FALSE));
     }
+  /* R1 by finite differences: (D(x + εδ) − D(x))·√(γ/2)/ε against 0. */
+  if (c.r1 > 0.0f)
+    {
+      const float eps = 0.01f;
+      guint n, ch, h, w;
+      LoomTensor *delta, *noised, *gap;
+
+      loom_tensor_get_shape (real, &n, &ch, &h, &w);
+      r1_scale = loom_graph_input (t.graph, "R1 scales", 1, 3, 1, 1);
+      delta = loom_graph_noise (t.graph, "R1 directions", n, ch, h, w, TRUE);
+      noised = loom_graph_add (t.graph, real,
+                               loom_graph_mul (t.graph, delta,
+                                               loom_graph_slice_channels (t.graph, r1_scale, 0, 1)));
+      gap = loom_graph_add (t.graph,
+                            loom_gan_judge_layer (t.gan, pix2pix ? loom_graph_concat (t.graph,
+                                                                                      condition,
+                                                                                      noised)
+                                                                 : noised, FALSE),
+                            loom_graph_mul (t.graph, judged[0],
+                                            loom_graph_slice_channels (t.graph, r1_scale, 1, 1)));
+      r1_target = target_like (t.graph, gap, "R1 target");
+      r1_loss = loom_graph_loss (t.graph, LOOM_LOSS_MSE,
+                                 loom_graph_mul (t.graph, gap,
+                                                 loom_graph_slice_channels (t.graph, r1_scale, 2, 1)),
+                                 r1_target, FALSE);
+      r1_values[0] = eps;
+      r1_values[1] = -1.0f;
+      r1_values[2] = sqrtf (c.r1 / 2.0f) / eps;
+    }
   total = loom_graph_loss_add (t.graph, d_loss, g_loss);
+  if (r1_loss != NULL)          /* D's reported loss stays its classification's */
+    total = loom_graph_loss_add (t.graph, total, r1_loss);
   if (c.ema > 0.0f)
     ema_rate = loom_graph_input (t.graph, "average rate", 1, 1, 1, 1);
   if (!loom_graph_train_adam (t.graph, total, c.learning_rate, c.beta1, 0.999f, 1e-8f, 0.0f,
@@ -380,7 +413,9 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
       || !fill (t.graph, targets[0], 1.0f, error)
       || !fill (t.graph, targets[1], hinge ? -1.0f : 0.0f, error)
       || !fill (t.graph, targets[2], 1.0f, error)
-      || (lambda != NULL && !fill (t.graph, lambda, c.l1, error)))
+      || (lambda != NULL && !fill (t.graph, lambda, c.l1, error))
+      || (r1_scale != NULL && (!loom_graph_write (t.graph, r1_scale, r1_values, error)
+                               || !fill (t.graph, r1_target, 0.0f, error))))
     goto out;
   /* Fresh weights: the averages start where G starts. */
   if (start == NULL && t.averages != NULL)

@@ -4,10 +4,13 @@
  * Training runs the generator G and the discriminator D in one graph: D
  * judges real crops, G's images with G detached, and G's images through
  * D's detached weights; one backward pass and one Adam update train both
- * (simultaneous updates).  Real crops are cut on the device from the
- * images packed in an atlas (op affine_sample: random crops, flips and,
- * for textures, quarter turns).  G's weights are followed by an exponential
- * moving average, which is what gets saved and generates. */
+ * (simultaneous updates).  The optional R1 penalty is estimated without
+ * second derivatives: E[(D(x + εδ) − D(x))²] / ε² = ‖∇ₓD(x)‖² + O(ε) for
+ * δ ~ N(0, I), from a second D pass on noised real crops.  Real crops are
+ * cut on the device from the images packed in an atlas (op affine_sample:
+ * random crops, flips and, for textures, quarter turns).  G's weights are
+ * followed by an exponential moving average, which is what gets saved and
+ * generates. */
 #pragma once
 
 #include <gio/gio.h>
@@ -41,6 +44,7 @@ typedef struct
   float       beta1;            /* Adam's β₁ (0.5, as DCGAN) */
   LoomGanLoss loss;
   float       l1;               /* pix2pix: weight of |G(labels) − image| in G's loss */
+  float       r1;               /* γ of the R1 penalty γ/2·‖∇ₓD(real)‖² (0: none) */
   float       ema;              /* decay of G's moving average (0: save the live weights) */
   guint32     seed;             /* fresh weights, noise, crops */
   gboolean    augment;          /* flips (and for textures quarter turns) of real crops */
