@@ -15,9 +15,11 @@ loom_generative_config_init (LoomGenerativeConfig *c, LoomGanKind kind, guint ch
   gboolean dcgan = kind == LOOM_GAN_DCGAN, pix2pix = kind == LOOM_GAN_PIX2PIX;
 
   *c = (LoomGenerativeConfig) {
-    .gan = { kind, channels, dcgan ? 100 : pix2pix ? 1 : 16, 4, dcgan ? 64 : pix2pix ? 16 : 32,
-             dcgan ? 64 : 32, kind == LOOM_GAN_TEXTURE, 0 },
-    .crop = dcgan ? 64 : 128, .batch = dcgan ? 64 : pix2pix ? 4 : 8,
+    .gan = { kind, channels, dcgan ? 100 : pix2pix ? 1 : 16, 4, dcgan ? 64 : 16,
+             dcgan ? 64 : pix2pix ? 32 : 16, kind == LOOM_GAN_TEXTURE, 0 },
+    /* Textures: narrow networks on small crops make the most steps a
+     * minute, which is what a short run needs (tools/eval/texture.py). */
+    .crop = dcgan ? 64 : pix2pix ? 128 : 64, .batch = dcgan ? 64 : pix2pix ? 4 : 16,
     .steps = dcgan ? 2000 : 1000, .learning_rate = 2e-4f, .beta1 = 0.5f,
     .loss = LOOM_GAN_LOSS_NON_SATURATING, .l1 = pix2pix ? 100.0f : 0.0f,
     .ema = pix2pix ? 0.0f : 0.999f, .seed = 1, .augment = TRUE,

@@ -54,7 +54,7 @@ typedef struct
 
 /* Defaults for KIND on images of CHANNELS planes:
  *   dcgan:   64×64 (levels 4), latent 100, widths 64, batch 64, 2000 steps;
- *   texture: tileable, levels 4, latent 16, widths 32, crops of 128, batch 8,
+ *   texture: tileable, levels 4, latent 16, widths 16, crops of 64, batch 16,
  *            1000 steps;
  *   pix2pix: U-Net depth 4, base 16, 1 noise plane, D width 32, crops of 128,
  *            batch 4, 1000 steps, L1 weight 100, no average (CONFIG->gan.classes
