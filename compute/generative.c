@@ -8,6 +8,7 @@
 #include "ops/params.h"
 #include "ops/philox.h"
 #include "op-registry.h"
+#include "tiles.h"
 
 void
 loom_generative_config_init (LoomGenerativeConfig *c, LoomGanKind kind, guint channels)
@@ -727,67 +728,109 @@ out:
 
 gboolean
 loom_generative_render (LoomDevice *device, LoomWeights *weights, const float *labels,
-                        guint width, guint height, guint32 seed, float *out, GError **error)
+                        guint width, guint height, guint32 seed, guint tile, float *out,
+                        GError **error)
 {
   LoomGanConfig c;
   LoomGraph *g = NULL;
   LoomGan *gan = NULL;
   LoomTensor *lab, *z = NULL, *input, *image;
-  g_autofree float *padded = NULL, *noise = NULL, *y = NULL;
-  guint step, ph, pw;
+  g_autoptr (GArray) ys = NULL, xs = NULL;
+  g_autofree float *padded = NULL, *noise = NULL, *lt = NULL, *zt = NULL, *y = NULL;
+  g_autofree float *acc = NULL, *norm = NULL;
+  guint step, ph, pw, th, tw, overlap;
   gboolean ok = FALSE;
 
   g_return_val_if_fail (device != NULL && weights != NULL && labels != NULL && out != NULL, FALSE);
   if (!loom_gan_config_from_weights (weights, &c, error))
     return FALSE;
-  if (c.kind != LOOM_GAN_PIX2PIX || width == 0 || height == 0 || width > 16384
-      || height > 16384)
+  if (c.kind != LOOM_GAN_PIX2PIX || width == 0 || height == 0 || width > 65536
+      || height > 65536)
     {
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
                    c.kind != LOOM_GAN_PIX2PIX
                    ? "generate: this model makes images from noise, not from labels"
-                   : "generate: a label map of %u×%u is not possible (1–16384 a side)",
+                   : "generate: a label map of %u×%u is not possible (1–65536 a side)",
                    width, height);
       return FALSE;
     }
   /* The U-Net wants sides that are multiples of 2^levels: the labels'
-   * edges repeated out to them, the image cut back. */
+   * edges repeated out to them, the image cut back.  Larger maps run in
+   * overlapping tiles, blended (as segmentation's prediction). */
   step = 1u << c.levels;
   ph = (height + step - 1) / step * step;
   pw = (width + step - 1) / step * step;
+  tile = MAX ((tile == 0 ? 512 : tile) / step * step, 2 * step);
+  th = MIN (tile, ph);
+  tw = MIN (tile, pw);
+  overlap = MIN (MIN (th, tw) / 4, 32);
+  ys = loom_tile_origins (ph, th, th - 2 * overlap);
+  xs = loom_tile_origins (pw, tw, tw - 2 * overlap);
   padded = g_new (float, (gsize) ph * pw);
   for (guint v = 0; v < ph; v++)
     for (guint q = 0; q < pw; q++)
       padded[(gsize) v * pw + q] = labels[(gsize) MIN (v, height - 1) * width + MIN (q, width - 1)];
   g = loom_graph_new ();
-  lab = loom_graph_input (g, "labels", 1, 1, ph, pw);
+  lab = loom_graph_input (g, "labels", 1, 1, th, tw);
   input = loom_graph_one_hot (g, lab, c.classes);
   if (c.latent > 0)
     {
-      z = loom_graph_input (g, "z", 1, c.latent, ph, pw);
+      z = loom_graph_input (g, "z", 1, c.latent, th, tw);
       input = loom_graph_concat (g, input, z);
     }
   gan = loom_gan_new (g, &c, FALSE, error);
   if (gan == NULL)
     goto out;
   image = loom_gan_generate_layer (gan, input, FALSE, 0.1f);
-  if (!loom_graph_compile (g, device, error) || !loom_gan_load (gan, weights, error)
-      || !loom_graph_write (g, lab, padded, error))
+  if (!loom_graph_compile (g, device, error) || !loom_gan_load (gan, weights, error))
     goto out;
-  if (z != NULL)
+  if (z != NULL)                /* the whole map's noise: tiles agree where they overlap */
     {
       noise = g_new (float, (gsize) c.latent * ph * pw);
       draw_noise (seed, c.latent, ph, pw, noise);
-      if (!loom_graph_write (g, z, noise, error))
-        goto out;
+      zt = g_new (float, (gsize) c.latent * th * tw);
     }
-  y = g_new (float, (gsize) c.channels * ph * pw);
-  if (!loom_graph_run (g, error) || !loom_graph_read (g, image, y, error))
-    goto out;
+  lt = g_new (float, (gsize) th * tw);
+  y = g_new (float, (gsize) c.channels * th * tw);
+  acc = g_new0 (float, (gsize) c.channels * ph * pw);
+  norm = g_new0 (float, (gsize) ph * pw);
+  for (guint ty = 0; ty < ys->len; ty++)
+    for (guint tx = 0; tx < xs->len; tx++)
+      {
+        guint y0 = g_array_index (ys, guint, ty), x0 = g_array_index (xs, guint, tx);
+
+        for (guint v = 0; v < th; v++)
+          {
+            memcpy (lt + (gsize) v * tw, padded + (gsize) (y0 + v) * pw + x0, tw * sizeof (float));
+            for (guint ch = 0; z != NULL && ch < c.latent; ch++)
+              memcpy (zt + ((gsize) ch * th + v) * tw,
+                      noise + ((gsize) ch * ph + y0 + v) * pw + x0, tw * sizeof (float));
+          }
+        if (!loom_graph_write (g, lab, lt, error)
+            || (z != NULL && !loom_graph_write (g, z, zt, error))
+            || !loom_graph_run (g, error) || !loom_graph_read (g, image, y, error))
+          goto out;
+        for (guint v = 0; v < th; v++)
+          for (guint q = 0; q < tw; q++)
+            {
+              float w = loom_tile_ramp (v, th, overlap, ty > 0, ty + 1 < ys->len)
+                      * loom_tile_ramp (q, tw, overlap, tx > 0, tx + 1 < xs->len);
+              gsize at = (gsize) (y0 + v) * pw + x0 + q;
+
+              for (guint ch = 0; ch < c.channels; ch++)
+                acc[(gsize) ch * ph * pw + at] += w * y[((gsize) ch * th + v) * tw + q];
+              norm[at] += w;
+            }
+      }
   for (guint ch = 0; ch < c.channels; ch++)
     for (guint v = 0; v < height; v++)
       for (guint q = 0; q < width; q++)
-        out[((gsize) ch * height + v) * width + q] = 0.5f * y[((gsize) ch * ph + v) * pw + q] + 0.5f;
+        {
+          gsize at = (gsize) v * pw + q;
+
+          out[((gsize) ch * height + v) * width + q]
+            = 0.5f * acc[(gsize) ch * ph * pw + at] / norm[at] + 0.5f;
+        }
   ok = TRUE;
 out:
   loom_gan_free (gan);

@@ -97,9 +97,11 @@ gboolean     loom_generative_generate (LoomDevice *device, LoomWeights *weights,
 
 /* A pix2pix model's image for LABELS (WIDTH × HEIGHT class numbers, −1
  * none) into OUT (channels × height × width, values in [0, 1]), its noise
- * from SEED: the same labels and seed, the same image. */
+ * from SEED: the same labels and seed, the same image.  Maps larger than
+ * TILE (0: 512) a side run in overlapping tiles whose images are blended,
+ * so any size fits in memory. */
 gboolean     loom_generative_render   (LoomDevice *device, LoomWeights *weights,
                                        const float *labels, guint width, guint height,
-                                       guint32 seed, float *out, GError **error);
+                                       guint32 seed, guint tile, float *out, GError **error);
 
 G_END_DECLS

@@ -6,6 +6,7 @@
 
 #include "crop-map.h"
 #include "loom-segment.h"
+#include "tiles.h"
 #include "ops/params.h"
 #include "op-registry.h"
 
@@ -568,39 +569,6 @@ out:
 
 /* ---- prediction ------------------------------------------------------------ */
 
-/* Tile origins along an axis of SIZE: every STRIDE, the last flush with the end. */
-static GArray *
-origins (guint size, guint tile, guint stride)
-{
-  GArray *a = g_array_new (FALSE, FALSE, sizeof (guint));
-  guint at = 0;
-
-  for (;;)
-    {
-      guint o = MIN (at, size > tile ? size - tile : 0);
-
-      g_array_append_val (a, o);
-      if (o + tile >= size)
-        break;
-      at += stride;
-    }
-  return a;
-}
-
-/* How much a tile's pixel I (of TILE) counts: 1 inside, falling towards
- * edges that another tile also covers, never 0. */
-static float
-ramp (guint i, guint tile, guint overlap, gboolean lead, gboolean trail)
-{
-  float w = 1.0f;
-
-  if (lead && i < overlap)
-    w = MIN (w, (i + 0.5f) / overlap);
-  if (trail && tile - 1 - i < overlap)
-    w = MIN (w, (tile - 1 - i + 0.5f) / overlap);
-  return w;
-}
-
 gboolean
 loom_segment_predict (LoomDevice *device, LoomWeights *weights, const LoomSegmentImage *image,
                       guint tile, float *classes, float *confidence,
@@ -633,8 +601,8 @@ loom_segment_predict (LoomDevice *device, LoomWeights *weights, const LoomSegmen
   th = MAX ((MIN (tile, image->height) + step - 1) / step * step, 2 * step);
   tw = MAX ((MIN (tile, image->width) + step - 1) / step * step, 2 * step);
   overlap = MIN (MIN (th, tw) / 4, 32);
-  ys = origins (image->height, th, th - 2 * overlap);
-  xs = origins (image->width, tw, tw - 2 * overlap);
+  ys = loom_tile_origins (image->height, th, th - 2 * overlap);
+  xs = loom_tile_origins (image->width, tw, tw - 2 * overlap);
   total = ys->len * xs->len;
   K = c.classes;
 
@@ -680,8 +648,8 @@ loom_segment_predict (LoomDevice *device, LoomWeights *weights, const LoomSegmen
           for (guint v = 0; v < th && y0 + v < image->height; v++)
             for (guint q = 0; q < tw && x0 + q < image->width; q++)
               {
-                float w = ramp (v, th, overlap, ty > 0, ty + 1 < ys->len)
-                        * ramp (q, tw, overlap, tx > 0, tx + 1 < xs->len);
+                float w = loom_tile_ramp (v, th, overlap, ty > 0, ty + 1 < ys->len)
+                        * loom_tile_ramp (q, tw, overlap, tx > 0, tx + 1 < xs->len);
                 gsize at = (gsize) (y0 + v - band0) * image->width + x0 + q;
                 float top = -INFINITY, sum = 0.0f;
 

@@ -339,8 +339,20 @@ test_label_to_image (void)
   c.learning_rate = 2e-3f;
   w = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  g_assert_true (loom_generative_render (cpu, w, other, S, S, 3, out, &error));
+  g_assert_true (loom_generative_render (cpu, w, other, S, S, 3, 0, out, &error));
   g_assert_no_error (error);
+  {
+    /* In tiles of 16 (overlapping, blended): close to the whole map. */
+    float tiled[3 * S * S];
+    double mean = 0.0;
+
+    g_assert_true (loom_generative_render (cpu, w, other, S, S, 3, 16, tiled, &error));
+    g_assert_no_error (error);
+    for (guint i = 0; i < 3 * S * S; i++)
+      mean += fabsf (tiled[i] - out[i]) / (3 * S * S);
+    g_test_message ("tiles of 16 against the whole map: mean difference %.4f", mean);
+    g_assert_cmpfloat (mean, <, 0.03);
+  }
   for (guint at = 0; at < S * S; at++)
     {
       guint k = (guint) other[at];
@@ -357,7 +369,7 @@ test_label_to_image (void)
   g_assert_cmpfloat (fabs (sum[1][1] / count[1] - 0.6), <, 0.12);
   g_assert_cmpfloat (fabs (sum[0][0] / count[0] - 0.25), <, 0.12);
   /* A label map of no pixels. */
-  g_assert_false (loom_generative_render (cpu, w, other, 0, S, 3, out, &error));
+  g_assert_false (loom_generative_render (cpu, w, other, 0, S, 3, 0, out, &error));
   g_assert_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
   loom_weights_free (w);

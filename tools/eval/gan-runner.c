@@ -148,8 +148,8 @@ render (int argc, char **argv, GError **error)
       || (device = loom_device_open (argc > 8 ? argv[8] : "cpu", error)) == NULL)
     goto done;
   out = g_new (float, (gsize) c.channels * width * height);
-  ok = loom_generative_render (device, w, labels, width, height, (guint32) atoi (argv[6]), out,
-                               error)
+  ok = loom_generative_render (device, w, labels, width, height, (guint32) atoi (argv[6]), 0,
+                               out, error)
     && g_file_set_contents (argv[7], (const char *) out,
                             (gssize) ((gsize) c.channels * width * height * sizeof (float)), error);
 done:
