@@ -23,18 +23,44 @@ set_bits (float *m, int field, guint32 v)
   memcpy (&m[field], &v, 4);
 }
 
+/* Op affine_sample on DEVICE over one source: IMAGE (2 planes of SW × SH),
+ * LABEL_MAP, BATCH MAPS, into X and LABELS. */
+static void
+run_affine (LoomDevice *device, const float *image, const float *label_map, const float *maps,
+            float *x, float *labels)
+{
+  LoomAffineParams p = { BATCH, 2, SIZE, 2 * SW * SH, SW * SH };
+  const gsize lengths[5] = { BATCH * 2 * SIZE * SIZE, BATCH * SIZE * SIZE, 2 * SW * SH, SW * SH,
+                             BATCH * LOOM_AFFINE_FLOATS };
+  LoomBuffer *b[5];
+  LoomSpan spans[5];
+  GError *error = NULL;
+
+  for (guint i = 0; i < 5; i++)
+    {
+      b[i] = loom_buffer_new (device, lengths[i], &error);
+      g_assert_no_error (error);
+      spans[i] = (LoomSpan) { b[i], 0, b[i]->length };
+    }
+  g_assert_true (loom_buffer_write (b[2], 0, lengths[2], image, &error));
+  g_assert_true (loom_buffer_write (b[3], 0, lengths[3], label_map, &error));
+  g_assert_true (loom_buffer_write (b[4], 0, lengths[4], maps, &error));
+  g_assert_true (loom_op_run (&loom_op_affine_sample, &p, spans, &error));
+  g_assert_true (loom_buffer_read (b[0], 0, lengths[0], x, &error));
+  g_assert_true (loom_buffer_read (b[1], 0, lengths[1], labels, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 5; i++)
+    loom_buffer_free (b[i]);
+}
+
 /* Runs affine_sample on DEVICE: channel 0 of the source is its label map
  * (classes 0, 3, 5), channel 1 noise.  GEOMETRIC: only flips, turns and
  * whole-pixel shifts. */
 static void
 sample (LoomDevice *device, gboolean geometric, float *x, float *labels)
 {
-  LoomAffineParams p = { BATCH, 2, SIZE, 2 * SW * SH, SW * SH };
   float image[2 * SW * SH], label_map[SW * SH], maps[BATCH * LOOM_AFFINE_FLOATS];
-  LoomBuffer *b[5];
-  LoomSpan spans[5];
   GRand *rand = g_rand_new_with_seed (21);
-  GError *error = NULL;
   static const float classes[] = { 0, 3, 5 };
 
   memset (maps, 0, sizeof maps);
@@ -61,23 +87,7 @@ sample (LoomDevice *device, gboolean geometric, float *x, float *labels)
       set_bits (m, LOOM_AFFINE_WIDTH, SW);
       set_bits (m, LOOM_AFFINE_HEIGHT, SH);
     }
-  b[0] = loom_buffer_new (device, BATCH * 2 * SIZE * SIZE, &error);
-  b[1] = loom_buffer_new (device, BATCH * SIZE * SIZE, &error);
-  b[2] = loom_buffer_new (device, 2 * SW * SH, &error);
-  b[3] = loom_buffer_new (device, SW * SH, &error);
-  b[4] = loom_buffer_new (device, BATCH * LOOM_AFFINE_FLOATS, &error);
-  g_assert_no_error (error);
-  g_assert_true (loom_buffer_write (b[2], 0, 2 * SW * SH, image, &error));
-  g_assert_true (loom_buffer_write (b[3], 0, SW * SH, label_map, &error));
-  g_assert_true (loom_buffer_write (b[4], 0, BATCH * LOOM_AFFINE_FLOATS, maps, &error));
-  for (guint i = 0; i < 5; i++)
-    spans[i] = (LoomSpan) { b[i], 0, b[i]->length };
-  g_assert_true (loom_op_run (&loom_op_affine_sample, &p, spans, &error));
-  g_assert_true (loom_buffer_read (b[0], 0, BATCH * 2 * SIZE * SIZE, x, &error));
-  g_assert_true (loom_buffer_read (b[1], 0, BATCH * SIZE * SIZE, labels, &error));
-  g_assert_no_error (error);
-  for (guint i = 0; i < 5; i++)
-    loom_buffer_free (b[i]);
+  run_affine (device, image, label_map, maps, x, labels);
   g_rand_free (rand);
 }
 
@@ -120,12 +130,8 @@ check (LoomDevice *device)
 static void
 sample_ramps (LoomDevice *device, float elastic, float *x, float *labels, float *label_map)
 {
-  LoomAffineParams p = { BATCH, 2, SIZE, 2 * SW * SH, SW * SH };
   float image[2 * SW * SH], maps[BATCH * LOOM_AFFINE_FLOATS];
-  LoomBuffer *b[5];
-  LoomSpan spans[5];
   GRand *rand = g_rand_new_with_seed (5);
-  GError *error = NULL;
 
   memset (maps, 0, sizeof maps);
   for (guint i = 0; i < SW * SH; i++)
@@ -149,23 +155,7 @@ sample_ramps (LoomDevice *device, float elastic, float *x, float *labels, float 
       set_bits (m, LOOM_AFFINE_WIDTH, SW);
       set_bits (m, LOOM_AFFINE_HEIGHT, SH);
     }
-  b[0] = loom_buffer_new (device, BATCH * 2 * SIZE * SIZE, &error);
-  b[1] = loom_buffer_new (device, BATCH * SIZE * SIZE, &error);
-  b[2] = loom_buffer_new (device, 2 * SW * SH, &error);
-  b[3] = loom_buffer_new (device, SW * SH, &error);
-  b[4] = loom_buffer_new (device, BATCH * LOOM_AFFINE_FLOATS, &error);
-  g_assert_no_error (error);
-  g_assert_true (loom_buffer_write (b[2], 0, 2 * SW * SH, image, &error));
-  g_assert_true (loom_buffer_write (b[3], 0, SW * SH, label_map, &error));
-  g_assert_true (loom_buffer_write (b[4], 0, BATCH * LOOM_AFFINE_FLOATS, maps, &error));
-  for (guint i = 0; i < 5; i++)
-    spans[i] = (LoomSpan) { b[i], 0, b[i]->length };
-  g_assert_true (loom_op_run (&loom_op_affine_sample, &p, spans, &error));
-  g_assert_true (loom_buffer_read (b[0], 0, BATCH * 2 * SIZE * SIZE, x, &error));
-  g_assert_true (loom_buffer_read (b[1], 0, BATCH * SIZE * SIZE, labels, &error));
-  g_assert_no_error (error);
-  for (guint i = 0; i < 5; i++)
-    loom_buffer_free (b[i]);
+  run_affine (device, image, label_map, maps, x, labels);
   g_rand_free (rand);
 }
 

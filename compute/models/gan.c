@@ -359,38 +359,17 @@ loom_gan_generator_parameters (LoomGan *gan)
   return list;
 }
 
-static gboolean
-field (JsonObject *o, const char *name, guint *value)
-{
-  JsonNode *node = json_object_get_member (o, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_INT64
-      || json_node_get_int (node) < 0 || json_node_get_int (node) > 1 << 20)
-    return FALSE;
-  *value = (guint) json_node_get_int (node);
-  return TRUE;
-}
-
 gboolean
 loom_gan_config_from_weights (LoomWeights *weights, LoomGanConfig *config, GError **error)
 {
   const char *text = loom_weights_get_metadata (weights, LOOM_METADATA_ARCHITECTURE);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonNode *root, *tile;
-  JsonObject *o;
+  g_autoptr (JsonObject) o = loom_net_architecture (weights, error);
+  JsonNode *tile;
   const char *name;
 
   memset (config, 0, sizeof *config);
-  if (text == NULL || !json_parser_load_from_data (parser, text, -1, NULL)
-      || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
-                   "weights file: no architecture in its metadata (%s)",
-                   LOOM_METADATA_ARCHITECTURE);
-      return FALSE;
-    }
-  o = json_node_get_object (root);
+  if (o == NULL)
+    return FALSE;
   name = json_object_get_string_member_with_default (o, "name", "");
   for (config->kind = 0; config->kind <= LOOM_GAN_PIX2PIX; config->kind++)
     if (strcmp (name, kind_names[config->kind]) == 0)
@@ -402,10 +381,13 @@ loom_gan_config_from_weights (LoomWeights *weights, LoomGanConfig *config, GErro
       return FALSE;
     }
   tile = json_object_get_member (o, "tileable");
-  if (!field (o, "channels", &config->channels) || !field (o, "latent", &config->latent)
-      || !field (o, "levels", &config->levels) || !field (o, "g_width", &config->g_width)
-      || !field (o, "d_width", &config->d_width)
-      || (json_object_has_member (o, "classes") && !field (o, "classes", &config->classes))
+  if (!loom_net_json_uint (o, "channels", &config->channels)
+      || !loom_net_json_uint (o, "latent", &config->latent)
+      || !loom_net_json_uint (o, "levels", &config->levels)
+      || !loom_net_json_uint (o, "g_width", &config->g_width)
+      || !loom_net_json_uint (o, "d_width", &config->d_width)
+      || (json_object_has_member (o, "classes")
+          && !loom_net_json_uint (o, "classes", &config->classes))
       || tile == NULL
       || !JSON_NODE_HOLDS_VALUE (tile) || json_node_get_value_type (tile) != G_TYPE_BOOLEAN)
     {

@@ -89,3 +89,34 @@ loom_net_find (LoomNet *net, const char *name)
       return &g_array_index (net->params, LoomNetParam, i);
   return NULL;
 }
+
+JsonObject *
+loom_net_architecture (LoomWeights *weights, GError **error)
+{
+  const char *text = loom_weights_get_metadata (weights, LOOM_METADATA_ARCHITECTURE);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+
+  if (text == NULL || !json_parser_load_from_data (parser, text, -1, NULL)
+      || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+                   "weights file: no architecture in its metadata (%s)",
+                   LOOM_METADATA_ARCHITECTURE);
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
+}
+
+gboolean
+loom_net_json_uint (JsonObject *o, const char *name, guint *value)
+{
+  JsonNode *node = json_object_get_member (o, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_INT64
+      || json_node_get_int (node) < 0 || json_node_get_int (node) > 1 << 20)
+    return FALSE;
+  *value = (guint) json_node_get_int (node);
+  return TRUE;
+}

@@ -4,6 +4,8 @@
  * GANs). */
 #pragma once
 
+#include <json-glib/json-glib.h>
+
 #include "loom-graph.h"
 #include "loom-unet.h"
 #include "loom-weights.h"
@@ -39,6 +41,11 @@ gboolean    loom_net_fill  (LoomNet *net, guint32 seed, GError **error);
 gboolean    loom_net_load  (LoomNet *net, LoomWeights *weights, GError **error);
 /* Every tensor of the table into WEIGHTS. */
 gboolean    loom_net_store (LoomNet *net, LoomWeights *weights, GError **error);
+/* The architecture object in WEIGHTS' metadata (LOOM_METADATA_ARCHITECTURE;
+ * unref it), or NULL with an error. */
+JsonObject *loom_net_architecture (LoomWeights *weights, GError **error);
+/* O's member NAME as a whole number in [0, 2^20]; FALSE if absent or not one. */
+gboolean    loom_net_json_uint (JsonObject *o, const char *name, guint *value);
 /* The table's tensor called NAME, or NULL. */
 const LoomNetParam *loom_net_find (LoomNet *net, const char *name);
 

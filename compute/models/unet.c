@@ -267,18 +267,11 @@ loom_unet_store (LoomUNet *u, LoomWeights *weights, GError **error)
 static gboolean
 read_field (JsonObject *o, const char *name, guint *value, GError **error)
 {
-  JsonNode *node = json_object_get_member (o, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_INT64
-      || json_node_get_int (node) < 0 || json_node_get_int (node) > 1 << 20)
-    {
-      g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
-                   "weights file: the architecture has no valid '%s'", name);
-      return FALSE;
-    }
-  *value = (guint) json_node_get_int (node);
-  return TRUE;
+  if (loom_net_json_uint (o, name, value))
+    return TRUE;
+  g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+               "weights file: the architecture has no valid '%s'", name);
+  return FALSE;
 }
 
 gboolean
@@ -290,21 +283,11 @@ loom_unet_check_config (const LoomUNetConfig *config, GError **error)
 gboolean
 loom_unet_config_from_weights (LoomWeights *weights, LoomUNetConfig *config, GError **error)
 {
-  const char *text = loom_weights_get_metadata (weights, LOOM_METADATA_ARCHITECTURE);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonNode *root;
-  JsonObject *o;
+  g_autoptr (JsonObject) o = loom_net_architecture (weights, error);
   const char *name;
 
-  if (text == NULL || !json_parser_load_from_data (parser, text, -1, NULL)
-      || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
-                   "weights file: no architecture in its metadata (%s)",
-                   LOOM_METADATA_ARCHITECTURE);
-      return FALSE;
-    }
-  o = json_node_get_object (root);
+  if (o == NULL)
+    return FALSE;
   name = json_object_get_string_member_with_default (o, "name", "");
   if (strcmp (name, "unet") != 0)
     {
