@@ -23,7 +23,7 @@ loom_generative_config_init (LoomGenerativeConfig *c, LoomGanKind kind, guint ch
     .crop = dcgan ? 64 : pix2pix ? 128 : 64, .batch = dcgan ? 64 : pix2pix ? 4 : 16,
     .steps = dcgan ? 2000 : 1000, .learning_rate = 2e-4f, .beta1 = 0.5f,
     .loss = LOOM_GAN_LOSS_NON_SATURATING, .l1 = pix2pix ? 100.0f : 0.0f,
-    .ema = pix2pix ? 0.0f : 0.999f, .seed = 1, .augment = TRUE,
+    .ema = pix2pix ? 0.0f : 0.999f, .seed = 1, .augment = TRUE, .turns = !dcgan,
   };
 }
 
@@ -126,8 +126,7 @@ sample_batch (Trainer *t, float *maps, gboolean host, float *x, float *labels)
       const LoomGenerativeImage *im = &t->images[k];
       guint x0 = (guint) g_rand_int_range (t->rand, 0, (gint32) (im->width - t->crop + 1));
       guint y0 = (guint) g_rand_int_range (t->rand, 0, (gint32) (im->height - t->crop + 1));
-      gboolean texture = c->gan.kind != LOOM_GAN_DCGAN;
-      guint turn = c->augment && texture ? (guint) g_rand_int_range (t->rand, 0, 4) : 0;
+      guint turn = c->augment && c->turns ? (guint) g_rand_int_range (t->rand, 0, 4) : 0;
       gboolean flip = c->augment && g_rand_boolean (t->rand);
       float *m = maps + i * LOOM_AFFINE_FLOATS;
 

@@ -47,7 +47,8 @@ typedef struct
   float       r1;               /* γ of the R1 penalty γ/2·‖∇ₓD(real)‖² (0: none) */
   float       ema;              /* decay of G's moving average (0: save the live weights) */
   guint32     seed;             /* fresh weights, noise, crops */
-  gboolean    augment;          /* flips (and for textures quarter turns) of real crops */
+  gboolean    augment;          /* flips (and with TURNS quarter turns) of real crops */
+  gboolean    turns;            /* quarter turns too (not for oriented textures: bricks, text) */
   const char *checkpoint;       /* a weights file rewritten (atomically) every … */
   guint       checkpoint_every; /* … this many steps (0: never) */
 } LoomGenerativeConfig;
@@ -60,7 +61,7 @@ typedef struct
  *            batch 4, 1000 steps, L1 weight 100, no average (CONFIG->gan.classes
  *            is left 0: set it to the label maps' class count);
  * all Adam 2e-4 with β₁ 0.5, the non-saturating loss, average decay 0.999
- * (but pix2pix), augmented, seed 1. */
+ * (but pix2pix), augmented (quarter turns but for DCGANs), seed 1. */
 void         loom_generative_config_init (LoomGenerativeConfig *config, LoomGanKind kind,
                                           guint channels);
 

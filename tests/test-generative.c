@@ -206,8 +206,8 @@ stripes (float *planes, guint W, guint H)
         planes[((gsize) ch * H + y) * W + x] = (x / 3 + y / 5) % 2 ? 0.8f : 0.2f + 0.1f * ch;
 }
 
-/* The same seed, the same weights; a loss that blows up is an error, not
- * a model. */
+/* The same seed, the same weights; the turns switch; a loss that blows up
+ * is an error, not a model. */
 static void
 test_deterministic_and_guard (void)
 {
@@ -226,6 +226,22 @@ test_deterministic_and_guard (void)
   c.steps = 4;
   a = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
   b = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  test_assert_same_weights (a, b);
+  loom_weights_free (b);
+
+  /* Quarter turns are a switch of their own (oriented textures): off, the
+   * crops differ and so do the weights; without augmentation it is moot. */
+  c.turns = FALSE;
+  b = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (test_weights_equal (a, b));
+  loom_weights_free (b);
+  c.augment = FALSE;
+  b = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  loom_weights_free (a);
+  c.turns = TRUE;
+  a = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   test_assert_same_weights (a, b);
   loom_weights_free (a);

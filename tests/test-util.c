@@ -1,3 +1,4 @@
+#include <string.h>
 #include "test-util.h"
 #include "vulkan/vk-internal.h"
 
@@ -31,6 +32,25 @@ test_close (LoomDevice *device)
 {
   loom_device_free (device);
   g_assert_cmpuint (loom_vk_validation_message_count (), ==, 0);
+}
+
+gboolean
+test_weights_equal (LoomWeights *a, LoomWeights *b)
+{
+  for (const char *const *name = loom_weights_get_names (a); *name != NULL; name++)
+    {
+      guint n_dims;
+      const guint64 *shape;
+      const float *va = loom_weights_lookup (a, *name, &n_dims, &shape);
+      const float *vb = loom_weights_lookup (b, *name, NULL, NULL);
+      gsize n = 1;
+
+      for (guint d = 0; d < n_dims; d++)
+        n *= shape[d];
+      if (vb == NULL || memcmp (va, vb, n * sizeof (float)) != 0)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 void

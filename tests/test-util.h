@@ -15,3 +15,5 @@ void        test_close       (LoomDevice *device);
 
 /* Fails unless A and B hold the same tensors, value for value. */
 void        test_assert_same_weights (LoomWeights *a, LoomWeights *b);
+/* Whether they do (for tests that want them to differ). */
+gboolean    test_weights_equal       (LoomWeights *a, LoomWeights *b);

@@ -4,8 +4,8 @@
  *   gan-runner train KIND PLANES CHANNELS WIDTH HEIGHT COUNT SECONDS MODEL [DEVICE]
  *       KIND dcgan or texture; PLANES holds COUNT images of CHANNELS × H × W
  *       floats in [0, 1]; trains for SECONDS with the defaults
- *       (LOOM_EVAL_LEVELS, _WIDTH, _LATENT, _CROP, _BATCH, _LR, _LOSS=hinge
- *       override them) and saves MODEL; prints steps and times.
+ *       (LOOM_EVAL_LEVELS, _WIDTH, _LATENT, _CROP, _BATCH, _LR, _LOSS=hinge,
+ *       _TURNS=0 override them) and saves MODEL; prints steps and times.
  *   gan-runner generate MODEL COUNT WIDTH HEIGHT SEED OUT [DEVICE]
  *       COUNT images (count × channels × H × W floats in [0, 1]) into OUT.
  *   gan-runner pix2pix PLANES LABELS CHANNELS WIDTH HEIGHT CLASSES SECONDS MODEL [DEVICE]
@@ -83,6 +83,8 @@ train (int argc, char **argv, GError **error)
     c.learning_rate = (float) atof (g_getenv ("LOOM_EVAL_LR"));
   if (g_strcmp0 (g_getenv ("LOOM_EVAL_LOSS"), "hinge") == 0)
     c.loss = LOOM_GAN_LOSS_HINGE;
+  if (g_getenv ("LOOM_EVAL_TURNS"))
+    c.turns = atoi (g_getenv ("LOOM_EVAL_TURNS")) != 0;
   c.steps = 0;
   c.seconds = atof (argv[7]);
   t0 = g_get_monotonic_time ();
