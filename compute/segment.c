@@ -4,6 +4,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "budget.h"
 #include "crop-map.h"
 #include "loom-segment.h"
 #include "tiles.h"
@@ -449,9 +450,7 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
           goto out;
         }
       elapsed = (g_get_monotonic_time () - began) / 1e6;
-      eta = c.steps > 0 ? elapsed / (step + 1) * (c.steps - step - 1) : 0.0;
-      if (c.seconds > 0)
-        eta = c.steps > 0 ? MIN (eta, MAX (c.seconds - elapsed, 0.0)) : MAX (c.seconds - elapsed, 0.0);
+      eta = loom_budget_eta (step + 1, c.steps, c.seconds, elapsed);
       if (c.checkpoint != NULL && c.checkpoint_every > 0 && (step + 1) % c.checkpoint_every == 0)
         {
           LoomWeights *w = snapshot (u, &c, step + 1, &s, error);

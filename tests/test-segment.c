@@ -150,6 +150,7 @@ stop_at_five (guint step, guint total, float loss, double eta, gpointer data)
 {
   g_assert_true (isfinite (loss) && loss > 0.0f);
   g_assert_cmpuint (total, ==, 50);
+  g_assert_true (isfinite (eta) && eta > 0.0);     /* 45 steps to go at least */
   *(guint *) data = step;
   return step < 5;
 }

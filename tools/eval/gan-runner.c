@@ -17,25 +17,7 @@
 #include <string.h>
 
 #include "loom-generative.h"
-
-static float *
-load (const char *path, gsize floats, GError **error)
-{
-  gchar *data;
-  gsize len;
-
-  if (!g_file_get_contents (path, &data, &len, error))
-    return NULL;
-  if (len != floats * sizeof (float))
-    {
-      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                   "%s: %" G_GSIZE_FORMAT " bytes, not %" G_GSIZE_FORMAT, path, len,
-                   floats * sizeof (float));
-      g_free (data);
-      return NULL;
-    }
-  return (float *) data;
-}
+#include "load.h"
 
 static guint
 env_or (const char *name, guint value)
@@ -51,6 +33,20 @@ report (guint step, guint total, float d_loss, float g_loss, double eta, gpointe
   return TRUE;
 }
 
+/* Saves W (consumed) to PATH and prints the seconds since T0 and its
+ * provenance as one JSON line, for the scripts. */
+static gboolean
+save_and_report (LoomWeights *w, const char *path, gint64 t0, GError **error)
+{
+  gboolean ok = w != NULL && loom_weights_save (w, path, error);
+
+  if (ok)
+    printf ("{\"seconds\":%.2f,\"provenance\":%s}\n", (g_get_monotonic_time () - t0) / 1e6,
+            loom_weights_get_metadata (w, LOOM_METADATA_PROVENANCE));
+  loom_weights_free (w);
+  return ok;
+}
+
 static gboolean
 train (int argc, char **argv, GError **error)
 {
@@ -58,13 +54,12 @@ train (int argc, char **argv, GError **error)
   guint height = (guint) atoi (argv[5]), count = (guint) atoi (argv[6]);
   gboolean dcgan = strcmp (argv[1], "dcgan") == 0;
   gsize per = (gsize) channels * width * height;
-  g_autofree float *planes = load (argv[2], per * count, error);
+  g_autofree float *planes = eval_load (argv[2], per * count, error);
   g_autofree LoomGenerativeImage *images = g_new (LoomGenerativeImage, MAX (count, 1));
   LoomGenerativeConfig c;
   LoomDevice *device;
   LoomWeights *w;
   gint64 t0;
-  gboolean ok;
 
   if (planes == NULL)
     return FALSE;
@@ -89,13 +84,8 @@ train (int argc, char **argv, GError **error)
   c.seconds = atof (argv[7]);
   t0 = g_get_monotonic_time ();
   w = loom_generative_train (device, &c, images, count, NULL, report, NULL, NULL, error);
-  ok = w != NULL && loom_weights_save (w, argv[8], error);
-  if (ok)
-    printf ("{\"seconds\":%.2f,\"provenance\":%s}\n", (g_get_monotonic_time () - t0) / 1e6,
-            loom_weights_get_metadata (w, LOOM_METADATA_PROVENANCE));
-  loom_weights_free (w);
   loom_device_free (device);
-  return ok;
+  return save_and_report (w, argv[8], t0, error);
 }
 
 static gboolean
@@ -103,14 +93,13 @@ pix2pix (int argc, char **argv, GError **error)
 {
   guint channels = (guint) atoi (argv[4]), width = (guint) atoi (argv[5]);
   guint height = (guint) atoi (argv[6]);
-  g_autofree float *planes = load (argv[2], (gsize) channels * width * height, error);
-  g_autofree float *labels = planes ? load (argv[3], (gsize) width * height, error) : NULL;
+  g_autofree float *planes = eval_load (argv[2], (gsize) channels * width * height, error);
+  g_autofree float *labels = planes ? eval_load (argv[3], (gsize) width * height, error) : NULL;
   LoomGenerativeImage image = { planes, width, height, labels };
   LoomGenerativeConfig c;
   LoomDevice *device;
   LoomWeights *w;
   gint64 t0;
-  gboolean ok;
 
   if (labels == NULL || (device = loom_device_open (argc > 10 ? argv[10] : "cpu", error)) == NULL)
     return FALSE;
@@ -126,20 +115,15 @@ pix2pix (int argc, char **argv, GError **error)
   c.seconds = atof (argv[8]);
   t0 = g_get_monotonic_time ();
   w = loom_generative_train (device, &c, &image, 1, NULL, report, NULL, NULL, error);
-  ok = w != NULL && loom_weights_save (w, argv[9], error);
-  if (ok)
-    printf ("{\"seconds\":%.2f,\"provenance\":%s}\n", (g_get_monotonic_time () - t0) / 1e6,
-            loom_weights_get_metadata (w, LOOM_METADATA_PROVENANCE));
-  loom_weights_free (w);
   loom_device_free (device);
-  return ok;
+  return save_and_report (w, argv[9], t0, error);
 }
 
 static gboolean
 render (int argc, char **argv, GError **error)
 {
   guint width = (guint) atoi (argv[4]), height = (guint) atoi (argv[5]);
-  g_autofree float *labels = load (argv[3], (gsize) width * height, error);
+  g_autofree float *labels = eval_load (argv[3], (gsize) width * height, error);
   LoomWeights *w = labels ? loom_weights_load (argv[2], error) : NULL;
   LoomGanConfig c;
   LoomDevice *device = NULL;

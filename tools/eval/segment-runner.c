@@ -7,25 +7,7 @@
 #include <stdlib.h>
 
 #include "loom-segment.h"
-
-static float *
-load (const char *path, gsize floats, GError **error)
-{
-  gchar *data;
-  gsize len;
-
-  if (!g_file_get_contents (path, &data, &len, error))
-    return NULL;
-  if (len != floats * sizeof (float))
-    {
-      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                   "%s: %" G_GSIZE_FORMAT " bytes, not %" G_GSIZE_FORMAT, path, len,
-                   floats * sizeof (float));
-      g_free (data);
-      return NULL;
-    }
-  return (float *) data;
-}
+#include "load.h"
 
 int
 main (int argc, char **argv)
@@ -49,8 +31,8 @@ main (int argc, char **argv)
   height = (guint) atoi (argv[4]);
   device = loom_device_open (argc > 8 ? argv[8] : "cpu", &error);
   if (device == NULL
-      || (planes = load (argv[1], (gsize) 3 * width * height, &error)) == NULL
-      || (labels = load (argv[2], (gsize) width * height, &error)) == NULL)
+      || (planes = eval_load (argv[1], (gsize) 3 * width * height, &error)) == NULL
+      || (labels = eval_load (argv[2], (gsize) width * height, &error)) == NULL)
     goto fail;
   loom_segment_config_init (&c, (guint) atoi (argv[5]));
   c.steps = 0;

@@ -122,11 +122,7 @@ class Gan(nn.Module):
 
     def save(self, path, metadata=None):
         """Writes the weights (F32) with Loom's metadata, atomically."""
-        tensors = {k: v for k, v in self.state_dict().items()
-                   if not k.endswith("num_batches_tracked")}
-        meta = {"loom.architecture": json.dumps(self.architecture(), separators=(",", ":"))}
-        meta.update(metadata or {})
-        loomweights.save(path, tensors, meta)
+        loomweights.save_model(path, self, self.architecture(), metadata)
 
     @classmethod
     def load(cls, path):

@@ -72,6 +72,16 @@ def save(path, tensors, metadata=None):
         raise
 
 
+def save_model(path, module, architecture, metadata=None):
+    """A twin's state_dict (without batch norms' counters) as a Loom weights
+    file, its ARCHITECTURE dict in the metadata."""
+    tensors = {k: v for k, v in module.state_dict().items()
+               if not k.endswith("num_batches_tracked")}
+    meta = {"loom.architecture": json.dumps(architecture, separators=(",", ":"))}
+    meta.update(metadata or {})
+    save(path, tensors, meta)
+
+
 def main(argv):
     if len(argv) == 4 and argv[1] == "--to-f32":
         tensors, metadata = load(argv[2])
