@@ -1,20 +1,18 @@
-/* loom: the command line over Loom's compute core.
- *
- *   loom info  [--json]                       backends, devices, limits, a GEMM on each
- *   loom bench [--backend cpu|vulkan] [--json] [--only NAMES] [--sizes 1024,2048]
- *              [--repeat N]
+/* loom: the command line over Loom's compute core — the same core as the
+ * GIMP plug-in, for scripts, batch jobs and machines without a display.
+ * The commands are in the files named after them; info and bench here.
  *
  * Exit status: 0 on success, 2 for bad usage, 1 for a runtime error. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <gegl.h>
 #include <json-glib/json-glib.h>
 
 #include "loom.h"
 #include "bench.h"
-
-#define EXIT_USAGE 2
+#include "common.h"
 
 static void
 print_usage (FILE *out)
@@ -22,9 +20,25 @@ print_usage (FILE *out)
   fputs ("usage: loom COMMAND [OPTIONS]\n"
          "\n"
          "commands:\n"
-         "  info   [--json]                   backends, devices, limits, and a GEMM on each\n"
-         "  bench  [--backend cpu|vulkan] [--json] [--only NAMES] [--sizes 1024,2048]\n"
-         "         [--repeat N]               GEMM and convolution GFLOP/s, dispatch overhead\n"
+         "  info      [--json]                backends, devices, limits, and a GEMM on each\n"
+         "  train-seg --image IMG --labels LBL [--image IMG --labels LBL …] -o MODEL\n"
+         "            [--init MODEL] [--steps N | --time SECONDS] [--seed S] [--device D]\n"
+         "                                    a segmentation model from painted labels\n"
+         "  segment   --model MODEL -i IMG -o OUT.png [--format color|index|overlay]\n"
+         "            [--confidence CONF.png] [--device D]\n"
+         "                                    label every pixel of an image\n"
+         "  train-gan --kind dcgan|texture|pix2pix (--images DIR_OR_FILES… | --image IMG\n"
+         "            [--labels LBL]) -o MODEL [--steps N | --time SECONDS] [--size PX] [--seed S]\n"
+         "                                    a texture or image generator\n"
+         "  generate  --model MODEL -o OUT.png [--count N] [--size WxH] [--seed S] [--tileable]\n"
+         "            [--labels LBL]          images from a generator (pix2pix: from labels)\n"
+         "  augment   -i IMG [--labels LBL] -o OUTDIR --count N [--seed S] [transforms]\n"
+         "                                    augmented copies of an image and its labels\n"
+         "  bench     [--backend cpu|vulkan] [--json] [--only NAMES] [--sizes 1024,2048]\n"
+         "            [--repeat N]            GEMM, convolution and model timings\n"
+         "  demo      [-o DIR]                the main job on the bundled sample\n"
+         "\n"
+         "'loom COMMAND --help' lists a command's options.\n"
          "\n"
          "environment: LOOM_DEVICE (auto, cpu, vulkan, an index or part of a name),\n"
          "LOOM_PROFILE=1 (time per op on Vulkan), LOOM_VALIDATION=1 (Vulkan validation layer)\n",
@@ -120,19 +134,6 @@ out:
   loom_buffer_free (b);
   loom_buffer_free (c);
   return ok;
-}
-
-static void
-print_json (JsonBuilder *b)
-{
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  g_autofree char *text = NULL;
-
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
 }
 
 /* ---- info ------------------------------------------------------------ */
@@ -289,7 +290,7 @@ cmd_info (int argc, char **argv)
   json_builder_end_array (b);
   json_builder_end_object (b);
   if (json)
-    print_json (b);
+    loom_cli_print_json (b);
   return status;
 }
 
@@ -529,7 +530,7 @@ cmd_bench (int argc, char **argv)
     }
   json_builder_end_array (b);
   if (json)
-    print_json (b);
+    loom_cli_print_json (b);
   g_free (backend);
   g_free (sizes_text);
   g_free (only_text);
@@ -545,10 +546,30 @@ main (int argc, char **argv)
       print_usage (argc < 2 ? stderr : stdout);
       return argc < 2 ? EXIT_USAGE : 0;
     }
-  if (strcmp (argv[1], "info") == 0)
-    return cmd_info (argc - 1, argv + 1);
-  if (strcmp (argv[1], "bench") == 0)
-    return cmd_bench (argc - 1, argv + 1);
+  static const struct
+  {
+    const char *name;
+    int (*run) (int argc, char **argv);
+  } commands[] = {
+    { "info", cmd_info }, { "bench", cmd_bench }, { "train-seg", loom_cmd_train_seg },
+    { "segment", loom_cmd_segment }, { "train-gan", loom_cmd_train_gan },
+    { "generate", loom_cmd_generate }, { "augment", loom_cmd_augment },
+    { "demo", loom_cmd_demo },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      {
+        int status;
+
+        /* Images go through GEGL; info and bench need none of it. */
+        if (i >= 2)
+          gegl_init (NULL, NULL);
+        status = commands[i].run (argc - 1, argv + 1);
+        if (i >= 2)
+          gegl_exit ();
+        return status;
+      }
   fprintf (stderr, "loom: unknown command '%s'\n", argv[1]);
   print_usage (stderr);
   return EXIT_USAGE;

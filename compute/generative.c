@@ -6,6 +6,7 @@
 #include "crop-map.h"
 #include "loom-generative.h"
 #include "loom-image.h"
+#include "loom-segment.h"
 #include "ops/params.h"
 #include "ops/philox.h"
 #include "op-registry.h"
@@ -174,6 +175,8 @@ snapshot (Trainer *t, guint steps, GError **error)
       return NULL;
     }
   loom_weights_set_metadata (w, LOOM_METADATA_PROVENANCE, prov);
+  if (t->config->colors != NULL)
+    loom_segment_set_classes (w, t->config->colors, NULL);
   return w;
 }
 

@@ -51,6 +51,8 @@ typedef struct
   gboolean    turns;            /* quarter turns too (not for oriented textures: bricks, text) */
   const char *checkpoint;       /* a weights file rewritten (atomically) every … */
   guint       checkpoint_every; /* … this many steps (0: never) */
+  const GArray *colors;         /* pix2pix: the label maps' colours (LoomColor, class i at i), */
+                                /* put in every file made (loom_segment_set_classes); or NULL */
 } LoomGenerativeConfig;
 
 /* Defaults for KIND on images of CHANNELS planes:

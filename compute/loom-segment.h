@@ -44,6 +44,8 @@ typedef struct
   double   cutout;              /* chance of a grey square over a quarter of the crop */
   const char *checkpoint;       /* a weights file rewritten (atomically) every … */
   guint    checkpoint_every;    /* … this many steps (0: never) */
+  const GArray *colors;         /* the class table (loom_segment_set_classes) put in every */
+  const char *const *names;     /* file made, checkpoints too; NULL: none */
 } LoomSegmentConfig;
 
 /* Sensible defaults for CLASSES classes: a U-Net of depth 3, base 16, crops

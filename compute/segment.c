@@ -311,6 +311,8 @@ snapshot (LoomUNet *u, const LoomSegmentConfig *c, guint steps, const Sampler *s
       return NULL;
     }
   loom_weights_set_metadata (w, LOOM_METADATA_PROVENANCE, prov);
+  if (c->colors != NULL)
+    loom_segment_set_classes (w, c->colors, c->names);
   return w;
 }
 

@@ -1,0 +1,85 @@
+/* What the commands of `loom` share: exit statuses, the device, progress
+ * on the terminal, Ctrl-C, JSON output. */
+#pragma once
+
+#include <stdio.h>
+
+#include <json-glib/json-glib.h>
+
+#include "loom.h"
+#include "loom-weights.h"
+
+G_BEGIN_DECLS
+
+#define EXIT_USAGE 2            /* bad usage; 1 (EXIT_FAILURE) is a runtime error */
+
+/* Parses ARGV with ENTRIES for COMMAND; on a bad option prints one line and
+ * returns FALSE (exit with EXIT_USAGE).  Arguments that are not options are
+ * left in ARGV[1…] (ARGC updated). */
+gboolean     loom_cli_parse      (const char *command, const char *summary,
+                                  const GOptionEntry *entries, int *argc, char ***argv);
+
+/* "loom COMMAND: MESSAGE" on stderr; returns STATUS. */
+int          loom_cli_fail       (const char *command, int status, const char *format, ...)
+                                 G_GNUC_PRINTF (3, 4);
+
+/* The device SPEC names (NULL: $LOOM_DEVICE, else auto); says which on
+ * stderr unless QUIET. */
+LoomDevice  *loom_cli_open_device (const char *spec, gboolean quiet, GError **error);
+
+/* Ctrl-C: the first one asks training to stop (loom_cli_interrupted turns
+ * TRUE; the work so far is kept), a second one kills as usual. */
+void         loom_cli_catch_interrupt (void);
+gboolean     loom_cli_interrupted     (void);
+
+/* Progress of a long command: a bar redrawn in place on a terminal, a
+ * plain line every few seconds otherwise, nothing when quiet. */
+typedef struct
+{
+  const char *what;
+  gboolean    quiet, tty;
+  gint64      start, last;
+  gboolean    drawn;
+} LoomCliProgress;
+
+void         loom_cli_progress_init (LoomCliProgress *p, const char *what, gboolean quiet);
+/* STEP of TOTAL (0: unknown), DETAIL (e.g. the losses) and the seconds left. */
+void         loom_cli_progress_show (LoomCliProgress *p, guint step, guint total,
+                                     const char *detail, double eta);
+void         loom_cli_progress_end  (LoomCliProgress *p);
+
+void         loom_cli_print_json (JsonBuilder *b);
+
+/* "OUT-0001.png" for image I (from 0) of a set beside "OUT.png". */
+char        *loom_cli_numbered_path (const char *path, guint i);
+
+/* Where bundled data and shipped models are: $LOOM_DATA_DIR, the install
+ * prefix's, or the source tree's (running from a build). NAME inside it. */
+char        *loom_cli_data_path  (const char *name);
+
+/* Classes a new model may have: more colours than this in a label image is
+ * antialiasing or a blended layer, not a plan. */
+#define LOOM_CLI_MAX_CLASSES 32
+
+/* A weights file, errors naming it. */
+LoomWeights *loom_cli_load_model   (const char *path, GError **error);
+/* Whether a file can be made at PATH (its folder exists, it is no folder). */
+gboolean     loom_cli_check_output (const char *path, GError **error);
+
+typedef struct _LoomImageFile LoomImageFile;
+/* LABELS' classes (W × H floats, −1 unlabelled) for an image of WIDTH ×
+ * HEIGHT, colours matched against COLORS and new ones appended (at most
+ * LOOM_CLI_MAX_CLASSES); with KNOWN > 0, COLORS is a model's table of KNOWN
+ * classes and a colour outside it is an error. */
+float       *loom_cli_load_labels  (const LoomImageFile *labels, guint width, guint height,
+                                    GArray *colors, guint known, GError **error);
+
+/* The commands. */
+int loom_cmd_train_seg (int argc, char **argv);
+int loom_cmd_segment   (int argc, char **argv);
+int loom_cmd_train_gan (int argc, char **argv);
+int loom_cmd_generate  (int argc, char **argv);
+int loom_cmd_augment   (int argc, char **argv);
+int loom_cmd_demo      (int argc, char **argv);
+
+G_END_DECLS

@@ -1,0 +1,574 @@
+/* loom train-gan and loom generate: texture and image generators. */
+#include <string.h>
+
+#include "loom-generative.h"
+#include "loom-segment.h"
+#include "common.h"
+#include "image-file.h"
+
+static const char *const kind_names[] = { "dcgan", "texture", "pix2pix" };
+
+static gboolean
+is_image_name (const char *name)
+{
+  static const char *const exts[] = { ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp",
+                                       ".gif", ".bmp", ".ppm", ".pgm", ".exr", ".hdr" };
+  const char *dot = strrchr (name, '.');
+
+  for (guint i = 0; dot != NULL && name[0] != '.' && i < G_N_ELEMENTS (exts); i++)
+    if (g_ascii_strcasecmp (dot, exts[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* The files PATHS name: files as they are, folders' image files sorted. */
+static GPtrArray *
+expand_paths (char **paths, GError **error)
+{
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; paths[i] != NULL; i++)
+    {
+      g_autoptr (GDir) dir = NULL;
+      g_autoptr (GPtrArray) found = NULL;
+      const char *name;
+
+      if (!g_file_test (paths[i], G_FILE_TEST_IS_DIR))
+        {
+          g_ptr_array_add (files, g_strdup (paths[i]));
+          continue;
+        }
+      dir = g_dir_open (paths[i], 0, error);
+      if (dir == NULL)
+        return NULL;
+      found = g_ptr_array_new ();
+      while ((name = g_dir_read_name (dir)) != NULL)
+        if (is_image_name (name))
+          g_ptr_array_add (found, g_build_filename (paths[i], name, NULL));
+      if (found->len == 0)
+        {
+          g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no image files in this folder",
+                       paths[i]);
+          return NULL;
+        }
+      g_ptr_array_sort_values (found, (GCompareFunc) g_strcmp0);
+      for (guint k = 0; k < found->len; k++)
+        g_ptr_array_add (files, found->pdata[k]);
+    }
+  return g_steal_pointer (&files);
+}
+
+/* ---- train-gan ------------------------------------------------------- */
+
+typedef struct
+{
+  LoomCliProgress bar;
+  guint step;
+  float d_loss, g_loss;
+} TrainState;
+
+static gboolean
+on_train_step (guint step, guint total, float d_loss, float g_loss, double eta, gpointer data)
+{
+  TrainState *s = data;
+  char detail[64];
+
+  s->step = step;
+  s->d_loss = d_loss;
+  s->g_loss = g_loss;
+  g_snprintf (detail, sizeof detail, "D %.3f G %.3f", d_loss, g_loss);
+  loom_cli_progress_show (&s->bar, step, total, detail, eta);
+  return !loom_cli_interrupted ();
+}
+
+static int
+log2_exact (guint v)
+{
+  return v != 0 && (v & (v - 1)) == 0 ? g_bit_nth_lsf (v, -1) : -1;
+}
+
+int
+loom_cmd_train_gan (int argc, char **argv)
+{
+  const char *cmd = "train-gan";
+  g_autofree char *kind_text = NULL, *image = NULL, *labels_path = NULL, *out = NULL;
+  g_autofree char *init = NULL, *device_spec = NULL, *loss = NULL;
+  g_auto (GStrv) image_args = NULL;
+  int steps = -1, size = 0, seed = 1, batch = 0, width = 0, latent = 0, every = 100;
+  double seconds = 0, lr = 0, r1 = -1;
+  gboolean quiet = FALSE, json = FALSE, not_tileable = FALSE, no_turns = FALSE;
+  GOptionEntry entries[] = {
+    { "kind", 0, 0, G_OPTION_ARG_STRING, &kind_text, "dcgan (a set of images), texture, or pix2pix (labels → image)", "K" },
+    { "images", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &image_args, "Images, or folders of them (more may follow)", "DIR_OR_FILES" },
+    { "image", 0, 0, G_OPTION_ARG_FILENAME, &image, "One image (texture, pix2pix)", "IMG" },
+    { "labels", 0, 0, G_OPTION_ARG_FILENAME, &labels_path, "pix2pix: its dense label map", "LBL" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "The model file to write", "MODEL" },
+    { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Go on from this model (resume, fine-tune)", "MODEL" },
+    { "steps", 0, 0, G_OPTION_ARG_INT, &steps, "Training steps (default: dcgan 2000, else 1000; none with --time)", "N" },
+    { "time", 0, 0, G_OPTION_ARG_DOUBLE, &seconds, "Stop after this many seconds", "SECONDS" },
+    { "size", 0, 0, G_OPTION_ARG_INT, &size, "dcgan: image side (32, 64, 128, 256; default 64); texture, pix2pix: crop side (default 64, 128)", "PX" },
+    { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Random seed (default 1)", "S" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device_spec, "cpu, vulkan, an index or part of a name", "D" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Images per step (default: dcgan 64, texture 16, pix2pix 4)", "N" },
+    { "width", 0, 0, G_OPTION_ARG_INT, &width, "Channels of G's last and D's first layer", "N" },
+    { "latent", 0, 0, G_OPTION_ARG_INT, &latent, "Noise channels", "N" },
+    { "learning-rate", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Adam's learning rate (default 2e-4)", "LR" },
+    { "loss", 0, 0, G_OPTION_ARG_STRING, &loss, "non-saturating (default) or hinge", "L" },
+    { "r1", 0, 0, G_OPTION_ARG_DOUBLE, &r1, "Weight of the R1 penalty (default 0)", "GAMMA" },
+    { "not-tileable", 0, 0, G_OPTION_ARG_NONE, &not_tileable, "texture: no circular padding", NULL },
+    { "no-turns", 0, 0, G_OPTION_ARG_NONE, &no_turns, "No quarter turns of the crops (oriented textures)", NULL },
+    { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &every, "Rewrite the model every N steps (default 100, 0: never)", "N" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print what was done as JSON", NULL },
+    { NULL }
+  };
+  LoomGanKind kind = LOOM_GAN_TEXTURE;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) paths = NULL;
+  g_autoptr (GPtrArray) buffers = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GArray) colors = g_array_new (FALSE, FALSE, sizeof (LoomColor));
+  g_autofree LoomGenerativeImage *images = NULL;
+  g_autofree LoomImageFile *files = NULL;
+  LoomGenerativeConfig config;
+  LoomGanConfig start_gan = { 0 };
+  LoomWeights *start = NULL, *result = NULL;
+  LoomDevice *device = NULL;
+  TrainState state = { 0 };
+  gboolean grey = TRUE;
+  guint n_images = 0, side;
+  gint64 began;
+  int status = EXIT_FAILURE;
+
+  if (!loom_cli_parse (cmd, "— train a texture or image generator", entries, &argc, &argv))
+    return EXIT_USAGE;
+  if (kind_text == NULL)
+    return loom_cli_fail (cmd, EXIT_USAGE, "--kind dcgan|texture|pix2pix is required");
+  for (kind = 0; kind < G_N_ELEMENTS (kind_names) && strcmp (kind_text, kind_names[kind]) != 0; kind++)
+    ;
+  if (kind == G_N_ELEMENTS (kind_names))
+    return loom_cli_fail (cmd, EXIT_USAGE, "--kind must be dcgan, texture or pix2pix, not '%s'", kind_text);
+  /* What follows --images up to the next option is more images. */
+  if (argc > 1 && image_args == NULL)
+    return loom_cli_fail (cmd, EXIT_USAGE, "unexpected argument '%s'", argv[1]);
+  if (image_args != NULL && image != NULL)
+    return loom_cli_fail (cmd, EXIT_USAGE, "--images or --image, not both");
+  if (image_args == NULL && image == NULL)
+    return loom_cli_fail (cmd, EXIT_USAGE, "--images DIR_OR_FILES… or --image IMG is required");
+  if (kind == LOOM_GAN_PIX2PIX && (image == NULL || labels_path == NULL))
+    return loom_cli_fail (cmd, EXIT_USAGE, "pix2pix needs --image IMG and --labels LBL");
+  if (kind != LOOM_GAN_PIX2PIX && labels_path != NULL)
+    return loom_cli_fail (cmd, EXIT_USAGE, "--labels is for --kind pix2pix");
+  if (out == NULL)
+    return loom_cli_fail (cmd, EXIT_USAGE, "-o MODEL is required");
+  if (steps < -1 || seconds < 0 || size < 0 || seed < 0 || batch < 0 || width < 0 || latent < 0
+      || lr < 0 || every < 0)
+    return loom_cli_fail (cmd, EXIT_USAGE, "a negative number (see --help)");
+  if (steps == 0 && seconds == 0)
+    return loom_cli_fail (cmd, EXIT_USAGE, "--steps 0 needs --time");
+  if (loss != NULL && strcmp (loss, "hinge") != 0 && strcmp (loss, "non-saturating") != 0)
+    return loom_cli_fail (cmd, EXIT_USAGE, "--loss must be non-saturating or hinge, not '%s'", loss);
+  if (!loom_cli_check_output (out, &error))
+    return loom_cli_fail (cmd, EXIT_USAGE, "-o %s", error->message);
+
+  loom_generative_config_init (&config, kind, 3);
+  if (kind == LOOM_GAN_DCGAN)
+    {
+      side = size > 0 ? (guint) size : 64;
+      if (log2_exact (side) < 5 || log2_exact (side) > 8)
+        return loom_cli_fail (cmd, EXIT_USAGE, "--size must be 32, 64, 128 or 256 for a dcgan");
+      config.gan.levels = (guint) log2_exact (side) - 2;
+    }
+  else
+    {
+      side = size > 0 ? (guint) size : config.crop;
+      if (side % (1u << config.gan.levels) != 0 || side < 16 || side > 1024)
+        return loom_cli_fail (cmd, EXIT_USAGE, "--size must be a multiple of %u from 16 to 1024",
+                              1u << config.gan.levels);
+      config.crop = side;
+    }
+
+  if (init != NULL)
+    {
+      start = loom_cli_load_model (init, &error);
+      if (start == NULL)
+        goto fail;
+      if (!loom_gan_config_from_weights (start, &start_gan, &error))
+        {
+          g_prefix_error (&error, "%s: ", init);
+          goto fail;
+        }
+      if (start_gan.kind != kind)
+        {
+          g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "%s: a %s model, not a %s one", init, kind_names[start_gan.kind], kind_text);
+          goto fail;
+        }
+      if (kind == LOOM_GAN_PIX2PIX)
+        {
+          g_array_unref (colors);
+          colors = loom_segment_get_classes (start, NULL, &error);
+          if (colors == NULL)
+            {
+              g_prefix_error (&error, "%s: ", init);
+              goto fail;
+            }
+        }
+    }
+
+  if (image_args != NULL)
+    {
+      g_autoptr (GStrvBuilder) all = g_strv_builder_new ();
+      g_auto (GStrv) list = NULL;
+
+      g_strv_builder_addv (all, (const char **) image_args);
+      for (int i = 1; i < argc; i++)
+        g_strv_builder_add (all, argv[i]);
+      list = g_strv_builder_end (all);
+      paths = expand_paths (list, &error);
+      if (paths == NULL)
+        goto fail;
+    }
+  else
+    {
+      paths = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (paths, g_strdup (image));
+    }
+  n_images = paths->len;
+  files = g_new0 (LoomImageFile, n_images);
+  images = g_new0 (LoomGenerativeImage, n_images);
+  for (guint i = 0; i < n_images; i++)
+    {
+      if (!loom_image_file_load (&files[i], paths->pdata[i], &error))
+        goto fail;
+      grey = grey && files[i].grey;
+      if (kind == LOOM_GAN_DCGAN)
+        {
+          g_ptr_array_add (buffers, loom_image_file_square_planes (&files[i], side));
+          images[i] = (LoomGenerativeImage) { buffers->pdata[i], side, side, NULL };
+        }
+      else
+        {
+          if (files[i].width < side || files[i].height < side)
+            {
+              g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                           "%s: %u×%u is smaller than the training crops (--size %u)",
+                           files[i].path, files[i].width, files[i].height, side);
+              goto fail;
+            }
+          g_ptr_array_add (buffers, loom_image_file_planes (&files[i], NULL));
+          images[i] = (LoomGenerativeImage) { buffers->pdata[i], files[i].width,
+                                              files[i].height, NULL };
+        }
+    }
+  if (kind == LOOM_GAN_PIX2PIX)
+    {
+      LoomImageFile lf;
+      float *labels;
+
+      if (!loom_image_file_load (&lf, labels_path, &error))
+        goto fail;
+      labels = loom_cli_load_labels (&lf, files[0].width, files[0].height, colors,
+                                     start != NULL ? start_gan.classes : 0, &error);
+      loom_image_file_clear (&lf);
+      if (labels == NULL)
+        goto fail;
+      g_ptr_array_add (buffers, labels);
+      images[0].labels = labels;
+      if (colors->len < 2 && start == NULL)
+        {
+          g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "%s: fewer than two classes (opaque colours)", labels_path);
+          goto fail;
+        }
+      config.gan.classes = start != NULL ? start_gan.classes : colors->len;
+      config.colors = colors;
+    }
+  /* Grey files train a one-channel model: the planes' first is the grey. */
+  config.gan.channels = grey ? 1 : 3;
+  config.steps = steps >= 0 ? (guint) steps : seconds > 0 ? 0 : config.steps;
+  config.seconds = seconds;
+  config.seed = (guint32) seed;
+  if (batch > 0)
+    config.batch = (guint) batch;
+  if (width > 0)
+    config.gan.g_width = config.gan.d_width = (guint) width;
+  if (latent > 0)
+    config.gan.latent = (guint) latent;
+  if (lr > 0)
+    config.learning_rate = (float) lr;
+  if (r1 >= 0)
+    config.r1 = (float) r1;
+  if (loss != NULL && strcmp (loss, "hinge") == 0)
+    config.loss = LOOM_GAN_LOSS_HINGE;
+  if (not_tileable)
+    config.gan.tileable = FALSE;
+  if (no_turns)
+    config.turns = FALSE;
+  config.checkpoint = out;
+  config.checkpoint_every = (guint) every;
+
+  device = loom_cli_open_device (device_spec, quiet || json, &error);
+  if (device == NULL)
+    goto fail;
+  loom_cli_catch_interrupt ();
+  loom_cli_progress_init (&state.bar, "training", quiet || json);
+  began = g_get_monotonic_time ();
+  result = loom_generative_train (device, &config, images, n_images, start, on_train_step,
+                                  &state, NULL, &error);
+  loom_cli_progress_end (&state.bar);
+  if (result == NULL || !loom_weights_save (result, out, &error))
+    goto fail;
+  if (json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "model");
+      json_builder_add_string_value (b, out);
+      json_builder_set_member_name (b, "kind");
+      json_builder_add_string_value (b, kind_text);
+      json_builder_set_member_name (b, "images");
+      json_builder_add_int_value (b, n_images);
+      json_builder_set_member_name (b, "steps");
+      json_builder_add_int_value (b, state.step);
+      json_builder_set_member_name (b, "d_loss");
+      json_builder_add_double_value (b, state.d_loss);
+      json_builder_set_member_name (b, "g_loss");
+      json_builder_add_double_value (b, state.g_loss);
+      json_builder_set_member_name (b, "seconds");
+      json_builder_add_double_value (b, (g_get_monotonic_time () - began) / 1e6);
+      json_builder_set_member_name (b, "device");
+      json_builder_add_string_value (b, loom_device_get_info (device)->name);
+      json_builder_set_member_name (b, "stopped");
+      json_builder_add_boolean_value (b, loom_cli_interrupted ());
+      json_builder_end_object (b);
+      loom_cli_print_json (b);
+    }
+  else if (!quiet)
+    fprintf (stderr, "%s: %s, %u image%s, %u steps in %.0f s%s\n", out, kind_text, n_images,
+             n_images == 1 ? "" : "s", state.step, (g_get_monotonic_time () - began) / 1e6,
+             loom_cli_interrupted () ? " (stopped early)" : "");
+  status = 0;
+fail:
+  if (error != NULL)
+    loom_cli_fail (cmd, EXIT_FAILURE, "%s", error->message);
+  for (guint i = 0; files != NULL && i < n_images; i++)
+    loom_image_file_clear (&files[i]);
+  if (result != NULL)
+    loom_weights_free (result);
+  if (start != NULL)
+    loom_weights_free (start);
+  if (device != NULL)
+    loom_device_free (device);
+  return status;
+}
+
+/* ---- generate -------------------------------------------------------- */
+
+static gboolean
+parse_size (const char *text, guint *width, guint *height)
+{
+  char *end;
+  guint64 w = g_ascii_strtoull (text, &end, 10), h = w;
+
+  if (end == text)
+    return FALSE;
+  if (*end == 'x' || *end == 'X')
+    {
+      const char *rest = end + 1;
+
+      h = g_ascii_strtoull (rest, &end, 10);
+      if (end == rest)
+        return FALSE;
+    }
+  if (*end != 0 || w == 0 || h == 0 || w > 65536 || h > 65536)
+    return FALSE;
+  *width = (guint) w;
+  *height = (guint) h;
+  return TRUE;
+}
+
+static gboolean
+save_planes (const char *path, const float *planes, guint channels, guint width, guint height,
+             GError **error)
+{
+  gsize n = (gsize) width * height;
+  g_autofree guint8 *rgba = g_new (guint8, 4 * n);
+
+  loom_image_to_rgba8 (planes, channels, width, height, rgba, 4 * (gsize) width);
+  if (channels == 1)
+    {
+      for (gsize i = 0; i < n; i++)
+        rgba[i] = rgba[4 * i];
+      return loom_image_file_save_grey8 (path, rgba, width, height, error);
+    }
+  return loom_image_file_save_rgba8 (path, rgba, width, height, FALSE, error);
+}
+
+int
+loom_cmd_generate (int argc, char **argv)
+{
+  const char *cmd = "generate";
+  g_autofree char *model = NULL, *out = NULL, *size_text = NULL, *labels_path = NULL;
+  g_autofree char *device_spec = NULL;
+  int count = 1, seed = 1, tile = 0;
+  gboolean tileable = FALSE, quiet = FALSE;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "The generator model", "MODEL" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "The image to write (OUT-0001.png … with --count)", "OUT.png" },
+    { "count", 'n', 0, G_OPTION_ARG_INT, &count, "How many images (default 1)", "N" },
+    { "size", 0, 0, G_OPTION_ARG_STRING, &size_text, "Texture size (default 512x512)", "WxH" },
+    { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Seed of the first image (the next get seed + 1, …)", "S" },
+    { "tileable", 0, 0, G_OPTION_ARG_NONE, &tileable, "Textures that wrap seamlessly", NULL },
+    { "labels", 0, 0, G_OPTION_ARG_FILENAME, &labels_path, "pix2pix: the label map to render", "LBL" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device_spec, "cpu, vulkan, an index or part of a name", "D" },
+    { "tile", 0, 0, G_OPTION_ARG_INT, &tile, "Work in tiles of this many pixels (memory)", "PX" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress", NULL },
+    { NULL }
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) colors = NULL;
+  g_autofree float *labels = NULL, *planes = NULL;
+  LoomWeights *weights = NULL;
+  LoomDevice *device = NULL;
+  LoomGanConfig gan;
+  LoomCliProgress bar;
+  guint width = 0, height = 0, done = 0, side, quantum;
+  int status = EXIT_FAILURE;
+
+  if (!loom_cli_parse (cmd, "— images from a generator model", entries, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc > 1)
+    return loom_cli_fail (cmd, EXIT_USAGE, "unexpected argument '%s'", argv[1]);
+  if (model == NULL || out == NULL)
+    return loom_cli_fail (cmd, EXIT_USAGE, "--model and -o are required");
+  if (count < 1 || count > 9999)
+    return loom_cli_fail (cmd, EXIT_USAGE, "--count must be 1 to 9999");
+  if (seed < 0 || tile < 0)
+    return loom_cli_fail (cmd, EXIT_USAGE, "--seed and --tile cannot be negative");
+  if (size_text != NULL && !parse_size (size_text, &width, &height))
+    return loom_cli_fail (cmd, EXIT_USAGE, "--size must be WxH or N (1 to 65536), not '%s'", size_text);
+  if (!loom_image_file_check_writable (out, &error))
+    return loom_cli_fail (cmd, EXIT_USAGE, "%s", error->message);
+
+  weights = loom_cli_load_model (model, &error);
+  if (weights == NULL)
+    goto fail;
+  if (!loom_gan_config_from_weights (weights, &gan, &error))
+    {
+      g_prefix_error (&error, "%s: ", model);
+      goto fail;
+    }
+  side = loom_gan_image_side (&gan);
+  quantum = 1u << gan.levels;
+  if (gan.kind == LOOM_GAN_PIX2PIX)
+    {
+      LoomImageFile lf;
+
+      if (labels_path == NULL || size_text != NULL)
+        {
+          g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "%s: a label→image model: give --labels LBL (its size is the image's)",
+                       model);
+          goto fail;
+        }
+      colors = loom_segment_get_classes (weights, NULL, &error);
+      if (colors == NULL)
+        {
+          g_prefix_error (&error, "%s: ", model);
+          goto fail;
+        }
+      if (!loom_image_file_load (&lf, labels_path, &error))
+        goto fail;
+      width = lf.width;
+      height = lf.height;
+      labels = loom_cli_load_labels (&lf, width, height, colors, gan.classes, &error);
+      loom_image_file_clear (&lf);
+      if (labels == NULL)
+        goto fail;
+    }
+  else if (labels_path != NULL)
+    {
+      g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "%s: --labels needs a label→image (pix2pix) model, this is a %s one", model,
+                   kind_names[gan.kind]);
+      goto fail;
+    }
+  else if (gan.kind == LOOM_GAN_DCGAN)
+    {
+      if (size_text != NULL && (width != side || height != side))
+        {
+          g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "%s: this model makes %u×%u images only", model, side, side);
+          goto fail;
+        }
+      width = height = side;
+    }
+  else if (size_text == NULL)
+    width = height = 512;
+  if (tileable && (gan.kind != LOOM_GAN_TEXTURE || !gan.tileable))
+    {
+      g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "%s: --tileable needs a texture model trained tileable", model);
+      goto fail;
+    }
+  if (tileable && (width % quantum != 0 || height % quantum != 0))
+    {
+      g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "--tileable: this model wraps at sizes that are multiples of %u (e.g. %ux%u)",
+                   quantum, MAX (quantum, width / quantum * quantum),
+                   MAX (quantum, height / quantum * quantum));
+      goto fail;
+    }
+
+  device = loom_cli_open_device (device_spec, quiet, &error);
+  if (device == NULL)
+    goto fail;
+  loom_cli_progress_init (&bar, "generating", quiet);
+  /* A DCGAN's images go 64 a call (batched); textures and label→image one
+   * at a time (each may be large, tiled inside). */
+  planes = g_new (float, (gsize) (gan.kind == LOOM_GAN_DCGAN ? MIN (count, 64) : 1)
+                             * gan.channels * width * height);
+  while (done < (guint) count)
+    {
+      guint n = gan.kind == LOOM_GAN_DCGAN ? MIN ((guint) count - done, 64) : 1;
+      gboolean ok = gan.kind == LOOM_GAN_PIX2PIX
+                  ? loom_generative_render (device, weights, labels, width, height,
+                                            (guint32) seed + done, (guint) tile, planes, &error)
+                  : loom_generative_generate (device, weights, n, (guint32) seed + done, width,
+                                              height, (guint) tile, planes, NULL, &error);
+
+      if (!ok)
+        goto fail;
+      for (guint i = 0; i < n; i++)
+        {
+          g_autofree char *path = count == 1 ? g_strdup (out)
+                                             : loom_cli_numbered_path (out, done + i);
+
+          if (!save_planes (path, planes + (gsize) i * gan.channels * width * height,
+                            gan.channels, width, height, &error))
+            goto fail;
+        }
+      done += n;
+      loom_cli_progress_show (&bar, done, (guint) count, "images", 0);
+    }
+  loom_cli_progress_end (&bar);
+  if (!quiet)
+    {
+      g_autofree char *first = count == 1 ? g_strdup (out) : loom_cli_numbered_path (out, 0);
+      g_autofree char *last = loom_cli_numbered_path (out, count - 1);
+
+      fprintf (stderr, "%s%s%s: %d %s image%s of %u×%u\n", first, count == 1 ? "" : " … ",
+               count == 1 ? "" : last, count, kind_names[gan.kind], count == 1 ? "" : "s",
+               width, height);
+    }
+  status = 0;
+fail:
+  if (error != NULL)
+    loom_cli_fail (cmd, EXIT_FAILURE, "%s", error->message);
+  if (weights != NULL)
+    loom_weights_free (weights);
+  if (device != NULL)
+    loom_device_free (device);
+  return status;
+}

@@ -1,0 +1,251 @@
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "loom-image.h"
+#include "image-file.h"
+
+static const char *
+format_name (const Babl *format)
+{
+  return babl_get_name (babl_format_get_model (format));
+}
+
+gboolean
+loom_image_file_load (LoomImageFile *file, const char *path, GError **error)
+{
+  g_autoptr (GeglNode) graph = NULL;
+  GeglNode *load, *sink;
+  GeglBuffer *buffer = NULL;
+  const char *model;
+
+  memset (file, 0, sizeof *file);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no such file", path);
+      return FALSE;
+    }
+  if (g_access (path, R_OK) != 0 || g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES, "%s: cannot be read (%s)", path,
+                   g_file_test (path, G_FILE_TEST_IS_DIR) ? "a folder" : g_strerror (errno));
+      return FALSE;
+    }
+  graph = gegl_node_new ();
+  load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
+  sink = gegl_node_new_child (graph, "operation", "gegl:buffer-sink", "buffer", &buffer, NULL);
+  gegl_node_link (load, sink);
+  gegl_node_process (sink);
+  /* gegl:load makes no error of a file it cannot decode: it yields nothing,
+   * or a placeholder from a loader that is not an image loader. */
+  if (buffer == NULL || gegl_buffer_get_width (buffer) <= 0 || gegl_buffer_get_height (buffer) <= 0)
+    {
+      g_clear_object (&buffer);
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+                   "%s: not an image that GEGL can read", path);
+      return FALSE;
+    }
+  model = format_name (gegl_buffer_get_format (buffer));
+  file->path = g_strdup (path);
+  file->buffer = buffer;
+  file->width = gegl_buffer_get_width (buffer);
+  file->height = gegl_buffer_get_height (buffer);
+  file->grey = model[0] == 'Y';
+  file->alpha = babl_format_has_alpha (gegl_buffer_get_format (buffer));
+  return TRUE;
+}
+
+void
+loom_image_file_clear (LoomImageFile *file)
+{
+  g_clear_pointer (&file->path, g_free);
+  g_clear_object (&file->buffer);
+}
+
+static void
+get_pixels (const LoomImageFile *file, const char *format, gpointer pixels)
+{
+  const GeglRectangle *extent = gegl_buffer_get_extent (file->buffer);
+
+  gegl_buffer_get (file->buffer, extent, 1.0, babl_format (format), pixels,
+                   GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+}
+
+float *
+loom_image_file_planes (const LoomImageFile *file, float **alpha)
+{
+  gsize n = (gsize) file->width * file->height;
+  g_autofree float *rgba = g_new (float, 4 * n);
+  float *planes = g_new (float, 3 * n);
+
+  get_pixels (file, "R'G'B'A float", rgba);
+  if (alpha != NULL)
+    *alpha = g_new (float, n);
+  loom_image_from_rgbaf (rgba, file->width, file->height, 4 * sizeof (float) * file->width,
+                         planes, alpha != NULL ? *alpha : NULL);
+  return planes;
+}
+
+float *
+loom_image_file_square_planes (const LoomImageFile *file, guint side)
+{
+  guint s = MIN (file->width, file->height);
+  GeglRectangle out = { 0, 0, (int) side, (int) side };
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  g_autofree float *rgba = g_new (float, 4 * (gsize) side * side);
+  float *planes = g_new (float, 3 * (gsize) side * side);
+  GeglNode *source, *crop, *move, *scale;
+
+  source = gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer",
+                                file->buffer, NULL);
+  crop = gegl_node_new_child (graph, "operation", "gegl:crop",
+                              "x", (double) ((file->width - s) / 2),
+                              "y", (double) ((file->height - s) / 2),
+                              "width", (double) s, "height", (double) s, NULL);
+  move = gegl_node_new_child (graph, "operation", "gegl:translate",
+                              "x", -(double) ((file->width - s) / 2),
+                              "y", -(double) ((file->height - s) / 2), NULL);
+  scale = gegl_node_new_child (graph, "operation", "gegl:scale-size",
+                               "x", (double) side, "y", (double) side,
+                               "sampler", GEGL_SAMPLER_LINEAR, NULL);
+  gegl_node_link_many (source, crop, move, scale, NULL);
+  gegl_node_blit (scale, 1.0, &out, babl_format ("R'G'B'A float"), rgba, GEGL_AUTO_ROWSTRIDE,
+                  GEGL_BLIT_DEFAULT);
+  loom_image_from_rgbaf (rgba, side, side, 4 * sizeof (float) * side, planes, NULL);
+  return planes;
+}
+
+guint8 *
+loom_image_file_rgba8 (const LoomImageFile *file)
+{
+  guint8 *rgba = g_new (guint8, 4 * (gsize) file->width * file->height);
+
+  get_pixels (file, "R'G'B'A u8", rgba);
+  return rgba;
+}
+
+float *
+loom_image_file_labels (const LoomImageFile *file, GArray *colors, guint max_classes,
+                        GError **error)
+{
+  g_autofree guint8 *rgba = loom_image_file_rgba8 (file);
+  g_autofree float *labels = g_new (float, (gsize) file->width * file->height);
+
+  if (!loom_labels_from_rgba8 (rgba, file->width, file->height, 4 * (gsize) file->width,
+                               colors, max_classes, labels, error))
+    {
+      g_prefix_error (error, "%s: ", file->path);
+      return NULL;
+    }
+  return g_steal_pointer (&labels);
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+static const char *
+saver_for (const char *path)
+{
+  static const struct { const char *ext, *op; } savers[] = {
+    { ".png", "gegl:png-save" }, { ".jpg", "gegl:jpg-save" }, { ".jpeg", "gegl:jpg-save" },
+    { ".tif", "gegl:tiff-save" }, { ".tiff", "gegl:tiff-save" }, { ".webp", "gegl:webp-save" },
+  };
+  const char *dot = strrchr (path, '.');
+
+  for (guint i = 0; dot != NULL && i < G_N_ELEMENTS (savers); i++)
+    if (g_ascii_strcasecmp (dot, savers[i].ext) == 0)
+      return gegl_has_operation (savers[i].op) ? savers[i].op : NULL;
+  return NULL;
+}
+
+gboolean
+loom_image_file_check_writable (const char *path, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  if (saver_for (path) == NULL)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   "%s: cannot write this type of image (use .png, .jpg, .tif or .webp)", path);
+      return FALSE;
+    }
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no such folder '%s'", path, dir);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+save_buffer (const char *path, GeglBuffer *buffer, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *tmp = NULL;
+  g_autoptr (GeglNode) graph = NULL;
+  GeglNode *source, *save;
+  GStatBuf st;
+
+  if (!loom_image_file_check_writable (path, error))
+    return FALSE;
+  /* The saver goes by the extension, so the temporary name ends like PATH. */
+  tmp = g_strdup_printf ("%s/.%s.%d.tmp%s", dir, base, (int) getpid (), strrchr (path, '.'));
+  graph = gegl_node_new ();
+  source = gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
+  save = gegl_node_new_child (graph, "operation", saver_for (path), "path", tmp, NULL);
+  /* PNG and TIFF default to 16 bits a channel; these pixels have 8. */
+  if (gegl_operation_find_property (saver_for (path), "bitdepth") != NULL)
+    gegl_node_set (save, "bitdepth", 8, NULL);
+  gegl_node_link (source, save);
+  gegl_node_process (save);
+  if (g_stat (tmp, &st) != 0 || st.st_size == 0)
+    {
+      g_unlink (tmp);
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: could not be written", path);
+      return FALSE;
+    }
+  if (g_rename (tmp, path) != 0)
+    {
+      int saved = errno;
+
+      g_unlink (tmp);
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s: %s", path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+save_pixels (const char *path, const char *format, gconstpointer pixels, guint width,
+             guint height, GError **error)
+{
+  GeglRectangle rect = { 0, 0, (int) width, (int) height };
+  g_autoptr (GeglBuffer) buffer = gegl_buffer_new (&rect, babl_format (format));
+
+  gegl_buffer_set (buffer, &rect, 0, babl_format (format), pixels, GEGL_AUTO_ROWSTRIDE);
+  return save_buffer (path, buffer, error);
+}
+
+gboolean
+loom_image_file_save_rgba8 (const char *path, const guint8 *rgba, guint width, guint height,
+                            gboolean alpha, GError **error)
+{
+  g_autofree guint8 *rgb = NULL;
+
+  if (alpha)
+    return save_pixels (path, "R'G'B'A u8", rgba, width, height, error);
+  rgb = g_new (guint8, 3 * (gsize) width * height);
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    memcpy (rgb + 3 * i, rgba + 4 * i, 3);
+  return save_pixels (path, "R'G'B' u8", rgb, width, height, error);
+}
+
+gboolean
+loom_image_file_save_grey8 (const char *path, const guint8 *grey, guint width, guint height,
+                            GError **error)
+{
+  return save_pixels (path, "Y' u8", grey, width, height, error);
+}

@@ -1,0 +1,52 @@
+/* Image files for the command line, read and written with GEGL: whatever
+ * the installed GEGL loads (PNG, JPEG, TIFF, WebP, …) comes in as
+ * sRGB-encoded values with straight alpha, the numbers GIMP hands to the
+ * plug-in, so a model sees the same pixels from either. */
+#pragma once
+
+#include <gegl.h>
+
+#include "loom.h"
+
+G_BEGIN_DECLS
+
+struct _LoomImageFile
+{
+  char       *path;
+  GeglBuffer *buffer;
+  guint       width, height;
+  gboolean    grey;             /* the file holds one colour channel */
+  gboolean    alpha;            /* … and an alpha channel */
+};
+typedef struct _LoomImageFile LoomImageFile;
+
+gboolean loom_image_file_load   (LoomImageFile *file, const char *path, GError **error);
+void     loom_image_file_clear  (LoomImageFile *file);
+
+/* Its pixels as R, G, B planes (3 × H × W floats in [0, 1]); ALPHA, if not
+ * NULL, gets the alpha plane (all 1 for a file without). */
+float   *loom_image_file_planes (const LoomImageFile *file, float **alpha);
+/* Its largest centred square, scaled to SIDE × SIDE, as 3 planes. */
+float   *loom_image_file_square_planes (const LoomImageFile *file, guint side);
+/* Its pixels as R'G'B'A u8, exactly the file's colours for an 8-bit file. */
+guint8  *loom_image_file_rgba8  (const LoomImageFile *file);
+
+/* Its pixels as class numbers (W × H floats, −1 where unlabelled: alpha
+ * below 50 %), colours matched against COLORS (LoomColor) and new ones
+ * appended; more than MAX_CLASSES colours is an error naming the file. */
+float   *loom_image_file_labels (const LoomImageFile *file, GArray *colors, guint max_classes,
+                                 GError **error);
+
+/* Writes W × H pixels to PATH, its type from the extension (.png, .jpg,
+ * .jpeg, .tif, .tiff, .webp), atomically: a file beside it renamed over
+ * it, so PATH is never half-written.  RGBA: R'G'B'A u8 (ALPHA FALSE drops
+ * it); GREY: Y' u8, one byte a pixel. */
+gboolean loom_image_file_save_rgba8 (const char *path, const guint8 *rgba, guint width,
+                                     guint height, gboolean alpha, GError **error);
+gboolean loom_image_file_save_grey8 (const char *path, const guint8 *grey, guint width,
+                                     guint height, GError **error);
+
+/* Whether PATH names a type we can write (the error names it if not). */
+gboolean loom_image_file_check_writable (const char *path, GError **error);
+
+G_END_DECLS
