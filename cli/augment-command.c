@@ -46,7 +46,7 @@ loom_cmd_augment (int argc, char **argv)
   g_autofree float *planes = NULL, *alpha = NULL, *labels = NULL;
   g_autofree float *out_planes = NULL, *out_labels = NULL;
   g_autofree guint8 *rgba = NULL;
-  g_autofree char *stem = NULL;
+  g_autofree char *stem = NULL, *label_stem = NULL;
   LoomImageFile file = { 0 };
   LoomDevice *device = NULL;
   LoomSegmentConfig config;
@@ -92,12 +92,6 @@ loom_cmd_augment (int argc, char **argv)
                    MAX (size, 8), MAX (size, 8));
       goto fail;
     }
-  if (g_mkdir_with_parents (out_dir, 0777) != 0)
-    {
-      g_set_error (&error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s", out_dir,
-                   g_strerror (errno));
-      goto fail;
-    }
 
   loom_segment_config_init (&config, MAX (colors->len, 1));
   config.augment = !no_flips;
@@ -121,7 +115,22 @@ loom_cmd_augment (int argc, char **argv)
 
     if (dot != NULL && dot != base)
       *dot = 0;
-    stem = g_build_filename (out_dir, base, NULL);
+    /* With labels, a data set's layout: images/NAME-0001.png beside
+     * labels/NAME-0001.png. */
+    stem = labels != NULL ? g_build_filename (out_dir, "images", base, NULL)
+                          : g_build_filename (out_dir, base, NULL);
+    label_stem = labels != NULL ? g_build_filename (out_dir, "labels", base, NULL) : NULL;
+    for (guint i = 0; i < 2; i++)
+      {
+        g_autofree char *folder = g_path_get_dirname (i == 0 ? stem : label_stem);
+
+        if ((i == 0 || label_stem != NULL) && g_mkdir_with_parents (folder, 0777) != 0)
+          {
+            g_set_error (&error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s",
+                         folder, g_strerror (errno));
+            goto fail;
+          }
+      }
   }
   out_planes = g_new (float, (gsize) CHUNK * 3 * size * size);
   out_labels = g_new (float, (gsize) CHUNK * size * size);
@@ -141,7 +150,8 @@ loom_cmd_augment (int argc, char **argv)
       for (guint i = 0; i < n; i++)
         {
           g_autofree char *image_path = g_strdup_printf ("%s-%04u.png", stem, done + i + 1);
-          g_autofree char *label_path = g_strdup_printf ("%s-%04u-labels.png", stem, done + i + 1);
+          g_autofree char *label_path = labels == NULL ? NULL
+                                      : g_strdup_printf ("%s-%04u.png", label_stem, done + i + 1);
           gsize per = (gsize) size * size;
 
           loom_image_to_rgba8 (out_planes + i * 3 * per, 3, size, size, rgba, 4 * (gsize) size);
@@ -158,7 +168,7 @@ loom_cmd_augment (int argc, char **argv)
   loom_cli_progress_end (&bar);
   if (!quiet)
     fprintf (stderr, "%s: %d cop%s of %d×%d%s\n", out_dir, count, count == 1 ? "y" : "ies", size,
-             size, labels != NULL ? ", each with its labels" : "");
+             size, labels != NULL ? " in images/, their labels in labels/" : "");
   status = 0;
 fail:
   if (error != NULL)

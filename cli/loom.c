@@ -570,7 +570,6 @@ main (int argc, char **argv)
           gegl_exit ();
         return status;
       }
-  fprintf (stderr, "loom: unknown command '%s'\n", argv[1]);
-  print_usage (stderr);
+  fprintf (stderr, "loom: unknown command '%s' (loom --help lists them)\n", argv[1]);
   return EXIT_USAGE;
 }

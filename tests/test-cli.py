@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""The `loom` command line through the real binary (TAP).
+
+    tests/test-cli.py BUILD/cli/loom
+
+Every subcommand on small inputs, each error case of the interface (exit
+status and the file or option named), exact label colours out of
+`segment`, seeds, Ctrl-C.  Images are made here with PIL.  Under the
+sanitizers LOOM_RUNNER_PRELOAD is the binary's LD_PRELOAD.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+LOOM = os.path.abspath(sys.argv[1])
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+TMP = tempfile.mkdtemp(prefix="loom-cli-")
+RED, BLUE, GREEN = (220, 40, 30), (30, 60, 200), (40, 170, 60)
+results = []
+
+
+def env():
+    e = dict(os.environ)
+    if e.get("LOOM_RUNNER_PRELOAD"):
+        e["LD_PRELOAD"] = e["LOOM_RUNNER_PRELOAD"]
+    e.setdefault("LOOM_DEVICE", "cpu")
+    e["LOOM_DATA_DIR"] = SOURCE
+    return e
+
+
+def loom(*args, timeout=600):
+    return subprocess.run([LOOM, *map(str, args)], capture_output=True, text=True, env=env(),
+                          timeout=timeout)
+
+
+def path(name):
+    return os.path.join(TMP, name)
+
+
+def case(name):
+    def wrap(fn):
+        results.append((name, fn))
+        return fn
+    return wrap
+
+
+def check(cond, message):
+    if not cond:
+        raise AssertionError(message)
+
+
+def ok(r, what):
+    check(r.returncode == 0, f"{what}: exit {r.returncode}\nstderr: {r.stderr[-2000:]}")
+
+
+def fails(r, status, *words):
+    """R exited with STATUS and one stderr line holding every one of WORDS."""
+    line = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
+    check(r.returncode == status, f"exit {r.returncode}, wanted {status}; stderr: {r.stderr[-1000:]}")
+    for w in words:
+        check(w in line, f"'{w}' not in the error line: {line!r}")
+    check("Segmentation fault" not in r.stderr and "AddressSanitizer" not in r.stderr, r.stderr)
+
+
+def pixels(name):
+    return np.array(Image.open(path(name)))
+
+
+# ---- inputs ---------------------------------------------------------------
+
+def two_regions(w=96, h=64, seed=0):
+    """Left red, right blue, with noise; truth 0 left, 1 right."""
+    rng = np.random.default_rng(seed)
+    img = np.zeros((h, w, 3), np.float64)
+    img[:, : w // 2] = RED
+    img[:, w // 2:] = BLUE
+    img += rng.normal(0, 12, img.shape)
+    truth = np.zeros((h, w), int)
+    truth[:, w // 2:] = 1
+    return np.clip(img, 0, 255).astype(np.uint8), truth
+
+
+def scribbles(w=96, h=64, colours=(RED, BLUE)):
+    lab = np.zeros((h, w, 4), np.uint8)
+    lab[h // 2 - 2: h // 2 + 2, 6: w // 2 - 10] = colours[0] + (255,)
+    lab[h // 2 - 2: h // 2 + 2, w // 2 + 10: w - 6] = colours[1] + (255,)
+    return lab
+
+
+def setup():
+    img, truth = two_regions()
+    Image.fromarray(img).save(path("img.png"))
+    Image.fromarray(scribbles()).save(path("lbl.png"))
+    Image.fromarray(np.zeros((64, 96, 4), np.uint8)).save(path("empty.png"))
+    Image.fromarray(scribbles(90, 64)).save(path("small-lbl.png"))
+    many = np.zeros((64, 96, 4), np.uint8)
+    for i in range(40):                       # an antialiased edge: 40 near-duplicate colours
+        many[i, :] = (200 - i, 40 + i, 30, 255)
+    Image.fromarray(many).save(path("many.png"))
+    other = scribbles(colours=(RED, GREEN))
+    Image.fromarray(other).save(path("other-lbl.png"))
+    with open(path("text.png"), "w") as f:
+        f.write("this is not an image\n")
+    # With alpha: the right quarter transparent.
+    rgba = np.concatenate([img, np.full((64, 96, 1), 255, np.uint8)], axis=2)
+    rgba[:, 72:, 3] = 0
+    Image.fromarray(rgba).save(path("alpha.png"))
+    # A texture: stripes with noise, 64×64; and a folder of small images.
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:64, 0:64]
+    tex = (127 + 100 * np.sin(xx / 3.0))[..., None] * np.array([1.0, 0.8, 0.6]) + rng.normal(0, 10, (64, 64, 3))
+    Image.fromarray(np.clip(tex, 0, 255).astype(np.uint8)).save(path("tex.png"))
+    os.makedirs(path("set"), exist_ok=True)
+    for i in range(4):
+        Image.fromarray(np.clip(tex[i:i + 40, i:i + 40] + 10 * i, 0, 255).astype(np.uint8)).save(path(f"set/{i}.png"))
+    with open(path("set/notes.txt"), "w") as f:
+        f.write("not an image, skipped\n")
+
+
+# ---- the commands -----------------------------------------------------------
+
+@case("info --json lists the devices")
+def _():
+    r = loom("info", "--json")
+    ok(r, "info")
+    check(len(json.loads(r.stdout)["devices"]) >= 1, r.stdout)
+
+
+@case("train-seg then segment: exact label colours, index, overlay, confidence")
+def _():
+    r = loom("train-seg", "--image", path("img.png"), "--labels", path("lbl.png"), "-o", path("m.safetensors"),
+             "--steps", 40, "--crop", 32, "--batch", 4, "--depth", 2, "--base", 8, "--json")
+    ok(r, "train-seg")
+    summary = json.loads(r.stdout)
+    check(summary["classes"] == 2 and summary["steps"] == 40, r.stdout)
+    ok(loom("segment", "--model", path("m.safetensors"), "-i", path("img.png"), "-o", path("seg.png"),
+            "--confidence", path("conf.png")), "segment")
+    seg = pixels("seg.png")
+    colours = {tuple(c) for c in seg.reshape(-1, seg.shape[-1])[:, :3].tolist()}
+    check(colours <= {RED, BLUE}, f"colours not the label colours: {sorted(colours)[:5]}")
+    _, truth = two_regions()
+    predicted = (seg[..., :3] == BLUE).all(axis=2).astype(int)
+    check((predicted == truth).mean() > 0.9, f"accuracy {(predicted == truth).mean():.3f}")
+    conf = pixels("conf.png")
+    check(conf.dtype == np.uint8 and conf.ndim == 2 and conf.shape == (64, 96), f"confidence {conf.shape} {conf.dtype}")
+    check(conf.min() >= 127, f"confidence below a half: {conf.min()}")
+    ok(loom("segment", "--model", path("m.safetensors"), "-i", path("img.png"), "-o", path("idx.png"),
+            "--format", "index"), "index")
+    idx = pixels("idx.png")
+    check(idx.dtype == np.uint8 and idx.ndim == 2 and (idx == predicted).all(), "index disagrees with colours")
+    ok(loom("segment", "--model", path("m.safetensors"), "-i", path("img.png"), "-o", path("ov.png"),
+            "--format", "overlay"), "overlay")
+    ov, img = pixels("ov.png").astype(int), np.array(Image.open(path("img.png"))).astype(int)
+    want = (img + np.where(predicted[..., None] == 1, BLUE, RED) + 1) // 2
+    check(np.abs(ov[..., :3] - want).max() <= 1, "overlay is not the half-way blend")
+
+
+@case("train-seg and segment on Vulkan (lavapipe in CI, validation on)")
+def _():
+    ok(loom("train-seg", "--image", path("img.png"), "--labels", path("lbl.png"), "-o", path("vk.safetensors"),
+            "--steps", 10, "--crop", 32, "--batch", 2, "--depth", 2, "--base", 8, "--device", "vulkan"), "train-seg")
+    r = loom("segment", "--model", path("vk.safetensors"), "-i", path("img.png"), "-o", path("vk.png"),
+             "--device", "vulkan")
+    ok(r, "segment")
+    check("device:" in r.stderr and "CPU (" not in r.stderr.split("device:")[1].splitlines()[0], r.stderr)
+    seg = pixels("vk.png")
+    check({tuple(c) for c in seg.reshape(-1, 3).tolist()} <= {RED, BLUE}, "colours not the label colours")
+
+
+@case("segment keeps alpha: transparent pixels stay transparent")
+def _():
+    r = loom("segment", "--model", path("m.safetensors"), "-i", path("alpha.png"), "-o", path("seg-alpha.png"))
+    ok(r, "segment alpha")
+    seg = pixels("seg-alpha.png")
+    check(seg.shape[-1] == 4, "no alpha channel")
+    check((seg[:, 72:, 3] == 0).all() and (seg[:, :72, 3] == 255).all(), "alpha not kept")
+
+
+@case("train-seg --init fine-tunes; a colour outside the model's classes is refused")
+def _():
+    ok(loom("train-seg", "--image", path("img.png"), "--labels", path("lbl.png"), "--init", path("m.safetensors"),
+            "-o", path("m2.safetensors"), "--steps", 5, "--crop", 32, "-q"), "fine-tune")
+    fails(loom("train-seg", "--image", path("img.png"), "--labels", path("other-lbl.png"), "--init",
+               path("m.safetensors"), "-o", path("m3.safetensors"), "--steps", 5), 1, "other-lbl.png",
+          "not one of the model's 2 classes")
+    check(not os.path.exists(path("m3.safetensors")), "a model was written after an error")
+
+
+@case("errors: missing, unreadable, no labels, too many colours, size mismatch")
+def _():
+    base = ["train-seg", "-o", path("x.safetensors"), "--steps", 5]
+    fails(loom(*base, "--image", path("nothing.png"), "--labels", path("lbl.png")), 1, "nothing.png", "no such file")
+    fails(loom(*base, "--image", path("text.png"), "--labels", path("lbl.png")), 1, "text.png", "not an image")
+    fails(loom(*base, "--image", path("img.png"), "--labels", path("empty.png")), 1, "empty.png", "no labelled pixels")
+    fails(loom(*base, "--image", path("img.png"), "--labels", path("many.png")), 1, "many.png", "more than 32 colours")
+    fails(loom(*base, "--image", path("img.png"), "--labels", path("small-lbl.png")), 1, "small-lbl.png", "same size")
+    check(not os.path.exists(path("x.safetensors")), "a model was written after an error")
+
+
+@case("errors: corrupt model, wrong model kind, missing model")
+def _():
+    data = open(path("m.safetensors"), "rb").read()
+    with open(path("cut.safetensors"), "wb") as f:
+        f.write(data[: len(data) // 2])
+    fails(loom("segment", "--model", path("cut.safetensors"), "-i", path("img.png"), "-o", path("s.png")), 1, "cut.safetensors")
+    fails(loom("segment", "--model", path("gone.safetensors"), "-i", path("img.png"), "-o", path("s.png")), 1,
+          "gone.safetensors", "no such file")
+    fails(loom("generate", "--model", path("m.safetensors"), "-o", path("g.png")), 1, "m.safetensors", "not")
+    check(not os.path.exists(path("s.png")) and not os.path.exists(path("g.png")), "output written after an error")
+
+
+@case("bad usage exits 2 naming the option")
+def _():
+    fails(loom("segment", "--model", path("m.safetensors"), "-i", path("img.png")), 2, "-o")
+    fails(loom("segment", "--model", path("m.safetensors"), "-i", path("img.png"), "-o", path("s.png"),
+               "--format", "sepia"), 2, "--format", "sepia")
+    fails(loom("segment", "--nonsense"), 2, "--nonsense")
+    fails(loom("segment", "--model", path("m.safetensors"), "-i", path("img.png"), "-o", path("s.xyz")), 2, "s.xyz")
+    fails(loom("train-seg", "--image", path("img.png"), "-o", path("x.safetensors")), 2, "--labels")
+    fails(loom("train-gan", "--kind", "vae", "--image", path("tex.png"), "-o", path("x.safetensors")), 2, "--kind", "vae")
+    fails(loom("generate", "--model", path("m.safetensors"), "-o", path("g.png"), "--size", "12xq"), 2, "--size")
+    fails(loom("augment", "-i", path("img.png"), "-o", path("aug")), 2, "--count")
+    fails(loom("frobnicate"), 2, "frobnicate")
+
+
+@case("train-gan texture, generate: tileable, numbered files, seeds")
+def _():
+    ok(loom("train-gan", "--kind", "texture", "--image", path("tex.png"), "-o", path("tex.safetensors"),
+            "--steps", 4, "--size", 32, "--batch", 2, "--width", 8), "train-gan texture")
+    ok(loom("generate", "--model", path("tex.safetensors"), "-o", path("t.png"), "--size", "64x48",
+            "--count", 3, "--seed", 5, "--tileable"), "generate")
+    files = sorted(f for f in os.listdir(TMP) if f.startswith("t-"))
+    check(files == ["t-0001.png", "t-0002.png", "t-0003.png"], f"files {files}")
+    check(pixels("t-0001.png").shape == (48, 64, 3), f"shape {pixels('t-0001.png').shape}")
+    ok(loom("generate", "--model", path("tex.safetensors"), "-o", path("u.png"), "--size", "64x48", "--seed", 6), "one")
+    check((pixels("u.png") == pixels("t-0002.png")).all(), "seed 6 alone differs from the second of seeds 5…")
+    check((pixels("t-0001.png") != pixels("t-0002.png")).any(), "two seeds, the same image")
+    fails(loom("generate", "--model", path("tex.safetensors"), "-o", path("v.png"), "--size", "60x48", "--tileable"),
+          1, "multiples of")
+    fails(loom("generate", "--model", path("tex.safetensors"), "-o", path("v.png"), "--labels", path("lbl.png")),
+          1, "pix2pix")
+
+
+@case("train-gan dcgan on a folder (grey files make a grey model), generate a batch")
+def _():
+    r = loom("train-gan", "--kind", "dcgan", "--images", path("set"), "-o", path("dc.safetensors"), "--steps", 2,
+             "--size", 32, "--batch", 4, "--width", 8, "--latent", 8, "--json")
+    ok(r, "train-gan dcgan")
+    check(json.loads(r.stdout)["images"] == 4, r.stdout)
+    ok(loom("generate", "--model", path("dc.safetensors"), "-o", path("dc.png"), "--count", 2), "generate dcgan")
+    check(pixels("dc-0002.png").shape == (32, 32, 3), "dcgan image shape")
+    fails(loom("generate", "--model", path("dc.safetensors"), "-o", path("dc.png"), "--size", "64"), 1, "32×32")
+
+
+@case("train-gan pix2pix, generate from a label map")
+def _():
+    lab = np.zeros((64, 96, 4), np.uint8)
+    lab[:, :48] = RED + (255,)
+    lab[:, 48:] = BLUE + (255,)
+    Image.fromarray(lab).save(path("dense.png"))
+    ok(loom("train-gan", "--kind", "pix2pix", "--image", path("img.png"), "--labels", path("dense.png"),
+            "-o", path("p2p.safetensors"), "--steps", 2, "--size", 32, "--batch", 2), "train pix2pix")
+    ok(loom("generate", "--model", path("p2p.safetensors"), "--labels", path("dense.png"), "-o", path("p.png")), "render")
+    check(pixels("p.png").shape == (64, 96, 3), "pix2pix shape")
+    fails(loom("generate", "--model", path("p2p.safetensors"), "--labels", path("other-lbl.png"), "-o", path("q.png")),
+          1, "other-lbl.png", "not one of the model's 2 classes")
+    fails(loom("generate", "--model", path("p2p.safetensors"), "-o", path("q.png")), 1, "--labels")
+
+
+@case("augment: pairs in images/ and labels/, label colours kept, seeded")
+def _():
+    for out in ("aug1", "aug2"):
+        ok(loom("augment", "-i", path("img.png"), "--labels", path("lbl.png"), "-o", path(out), "--count", 3,
+                "--size", 48, "--seed", 9), "augment")
+    names = sorted(os.listdir(path("aug1/images")))
+    check(names == ["img-0001.png", "img-0002.png", "img-0003.png"], f"{names}")
+    check(sorted(os.listdir(path("aug1/labels"))) == names, "labels do not pair with images")
+    for n in names:
+        lab = pixels(f"aug1/labels/{n}")
+        opaque = lab[..., 3] == 255
+        colours = {tuple(c) for c in lab[opaque][:, :3].tolist()}
+        check(colours <= {RED, BLUE}, f"label colours {colours}")
+        check(((lab[..., 3] == 0) | opaque).all(), "labels half transparent")
+        check((pixels(f"aug1/images/{n}") == pixels(f"aug2/images/{n}")).all(), "the same seed gave other copies")
+
+
+@case("Ctrl-C stops training and keeps the model")
+def _():
+    p = subprocess.Popen([LOOM, "train-seg", "--image", path("img.png"), "--labels", path("lbl.png"),
+                          "-o", path("int.safetensors"), "--time", "300", "--crop", "32", "--json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    time.sleep(8)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    check(p.returncode == 0, f"exit {p.returncode}: {err[-1000:]}")
+    summary = json.loads(out)
+    check(summary["stopped"] and summary["steps"] >= 1, out)
+    r = loom("segment", "--model", path("int.safetensors"), "-i", path("img.png"), "-o", path("int.png"))
+    ok(r, "segment with the stopped model")
+
+
+@case("bench --json has the benchmark table's names")
+def _():
+    names = ["conv3x3_64_256_fwd", "conv3x3_64_256_fwdbwd", "conv3x3_16_256_b4_fwdbwd", "convT4x4_128_64_fwdbwd",
+             "unet_train_b4_256", "unet_infer_1024", "dcgan_train_b64", "dcgan_gen_64"]
+    r = loom("bench", "--backend", "cpu", "--json", "--repeat", 1, "--only", ",".join(names))
+    ok(r, "bench")
+    got = json.loads(r.stdout)
+    for n in names:
+        entry = next((e for e in got if e["name"] == n), None)
+        check(entry is not None, f"{n} missing")
+        check(set(entry) >= {"name", "backend", "ms_median", "ms_min", "ms_max", "gflops"}, f"{entry}")
+        check(entry["ms_median"] > 0, f"{entry}")
+
+
+@case("demo runs on the bundled sample")
+def _():
+    r = loom("demo", "-o", path("demo"), "--time", 4)
+    ok(r, "demo")
+    for f in ("sample.safetensors", "segmentation.png", "overlay.png", "confidence.png"):
+        check(os.path.exists(path(f"demo/{f}")), f"{f} missing")
+    check("results are in" in r.stdout and "agrees" in r.stdout, r.stdout)
+    shipped = [f for f in os.listdir(os.path.join(SOURCE, "weights")) if f.startswith("texture-")
+               and f.endswith(".safetensors")]
+    for f in shipped:
+        check(os.path.exists(path("demo/" + f.replace(".safetensors", ".png"))), f"no texture from {f}")
+
+
+def main():
+    setup()
+    print(f"1..{len(results)}")
+    failed = 0
+    for i, (name, fn) in enumerate(results, 1):
+        try:
+            fn()
+            print(f"ok {i} - {name}")
+        except Exception as e:  # noqa: BLE001 - a failing case, reported
+            failed += 1
+            print(f"not ok {i} - {name}")
+            for line in str(e).splitlines():
+                print(f"# {line}")
+        sys.stdout.flush()
+    shutil.rmtree(TMP, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
