@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Makes the bundled sample of `loom demo` (data/) from GIMP's patterns.
+"""Makes the bundled data of `loom demo` (data/) from GIMP's patterns and
+scikit-image's sample textures.
 
     tools/env python3 tools/make-sample.py [--out data]
 
@@ -7,16 +8,20 @@ A landscape collage, 512×384: sky, stone hills, foliage, water, and a
 wooden pier, each region filled with one of GIMP's patterns (Debian's
 gimp-data, GPL-3+); its scribbles (a few strokes a class, the rest
 transparent) and its true regions, in the same colours.  The textures are
-tiled, so the collage is exactly reproducible from the patterns.
+tiled, so the collage is exactly reproducible from the patterns.  And the
+textures the shipped models learnt (data/textures/): grass and gravel from
+scikit-image (CC0).
 """
 import argparse
 import os
+import shutil
 import struct
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 PATTERNS = "/usr/share/gimp/3.0/patterns"
+SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
 W, H = 512, 384
 # name, pattern, colour of the class in the label images
 CLASSES = [
@@ -28,7 +33,7 @@ CLASSES = [
 ]
 # A few strokes a class: polylines of (x, y), drawn 5 px wide.
 STROKES = {
-    "sky": [[(40, 20), (140, 30), (230, 18)], [(330, 15), (470, 25)]],
+    "sky": [[(40, 20), (140, 30), (230, 18)], [(330, 15), (470, 25)], [(20, 62), (120, 72)], [(380, 40), (470, 48)]],
     "stone": [[(40, 135), (110, 140)], [(300, 120), (400, 130), (430, 140)]],
     "foliage": [[(30, 200), (130, 190), (200, 205)], [(330, 185), (480, 195)]],
     "water": [[(40, 330), (200, 345)], [(320, 300), (470, 320)], [(110, 270), (150, 290)]],
@@ -93,8 +98,12 @@ def main():
     Image.fromarray(image).save(os.path.join(args.out, "sample.png"), optimize=True)
     scribbles.save(os.path.join(args.out, "sample-scribbles.png"), optimize=True)
     Image.fromarray(truth_rgba).save(os.path.join(args.out, "sample-truth.png"), optimize=True)
+    textures = os.path.join(args.out, "textures")
+    os.makedirs(textures, exist_ok=True)
+    for name in ("grass.png", "gravel.png"):
+        shutil.copyfile(os.path.join(SKIMAGE, name), os.path.join(textures, name))
     print(f"{args.out}: sample.png, sample-scribbles.png, sample-truth.png "
-          f"({painted.mean() * 100:.2f} % of pixels painted)")
+          f"({painted.mean() * 100:.2f} % of pixels painted); textures/grass.png, gravel.png")
 
 
 if __name__ == "__main__":
