@@ -60,15 +60,17 @@ loom_cmd_train_seg (int argc, char **argv)
 {
   const char *cmd = "train-seg";
   g_auto (GStrv) image_paths = NULL, label_paths = NULL;
-  g_autofree char *out = NULL, *init = NULL, *device_spec = NULL;
+  g_autofree char *out = NULL, *init = NULL, *device_spec = NULL, *pretrained = NULL;
   int steps = -1, seed = 1, crop = 0, batch = 0, depth = 0, base = 0, every = 50;
   double seconds = 0, lr = 0, augment = 1.0;
-  gboolean quiet = FALSE, json = FALSE;
+  gboolean quiet = FALSE, json = FALSE, no_pretrained = FALSE;
   GOptionEntry entries[] = {
     { "image", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &image_paths, "An image (repeat with --labels for each)", "IMG" },
     { "labels", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &label_paths, "Its label image: opaque colours are classes", "LBL" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "The model file to write", "MODEL" },
     { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Start from this model (fine-tune, resume)", "MODEL" },
+    { "pretrained", 0, 0, G_OPTION_ARG_FILENAME, &pretrained, "A new model's starting point: all but the classes of this one (default: the shipped weights/segment-start.safetensors)", "MODEL" },
+    { "no-pretrained", 0, 0, G_OPTION_ARG_NONE, &no_pretrained, "Start a new model from random weights", NULL },
     { "steps", 0, 0, G_OPTION_ARG_INT, &steps, "Training steps (default 300, or none with --time)", "N" },
     { "time", 0, 0, G_OPTION_ARG_DOUBLE, &seconds, "Stop after this many seconds", "SECONDS" },
     { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Random seed (default 1)", "S" },
@@ -116,8 +118,34 @@ loom_cmd_train_seg (int argc, char **argv)
     return loom_cli_fail (cmd, EXIT_USAGE, "--steps 0 needs --time");
   if (!loom_cli_check_output (out, &error))
     return loom_cli_fail (cmd, EXIT_USAGE, "-o %s", error->message);
+  if (init != NULL && (pretrained != NULL || no_pretrained))
+    return loom_cli_fail (cmd, EXIT_USAGE, "--init goes on from a model of the same classes: no --pretrained with it");
+  /* New models start from the shipped starting point unless told not to,
+   * or given a shape of their own. */
+  if (init == NULL && pretrained == NULL && !no_pretrained && depth == 0 && base == 0)
+    {
+      char *shipped = loom_cli_data_path ("weights/segment-start.safetensors");
 
-  if (init != NULL)
+      if (g_file_test (shipped, G_FILE_TEST_EXISTS))
+        pretrained = shipped;
+      else
+        g_free (shipped);
+    }
+
+  if (pretrained != NULL)
+    {
+      LoomUNetConfig shape;
+
+      start = loom_cli_load_model (pretrained, &error);
+      if (start == NULL)
+        goto fail;
+      if (!loom_unet_config_from_weights (start, &shape, &error))
+        {
+          g_prefix_error (&error, "%s: ", pretrained);
+          goto fail;
+        }
+    }
+  else if (init != NULL)
     {
       start = loom_cli_load_model (init, &error);
       if (start == NULL)
@@ -168,7 +196,7 @@ loom_cmd_train_seg (int argc, char **argv)
                                        loaded[i].file.height,
                                        has_holes (loaded[i].alpha, n) ? loaded[i].alpha : NULL };
     }
-  if (start == NULL && colors->len < 2)
+  if (init == NULL && colors->len < 2)
     {
       g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
                    "%s: only one class (one colour); paint at least two",
@@ -176,7 +204,8 @@ loom_cmd_train_seg (int argc, char **argv)
       goto fail;
     }
 
-  loom_segment_config_init (&config, start != NULL ? start_unet.classes : colors->len);
+  loom_segment_config_init (&config, init != NULL ? start_unet.classes : colors->len);
+  config.start_features = pretrained != NULL;
   config.steps = steps >= 0 ? (guint) steps : seconds > 0 ? 0 : config.steps;
   config.seconds = seconds;
   config.seed = (guint32) seed;
@@ -205,6 +234,8 @@ loom_cmd_train_seg (int argc, char **argv)
   device = loom_cli_open_device (device_spec, quiet || json, &error);
   if (device == NULL)
     goto fail;
+  if (pretrained != NULL && !quiet && !json)
+    fprintf (stderr, "starting point: %s\n", pretrained);
   loom_cli_catch_interrupt ();
   loom_cli_progress_init (&state.bar, "training", quiet || json);
   began = g_get_monotonic_time ();
@@ -224,6 +255,11 @@ loom_cmd_train_seg (int argc, char **argv)
       json_builder_add_int_value (b, colors->len);
       json_builder_set_member_name (b, "steps");
       json_builder_add_int_value (b, state.step);
+      json_builder_set_member_name (b, "starting_point");
+      if (pretrained != NULL)
+        json_builder_add_string_value (b, pretrained);
+      else
+        json_builder_add_null_value (b);
       json_builder_set_member_name (b, "loss");
       json_builder_add_double_value (b, state.loss);
       json_builder_set_member_name (b, "seconds");

@@ -44,6 +44,8 @@ typedef struct
   double   cutout;              /* chance of a grey square over a quarter of the crop */
   const char *checkpoint;       /* a weights file rewritten (atomically) every … */
   guint    checkpoint_every;    /* … this many steps (0: never) */
+  gboolean start_features;      /* START (loom_segment_train) is a starting point for other
+                                 * classes: all of it but the head, which starts fresh */
   const GArray *colors;         /* the class table (loom_segment_set_classes) put in every */
   const char *const *names;     /* file made, checkpoints too; NULL: none */
 } LoomSegmentConfig;
@@ -63,7 +65,8 @@ typedef gboolean (*LoomSegmentProgress) (guint step, guint total, float loss, do
 /* Trains on IMAGES (labels required) and returns the weights (the U-Net's
  * architecture and provenance in their metadata).  START, if not NULL,
  * holds weights to begin from (fine-tuning, resuming a checkpoint): its
- * architecture wins over CONFIG's.  CANCELLABLE stops between steps with
+ * architecture wins over CONFIG's; with CONFIG->start_features, all but
+ * its classes (a pretrained starting point, its head left out).  CANCELLABLE stops between steps with
  * the weights so far, like PROGRESS returning FALSE. */
 LoomWeights *loom_segment_train   (LoomDevice *device, const LoomSegmentConfig *config,
                                    const LoomSegmentImage *images, guint n_images,

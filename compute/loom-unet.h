@@ -53,6 +53,10 @@ gboolean    loom_unet_init           (LoomUNet *unet, guint32 seed, GError **err
  * architecture), or the graph's weights into W (with the architecture in
  * its metadata). */
 gboolean    loom_unet_load           (LoomUNet *unet, LoomWeights *weights, GError **error);
+/* Everything but the head from a U-Net of the same inputs, depth and base
+ * and any classes (a pretrained starting point); the head keeps what it
+ * had. */
+gboolean    loom_unet_load_features  (LoomUNet *unet, LoomWeights *weights, GError **error);
 gboolean    loom_unet_store          (LoomUNet *unet, LoomWeights *weights, GError **error);
 
 /* The configuration a weights file describes, checked. */

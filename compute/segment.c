@@ -341,6 +341,9 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
   g_return_val_if_fail (device != NULL && config != NULL && images != NULL, NULL);
   if (start != NULL && !loom_unet_config_from_weights (start, &c.unet, error))
     return NULL;
+  /* A starting point of other classes gives its shape, not its classes. */
+  if (start != NULL && c.start_features)
+    c.unet.classes = config->unet.classes;
   if (!check_images (&c, images, n_images, &s.crop, error))
     return NULL;
   own = g_new (LoomSegmentImage, n_images);
@@ -396,7 +399,10 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
                                    LOOM_UNLABELLED);
   if (!loom_graph_train_adam (g, loss, c.learning_rate, 0.9f, 0.999f, 1e-8f, 0.0f, error)
       || !loom_graph_compile (g, device, error)
-      || !(start != NULL ? loom_unet_load (u, start, error) : loom_unet_init (u, c.seed, error))
+      || !(start == NULL ? loom_unet_init (u, c.seed, error)
+           : c.start_features ? loom_unet_init (u, c.seed, error)
+                                && loom_unet_load_features (u, start, error)
+           : loom_unet_load (u, start, error))
       || !loom_graph_write (g, weights_t, class_weights, error))
     goto out;
   loom_graph_set_seed (g, c.seed);

@@ -199,6 +199,21 @@ def _():
     check(not os.path.exists(path("m3.safetensors")), "a model was written after an error")
 
 
+@case("train-seg --pretrained: a starting point of other classes")
+def _():
+    r = loom("train-seg", "--image", path("img.png"), "--labels", path("other-lbl.png"), "--pretrained",
+             path("m.safetensors"), "-o", path("pre.safetensors"), "--steps", 3, "--crop", 32, "--json")
+    ok(r, "pretrained")
+    check(json.loads(r.stdout)["starting_point"] == path("m.safetensors"), r.stdout)
+    ok(loom("segment", "--model", path("pre.safetensors"), "-i", path("img.png"), "-o", path("pre.png")), "segment")
+    colours = {tuple(c) for c in pixels("pre.png").reshape(-1, 3).tolist()}
+    check(colours <= {RED, GREEN}, f"not the new model's colours: {colours}")
+    fails(loom("train-seg", "--image", path("img.png"), "--labels", path("lbl.png"), "--init", path("m.safetensors"),
+               "--pretrained", path("m.safetensors"), "-o", path("x.safetensors")), 2, "--pretrained")
+    fails(loom("train-seg", "--image", path("img.png"), "--labels", path("lbl.png"), "--pretrained",
+               path("tex.png"), "-o", path("x.safetensors")), 1, "tex.png")
+
+
 @case("errors: missing, unreadable, no labels, too many colours, size mismatch")
 def _():
     base = ["train-seg", "-o", path("x.safetensors"), "--steps", 5]

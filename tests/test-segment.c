@@ -397,6 +397,67 @@ test_class_table (void)
   loom_weights_free (w);
 }
 
+/* A starting point of other classes: every tensor but the head comes from
+ * it, the head starts as a fresh model's would (learning rate 0, so the
+ * weights are what training began from). */
+static void
+test_start_features (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  Synthetic *s = g_new (Synthetic, 1);
+  LoomSegmentConfig c;
+  LoomSegmentImage image;
+  LoomWeights *start, *tuned, *fresh;
+  GError *error = NULL;
+  guint checked = 0;
+
+  synthetic (s);
+  image = (LoomSegmentImage) { s->planes, s->strokes, W, H, NULL };
+  small_config (&c, 3);
+  c.unet.classes = 5;
+  start = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  small_config (&c, 1);
+  c.learning_rate = 0.0f;
+  c.seed = 12;
+  c.unet.depth = 3;             /* the start's shape wins, not this */
+  c.start_features = TRUE;
+  tuned = loom_segment_train (cpu, &c, &image, 1, start, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  c.start_features = FALSE;
+  c.unet.depth = 2;
+  fresh = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (const char *const *name = loom_weights_get_names (tuned); *name != NULL; name++)
+    {
+      gboolean head = g_str_has_prefix (*name, "head.");
+      guint n_dims, got_dims;
+      guint64 n = 1;
+      const guint64 *shape, *got_shape;
+      const float *want, *got = loom_weights_lookup (tuned, *name, &got_dims, &got_shape);
+
+      /* Batch norm's running statistics move in a step whatever the rate. */
+      if (strstr (*name, "running") != NULL || strstr (*name, "num_batches") != NULL)
+        continue;
+      want = loom_weights_lookup (head ? fresh : start, *name, &n_dims, &shape);
+      g_assert_nonnull (want);
+      if (g_str_equal (*name, "head.weight"))
+        g_assert_cmpuint (got_shape[0], ==, 2);
+      g_assert_cmpuint (n_dims, ==, got_dims);
+      g_assert_cmpmem (shape, n_dims * sizeof *shape, got_shape, n_dims * sizeof *shape);
+      for (guint d = 0; d < n_dims; d++)
+        n *= shape[d];
+      g_assert_cmpmem (want, n * sizeof (float), got, n * sizeof (float));
+      checked++;
+    }
+  g_assert_cmpuint (checked, >, 10);
+  loom_weights_free (start);
+  loom_weights_free (tuned);
+  loom_weights_free (fresh);
+  g_free (s);
+  loom_device_free (cpu);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -409,5 +470,6 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/class-table", test_class_table);
   g_test_add_func ("/segment/several-images", test_several_images);
   g_test_add_func ("/segment/alpha-mask", test_mask);
+  g_test_add_func ("/segment/start-features", test_start_features);
   return g_test_run ();
 }

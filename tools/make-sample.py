@@ -11,6 +11,15 @@ transparent) and its true regions, in the same colours.  The textures are
 tiled, so the collage is exactly reproducible from the patterns.  And the
 textures the shipped models learnt (data/textures/): grass and gravel from
 scikit-image (CC0).
+
+    tools/env python3 tools/make-sample.py --pretrain DIR
+
+writes instead the data the shipped segmentation starting point learns
+from (tools/train-weights): mosaics of pieces of scikit-image's sample
+photographs (CC0 or public domain), each piece labelled by its photograph,
+every pixel labelled.  None of GIMP's patterns are among them, so the
+evaluation on pattern mosaics (tools/eval/segment.py) and the demo's
+sample stay unseen.
 """
 import argparse
 import os
@@ -67,10 +76,48 @@ def regions():
     return truth
 
 
+PRETRAIN_SOURCES = ["astronaut.png", "brick.png", "camera.png", "cell.png", "chelsea.png",
+                    "clock_motion.png", "coffee.png", "coins.png", "grass.png", "gravel.png",
+                    "ihc.png", "hubble_deep_field.jpg", "retina.jpg", "rocket.jpg"]
+
+
+def pretrain_set(out, mosaics=8, size=320, per=5, seed=7):
+    """MOSAICS images of SIZE², PER sources each in Voronoi cells, and their
+    dense labels (class i = PRETRAIN_SOURCES[i], colours spread over hue)."""
+    import colorsys
+    rng = np.random.default_rng(seed)
+    sources = [np.array(Image.open(os.path.join(SKIMAGE, n)).convert("RGB")) for n in PRETRAIN_SOURCES]
+    colours = [tuple(int(255 * v) for v in colorsys.hsv_to_rgb(i / len(sources), 0.8, 0.4 + 0.5 * (i % 2)))
+               for i in range(len(sources))]
+    os.makedirs(out, exist_ok=True)
+    yy, xx = np.mgrid[0:size, 0:size]
+    for m in range(mosaics):
+        picks = rng.choice(len(sources), per, replace=False)
+        seeds = rng.uniform(0, size, (per * 3, 2))
+        owner = np.repeat(picks, 3)
+        d = (yy[None] - seeds[:, 0, None, None]) ** 2 + (xx[None] - seeds[:, 1, None, None]) ** 2
+        truth = owner[d.argmin(axis=0)]
+        image = np.zeros((size, size, 3), np.uint8)
+        for k in picks:
+            src = sources[k]
+            y0 = rng.integers(0, src.shape[0] - size + 1) if src.shape[0] > size else 0
+            x0 = rng.integers(0, src.shape[1] - size + 1) if src.shape[1] > size else 0
+            piece = np.array(Image.fromarray(src[y0:y0 + size, x0:x0 + size]).resize((size, size)))
+            image[truth == k] = piece[truth == k]
+        labels = np.array(colours, np.uint8)[truth]
+        Image.fromarray(image).save(os.path.join(out, f"mosaic-{m}.png"))
+        Image.fromarray(labels).save(os.path.join(out, f"mosaic-{m}-labels.png"))
+    print(f"{out}: {mosaics} mosaics of {size}², {per} of {len(sources)} photographs each")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data"))
+    ap.add_argument("--pretrain", metavar="DIR", help="write the starting point's training mosaics there instead")
     args = ap.parse_args()
+    if args.pretrain:
+        pretrain_set(args.pretrain)
+        return
     os.makedirs(args.out, exist_ok=True)
     truth = regions()
     image = np.zeros((H, W, 3), np.uint8)

@@ -250,6 +250,36 @@ loom_unet_load (LoomUNet *u, LoomWeights *weights, GError **error)
 }
 
 gboolean
+loom_unet_load_features (LoomUNet *u, LoomWeights *weights, GError **error)
+{
+  LoomUNetConfig c;
+
+  if (!loom_unet_config_from_weights (weights, &c, error))
+    return FALSE;
+  if (c.in_channels != u->config.in_channels || c.depth != u->config.depth
+      || c.base != u->config.base)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+                   "weights file: a U-Net of %u inputs, depth %u, base %u; this one has "
+                   "%u, %u, %u", c.in_channels, c.depth, c.base, u->config.in_channels,
+                   u->config.depth, u->config.base);
+      return FALSE;
+    }
+  for (guint i = 0; i < u->net.params->len; i++)
+    {
+      const LoomNetParam *p = &g_array_index (u->net.params, LoomNetParam, i);
+      const float *data;
+
+      if (g_str_has_prefix (p->name, "head."))
+        continue;
+      data = loom_weights_expect (weights, p->name, p->n_dims, p->shape, error);
+      if (data == NULL || !loom_graph_write (u->net.graph, p->tensor, data, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
 loom_unet_store (LoomUNet *u, LoomWeights *weights, GError **error)
 {
   g_autofree char *arch = g_strdup_printf ("{\"name\":\"unet\",\"in_channels\":%u,\"classes\":%u,"

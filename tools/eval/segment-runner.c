@@ -17,7 +17,7 @@ main (int argc, char **argv)
   LoomSegmentConfig c;
   LoomSegmentImage image;
   LoomDevice *device;
-  LoomWeights *w = NULL;
+  LoomWeights *w = NULL, *start = NULL;
   guint width, height;
   gint64 t0, t1, t2;
 
@@ -54,7 +54,13 @@ main (int argc, char **argv)
     c.shear = atof (g_getenv ("LOOM_EVAL_SHEAR"));
   image = (LoomSegmentImage) { planes, labels, width, height, NULL };
   t0 = g_get_monotonic_time ();
-  w = loom_segment_train (device, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  /* LOOM_EVAL_START: a starting point (all but its head), as the command
+   * line's --pretrained. */
+  if (g_getenv ("LOOM_EVAL_START")
+      && (start = loom_weights_load (g_getenv ("LOOM_EVAL_START"), &error)) == NULL)
+    goto fail;
+  c.start_features = start != NULL;
+  w = loom_segment_train (device, &c, &image, 1, start, NULL, NULL, NULL, &error);
   t1 = g_get_monotonic_time ();
   if (w == NULL)
     goto fail;
@@ -68,12 +74,16 @@ main (int argc, char **argv)
   printf ("{\"train_s\": %.2f, \"predict_s\": %.2f, \"provenance\": %s}\n", (t1 - t0) / 1e6,
           (t2 - t1) / 1e6, loom_weights_get_metadata (w, LOOM_METADATA_PROVENANCE));
   loom_weights_free (w);
+  if (start != NULL)
+    loom_weights_free (start);
   loom_device_free (device);
   return 0;
 
 fail:
   fprintf (stderr, "segment-runner: %s\n", error->message);
   loom_weights_free (w);
+  if (start != NULL)
+    loom_weights_free (start);
   if (device != NULL)
     loom_device_free (device);
   return 1;
