@@ -156,6 +156,20 @@ loom_cli_print_json (JsonBuilder *b)
   printf ("%s\n", text);
 }
 
+void
+loom_cli_print_summary (GVariantDict *dict, gint64 began, LoomDevice *device)
+{
+  g_autoptr (GVariant) all = NULL;
+  g_autofree char *text = NULL;
+
+  g_variant_dict_insert (dict, "seconds", "d", (g_get_monotonic_time () - began) / 1e6);
+  g_variant_dict_insert (dict, "device", "s", loom_device_get_info (device)->name);
+  g_variant_dict_insert (dict, "stopped", "b", loom_cli_interrupted ());
+  all = g_variant_ref_sink (g_variant_dict_end (dict));
+  text = json_gvariant_serialize_data (all, NULL);
+  printf ("%s\n", text);
+}
+
 char *
 loom_cli_numbered_path (const char *path, guint i)
 {

@@ -49,6 +49,9 @@ void         loom_cli_progress_show (LoomCliProgress *p, guint step, guint total
 void         loom_cli_progress_end  (LoomCliProgress *p);
 
 void         loom_cli_print_json (JsonBuilder *b);
+/* A training's summary on stdout as one JSON object: DICT's members, then
+ * the seconds since BEGAN, DEVICE's name and whether Ctrl-C stopped it. */
+void         loom_cli_print_summary (GVariantDict *dict, gint64 began, LoomDevice *device);
 
 /* "OUT-0001.png" for image I (from 0) of a set beside "OUT.png". */
 char        *loom_cli_numbered_path (const char *path, guint i);

@@ -320,29 +320,15 @@ loom_cmd_train_gan (int argc, char **argv)
     goto fail;
   if (json)
     {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_auto (GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
 
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "model");
-      json_builder_add_string_value (b, out);
-      json_builder_set_member_name (b, "kind");
-      json_builder_add_string_value (b, kind_text);
-      json_builder_set_member_name (b, "images");
-      json_builder_add_int_value (b, n_images);
-      json_builder_set_member_name (b, "steps");
-      json_builder_add_int_value (b, state.step);
-      json_builder_set_member_name (b, "d_loss");
-      json_builder_add_double_value (b, state.d_loss);
-      json_builder_set_member_name (b, "g_loss");
-      json_builder_add_double_value (b, state.g_loss);
-      json_builder_set_member_name (b, "seconds");
-      json_builder_add_double_value (b, (g_get_monotonic_time () - began) / 1e6);
-      json_builder_set_member_name (b, "device");
-      json_builder_add_string_value (b, loom_device_get_info (device)->name);
-      json_builder_set_member_name (b, "stopped");
-      json_builder_add_boolean_value (b, loom_cli_interrupted ());
-      json_builder_end_object (b);
-      loom_cli_print_json (b);
+      g_variant_dict_insert (&dict, "model", "s", out);
+      g_variant_dict_insert (&dict, "kind", "s", kind_text);
+      g_variant_dict_insert (&dict, "images", "u", n_images);
+      g_variant_dict_insert (&dict, "steps", "u", state.step);
+      g_variant_dict_insert (&dict, "d_loss", "d", (double) state.d_loss);
+      g_variant_dict_insert (&dict, "g_loss", "d", (double) state.g_loss);
+      loom_cli_print_summary (&dict, began, device);
     }
   else if (!quiet)
     fprintf (stderr, "%s: %s, %u image%s, %u steps in %.0f s%s\n", out, kind_text, n_images,

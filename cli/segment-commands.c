@@ -246,30 +246,15 @@ loom_cmd_train_seg (int argc, char **argv)
     goto fail;
   if (json)
     {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_auto (GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
 
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "model");
-      json_builder_add_string_value (b, out);
-      json_builder_set_member_name (b, "classes");
-      json_builder_add_int_value (b, colors->len);
-      json_builder_set_member_name (b, "steps");
-      json_builder_add_int_value (b, state.step);
-      json_builder_set_member_name (b, "starting_point");
+      g_variant_dict_insert (&dict, "model", "s", out);
+      g_variant_dict_insert (&dict, "classes", "u", colors->len);
+      g_variant_dict_insert (&dict, "steps", "u", state.step);
+      g_variant_dict_insert (&dict, "loss", "d", (double) state.loss);
       if (pretrained != NULL)
-        json_builder_add_string_value (b, pretrained);
-      else
-        json_builder_add_null_value (b);
-      json_builder_set_member_name (b, "loss");
-      json_builder_add_double_value (b, state.loss);
-      json_builder_set_member_name (b, "seconds");
-      json_builder_add_double_value (b, (g_get_monotonic_time () - began) / 1e6);
-      json_builder_set_member_name (b, "device");
-      json_builder_add_string_value (b, loom_device_get_info (device)->name);
-      json_builder_set_member_name (b, "stopped");
-      json_builder_add_boolean_value (b, loom_cli_interrupted ());
-      json_builder_end_object (b);
-      loom_cli_print_json (b);
+        g_variant_dict_insert (&dict, "starting_point", "s", pretrained);
+      loom_cli_print_summary (&dict, began, device);
     }
   else if (!quiet)
     fprintf (stderr, "%s: %u classes, %u steps in %.0f s, loss %.4f%s\n", out, colors->len,

@@ -62,7 +62,7 @@ main (int argc, char **argv)
     }
   /* LOOM_EVAL_START: a starting point (all but its head), as the command
    * line's --pretrained. */
-  if (g_getenv ("LOOM_EVAL_START")
+  if (g_getenv ("LOOM_EVAL_START") && *g_getenv ("LOOM_EVAL_START")
       && (start = loom_weights_load (g_getenv ("LOOM_EVAL_START"), &error)) == NULL)
     goto fail;
   c.start_features = start != NULL;
