@@ -108,13 +108,17 @@ loom_conv_channel_block (const LoomConvParams *p, guint images, LoomThreads *thr
 }
 
 gsize
-loom_conv_chunk (const LoomConvParams *p, gsize rows)
+loom_conv_chunk_span (const LoomConvParams *p, gsize rows)
 {
-  gsize pq = (gsize) p->p * p->q;
-
   /* 2^18 floats (1 MiB) per thread: measured best on convT 4×4 128→64 and
    * around (2^16: 12 % slower, 2^20: no faster). */
-  return MIN (pq, MAX ((gsize) 16, ((gsize) 1 << 18) / MAX (rows, 1) / 16 * 16));
+  return MAX ((gsize) 16, ((gsize) 1 << 18) / MAX (rows, 1) / 16 * 16);
+}
+
+gsize
+loom_conv_chunk (const LoomConvParams *p, gsize rows)
+{
+  return MIN ((gsize) p->p * p->q, loom_conv_chunk_span (p, rows));
 }
 
 /* Tap (r, s) of one patch-matrix row: output column q reads input column
@@ -202,12 +206,22 @@ void
 loom_conv_im2col_rows (const LoomConvParams *p, const float *x, gsize first, gsize count,
                        gsize row_begin, gsize row_end, float *col)
 {
+  gsize pq = (gsize) p->p * p->q, chw = (gsize) p->c * p->h * p->w;
+
   for (gsize row = row_begin; row < row_end; row++)
     {
       Tap t = tap_of (p, row);
+      const float *plane = x + row / (p->r * p->s) * p->h * p->w;
 
-      gather_row (p, &t, x + row / (p->r * p->s) * p->h * p->w, first, count,
-                  col + (row - row_begin) * count);
+      /* A piece of each image the columns cross. */
+      for (gsize done = 0; done < count;)
+        {
+          gsize at = first + done, in = at % pq, piece = MIN (pq - in, count - done);
+
+          gather_row (p, &t, plane + at / pq * chw, in, piece,
+                      col + (row - row_begin) * count + done);
+          done += piece;
+        }
     }
 }
 
@@ -261,16 +275,57 @@ void
 loom_conv_col2im_channels (const LoomConvParams *p, const float *col, gsize first, gsize count,
                            gsize c_begin, gsize c_end, float *dx)
 {
-  gsize rs = (gsize) p->r * p->s;
+  gsize rs = (gsize) p->r * p->s, pq = (gsize) p->p * p->q;
+  gsize chw = (gsize) p->c * p->h * p->w;
 
   for (gsize c = c_begin; c < c_end; c++)
     for (gsize i = 0; i < rs; i++)
       {
         Tap t = tap_of (p, i);
+        const float *line = col + ((c - c_begin) * rs + i) * count;
 
-        scatter_row (p, &t, col + ((c - c_begin) * rs + i) * count, first, count,
-                     dx + c * p->h * p->w);
+        for (gsize done = 0; done < count;)
+          {
+            gsize at = first + done, in = at % pq, piece = MIN (pq - in, count - done);
+
+            scatter_row (p, &t, line + done, in, piece, dx + at / pq * chw + c * p->h * p->w);
+            done += piece;
+          }
       }
+}
+
+void
+loom_conv_gather_columns (const LoomConvParams *p, const float *y, gsize first, gsize count,
+                          float *out)
+{
+  gsize pq = (gsize) p->p * p->q;
+
+  for (gsize done = 0; done < count;)
+    {
+      gsize at = first + done, in = at % pq, piece = MIN (pq - in, count - done);
+      const float *image = y + at / pq * p->k * pq + in;
+
+      for (gsize k = 0; k < p->k; k++)
+        memcpy (out + k * count + done, image + k * pq, piece * sizeof (float));
+      done += piece;
+    }
+}
+
+void
+loom_conv_scatter_columns (const LoomConvParams *p, const float *in, gsize first, gsize count,
+                           float *y)
+{
+  gsize pq = (gsize) p->p * p->q;
+
+  for (gsize done = 0; done < count;)
+    {
+      gsize at = first + done, i = at % pq, piece = MIN (pq - i, count - done);
+      float *image = y + at / pq * p->k * pq + i;
+
+      for (gsize k = 0; k < p->k; k++)
+        memcpy (image + k * pq, in + k * count + done, piece * sizeof (float));
+      done += piece;
+    }
 }
 
 double
@@ -303,6 +358,9 @@ loom_conv_test_case (guint index, GRand *rand, void *params)
     /* channel counts in multiples of 8 (the CPU's small Winograd GEMMs) */
     { 2, 5, 10, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, LOOM_PAD_REFLECT },
     { 1, 8, 9, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, LOOM_PAD_ZERO },
+    /* kernels that cover the input (one GEMM for the batch on the CPU) */
+    { 3, 5, 4, 4, 6, 4, 4, 2, 2, 0, 0, 1, 1, LOOM_PAD_ZERO },
+    { 5, 3, 3, 2, 1, 3, 2, 1, 1, 0, 0, 1, 1, LOOM_PAD_REFLECT },
   };
   const guint32 *v;
 

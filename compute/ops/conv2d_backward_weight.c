@@ -7,6 +7,7 @@
 #include <cblas.h>
 
 #include "backend.h"
+#include "cpu/sgemm.h"
 #include "ops/reduce.h"
 #include "ops/conv.h"
 #include "ops/tile.h"
@@ -65,16 +66,18 @@ typedef struct
 } WeightJob;
 
 /* Channel blocks [begin, end): the thread gathers its channels' patch rows
- * over the slice and multiplies them by dy into its columns of ws. */
+ * over the slice and multiplies them by dy into its columns of ws.  A
+ * block of columns may cross images (dy's then copied side by side), so
+ * that small images still give the GEMM a long inner dimension. */
 static void
 weight_blocks (gpointer data, gsize begin, gsize end)
 {
   const WeightJob *j = data;
   const LoomConvParams *p = j->p;
   gsize rs = (gsize) p->r * p->s, crs = p->c * rs, pq = (gsize) p->p * p->q;
-  gsize chw = (gsize) p->c * p->h * p->w;
-  gsize chunk = loom_conv_chunk (p, j->cb * rs);
+  gsize chunk = loom_conv_chunk_span (p, j->cb * rs);
   float *col = g_new (float, j->cb * rs * chunk);
+  float *dyt = chunk > pq ? g_new (float, (gsize) p->k * chunk) : NULL;
 
   for (gsize block = begin; block < end; block++)
     {
@@ -83,21 +86,46 @@ weight_blocks (gpointer data, gsize begin, gsize end)
 
       for (gsize k = 0; k < p->k; k++)
         memset (j->ws + k * crs + c0 * rs, 0, rows * sizeof (float));
-      /* Pieces of the slice that lie in one image and fit a block. */
       for (gsize t = j->lo; t < j->hi;)
         {
           gsize n = t / pq, first = t % pq;
-          gsize count = MIN (MIN (j->hi - t, pq - first), chunk);
+          gsize count = MIN (j->hi - t, dyt != NULL ? chunk : MIN (pq - first, chunk));
+          gboolean whole = first + count <= pq;         /* inside image n: dy as it lies */
 
-          loom_conv_im2col_rows (p, j->b[X_] + n * chw, first, count, c0 * rs, c1 * rs, col);
+          if (!whole)
+            loom_conv_gather_columns (p, j->b[DY_], t, count, dyt);
+          loom_conv_im2col_rows (p, j->b[X_], t, count, c0 * rs, c1 * rs, col);
           cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) p->k, (int) rows,
-                       (int) count, 1.0f, j->b[DY_] + n * p->k * pq + first, (int) pq,
-                       col, (int) count, beta, j->ws + c0 * rs, (int) crs);
+                       (int) count, 1.0f, whole ? j->b[DY_] + n * p->k * pq + first : dyt,
+                       whole ? (int) pq : (int) count, col, (int) count, beta,
+                       j->ws + c0 * rs, (int) crs);
           beta = 1.0f;
           t += count;
         }
     }
   g_free (col);
+  g_free (dyt);
+}
+
+/* The kernel covers the input: each slice of images gives
+ * ws (K × C·R·S) = dyᵀ (K × images) · x (images × C·R·S). */
+static void
+backward_weight_dense (const LoomConvParams *p, float *const *b, LoomThreads *threads)
+{
+  int crs = (int) (p->c * p->r * p->s);
+
+  for (gsize slice = 0; slice < p->splits; slice++)
+    {
+      gsize lo = loom_conv_slice_begin (slice, p->n, p->splits);
+      gsize hi = loom_conv_slice_begin (slice + 1, p->n, p->splits);
+      float *ws = b[WS_] + slice * p->k * crs;
+
+      if (hi == lo)
+        memset (ws, 0, (gsize) p->k * crs * sizeof (float));
+      else
+        loom_sgemm (threads, TRUE, FALSE, (int) p->k, crs, (int) (hi - lo), 1.0f,
+                    b[DY_] + lo * p->k, (int) p->k, b[X_] + lo * crs, crs, 0.0f, ws, crs);
+    }
 }
 
 static void
@@ -110,6 +138,11 @@ backward_weight_cpu (const void *params, float *const *b, LoomThreads *threads)
   if (loom_winograd_fits (p) && !loom_winograd_disabled ())
     {
       loom_winograd_backward_weight (p, b[X_], b[DY_], b[WS_], threads);
+      return;
+    }
+  if (loom_conv_is_dense (p))
+    {
+      backward_weight_dense (p, b, threads);
       return;
     }
   for (gsize slice = 0; slice < p->splits; slice++)
