@@ -67,6 +67,10 @@ loom_conv_is_dense (const LoomConvParams *p)
 }
 /* Channels per block so that IMAGES × blocks keeps every thread busy. */
 guint loom_conv_channel_block   (const LoomConvParams *p, guint images, LoomThreads *threads);
+/* Patch columns of one image past which it is not grouped with others:
+ * the GEMM is wide enough, and grouping would only add copies. */
+#define LOOM_CONV_WIDE_IMAGE 256
+
 /* Patch-matrix columns per block when a thread holds ROWS rows of it: at
  * most one image's (chunk), or regardless of images (chunk_span). */
 gsize loom_conv_chunk           (const LoomConvParams *p, gsize rows);

@@ -134,7 +134,7 @@ backward_data_cpu (const void *params, float *const *b, LoomThreads *threads)
       return;
     }
   job.chunk = loom_conv_chunk (p, job.cb * p->r * p->s);
-  if (job.chunk == pq)
+  if (job.chunk == pq && pq < LOOM_CONV_WIDE_IMAGE)
     {
       /* Whole images per block: as many as fit, channel blocks to fill the threads. */
       job.group = MAX (loom_conv_chunk_span (p, job.cb * p->r * p->s) / pq, 1);

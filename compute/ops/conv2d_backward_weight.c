@@ -75,8 +75,13 @@ weight_items (gpointer data, gsize begin, gsize end)
   const LoomConvParams *p = j->p;
   gsize rs = (gsize) p->r * p->s, crs = p->c * rs, pq = (gsize) p->p * p->q;
   gsize npq = p->n * pq, chunk = loom_conv_chunk_span (p, j->cb * rs);
-  float *col = g_new (float, j->cb * rs * chunk);
-  float *dyt = chunk > pq ? g_new (float, (gsize) p->k * chunk) : NULL;
+  float *col, *dyt = NULL;
+
+  if (pq >= LOOM_CONV_WIDE_IMAGE)
+    chunk = MIN (chunk, pq);
+  col = g_new (float, j->cb * rs * chunk);
+  if (chunk > pq)
+    dyt = g_new (float, (gsize) p->k * chunk);
 
   for (gsize item = begin; item < end; item++)
     {

@@ -141,7 +141,7 @@ forward_gemm (const LoomConvParams *p, float *const *b, LoomThreads *threads)
   job.pointwise = p->r == 1 && p->s == 1 && p->stride_h == 1 && p->stride_w == 1
                && p->pad_h == 0 && p->pad_w == 0;
   job.chunks = (pq + job.chunk - 1) / job.chunk;
-  if (job.chunks == 1 && !job.pointwise)
+  if (job.chunks == 1 && !job.pointwise && pq < LOOM_CONV_WIDE_IMAGE)
     job.group = MAX (loom_conv_chunk_span (p, (gsize) p->c * p->r * p->s) / pq, 1);
   if (job.group > 1)
     loom_threads_parallel_for (threads, (p->n + job.group - 1) / job.group, 1, forward_items,
