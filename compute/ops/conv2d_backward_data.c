@@ -1,5 +1,6 @@
 /* dx = ∂L/∂x of a convolution.  CPU: OpenBLAS (wᵀ · dy) into patch columns,
- * added back into dx; Vulkan: a gather over every padded position that
+ * added back into dx (one GEMM for the batch where the kernel covers the
+ * input); Vulkan: a gather over every padded position that
  * reads each pixel (shaders/conv2d_backward_data.comp), no atomics. */
 #include <string.h>
 #include <cblas.h>

@@ -1,7 +1,8 @@
 /* Partial weight gradients of a convolution, a split reduction: slice i of
  * the N·P·Q output pixels gives ws[i] = Σ dy · x_padded, a K × (C·R·S)
  * matrix; sum_slices adds the slices, channel_sum gives the bias gradient.
- * CPU: im2col and OpenBLAS per slice; Vulkan: implicit GEMM, a workgroup
+ * CPU: im2col and OpenBLAS per (slice, channel block), one GEMM per slice
+ * where the kernel covers the input; Vulkan: implicit GEMM, a workgroup
  * layer per slice (shaders/conv2d_backward_weight.comp). */
 #include <string.h>
 #include <cblas.h>

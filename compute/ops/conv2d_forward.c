@@ -1,6 +1,7 @@
 /* y = conv(x, w) + bias.  CPU: Winograd F(2×2, 3×3) for 3×3 stride-1
- * kernels, else im2col and OpenBLAS per thread, a cache-sized block of
- * columns at a time; Vulkan:
+ * kernels, one GEMM for the batch where the kernel covers the input, else
+ * im2col and OpenBLAS per thread, a cache-sized block of columns (or of
+ * small whole images) at a time; Vulkan:
  * implicit GEMM (shaders/conv2d_forward.comp). */
 #include <string.h>
 #include <cblas.h>
