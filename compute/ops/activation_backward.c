@@ -11,7 +11,8 @@ activation_backward_range (const void *params, float *const *b, gsize begin, gsi
   float *restrict dx = b[0];
   const float *restrict dy = b[1], *restrict x = b[2];
 
-  /* The piecewise-linear ones as plain selects, which the compiler vectorises. */
+  /* The piecewise-linear ones as plain selects, which the compiler vectorises
+   * (with -fno-trapping-math, see meson.build). */
   if (p->kind == LOOM_ACTIVATION_RELU || p->kind == LOOM_ACTIVATION_LEAKY_RELU)
     {
       float slope = p->kind == LOOM_ACTIVATION_RELU ? 0.0f : p->alpha;

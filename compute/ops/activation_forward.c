@@ -11,7 +11,8 @@ activation_forward_range (const void *params, float *const *b, gsize begin, gsiz
   float *restrict y = b[0];
   const float *restrict x = b[1];
 
-  /* The piecewise-linear ones as plain selects, which the compiler vectorises. */
+  /* The piecewise-linear ones as plain selects, which the compiler vectorises
+   * (with -fno-trapping-math, see meson.build). */
   if (p->kind == LOOM_ACTIVATION_RELU || p->kind == LOOM_ACTIVATION_LEAKY_RELU)
     {
       float slope = p->kind == LOOM_ACTIVATION_RELU ? 0.0f : p->alpha;

@@ -62,72 +62,101 @@ loom_bn_cpu (LoomOpRange range, gsize count, const void *params, float *const *b
 #define LANES 8
 #define BLOCK 4096              /* values summed in float before going to double */
 
+/* Each sum walks ROWS rows of N values, row i at offset i · STRIDE, and
+ * moves its float lanes into double every BLOCK values or so, across rows
+ * (a channel's rows of H·W may be short). */
 double
-loom_bn_sum (const float *v, gsize n)
+loom_bn_sum (const float *v, gsize rows, gsize stride, gsize n)
 {
   double total = 0.0;
+  float acc[LANES] = { 0 };
+  gsize held = 0;
 
-  for (gsize b = 0; b < n; b += BLOCK)
-    {
-      gsize end = MIN (n, b + BLOCK), i = b;
-      float acc[LANES] = { 0 };
+  for (gsize r = 0; r < rows; r++)
+    for (gsize b = 0; b < n; b += BLOCK)
+      {
+        const float *row = v + r * stride;
+        gsize end = MIN (n, b + BLOCK), i = b;
 
-      for (; i + LANES <= end; i += LANES)
-        for (int j = 0; j < LANES; j++)
-          acc[j] += v[i + j];
-      for (; i < end; i++)
-        acc[0] += v[i];
-      for (int j = 0; j < LANES; j++)
-        total += acc[j];
-    }
+        for (; i + LANES <= end; i += LANES)
+          for (int j = 0; j < LANES; j++)
+            acc[j] += row[i + j];
+        for (; i < end; i++)
+          acc[0] += row[i];
+        held += end - b;
+        if (held >= BLOCK || (r + 1 == rows && end == n))
+          {
+            for (int j = 0; j < LANES; j++)
+              total += acc[j], acc[j] = 0.0f;
+            held = 0;
+          }
+      }
   return total;
 }
 
 double
-loom_bn_sum_sq_dev (const float *v, gsize n, float m)
+loom_bn_sum_sq_dev (const float *v, gsize rows, gsize stride, gsize n, float m)
 {
   double total = 0.0;
+  float acc[LANES] = { 0 };
+  gsize held = 0;
 
-  for (gsize b = 0; b < n; b += BLOCK)
-    {
-      gsize end = MIN (n, b + BLOCK), i = b;
-      float acc[LANES] = { 0 };
+  for (gsize r = 0; r < rows; r++)
+    for (gsize b = 0; b < n; b += BLOCK)
+      {
+        const float *row = v + r * stride;
+        gsize end = MIN (n, b + BLOCK), i = b;
 
-      for (; i + LANES <= end; i += LANES)
-        for (int j = 0; j < LANES; j++)
-          acc[j] += (v[i + j] - m) * (v[i + j] - m);
-      for (; i < end; i++)
-        acc[0] += (v[i] - m) * (v[i] - m);
-      for (int j = 0; j < LANES; j++)
-        total += acc[j];
-    }
+        for (; i + LANES <= end; i += LANES)
+          for (int j = 0; j < LANES; j++)
+            acc[j] += (row[i + j] - m) * (row[i + j] - m);
+        for (; i < end; i++)
+          acc[0] += (row[i] - m) * (row[i] - m);
+        held += end - b;
+        if (held >= BLOCK || (r + 1 == rows && end == n))
+          {
+            for (int j = 0; j < LANES; j++)
+              total += acc[j], acc[j] = 0.0f;
+            held = 0;
+          }
+      }
   return total;
 }
 
 void
-loom_bn_sum_grad (const float *dy, const float *x, gsize n, float m, double *sum_dy,
-                  double *sum_dy_dev)
+loom_bn_sum_grad (const float *dy, const float *x, gsize rows, gsize stride, gsize n, float m,
+                  double *sum_dy, double *sum_dy_dev)
 {
-  for (gsize b = 0; b < n; b += BLOCK)
-    {
-      gsize end = MIN (n, b + BLOCK), i = b;
-      float a1[LANES] = { 0 }, a2[LANES] = { 0 };
+  float a1[LANES] = { 0 }, a2[LANES] = { 0 };
+  gsize held = 0;
 
-      for (; i + LANES <= end; i += LANES)
-        for (int j = 0; j < LANES; j++)
+  for (gsize r = 0; r < rows; r++)
+    for (gsize b = 0; b < n; b += BLOCK)
+      {
+        const float *g = dy + r * stride, *v = x + r * stride;
+        gsize end = MIN (n, b + BLOCK), i = b;
+
+        for (; i + LANES <= end; i += LANES)
+          for (int j = 0; j < LANES; j++)
+            {
+              a1[j] += g[i + j];
+              a2[j] += g[i + j] * (v[i + j] - m);
+            }
+        for (; i < end; i++)
           {
-            a1[j] += dy[i + j];
-            a2[j] += dy[i + j] * (x[i + j] - m);
+            a1[0] += g[i];
+            a2[0] += g[i] * (v[i] - m);
           }
-      for (; i < end; i++)
-        {
-          a1[0] += dy[i];
-          a2[0] += dy[i] * (x[i] - m);
-        }
-      for (int j = 0; j < LANES; j++)
-        {
-          *sum_dy += a1[j];
-          *sum_dy_dev += a2[j];
-        }
-    }
+        held += end - b;
+        if (held >= BLOCK || (r + 1 == rows && end == n))
+          {
+            for (int j = 0; j < LANES; j++)
+              {
+                *sum_dy += a1[j];
+                *sum_dy_dev += a2[j];
+                a1[j] = a2[j] = 0.0f;
+              }
+            held = 0;
+          }
+      }
 }

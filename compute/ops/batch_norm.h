@@ -43,11 +43,12 @@ void     loom_bn_positive       (const LoomBatchNormParams *p, float *const *b, 
 void     loom_bn_cpu            (LoomOpRange range, gsize count, const void *params,
                                  float *const *b, LoomThreads *threads);
 
-/* Row sums for the CPU kernels, in float lanes (vectorised) gathered into
- * double every few thousand values: Σ v, Σ (v − m)², and Σ dy, Σ dy·(x − m). */
-double   loom_bn_sum            (const float *v, gsize n);
-double   loom_bn_sum_sq_dev     (const float *v, gsize n, float m);
-void     loom_bn_sum_grad       (const float *dy, const float *x, gsize n, float m,
-                                 double *sum_dy, double *sum_dy_dev);
+/* Sums for the CPU kernels over ROWS rows of N values STRIDE apart, in
+ * float lanes (vectorised) gathered into double every few thousand values:
+ * Σ v, Σ (v − m)², and Σ dy, Σ dy·(x − m). */
+double   loom_bn_sum            (const float *v, gsize rows, gsize stride, gsize n);
+double   loom_bn_sum_sq_dev     (const float *v, gsize rows, gsize stride, gsize n, float m);
+void     loom_bn_sum_grad       (const float *dy, const float *x, gsize rows, gsize stride,
+                                 gsize n, float m, double *sum_dy, double *sum_dy_dev);
 
 G_END_DECLS

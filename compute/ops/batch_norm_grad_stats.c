@@ -53,12 +53,8 @@ grad_stats_rows (const void *params, float *const *b, gsize begin, gsize end)
     {
       double s1 = 0.0, s2 = 0.0;
 
-      for (gsize n = 0; n < p->n; n++)
-        {
-          gsize at = (n * p->c + c) * p->hw;
-
-          loom_bn_sum_grad (b[2] + at, b[3] + at, p->hw, b[4][c], &s1, &s2);
-        }
+      loom_bn_sum_grad (b[2] + c * p->hw, b[3] + c * p->hw, p->n, (gsize) p->c * p->hw, p->hw,
+                        b[4][c], &s1, &s2);
       b[0][c] = (float) s1;
       b[1][c] = (float) (s2 * loom_bn_rstd (p, b[5][c]));
     }

@@ -49,14 +49,11 @@ stats_rows (const void *params, float *const *b, gsize begin, gsize end)
 
   for (gsize c = begin; c < end; c++)
     {
-      double sum = 0.0, sq = 0.0;
-      float mean;
+      const float *rows = b[2] + c * p->hw;
+      gsize stride = (gsize) p->c * p->hw;
+      float mean = (float) (loom_bn_sum (rows, p->n, stride, p->hw) / m);
+      double sq = loom_bn_sum_sq_dev (rows, p->n, stride, p->hw, mean);
 
-      for (gsize n = 0; n < p->n; n++)
-        sum += loom_bn_sum (b[2] + (n * p->c + c) * p->hw, p->hw);
-      mean = (float) (sum / m);
-      for (gsize n = 0; n < p->n; n++)
-        sq += loom_bn_sum_sq_dev (b[2] + (n * p->c + c) * p->hw, p->hw, mean);
       b[0][c] = mean;
       b[1][c] = (float) (sq / m);
     }

@@ -40,19 +40,41 @@ loom_conv_pad_index (gint64 i, gint64 size, guint32 mode)
     }
 }
 
-/* Rows [ROW_BEGIN, ROW_END) (one (c, r, s) each) of image X's (C·R·S) ×
- * (P·Q) patch matrix, columns [FIRST, FIRST + COUNT), into COL (row
- * stride COUNT).  On the calling thread: callers split the work. */
+/* Rows [ROW_BEGIN, ROW_END) (one (c, r, s) each) of the (C·R·S) × (N·P·Q)
+ * patch matrix of images X (from the one column FIRST lies in), columns
+ * [FIRST, FIRST + COUNT), into COL (row stride COUNT); the columns may
+ * cross images.  On the calling thread: callers split the work. */
 void  loom_conv_im2col_rows     (const LoomConvParams *p, const float *x, gsize first,
                                  gsize count, gsize row_begin, gsize row_end, float *col);
 /* The reverse for channels [C_BEGIN, C_END): adds COL (their R·S rows
- * each, stride COUNT) into image DX where they were read. */
+ * each, stride COUNT) into images DX where they were read. */
 void  loom_conv_col2im_channels (const LoomConvParams *p, const float *col, gsize first,
                                  gsize count, gsize c_begin, gsize c_end, float *dx);
+/* Columns [FIRST, FIRST + COUNT) of N·P·Q of the N×K×P×Q tensor Y as a
+ * K × COUNT matrix OUT, and back: GEMMs over columns that cross images. */
+void  loom_conv_gather_columns  (const LoomConvParams *p, const float *y, gsize first,
+                                 gsize count, float *out);
+void  loom_conv_scatter_columns (const LoomConvParams *p, const float *in, gsize first,
+                                 gsize count, float *y);
+
+/* The kernel covers the whole unpadded input, so P = Q = 1 and the batch's
+ * patch matrix is X itself (N × C·R·S): each pass is one GEMM. */
+static inline gboolean
+loom_conv_is_dense (const LoomConvParams *p)
+{
+  return p->r == p->h && p->s == p->w && p->pad_h == 0 && p->pad_w == 0
+         && p->dil_h == 1 && p->dil_w == 1;
+}
 /* Channels per block so that IMAGES × blocks keeps every thread busy. */
 guint loom_conv_channel_block   (const LoomConvParams *p, guint images, LoomThreads *threads);
-/* Patch-matrix columns per block when a thread holds ROWS rows of it. */
+/* Patch columns of one image past which it is not grouped with others:
+ * the GEMM is wide enough, and grouping would only add copies. */
+#define LOOM_CONV_WIDE_IMAGE 256
+
+/* Patch-matrix columns per block when a thread holds ROWS rows of it: at
+ * most one image's (chunk), or regardless of images (chunk_span). */
 gsize loom_conv_chunk           (const LoomConvParams *p, gsize rows);
+gsize loom_conv_chunk_span      (const LoomConvParams *p, gsize rows);
 
 /* Test shapes shared by the conv ops: odd sizes, strides, dilations, every
  * padding mode, channel counts past a tile. */

@@ -1,10 +1,12 @@
 /* dx = ∂L/∂x of a convolution.  CPU: OpenBLAS (wᵀ · dy) into patch columns,
- * added back into dx; Vulkan: a gather over every padded position that
+ * added back into dx (one GEMM for the batch where the kernel covers the
+ * input); Vulkan: a gather over every padded position that
  * reads each pixel (shaders/conv2d_backward_data.comp), no atomics. */
 #include <string.h>
 #include <cblas.h>
 
 #include "backend.h"
+#include "cpu/sgemm.h"
 #include "ops/conv.h"
 #include "ops/tile.h"
 #include "ops/winograd.h"
@@ -60,11 +62,15 @@ typedef struct
 {
   const LoomConvParams *p;
   float *const         *b;
-  guint                 cb, blocks;     /* channels per block, blocks per image */
+  guint                 cb, blocks;     /* channels per block, blocks per image group */
+  gsize                 chunk;          /* patch columns per GEMM */
+  gsize                 group;          /* images per item, when one is smaller than a block */
 } DataJob;
 
-/* Items [begin, end), each an (image, channel block): its patch rows
- * Wᵀ·dy a column block at a time, scattered into its own planes of dx. */
+/* Items [begin, end), each an (image group, channel block): its patch rows
+ * Wᵀ·dy a column block at a time, scattered into its own planes of dx.
+ * Small images are grouped (their dy columns copied side by side) so that
+ * one GEMM gets enough columns to pay for packing the weights. */
 static void
 data_items (gpointer data, gsize begin, gsize end)
 {
@@ -72,42 +78,73 @@ data_items (gpointer data, gsize begin, gsize end)
   const LoomConvParams *p = j->p;
   gsize rs = (gsize) p->r * p->s, crs = p->c * rs, pq = (gsize) p->p * p->q;
   gsize hw = (gsize) p->h * p->w;
-  gsize chunk = loom_conv_chunk (p, j->cb * rs);
-  float *col = g_new (float, j->cb * rs * chunk);
+  float *col = g_new (float, j->cb * rs * j->chunk);
+  float *dyt = j->group > 1 ? g_new (float, (gsize) p->k * j->chunk) : NULL;
 
   for (gsize item = begin; item < end; item++)
     {
-      gsize n = item / j->blocks, c0 = item % j->blocks * j->cb;
-      gsize c1 = MIN (c0 + j->cb, p->c);
-      float *dx = j->b[DX_] + n * p->c * hw;
+      gsize n0 = item / j->blocks * j->group, n1 = MIN (n0 + j->group, p->n);
+      gsize c0 = item % j->blocks * j->cb, c1 = MIN (c0 + j->cb, p->c);
 
-      memset (dx + c0 * hw, 0, (c1 - c0) * hw * sizeof (float));
-      for (gsize first = 0; first < pq; first += chunk)
+      for (gsize n = n0; n < n1; n++)
+        memset (j->b[DX_] + (n * p->c + c0) * hw, 0, (c1 - c0) * hw * sizeof (float));
+      for (gsize first = n0 * pq; first < n1 * pq; first += j->chunk)
         {
-          gsize count = MIN (chunk, pq - first);
+          gsize count = MIN (j->chunk, n1 * pq - first);
+          gboolean whole = first % pq + count <= pq;    /* inside one image: dy as it lies */
 
+          if (!whole)
+            loom_conv_gather_columns (p, j->b[DY_], first, count, dyt);
           cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) ((c1 - c0) * rs),
                        (int) count, (int) p->k, 1.0f, j->b[W_] + c0 * rs, (int) crs,
-                       j->b[DY_] + n * p->k * pq + first, (int) pq, 0.0f, col, (int) count);
-          loom_conv_col2im_channels (p, col, first, count, c0, c1, dx);
+                       whole ? j->b[DY_] + first / pq * p->k * pq + first % pq : dyt,
+                       whole ? (int) pq : (int) count, 0.0f, col, (int) count);
+          loom_conv_col2im_channels (p, col, first, count, c0, c1, j->b[DX_]);
         }
     }
   g_free (col);
+  g_free (dyt);
+}
+
+/* The kernel covers the input: dx (N × C·R·S) = dy (N × K) · w. */
+static void
+backward_data_dense (const LoomConvParams *p, float *const *b, LoomThreads *threads)
+{
+  int crs = (int) (p->c * p->r * p->s);
+
+  loom_sgemm (threads, FALSE, FALSE, (int) p->n, crs, (int) p->k, 1.0f, b[DY_], (int) p->k,
+              b[W_], crs, 0.0f, b[DX_], crs);
 }
 
 static void
 backward_data_cpu (const void *params, float *const *b, LoomThreads *threads)
 {
   const LoomConvParams *p = params;
-  DataJob job = { p, b, loom_conv_channel_block (p, p->n, threads), 0 };
+  gsize pq = (gsize) p->p * p->q;
+  DataJob job = { p, b, loom_conv_channel_block (p, p->n, threads), 0, 0, 1 };
+  gsize groups;
 
   if (loom_winograd_fits_backward_data (p) && !loom_winograd_disabled ())
     {
       loom_winograd_backward_data (p, b[DY_], b[W_], b[DX_], threads);
       return;
     }
+  if (loom_conv_is_dense (p))
+    {
+      backward_data_dense (p, b, threads);
+      return;
+    }
+  job.chunk = loom_conv_chunk (p, job.cb * p->r * p->s);
+  if (job.chunk == pq && pq < LOOM_CONV_WIDE_IMAGE)
+    {
+      /* Whole images per block: as many as fit, channel blocks to fill the threads. */
+      job.group = MAX (loom_conv_chunk_span (p, job.cb * p->r * p->s) / pq, 1);
+      job.chunk = job.group * pq;
+    }
+  groups = (p->n + job.group - 1) / job.group;
+  job.cb = loom_conv_channel_block (p, (guint) MIN (groups, G_MAXUINT), threads);
   job.blocks = (p->c + job.cb - 1) / job.cb;
-  loom_threads_parallel_for (threads, (gsize) p->n * job.blocks, 1, data_items, &job);
+  loom_threads_parallel_for (threads, groups * job.blocks, 1, data_items, &job);
 }
 
 static void

@@ -1,12 +1,14 @@
 /* Partial weight gradients of a convolution, a split reduction: slice i of
  * the N·P·Q output pixels gives ws[i] = Σ dy · x_padded, a K × (C·R·S)
  * matrix; sum_slices adds the slices, channel_sum gives the bias gradient.
- * CPU: im2col and OpenBLAS per slice; Vulkan: implicit GEMM, a workgroup
+ * CPU: im2col and OpenBLAS per (slice, channel block), one GEMM per slice
+ * where the kernel covers the input; Vulkan: implicit GEMM, a workgroup
  * layer per slice (shaders/conv2d_backward_weight.comp). */
 #include <string.h>
 #include <cblas.h>
 
 #include "backend.h"
+#include "cpu/sgemm.h"
 #include "ops/reduce.h"
 #include "ops/conv.h"
 #include "ops/tile.h"
@@ -59,66 +61,100 @@ typedef struct
 {
   const LoomConvParams *p;
   float *const         *b;
-  gsize                 lo, hi;         /* the slice's output pixels, of N·P·Q */
-  float                *ws;             /* the slice's K × C·R·S sums */
-  guint                 cb;             /* channels per block */
+  guint                 cb, blocks;     /* channels per block, blocks per slice */
 } WeightJob;
 
-/* Channel blocks [begin, end): the thread gathers its channels' patch rows
- * over the slice and multiplies them by dy into its columns of ws. */
+/* Items [begin, end), each a (slice, channel block): the thread gathers its
+ * channels' patch rows over the slice and multiplies them by dy into its
+ * columns of the slice's ws.  A block of columns may cross images (dy's
+ * then copied side by side), so that small images still give the GEMM a
+ * long inner dimension. */
 static void
-weight_blocks (gpointer data, gsize begin, gsize end)
+weight_items (gpointer data, gsize begin, gsize end)
 {
   const WeightJob *j = data;
   const LoomConvParams *p = j->p;
   gsize rs = (gsize) p->r * p->s, crs = p->c * rs, pq = (gsize) p->p * p->q;
-  gsize chw = (gsize) p->c * p->h * p->w;
-  gsize chunk = loom_conv_chunk (p, j->cb * rs);
-  float *col = g_new (float, j->cb * rs * chunk);
+  gsize npq = p->n * pq, chunk = loom_conv_chunk_span (p, j->cb * rs);
+  float *col, *dyt = NULL;
 
-  for (gsize block = begin; block < end; block++)
+  if (pq >= LOOM_CONV_WIDE_IMAGE)
+    chunk = MIN (chunk, pq);
+  col = g_new (float, j->cb * rs * chunk);
+  if (chunk > pq)
+    dyt = g_new (float, (gsize) p->k * chunk);
+
+  for (gsize item = begin; item < end; item++)
     {
-      gsize c0 = block * j->cb, c1 = MIN (c0 + j->cb, p->c), rows = (c1 - c0) * rs;
+      gsize slice = item / j->blocks, c0 = item % j->blocks * j->cb;
+      gsize c1 = MIN (c0 + j->cb, p->c), rows = (c1 - c0) * rs;
+      gsize lo = loom_conv_slice_begin (slice, npq, p->splits);
+      gsize hi = loom_conv_slice_begin (slice + 1, npq, p->splits);
+      float *ws = j->b[WS_] + slice * p->k * crs + c0 * rs;
       float beta = 0.0f;
 
       for (gsize k = 0; k < p->k; k++)
-        memset (j->ws + k * crs + c0 * rs, 0, rows * sizeof (float));
-      /* Pieces of the slice that lie in one image and fit a block. */
-      for (gsize t = j->lo; t < j->hi;)
+        memset (ws + k * crs, 0, rows * sizeof (float));
+      for (gsize t = lo; t < hi;)
         {
           gsize n = t / pq, first = t % pq;
-          gsize count = MIN (MIN (j->hi - t, pq - first), chunk);
+          gsize count = MIN (hi - t, dyt != NULL ? chunk : MIN (pq - first, chunk));
+          gboolean whole = first + count <= pq;         /* inside image n: dy as it lies */
 
-          loom_conv_im2col_rows (p, j->b[X_] + n * chw, first, count, c0 * rs, c1 * rs, col);
+          if (!whole)
+            loom_conv_gather_columns (p, j->b[DY_], t, count, dyt);
+          loom_conv_im2col_rows (p, j->b[X_], t, count, c0 * rs, c1 * rs, col);
           cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) p->k, (int) rows,
-                       (int) count, 1.0f, j->b[DY_] + n * p->k * pq + first, (int) pq,
-                       col, (int) count, beta, j->ws + c0 * rs, (int) crs);
+                       (int) count, 1.0f, whole ? j->b[DY_] + n * p->k * pq + first : dyt,
+                       whole ? (int) pq : (int) count, col, (int) count, beta, ws, (int) crs);
           beta = 1.0f;
           t += count;
         }
     }
   g_free (col);
+  g_free (dyt);
+}
+
+/* The kernel covers the input: each slice of images gives
+ * ws (K × C·R·S) = dyᵀ (K × images) · x (images × C·R·S). */
+static void
+backward_weight_dense (const LoomConvParams *p, float *const *b, LoomThreads *threads)
+{
+  int crs = (int) (p->c * p->r * p->s);
+
+  for (gsize slice = 0; slice < p->splits; slice++)
+    {
+      gsize lo = loom_conv_slice_begin (slice, p->n, p->splits);
+      gsize hi = loom_conv_slice_begin (slice + 1, p->n, p->splits);
+      float *ws = b[WS_] + slice * p->k * crs;
+
+      if (hi == lo)
+        memset (ws, 0, (gsize) p->k * crs * sizeof (float));
+      else
+        loom_sgemm (threads, TRUE, FALSE, (int) p->k, crs, (int) (hi - lo), 1.0f,
+                    b[DY_] + lo * p->k, (int) p->k, b[X_] + lo * crs, crs, 0.0f, ws, crs);
+    }
 }
 
 static void
 backward_weight_cpu (const void *params, float *const *b, LoomThreads *threads)
 {
   const LoomConvParams *p = params;
-  gsize crs = (gsize) p->c * p->r * p->s, npq = (gsize) p->n * p->p * p->q;
-  WeightJob job = { p, b, 0, 0, NULL, loom_conv_channel_block (p, 1, threads) };
+  /* Slices as images: channel blocks only where slices are too few. */
+  WeightJob job = { p, b, loom_conv_channel_block (p, p->splits, threads), 0 };
 
   if (loom_winograd_fits (p) && !loom_winograd_disabled ())
     {
       loom_winograd_backward_weight (p, b[X_], b[DY_], b[WS_], threads);
       return;
     }
-  for (gsize slice = 0; slice < p->splits; slice++)
+  if (loom_conv_is_dense (p))
     {
-      job.lo = loom_conv_slice_begin (slice, npq, p->splits);
-      job.hi = loom_conv_slice_begin (slice + 1, npq, p->splits);
-      job.ws = b[WS_] + slice * p->k * crs;
-      loom_threads_parallel_for (threads, (p->c + job.cb - 1) / job.cb, 1, weight_blocks, &job);
+      backward_weight_dense (p, b, threads);
+      return;
     }
+  job.blocks = (p->c + job.cb - 1) / job.cb;
+  loom_threads_parallel_for (threads, (gsize) p->splits * job.blocks, 1, weight_items, &job);
 }
 
 static void

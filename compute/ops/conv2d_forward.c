@@ -1,11 +1,13 @@
 /* y = conv(x, w) + bias.  CPU: Winograd F(2×2, 3×3) for 3×3 stride-1
- * kernels, else im2col and OpenBLAS per thread, a cache-sized block of
- * columns at a time; Vulkan:
+ * kernels, one GEMM for the batch where the kernel covers the input, else
+ * im2col and OpenBLAS per thread, a cache-sized block of columns (or of
+ * small whole images) at a time; Vulkan:
  * implicit GEMM (shaders/conv2d_forward.comp). */
 #include <string.h>
 #include <cblas.h>
 
 #include "backend.h"
+#include "cpu/sgemm.h"
 #include "ops/conv.h"
 #include "ops/tile.h"
 #include "ops/winograd.h"
@@ -81,44 +83,72 @@ typedef struct
   const LoomConvParams *p;
   float *const         *b;
   gsize                 chunk, chunks;   /* columns per block, blocks per image */
+  gsize                 group;           /* images per block, when one is smaller than a block */
   gboolean              pointwise;       /* 1×1, stride 1, unpadded: x is the patch matrix */
 } ForwardJob;
 
-/* Items [begin, end), each an (image, column block): the thread gathers
- * its patch block (in its own cache) and multiplies it. */
+/* Items [begin, end), each an (image, column block) or a group of whole
+ * images: the thread gathers its patch block (in its own cache) and
+ * multiplies it.  Small images are grouped so that one GEMM gets enough
+ * columns to pay for packing the weights. */
 static void
 forward_items (gpointer data, gsize begin, gsize end)
 {
   const ForwardJob *j = data;
   const LoomConvParams *p = j->p;
   gsize crs = (gsize) p->c * p->r * p->s, pq = (gsize) p->p * p->q;
-  float *col = j->pointwise ? NULL : g_new (float, crs * j->chunk);
+  gsize columns = j->group > 1 ? j->group * pq : j->chunk;
+  float *col = j->pointwise ? NULL : g_new (float, crs * columns);
+  float *out = j->group > 1 ? g_new (float, (gsize) p->k * columns) : NULL;
 
   for (gsize item = begin; item < end; item++)
     {
-      gsize n = item / j->chunks, first = item % j->chunks * j->chunk;
-      gsize count = MIN (j->chunk, pq - first);
+      gsize n = j->group > 1 ? item * j->group : item / j->chunks;
+      gsize first = j->group > 1 ? 0 : item % j->chunks * j->chunk;
+      gsize count = j->group > 1 ? MIN (j->group, p->n - n) * pq : MIN (j->chunk, pq - first);
       const float *x = j->b[X_] + n * p->c * p->h * p->w;
+      gboolean whole = first + count <= pq;     /* inside image n: straight into y */
 
       if (!j->pointwise)
         loom_conv_im2col_rows (p, x, first, count, 0, crs, col);
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) p->k, (int) count,
                    (int) crs, 1.0f, j->b[W_], (int) crs,
                    j->pointwise ? x + first : col, j->pointwise ? (int) pq : (int) count,
-                   0.0f, j->b[Y_] + n * p->k * pq + first, (int) pq);
+                   0.0f, whole ? j->b[Y_] + n * p->k * pq + first : out,
+                   whole ? (int) pq : (int) count);
+      if (!whole)
+        loom_conv_scatter_columns (p, out, n * pq + first, count, j->b[Y_]);
     }
   g_free (col);
+  g_free (out);
+}
+
+/* The kernel covers the input: y (N × K) = x (N × C·R·S) · wᵀ. */
+static void
+forward_dense (const LoomConvParams *p, float *const *b, LoomThreads *threads)
+{
+  int crs = (int) (p->c * p->r * p->s);
+
+  loom_sgemm (threads, FALSE, TRUE, (int) p->n, (int) p->k, crs, 1.0f, b[X_], crs,
+              b[W_], crs, 0.0f, b[Y_], (int) p->k);
 }
 
 static void
 forward_gemm (const LoomConvParams *p, float *const *b, LoomThreads *threads)
 {
-  ForwardJob job = { p, b, loom_conv_chunk (p, (gsize) p->c * p->r * p->s), 0, FALSE };
+  gsize pq = (gsize) p->p * p->q;
+  ForwardJob job = { p, b, loom_conv_chunk (p, (gsize) p->c * p->r * p->s), 0, 1, FALSE };
 
-  job.chunks = ((gsize) p->p * p->q + job.chunk - 1) / job.chunk;
   job.pointwise = p->r == 1 && p->s == 1 && p->stride_h == 1 && p->stride_w == 1
                && p->pad_h == 0 && p->pad_w == 0;
-  loom_threads_parallel_for (threads, p->n * job.chunks, 1, forward_items, &job);
+  job.chunks = (pq + job.chunk - 1) / job.chunk;
+  if (job.chunks == 1 && !job.pointwise && pq < LOOM_CONV_WIDE_IMAGE)
+    job.group = MAX (loom_conv_chunk_span (p, (gsize) p->c * p->r * p->s) / pq, 1);
+  if (job.group > 1)
+    loom_threads_parallel_for (threads, (p->n + job.group - 1) / job.group, 1, forward_items,
+                               &job);
+  else
+    loom_threads_parallel_for (threads, p->n * job.chunks, 1, forward_items, &job);
 }
 
 static void
@@ -128,6 +158,8 @@ forward_cpu (const void *params, float *const *b, LoomThreads *threads)
 
   if (loom_winograd_fits (p) && !loom_winograd_disabled ())
     loom_winograd_forward (p, b[X_], b[W_], b[Y_], threads);
+  else if (loom_conv_is_dense (p))
+    forward_dense (p, b, threads);
   else
     forward_gemm (p, b, threads);
   if (p->has_bias)
