@@ -85,7 +85,7 @@ SCRIPT_FU = """
   (gimp-item-set-visible lab FALSE)
   (plug-in-loom-train-segmentation #:run-mode RUN-NONINTERACTIVE #:image img
     #:drawables (vector pic) #:label-layer lab #:model-name "scheme"
-    #:steps 40 #:seed 1 #:depth 2 #:base 8 #:segment-after FALSE)
+    #:steps 60 #:seed 1 #:depth 2 #:base 8 #:segment-after FALSE)
   (let ((seg (car (plug-in-loom-segment #:run-mode RUN-NONINTERACTIVE #:image img
                     #:drawables (vector pic) #:model-file "MODEL"))))
     (gimp-item-set-visible pic FALSE)
