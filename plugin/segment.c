@@ -49,20 +49,20 @@ loom_segment_procedure_new (GimpPlugIn  *plug_in,
                                     GIMP_FILE_CHOOSER_ACTION_OPEN, TRUE, NULL,
                                     G_PARAM_READWRITE);
   gimp_procedure_add_boolean_argument (procedure, "label-layer",
-                                       "Colour _label layer",
+                                       "Colour la_bel layer",
                                        "Add a layer of the classes in their colours",
                                        TRUE, G_PARAM_READWRITE);
   gimp_procedure_add_boolean_argument (procedure, "confidence-layer",
-                                       "_Confidence layer",
+                                       "Con_fidence layer",
                                        "Add a grey layer: white where the model is sure",
                                        FALSE, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "select-class",
-                                   "Select c_lass",
+                                   "Select cl_ass",
                                    "Make this class (0 = the first colour painted) the "
                                    "selection; -1: none",
                                    -1, LOOM_PLUGIN_MAX_CLASSES - 1, -1, G_PARAM_READWRITE);
   gimp_procedure_add_enum_argument (procedure, "channel-op",
-                                    "Selection _mode",
+                                    "Selection mo_de",
                                     "How the class combines with the current selection",
                                     GIMP_TYPE_CHANNEL_OPS, GIMP_CHANNEL_OP_REPLACE,
                                     G_PARAM_READWRITE);

@@ -46,7 +46,7 @@ loom_train_segmentation_procedure_new (GimpPlugIn  *plug_in,
   gimp_procedure_set_attribution (procedure, "Loom", "Loom authors", "2026");
 
   gimp_procedure_add_layer_argument (procedure, "label-layer",
-                                     "_Label layer",
+                                     "La_bel layer",
                                      "The painted labels: each opaque colour a class, "
                                      "transparent pixels unlabelled; the image layer's size",
                                      TRUE, G_PARAM_READWRITE);
@@ -55,11 +55,11 @@ loom_train_segmentation_procedure_new (GimpPlugIn  *plug_in,
                                       "Saved as <GIMP folder>/loom/models/NAME.safetensors",
                                       "segmentation", G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "steps",
-                                   "_Steps",
+                                   "S_teps",
                                    "Training steps (0: only the time limit)",
                                    0, 1000000, 300, G_PARAM_READWRITE);
   gimp_procedure_add_double_argument (procedure, "seconds",
-                                      "_Time limit (s)",
+                                      "Time li_mit (s)",
                                       "Stop after this many seconds (0: only the steps)",
                                       0.0, 86400.0, 0.0, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "seed",
@@ -71,11 +71,11 @@ loom_train_segmentation_procedure_new (GimpPlugIn  *plug_in,
                                    "starting point when there is one)",
                                    0, 6, 0, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "base",
-                                   "U-Net _channels",
+                                   "U-Net ch_annels",
                                    "Channels at full size (0: the default, 16)",
                                    0, 256, 0, G_PARAM_READWRITE);
   gimp_procedure_add_boolean_argument (procedure, "segment-after",
-                                       "Segment _after training",
+                                       "Se_gment after training",
                                        "Add the layer's segmentation when done",
                                        TRUE, G_PARAM_READWRITE);
 
