@@ -187,6 +187,42 @@ def _():
     check(os.path.exists(os.path.join(models_dir(), "quiet.safetensors")), "no model file")
 
 
+def architecture(path):
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+    return json.loads(header["__metadata__"]["loom.architecture"])
+
+
+@case("train-segmentation: default depth/base start from LOOM_DATA_DIR's weights/segment-start.safetensors")
+def _():
+    start = os.path.join(os.environ["LOOM_DATA_DIR"], "weights", "segment-start.safetensors")
+    os.makedirs(os.path.dirname(start), exist_ok=True)
+    with open(state["model"], "rb") as f, open(start, "wb") as g:
+        g.write(f.read())                  # depth 2, base 8: not the defaults (3, 16)
+    try:
+        img, layer = picture()
+        lab = label_layer(img, SCRIBBLES)
+        model = succeeded(*run("plug-in-loom-train-segmentation", img, layer, label_layer=lab,
+                               model_name="started", segment_after=False, steps=3, seed=1,
+                               depth=0, base=0))[0]
+    finally:
+        os.remove(start)
+    arch = architecture(model.get_path())
+    check((arch.get("depth"), arch.get("base")) == (2, 8), f"not the starting point's shape: {arch}")
+
+
+@case("train-segmentation: a time limit alone; neither steps nor time is refused")
+def _():
+    img, layer = picture()
+    lab = label_layer(img, SCRIBBLES)
+    succeeded(*run("plug-in-loom-train-segmentation", img, layer, label_layer=lab, model_name="timed",
+                   segment_after=False, steps=0, seconds=1.0, seed=1, depth=2, base=8))
+    check(os.path.exists(os.path.join(models_dir(), "timed.safetensors")), "no model file")
+    failed(*run("plug-in-loom-train-segmentation", img, layer, label_layer=lab, model_name="never",
+                segment_after=False, steps=0, seconds=0.0, seed=1, depth=2, base=8), "time limit")
+
+
 # ---- segment ----------------------------------------------------------------
 
 @case("segment: label layer at the source's offsets, above it, exact colours")
@@ -337,7 +373,7 @@ def _():
     unchanged(img, before)
 
 
-@case("error: grayscale image refused")
+@case("error: grayscale and indexed images refused")
 def _():
     img = Gimp.Image.new(W, H, Gimp.ImageBaseType.GRAY)
     layer = Gimp.Layer.new(img, "grey", W, H, Gimp.ImageType.GRAYA_IMAGE, 100.0,
@@ -351,6 +387,11 @@ def _():
     failed(*run("plug-in-loom-train-segmentation", img, layer, label_layer=lab, model_name="grey",
                 **TRAIN), "RGB", "grayscale")
     check(len(img.get_layers()) == 2, "the image changed")
+    img, layer = picture()
+    img.convert_indexed(Gimp.ConvertDitherType.NONE, Gimp.ConvertPaletteType.GENERATE, 16, False,
+                        False, "")
+    failed(*run("plug-in-loom-segment", img, layer, model_file=Gio.File.new_for_path(state["model"])),
+           "RGB", "indexed")
 
 
 @case("error: bad model name")

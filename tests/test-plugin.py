@@ -27,7 +27,6 @@ from PIL import Image
 
 PLUGIN = os.path.abspath(sys.argv[1])
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.path.join(HERE, "..")
 TMP = tempfile.mkdtemp(prefix="loom-plugin-")
 PROFILE = os.path.join(TMP, "profile")
 RESULTS = os.path.join(TMP, "results.jsonl")
@@ -41,7 +40,7 @@ def env():
     if e.pop("LOOM_RUNNER_PRELOAD", None):
         e["ASAN_OPTIONS"] = e.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
     e.setdefault("LOOM_DEVICE", "cpu")
-    e["LOOM_DATA_DIR"] = SOURCE
+    e["LOOM_DATA_DIR"] = os.path.join(TMP, "data")     # a starting point only where a case puts one
     e["GIMP3_DIRECTORY"] = PROFILE
     e["HOME"] = TMP
     e["XDG_CACHE_HOME"] = os.path.join(TMP, "cache")
