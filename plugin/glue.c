@@ -1,0 +1,465 @@
+/* glue.c -- layers <-> tensors, the device, the models folder, progress,
+ * and the layers a segmentation makes. */
+
+#include <math.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "loom-plugin.h"
+#include "loom-image.h"
+
+GimpDrawable *
+loom_plugin_check_drawable (GimpProcedure  *procedure,
+                            GimpImage      *image,
+                            GimpDrawable  **drawables,
+                            GError        **error)
+{
+  const gchar *name = gimp_procedure_get_name (procedure);
+
+  if (drawables == NULL ||
+      gimp_core_object_array_get_length ((GObject **) drawables) != 1)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "%s works on exactly one layer: select one in the Layers dock",
+                   name);
+      return NULL;
+    }
+  if (! gimp_item_is_layer (GIMP_ITEM (drawables[0])))
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "%s works on a layer, not on a channel or a layer mask",
+                   name);
+      return NULL;
+    }
+  if (gimp_image_get_base_type (image) != GIMP_RGB)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "%s works on RGB images; this one is %s. "
+                   "Convert it with Image > Mode > RGB first",
+                   name,
+                   gimp_image_get_base_type (image) == GIMP_GRAY ? "grayscale"
+                                                                : "indexed");
+      return NULL;
+    }
+
+  return drawables[0];
+}
+
+static void
+read_pixels (GimpDrawable *drawable,
+             const gchar  *format,
+             gpointer      pixels)
+{
+  GeglBuffer *buffer = gimp_drawable_get_buffer (drawable);
+
+  gegl_buffer_get (buffer,
+                   GEGL_RECTANGLE (0, 0,
+                                   gimp_drawable_get_width (drawable),
+                                   gimp_drawable_get_height (drawable)),
+                   1.0, babl_format (format), pixels,
+                   GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  g_object_unref (buffer);
+}
+
+float *
+loom_plugin_read_planes (GimpDrawable  *drawable,
+                         float        **alpha)
+{
+  guint  w = gimp_drawable_get_width (drawable);
+  guint  h = gimp_drawable_get_height (drawable);
+  gsize  n = (gsize) w * h;
+  float *rgba   = g_new (float, 4 * n);
+  float *planes = g_new (float, 3 * n);
+
+  read_pixels (drawable, "R'G'B'A float", rgba);
+  *alpha = g_new (float, n);
+  loom_image_from_rgbaf (rgba, w, h, 4 * sizeof (float) * w, planes, *alpha);
+  g_free (rgba);
+
+  return planes;
+}
+
+guint8 *
+loom_plugin_read_rgba8 (GimpDrawable *drawable)
+{
+  gsize   n    = (gsize) gimp_drawable_get_width (drawable) *
+                 gimp_drawable_get_height (drawable);
+  guint8 *rgba = g_new (guint8, 4 * n);
+
+  read_pixels (drawable, "R'G'B'A u8", rgba);
+
+  return rgba;
+}
+
+gboolean
+loom_plugin_has_holes (const float *alpha,
+                       gsize        n)
+{
+  for (gsize i = 0; i < n; i++)
+    if (alpha[i] < 0.5f)
+      return TRUE;
+
+  return FALSE;
+}
+
+LoomDevice *
+loom_plugin_open_device (GError **error)
+{
+  const gchar *spec = g_getenv ("LOOM_DEVICE");
+
+  return loom_device_open (spec != NULL && spec[0] != '\0' ? spec : "auto", error);
+}
+
+gchar *
+loom_plugin_models_dir (void)
+{
+  return g_build_filename (gimp_directory (), "loom", "models", NULL);
+}
+
+GFile *
+loom_plugin_newest_model (GError **error)
+{
+  gchar       *dir_path = loom_plugin_models_dir ();
+  GDir        *dir      = g_dir_open (dir_path, 0, NULL);
+  gchar       *best     = NULL;
+  gint64       best_time = G_MININT64;
+  const gchar *entry;
+  GFile       *file     = NULL;
+
+  while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
+    {
+      gchar     *path;
+      GStatBuf   st;
+
+      if (! g_str_has_suffix (entry, ".safetensors"))
+        continue;
+      path = g_build_filename (dir_path, entry, NULL);
+      if (g_stat (path, &st) == 0 && (gint64) st.st_mtime >= best_time)
+        {
+          best_time = st.st_mtime;
+          g_free (best);
+          best = g_steal_pointer (&path);
+        }
+      g_free (path);
+    }
+  if (dir != NULL)
+    g_dir_close (dir);
+
+  if (best != NULL)
+    file = g_file_new_for_path (best);
+  else
+    g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                 "No model file given and none in %s: train one with "
+                 "Filters > Loom > Train Segmentation", dir_path);
+  g_free (best);
+  g_free (dir_path);
+
+  return file;
+}
+
+gchar *
+loom_plugin_data_path (const gchar *name)
+{
+  const gchar *env     = g_getenv ("LOOM_DATA_DIR");
+  const gchar *roots[] = { env, LOOM_DATA_DIR, LOOM_SOURCE_DIR };
+
+  for (guint i = 0; i < G_N_ELEMENTS (roots); i++)
+    {
+      gchar *path;
+
+      if (roots[i] == NULL || roots[i][0] == '\0')
+        continue;
+      path = g_build_filename (roots[i], name, NULL);
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        return path;
+      g_free (path);
+    }
+
+  return g_build_filename (env != NULL ? env : LOOM_DATA_DIR, name, NULL);
+}
+
+gchar *
+loom_plugin_clock_text (double seconds)
+{
+  guint s = seconds > 0 ? (guint) (seconds + 0.5) : 0;
+
+  return s >= 3600 ? g_strdup_printf ("%u:%02u:%02u", s / 3600, s / 60 % 60, s % 60)
+                   : g_strdup_printf ("%u:%02u", s / 60, s % 60);
+}
+
+/* ---- progress ------------------------------------------------------------ */
+
+void
+loom_plugin_progress_init (LoomPluginProgress *p,
+                           const gchar        *what,
+                           LoomDevice         *device)
+{
+  p->what   = what;
+  p->device = loom_device_get_info (device)->name;
+  p->start  = g_get_monotonic_time ();
+  p->last   = 0;
+  gimp_progress_init_printf ("%s on %s", what, p->device);
+}
+
+void
+loom_plugin_progress_show (LoomPluginProgress *p,
+                           guint               step,
+                           guint               total,
+                           const gchar        *detail,
+                           double              eta)
+{
+  gint64  now  = g_get_monotonic_time ();
+  gdouble done;
+  gchar  *left;
+
+  /* Each call is a round trip to GIMP: five a second are plenty. */
+  if (p->last != 0 && now - p->last < G_USEC_PER_SEC / 5 && ! (total > 0 && step >= total))
+    return;
+  p->last = now;
+
+  if (total > 0)
+    done = (gdouble) step / total;
+  else
+    {
+      gdouble spent = (now - p->start) / 1e6;
+
+      done = spent + eta > 0 ? spent / (spent + eta) : 0;
+    }
+
+  left = loom_plugin_clock_text (eta);
+  if (total > 0)
+    gimp_progress_set_text_printf ("%s on %s: %u/%u%s%s, %s left", p->what, p->device,
+                                   step, total, detail ? ", " : "", detail ? detail : "",
+                                   left);
+  else
+    gimp_progress_set_text_printf ("%s on %s: step %u%s%s, %s left", p->what, p->device,
+                                   step, detail ? ", " : "", detail ? detail : "", left);
+  gimp_progress_update (CLAMP (done, 0.0, 1.0));
+  g_free (left);
+}
+
+/* ---- segmentation outputs ---------------------------------------------- */
+
+static gboolean
+on_tile (guint    step,
+         guint    total,
+         float    loss,
+         double   eta,
+         gpointer data)
+{
+  loom_plugin_progress_show (data, step, total, "tiles", eta);
+
+  return TRUE;
+}
+
+/* The active selection over DRAWABLE's W × H pixels at (OX, OY): values in
+ * [0, 1], or NULL when nothing is selected (everything counts). */
+static float *
+read_selection (GimpImage *image,
+                gint       ox,
+                gint       oy,
+                guint      w,
+                guint      h)
+{
+  GimpSelection *selection;
+  GeglBuffer    *buffer;
+  float         *values;
+
+  if (gimp_selection_is_empty (image))
+    return NULL;
+
+  selection = gimp_image_get_selection (image);
+  buffer    = gimp_drawable_get_buffer (GIMP_DRAWABLE (selection));
+  values    = g_new (float, (gsize) w * h);
+  /* outside the image: the abyss, nothing selected */
+  gegl_buffer_get (buffer, GEGL_RECTANGLE (ox, oy, w, h), 1.0, babl_format ("Y float"),
+                   values, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  g_object_unref (buffer);
+
+  return values;
+}
+
+static GimpLayer *
+new_layer (GimpImage    *image,
+           const gchar  *name,
+           guint         w,
+           guint         h,
+           gint          ox,
+           gint          oy,
+           const guint8 *rgba)
+{
+  GimpLayer  *layer  = gimp_layer_new (image, name, w, h, GIMP_RGBA_IMAGE, 100.0,
+                                       GIMP_LAYER_MODE_NORMAL);
+  GeglBuffer *buffer = gimp_drawable_get_buffer (GIMP_DRAWABLE (layer));
+
+  gegl_buffer_set (buffer, GEGL_RECTANGLE (0, 0, w, h), 0, babl_format ("R'G'B'A u8"),
+                   rgba, GEGL_AUTO_ROWSTRIDE);
+  g_object_unref (buffer);   /* flushes the pixels to GIMP */
+  gimp_layer_set_offsets (layer, ox, oy);
+
+  return layer;
+}
+
+/* CLASS's pixels as an image-sized channel, in image coordinates. */
+static GimpChannel *
+class_channel (GimpImage   *image,
+               const float *classes,
+               gint         klass,
+               guint        w,
+               guint        h,
+               gint         ox,
+               gint         oy)
+{
+  gint         iw    = gimp_image_get_width (image);
+  gint         ih    = gimp_image_get_height (image);
+  guint8      *mask  = g_new0 (guint8, (gsize) iw * ih);
+  GeglColor   *color = gegl_color_new ("red");
+  gchar       *name  = g_strdup_printf ("Loom class %d", klass + 1);
+  GimpChannel *channel;
+  GeglBuffer  *buffer;
+
+  for (gint y = MAX (0, oy); y < MIN (ih, oy + (gint) h); y++)
+    for (gint x = MAX (0, ox); x < MIN (iw, ox + (gint) w); x++)
+      if (classes[(gsize) (y - oy) * w + (x - ox)] == (float) klass)
+        mask[(gsize) y * iw + x] = 255;
+
+  channel = gimp_channel_new (image, name, iw, ih, 50.0, color);
+  buffer  = gimp_drawable_get_buffer (GIMP_DRAWABLE (channel));
+  gegl_buffer_set (buffer, GEGL_RECTANGLE (0, 0, iw, ih), 0, babl_format ("Y u8"), mask,
+                   GEGL_AUTO_ROWSTRIDE);
+  g_object_unref (buffer);
+
+  g_free (name);
+  g_object_unref (color);
+  g_free (mask);
+
+  return channel;
+}
+
+gboolean
+loom_plugin_segment (GimpImage                *image,
+                     GimpDrawable             *drawable,
+                     LoomDevice               *device,
+                     LoomWeights              *weights,
+                     const gchar              *model_name,
+                     const LoomPluginOutputs  *outputs,
+                     GimpLayer               **label_layer,
+                     GError                  **error)
+{
+  guint               w = gimp_drawable_get_width (drawable);
+  guint               h = gimp_drawable_get_height (drawable);
+  gsize               n = (gsize) w * h;
+  gint                ox, oy, position;
+  GArray             *colors;
+  float              *planes = NULL, *alpha = NULL, *selection = NULL;
+  float              *classes = NULL, *confidence = NULL;
+  guint8             *labels_rgba = NULL, *conf_rgba = NULL;
+  GimpLayer          *parent;
+  GimpLayer          *seg_layer = NULL, *conf_layer = NULL;
+  GimpChannel        *channel = NULL;
+  LoomPluginProgress  progress;
+  gboolean            ok = FALSE;
+
+  if (label_layer != NULL)
+    *label_layer = NULL;
+
+  colors = loom_segment_get_classes (weights, NULL, error);
+  if (colors == NULL)
+    return FALSE;
+  if (outputs->select_class >= (gint) colors->len)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Class %d to select: the model '%s' has classes 0 to %u",
+                   outputs->select_class, model_name, colors->len - 1);
+      goto out;
+    }
+
+  gimp_drawable_get_offsets (drawable, &ox, &oy);
+  planes    = loom_plugin_read_planes (drawable, &alpha);
+  selection = read_selection (image, ox, oy, w, h);
+  classes    = g_new (float, n);
+  confidence = g_new (float, n);
+
+  loom_plugin_progress_init (&progress, "Segmenting", device);
+  if (! loom_segment_predict (device, weights,
+                              &(LoomSegmentImage) { planes, NULL, w, h,
+                                                    loom_plugin_has_holes (alpha, n) ? alpha : NULL },
+                              0, classes, confidence, on_tile, &progress, NULL, error))
+    goto out;
+
+  /* Everything is computed here, before the image is touched: the
+   * layers' pixels, their alpha (the source's, times the selection). */
+  labels_rgba = g_new (guint8, 4 * n);
+  loom_labels_to_rgba8 (classes, w, h, colors, labels_rgba, 4 * (gsize) w);
+  if (outputs->confidence)
+    conf_rgba = g_new (guint8, 4 * n);
+  for (gsize i = 0; i < n; i++)
+    {
+      guint8 *p = labels_rgba + 4 * i;
+      float   a = p[3] != 0 ? alpha[i] : 0.0f;
+
+      if (selection != NULL)
+        a *= selection[i];
+      p[3] = (guint8) lrintf (CLAMP (a, 0.0f, 1.0f) * 255.0f);
+      if (p[3] == 0)
+        p[0] = p[1] = p[2] = 0;
+      if (conf_rgba != NULL)
+        {
+          guint8 *c = conf_rgba + 4 * i;
+
+          c[0] = c[1] = c[2] = (guint8) lrintf (CLAMP (confidence[i], 0.0f, 1.0f) * 255.0f);
+          c[3] = p[3];
+          if (c[3] == 0)
+            c[0] = c[1] = c[2] = 0;
+        }
+    }
+
+  /* The image changes from here on, in one undo step. */
+  gimp_image_undo_group_start (image);
+
+  parent   = GIMP_LAYER (gimp_item_get_parent (GIMP_ITEM (drawable)));
+  position = gimp_image_get_item_position (image, GIMP_ITEM (drawable));
+
+  if (conf_rgba != NULL)
+    {
+      conf_layer = new_layer (image, "Confidence", w, h, ox, oy, conf_rgba);
+      gimp_image_insert_layer (image, conf_layer, parent, position);
+    }
+  if (outputs->label_layer)
+    {
+      gchar *name = g_strdup_printf ("Segmentation (%s)", model_name);
+
+      seg_layer = new_layer (image, name, w, h, ox, oy, labels_rgba);
+      gimp_image_insert_layer (image, seg_layer, parent, position);
+      g_free (name);
+    }
+  if (outputs->select_class >= 0)
+    {
+      channel = class_channel (image, classes, outputs->select_class, w, h, ox, oy);
+      gimp_image_insert_channel (image, channel, NULL, 0);
+      gimp_context_push ();
+      gimp_context_set_feather (FALSE);
+      gimp_image_select_item (image, outputs->channel_op, GIMP_ITEM (channel));
+      gimp_context_pop ();
+      gimp_image_remove_channel (image, channel);
+    }
+
+  gimp_image_undo_group_end (image);
+
+  if (label_layer != NULL)
+    *label_layer = seg_layer;
+  ok = TRUE;
+
+out:
+  g_array_unref (colors);
+  g_free (planes);
+  g_free (alpha);
+  g_free (selection);
+  g_free (classes);
+  g_free (confidence);
+  g_free (labels_rgba);
+  g_free (conf_rgba);
+
+  return ok;
+}

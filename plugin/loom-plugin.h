@@ -1,0 +1,92 @@
+/* What Loom's GIMP 3 procedures share: the plug-in type, layers <->
+ * tensors, the device, the models folder, progress, and the outputs of a
+ * segmentation (built off to the side, inserted in one undo group).
+ *
+ * Errors are GErrors in GIMP_PLUG_IN_ERROR or the core's LOOM_ERROR; the
+ * procedures hand them back with gimp_procedure_new_return_values. */
+#pragma once
+
+#include <libgimp/gimp.h>
+
+#include "loom.h"
+#include "loom-segment.h"
+#include "loom-weights.h"
+
+G_BEGIN_DECLS
+
+#define LOOM_PLUGIN_BINARY      "loom"
+#define LOOM_PROC_TRAIN_SEG     "plug-in-loom-train-segmentation"
+#define LOOM_PROC_SEGMENT       "plug-in-loom-segment"
+#define LOOM_PLUGIN_MENU        "<Image>/Filters/Loom"
+#define LOOM_PLUGIN_MAX_CLASSES 32   /* more colours than this is antialiasing */
+
+/* ---- registration (train.c, segment.c) ---- */
+GimpProcedure *loom_train_segmentation_procedure_new (GimpPlugIn *plug_in, const gchar *name);
+GimpProcedure *loom_segment_procedure_new            (GimpPlugIn *plug_in, const gchar *name);
+
+/* ---- glue (glue.c) ---- */
+
+/* The one layer of DRAWABLES, of an RGB IMAGE, or NULL and an error that
+ * names PROCEDURE and says what is wrong (grey and indexed images are
+ * refused, not converted). */
+GimpDrawable *loom_plugin_check_drawable (GimpProcedure *procedure, GimpImage *image,
+                                          GimpDrawable **drawables, GError **error);
+
+/* DRAWABLE's pixels as R, G, B planes (free with g_free) and, in *ALPHA,
+ * its alpha plane; both W × H floats in [0, 1]. */
+float        *loom_plugin_read_planes    (GimpDrawable *drawable, float **alpha);
+/* DRAWABLE's pixels in "R'G'B'A u8" (free with g_free). */
+guint8       *loom_plugin_read_rgba8     (GimpDrawable *drawable);
+/* Whether any of the N values of ALPHA is below a half (then it is worth
+ * passing as a mask). */
+gboolean      loom_plugin_has_holes      (const float *alpha, gsize n);
+
+/* Opens $LOOM_DEVICE (default "auto"). */
+LoomDevice   *loom_plugin_open_device    (GError **error);
+
+/* <gimp_directory ()>/loom/models (newly allocated). */
+gchar        *loom_plugin_models_dir     (void);
+/* The newest *.safetensors in the models folder, or NULL and an error. */
+GFile        *loom_plugin_newest_model   (GError **error);
+/* NAME inside the data folders: $LOOM_DATA_DIR, the installed share/loom,
+ * the source tree; the first that has it (else the first candidate). */
+gchar        *loom_plugin_data_path      (const gchar *name);
+/* "1:05" */
+gchar        *loom_plugin_clock_text     (double seconds);
+
+/* Progress on GIMP's bar, at most a few updates a second. */
+typedef struct
+{
+  const gchar *what;           /* "Training", "Segmenting" */
+  const gchar *device;         /* the device's name, shown in the text */
+  gint64       start, last;
+} LoomPluginProgress;
+
+void          loom_plugin_progress_init  (LoomPluginProgress *p, const gchar *what,
+                                          LoomDevice *device);
+/* STEP of TOTAL (0: a time budget only), DETAIL (may be NULL), ETA seconds. */
+void          loom_plugin_progress_show  (LoomPluginProgress *p, guint step, guint total,
+                                          const gchar *detail, double eta);
+
+/* What a segmentation makes. */
+typedef struct
+{
+  gboolean       label_layer;   /* the classes in their colours */
+  gboolean       confidence;    /* grey: white where the model is sure */
+  gint           select_class;  /* -1: none; else this class becomes the selection … */
+  GimpChannelOps channel_op;    /* … combined with the one there is this way */
+} LoomPluginOutputs;
+
+/* Segments DRAWABLE of IMAGE with WEIGHTS (named MODEL_NAME in the new
+ * layers' names) and adds OUTPUTS to the image in one undo group, above
+ * DRAWABLE and at its offsets.  Only pixels inside an active selection are
+ * written; DRAWABLE's transparent pixels stay unlabelled.  Nothing touches
+ * the image before every result is computed; on an error nothing has.
+ * *LABEL_LAYER (may be NULL) gets the label layer if one was made. */
+gboolean      loom_plugin_segment        (GimpImage *image, GimpDrawable *drawable,
+                                          LoomDevice *device, LoomWeights *weights,
+                                          const gchar *model_name,
+                                          const LoomPluginOutputs *outputs,
+                                          GimpLayer **label_layer, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,193 @@
+/* segment.c -- plug-in-loom-segment: label every pixel of a layer with a
+ * trained model, as a colour layer, a confidence layer and/or a selection
+ * of one class. */
+
+#include <string.h>
+
+#include <libgimp/gimpui.h>
+
+#include "loom-plugin.h"
+
+static GimpValueArray *segment_run    (GimpProcedure        *procedure,
+                                       GimpRunMode           run_mode,
+                                       GimpImage            *image,
+                                       GimpDrawable        **drawables,
+                                       GimpProcedureConfig  *config,
+                                       gpointer              run_data);
+
+GimpProcedure *
+loom_segment_procedure_new (GimpPlugIn  *plug_in,
+                            const gchar *name)
+{
+  GimpProcedure *procedure;
+
+  procedure = gimp_image_procedure_new (plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN,
+                                        segment_run, NULL, NULL);
+
+  gimp_procedure_set_image_types (procedure, "RGB*");
+  gimp_procedure_set_sensitivity_mask (procedure, GIMP_PROCEDURE_SENSITIVE_DRAWABLE);
+  gimp_procedure_set_menu_label (procedure, "_Segment...");
+  gimp_procedure_add_menu_path (procedure, LOOM_PLUGIN_MENU);
+  gimp_procedure_set_documentation (procedure,
+                                    "Label every pixel of a layer with a trained Loom model",
+                                    "Runs a segmentation model (trained with Train "
+                                    "Segmentation or `loom train-seg`) over the whole "
+                                    "layer and adds, above it and at its offsets, a layer "
+                                    "of the classes in their colours, a confidence layer "
+                                    "(white: sure) and/or a selection of one class.  With "
+                                    "an active selection only pixels inside it are "
+                                    "written; the layer's transparent pixels stay "
+                                    "unlabelled.  One undo step.  LOOM_DEVICE picks the "
+                                    "device (default: the best GPU, else the CPU).",
+                                    name);
+  gimp_procedure_set_attribution (procedure, "Loom", "Loom authors", "2026");
+
+  gimp_procedure_add_file_argument (procedure, "model-file",
+                                    "_Model",
+                                    "A Loom segmentation model (.safetensors); none: the "
+                                    "newest in the models folder",
+                                    GIMP_FILE_CHOOSER_ACTION_OPEN, TRUE, NULL,
+                                    G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument (procedure, "label-layer",
+                                       "Colour la_bel layer",
+                                       "Add a layer of the classes in their colours",
+                                       TRUE, G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument (procedure, "confidence-layer",
+                                       "Con_fidence layer",
+                                       "Add a grey layer: white where the model is sure",
+                                       FALSE, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (procedure, "select-class",
+                                   "Select cl_ass",
+                                   "Make this class (0 = the first colour painted) the "
+                                   "selection; -1: none",
+                                   -1, LOOM_PLUGIN_MAX_CLASSES - 1, -1, G_PARAM_READWRITE);
+  gimp_procedure_add_enum_argument (procedure, "channel-op",
+                                    "Selection mo_de",
+                                    "How the class combines with the current selection",
+                                    GIMP_TYPE_CHANNEL_OPS, GIMP_CHANNEL_OP_REPLACE,
+                                    G_PARAM_READWRITE);
+
+  gimp_procedure_add_layer_return_value (procedure, "segmentation",
+                                         "Segmentation", "The label layer made (or none)",
+                                         TRUE, G_PARAM_READWRITE);
+
+  return procedure;
+}
+
+static gboolean
+segment_dialog (GimpProcedure       *procedure,
+                GimpProcedureConfig *config)
+{
+  GtkWidget *dialog;
+  gboolean   run;
+
+  gimp_ui_init (LOOM_PLUGIN_BINARY);
+  dialog = gimp_procedure_dialog_new (procedure, config, "Loom: Segment");
+  gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), NULL);
+  run = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
+  gtk_widget_destroy (dialog);
+
+  return run;
+}
+
+/* FILE's name without the folder and ".safetensors". */
+static gchar *
+model_name_of (GFile *file)
+{
+  gchar *base = g_file_get_basename (file);
+
+  if (g_str_has_suffix (base, ".safetensors"))
+    base[strlen (base) - strlen (".safetensors")] = '\0';
+
+  return base;
+}
+
+static GimpValueArray *
+segment_run (GimpProcedure        *procedure,
+             GimpRunMode           run_mode,
+             GimpImage            *image,
+             GimpDrawable        **drawables,
+             GimpProcedureConfig  *config,
+             gpointer              run_data)
+{
+  GimpDrawable      *drawable;
+  GFile             *file     = NULL;
+  gchar             *path     = NULL;
+  gchar             *name     = NULL;
+  LoomWeights       *weights  = NULL;
+  LoomDevice        *device   = NULL;
+  GimpLayer         *layer    = NULL;
+  LoomPluginOutputs  outputs;
+  GimpValueArray    *ret;
+  GError            *error    = NULL;
+
+  gegl_init (NULL, NULL);
+
+  drawable = loom_plugin_check_drawable (procedure, image, drawables, &error);
+  if (drawable == NULL)
+    return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
+
+  if (run_mode == GIMP_RUN_INTERACTIVE && ! segment_dialog (procedure, config))
+    return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+
+  g_object_get (config,
+                "model-file",       &file,
+                "label-layer",      &outputs.label_layer,
+                "confidence-layer", &outputs.confidence,
+                "select-class",     &outputs.select_class,
+                "channel-op",       &outputs.channel_op,
+                NULL);
+
+  /* Script-Fu hands "" over as a file with an empty path: none. */
+  if (file != NULL && (path = g_file_get_path (file)) == NULL)
+    g_clear_object (&file);
+  g_clear_pointer (&path, g_free);
+  if (file == NULL && (file = loom_plugin_newest_model (&error)) == NULL)
+    goto fail;
+
+  if (! outputs.label_layer && ! outputs.confidence && outputs.select_class < 0)
+    {
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                   "Nothing to make: ask for the label layer, the confidence layer "
+                   "or a class to select");
+      goto fail;
+    }
+
+  path = g_file_get_path (file);
+  name = model_name_of (file);
+  if (! g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, "Model file %s: no such file", path);
+      goto fail;
+    }
+  weights = loom_weights_load (path, &error);
+  if (weights == NULL)
+    {
+      g_prefix_error (&error, "Model file %s: ", path);
+      goto fail;
+    }
+  device = loom_plugin_open_device (&error);
+  if (device == NULL)
+    goto fail;
+
+  if (! loom_plugin_segment (image, drawable, device, weights, name, &outputs, &layer, &error))
+    goto fail;
+
+  gimp_progress_end ();
+  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
+  GIMP_VALUES_SET_LAYER (ret, 1, layer);
+  goto out;
+
+fail:
+  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
+out:
+  if (device != NULL)
+    loom_device_free (device);
+  if (weights != NULL)
+    loom_weights_free (weights);
+  g_clear_object (&file);
+  g_free (path);
+  g_free (name);
+
+  return ret;
+}

@@ -1,0 +1,390 @@
+/* train.c -- plug-in-loom-train-segmentation: train a segmentation model
+ * from labels painted on a layer, save it in the user's models folder, and
+ * optionally segment the layer with it. */
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <libgimp/gimpui.h>
+
+#include "loom-plugin.h"
+#include "loom-image.h"
+#include "loom-unet.h"
+
+static GimpValueArray *train_run (GimpProcedure        *procedure,
+                                  GimpRunMode           run_mode,
+                                  GimpImage            *image,
+                                  GimpDrawable        **drawables,
+                                  GimpProcedureConfig  *config,
+                                  gpointer              run_data);
+
+GimpProcedure *
+loom_train_segmentation_procedure_new (GimpPlugIn  *plug_in,
+                                       const gchar *name)
+{
+  GimpProcedure *procedure;
+
+  procedure = gimp_image_procedure_new (plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN,
+                                        train_run, NULL, NULL);
+
+  gimp_procedure_set_image_types (procedure, "RGB*");
+  gimp_procedure_set_sensitivity_mask (procedure, GIMP_PROCEDURE_SENSITIVE_DRAWABLE);
+  gimp_procedure_set_menu_label (procedure, "_Train Segmentation...");
+  gimp_procedure_add_menu_path (procedure, LOOM_PLUGIN_MENU);
+  gimp_procedure_set_documentation (procedure,
+                                    "Train a segmentation model from painted labels",
+                                    "Paint a few strokes per class on a transparent layer "
+                                    "of the image's size (one opaque colour per class, no "
+                                    "antialiasing), choose it as the label layer and run "
+                                    "this on the image layer.  The model is saved as "
+                                    "<GIMP folder>/loom/models/NAME.safetensors; with "
+                                    "'segment after' the layer is segmented with it.  "
+                                    "LOOM_DEVICE picks the device (default: the best GPU, "
+                                    "else the CPU).",
+                                    name);
+  gimp_procedure_set_attribution (procedure, "Loom", "Loom authors", "2026");
+
+  gimp_procedure_add_layer_argument (procedure, "label-layer",
+                                     "La_bel layer",
+                                     "The painted labels: each opaque colour a class, "
+                                     "transparent pixels unlabelled; the image layer's size",
+                                     TRUE, G_PARAM_READWRITE);
+  gimp_procedure_add_string_argument (procedure, "model-name",
+                                      "Model _name",
+                                      "Saved as <GIMP folder>/loom/models/NAME.safetensors",
+                                      "segmentation", G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (procedure, "steps",
+                                   "S_teps",
+                                   "Training steps (0: only the time limit)",
+                                   0, 1000000, 300, G_PARAM_READWRITE);
+  gimp_procedure_add_double_argument (procedure, "seconds",
+                                      "Time li_mit (s)",
+                                      "Stop after this many seconds (0: only the steps)",
+                                      0.0, 86400.0, 0.0, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (procedure, "seed",
+                                   "S_eed", "Random seed (crops, augmentation, weights)",
+                                   0, G_MAXINT, 1, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (procedure, "depth",
+                                   "U-Net _depth",
+                                   "Poolings (0: the default, 3, from the shipped "
+                                   "starting point when there is one)",
+                                   0, 6, 0, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (procedure, "base",
+                                   "U-Net ch_annels",
+                                   "Channels at full size (0: the default, 16)",
+                                   0, 256, 0, G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument (procedure, "segment-after",
+                                       "Se_gment after training",
+                                       "Add the layer's segmentation when done",
+                                       TRUE, G_PARAM_READWRITE);
+
+  gimp_procedure_add_file_return_value (procedure, "model-file",
+                                        "Model file", "The model saved",
+                                        G_PARAM_READWRITE);
+  gimp_procedure_add_layer_return_value (procedure, "segmentation",
+                                         "Segmentation",
+                                         "The label layer made (with segment-after)",
+                                         TRUE, G_PARAM_READWRITE);
+
+  return procedure;
+}
+
+static gboolean
+train_dialog (GimpProcedure       *procedure,
+              GimpProcedureConfig *config)
+{
+  GtkWidget *dialog;
+  gboolean   run;
+
+  gimp_ui_init (LOOM_PLUGIN_BINARY);
+  dialog = gimp_procedure_dialog_new (procedure, config, "Loom: Train Segmentation");
+  gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), NULL);
+  run = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
+  gtk_widget_destroy (dialog);
+
+  return run;
+}
+
+/* A name that makes one file in the models folder. */
+static gboolean
+check_model_name (const gchar  *name,
+                  GError      **error)
+{
+  if (name == NULL || name[0] == '\0' || name[0] == '.' ||
+      strpbrk (name, "/\\") != NULL)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Model name '%s': give a plain name (no folders, not empty, "
+                   "not starting with a dot)", name != NULL ? name : "");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+typedef struct
+{
+  LoomPluginProgress bar;
+  guint              step;
+  float              loss;
+} TrainState;
+
+static gboolean
+on_step (guint    step,
+         guint    total,
+         float    loss,
+         double   eta,
+         gpointer data)
+{
+  TrainState *s = data;
+  gchar       detail[32];
+
+  s->step = step;
+  s->loss = loss;
+  g_snprintf (detail, sizeof detail, "loss %.4f", loss);
+  loom_plugin_progress_show (&s->bar, step, total, detail, eta);
+
+  return TRUE;
+}
+
+/* The first layer of IMAGE other than DRAWABLE, for the dialog's default. */
+static GimpLayer *
+other_layer (GimpImage    *image,
+             GimpDrawable *drawable)
+{
+  GimpLayer **layers = gimp_image_get_layers (image);
+  GimpLayer  *found  = NULL;
+
+  for (gint i = 0; layers != NULL && layers[i] != NULL && found == NULL; i++)
+    if (GIMP_DRAWABLE (layers[i]) != drawable)
+      found = layers[i];
+  g_free (layers);
+
+  return found;
+}
+
+static GimpValueArray *
+train_run (GimpProcedure        *procedure,
+           GimpRunMode           run_mode,
+           GimpImage            *image,
+           GimpDrawable        **drawables,
+           GimpProcedureConfig  *config,
+           gpointer              run_data)
+{
+  GimpDrawable      *drawable;
+  GimpLayer         *label_src  = NULL;
+  GimpLayer         *seg_layer  = NULL;
+  gchar             *model_name = NULL;
+  gchar             *label_name = NULL;
+  gchar             *dir = NULL, *file_name = NULL, *path = NULL, *start_path = NULL;
+  gint               steps, seed, depth, base;
+  gdouble            seconds;
+  gboolean           segment_after;
+  guint              w, h;
+  gsize              n;
+  float             *planes = NULL, *alpha = NULL, *labels = NULL;
+  guint8            *label_rgba = NULL;
+  GArray            *colors = NULL;
+  LoomWeights       *start = NULL, *result = NULL;
+  LoomDevice        *device = NULL;
+  LoomSegmentConfig  sc;
+  TrainState         state = { 0 };
+  gboolean           any = FALSE;
+  GimpValueArray    *ret;
+  GError            *error = NULL;
+
+  gegl_init (NULL, NULL);
+
+  drawable = loom_plugin_check_drawable (procedure, image, drawables, &error);
+  if (drawable == NULL)
+    return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
+
+  if (run_mode == GIMP_RUN_INTERACTIVE)
+    {
+      g_object_get (config, "label-layer", &label_src, NULL);
+      if (label_src == NULL && (label_src = other_layer (image, drawable)) != NULL)
+        g_object_set (config, "label-layer", label_src, NULL);
+      g_clear_object (&label_src);
+      if (! train_dialog (procedure, config))
+        return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+    }
+
+  g_object_get (config,
+                "label-layer",   &label_src,
+                "model-name",    &model_name,
+                "steps",         &steps,
+                "seconds",       &seconds,
+                "seed",          &seed,
+                "depth",         &depth,
+                "base",          &base,
+                "segment-after", &segment_after,
+                NULL);
+
+  /* ---- checks, before anything is read or made ---- */
+  if (label_src == NULL)
+    {
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                   "No label layer: paint labels on a transparent layer and choose it");
+      goto fail;
+    }
+  label_name = gimp_item_get_name (GIMP_ITEM (label_src));
+  if (GIMP_DRAWABLE (label_src) == drawable)
+    {
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                   "The label layer '%s' is the layer to train on: paint the labels "
+                   "on a layer of their own", label_name);
+      goto fail;
+    }
+  if (! check_model_name (model_name, &error))
+    goto fail;
+  if (g_str_has_suffix (model_name, ".safetensors"))
+    model_name[strlen (model_name) - strlen (".safetensors")] = '\0';
+  if (steps == 0 && seconds <= 0)
+    {
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                   "Steps 0 needs a time limit: give steps, seconds or both");
+      goto fail;
+    }
+  w = gimp_drawable_get_width (drawable);
+  h = gimp_drawable_get_height (drawable);
+  n = (gsize) w * h;
+  if (gimp_drawable_get_width (GIMP_DRAWABLE (label_src)) != (gint) w ||
+      gimp_drawable_get_height (GIMP_DRAWABLE (label_src)) != (gint) h)
+    {
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                   "The label layer '%s' is %d×%d, the image layer %u×%u: they must be "
+                   "the same size (Layer > Layer to Image Size on both)", label_name,
+                   gimp_drawable_get_width (GIMP_DRAWABLE (label_src)),
+                   gimp_drawable_get_height (GIMP_DRAWABLE (label_src)), w, h);
+      goto fail;
+    }
+
+  /* ---- pixels and labels ---- */
+  planes     = loom_plugin_read_planes (drawable, &alpha);
+  label_rgba = loom_plugin_read_rgba8 (GIMP_DRAWABLE (label_src));
+  labels     = g_new (float, n);
+  colors     = g_array_new (FALSE, FALSE, sizeof (LoomColor));
+  if (! loom_labels_from_rgba8 (label_rgba, w, h, 4 * (gsize) w, colors,
+                                LOOM_PLUGIN_MAX_CLASSES, labels, &error))
+    {
+      g_prefix_error (&error, "Label layer '%s': ", label_name);
+      goto fail;
+    }
+  for (gsize i = 0; i < n && ! any; i++)
+    any = labels[i] >= 0 && alpha[i] >= 0.5f;
+  if (! any)
+    {
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                   "Label layer '%s' has no labelled pixels over the image layer: paint "
+                   "opaque strokes, one colour per class, on a transparent layer",
+                   label_name);
+      goto fail;
+    }
+  if (colors->len < 2)
+    {
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                   "Label layer '%s' has one colour, one class: paint at least two",
+                   label_name);
+      goto fail;
+    }
+
+  /* ---- the starting point: the shipped one for the default shape ---- */
+  if (depth == 0 && base == 0)
+    {
+      start_path = loom_plugin_data_path ("weights/segment-start.safetensors");
+      if (g_file_test (start_path, G_FILE_TEST_EXISTS))
+        {
+          LoomUNetConfig shape;
+
+          start = loom_weights_load (start_path, &error);
+          if (start == NULL || ! loom_unet_config_from_weights (start, &shape, &error))
+            {
+              g_prefix_error (&error, "Starting point %s: ", start_path);
+              goto fail;
+            }
+        }
+    }
+
+  loom_segment_config_init (&sc, colors->len);
+  sc.start_features = start != NULL;
+  sc.steps   = (guint) steps;
+  sc.seconds = seconds;
+  sc.seed    = (guint32) seed;
+  if (depth > 0)
+    sc.unet.depth = (guint) depth;
+  if (base > 0)
+    sc.unet.base = (guint) base;
+  sc.colors  = colors;
+
+  dir = loom_plugin_models_dir ();
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, "Cannot make the models folder %s: %s",
+                   dir, g_strerror (errno));
+      goto fail;
+    }
+  file_name = g_strconcat (model_name, ".safetensors", NULL);
+  path = g_build_filename (dir, file_name, NULL);
+  /* Cancel on GIMP's progress bar kills the plug-in: a checkpoint keeps
+   * the work so far (saved atomically, never half a file). */
+  sc.checkpoint = path;
+  sc.checkpoint_every = 50;
+
+  device = loom_plugin_open_device (&error);
+  if (device == NULL)
+    goto fail;
+
+  loom_plugin_progress_init (&state.bar, "Training", device);
+  result = loom_segment_train (device, &sc,
+                               &(LoomSegmentImage) { planes, labels, w, h,
+                                                     loom_plugin_has_holes (alpha, n) ? alpha : NULL },
+                               1, start, on_step, &state, NULL, &error);
+  if (result == NULL || ! loom_weights_save (result, path, &error))
+    goto fail;
+
+  if (segment_after)
+    {
+      LoomPluginOutputs outputs = { TRUE, FALSE, -1, GIMP_CHANNEL_OP_REPLACE };
+
+      if (! loom_plugin_segment (image, drawable, device, result, model_name, &outputs,
+                                 &seg_layer, &error))
+        goto fail;
+    }
+
+  gimp_progress_end ();
+  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
+  {
+    GFile *file = g_file_new_for_path (path);
+
+    GIMP_VALUES_SET_FILE (ret, 1, file);
+    g_object_unref (file);
+  }
+  GIMP_VALUES_SET_LAYER (ret, 2, seg_layer);
+  goto out;
+
+fail:
+  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
+out:
+  if (device != NULL)
+    loom_device_free (device);
+  if (result != NULL)
+    loom_weights_free (result);
+  if (start != NULL)
+    loom_weights_free (start);
+  if (colors != NULL)
+    g_array_unref (colors);
+  g_clear_object (&label_src);
+  g_free (model_name);
+  g_free (label_name);
+  g_free (dir);
+  g_free (file_name);
+  g_free (path);
+  g_free (start_path);
+  g_free (planes);
+  g_free (alpha);
+  g_free (labels);
+  g_free (label_rgba);
+
+  return ret;
+}

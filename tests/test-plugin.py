@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""The GIMP plug-in inside the real GIMP 3, in batch mode (TAP).
+
+    tests/test-plugin.py BUILD/plugin/loom
+
+Installs the built plug-in into a throwaway GIMP profile (GIMP3_DIRECTORY,
+as <plug-ins>/loom/loom), runs tests/plugin-cases.py in gimp-console's
+Python-Fu (images made through the PDB, the procedures run
+non-interactively, their layers read back pixel by pixel), then one
+Script-Fu batch that calls both procedures with keyword arguments and
+exports the result with gimp-file-save, checked here with PIL.
+
+GIMP itself never runs under the sanitizers' LD_PRELOAD: in the ASan build
+(LOOM_RUNNER_PRELOAD set) the plug-in, linked with ASan, starts from GIMP
+with ASAN_OPTIONS=detect_leaks=0 (GTK and libgimp keep memory to the end
+by design; the command-line test checks Loom's own leaks).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from PIL import Image
+
+PLUGIN = os.path.abspath(sys.argv[1])
+HERE = os.path.dirname(os.path.abspath(__file__))
+TMP = tempfile.mkdtemp(prefix="loom-plugin-")
+PROFILE = os.path.join(TMP, "profile")
+RESULTS = os.path.join(TMP, "results.jsonl")
+W, H = 64, 48
+LBL_LEFT, LBL_RIGHT = (250, 200, 0), (0, 160, 80)
+
+
+def env():
+    e = dict(os.environ)
+    e.pop("LD_PRELOAD", None)
+    if e.pop("LOOM_RUNNER_PRELOAD", None):
+        e["ASAN_OPTIONS"] = e.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+    e.setdefault("LOOM_DEVICE", "cpu")
+    e["LOOM_DATA_DIR"] = os.path.join(TMP, "data")     # a starting point only where a case puts one
+    e["GIMP3_DIRECTORY"] = PROFILE
+    e["HOME"] = TMP
+    e["XDG_CACHE_HOME"] = os.path.join(TMP, "cache")
+    e["XDG_CONFIG_HOME"] = os.path.join(TMP, "config")
+    e["LOOM_PLUGIN_RESULTS"] = RESULTS
+    e["LANG"] = "C.UTF-8"
+    e.pop("DISPLAY", None)
+    return e
+
+
+def gimp(interpreter, batch, timeout=400):
+    return subprocess.run(["gimp-console-3.0", "-i", "--quit", "--batch-interpreter=" + interpreter,
+                           "-b", batch], capture_output=True, text=True, env=env(), timeout=timeout)
+
+
+def install():
+    folder = os.path.join(PROFILE, "plug-ins", "loom")
+    os.makedirs(folder)
+    shutil.copy2(PLUGIN, os.path.join(folder, "loom"))
+
+
+SCRIPT_FU = """
+(define (fill img layer x y w h col)
+  (gimp-image-select-rectangle img CHANNEL-OP-REPLACE x y w h)
+  (gimp-context-set-foreground col)
+  (gimp-drawable-edit-fill layer FILL-FOREGROUND))
+(let* ((img (car (gimp-image-new 64 48 RGB)))
+       (pic (car (gimp-layer-new img "picture" 64 48 RGBA-IMAGE 100 LAYER-MODE-NORMAL)))
+       (lab (car (gimp-layer-new img "labels" 64 48 RGBA-IMAGE 100 LAYER-MODE-NORMAL))))
+  (gimp-image-insert-layer img pic 0 0)
+  (fill img pic 0 0 32 48 '(220 40 30))
+  (fill img pic 32 0 32 48 '(30 60 200))
+  (gimp-image-insert-layer img lab 0 0)
+  (gimp-selection-none img)
+  (gimp-drawable-edit-clear lab)
+  (fill img lab 4 20 20 4 '(250 200 0))
+  (fill img lab 40 20 20 4 '(0 160 80))
+  (fill img lab 8 6 4 30 '(250 200 0))
+  (fill img lab 50 6 4 30 '(0 160 80))
+  (gimp-selection-none img)
+  (gimp-item-set-visible lab FALSE)
+  (plug-in-loom-train-segmentation #:run-mode RUN-NONINTERACTIVE #:image img
+    #:drawables (vector pic) #:label-layer lab #:model-name "scheme"
+    #:steps 60 #:seed 1 #:depth 2 #:base 8 #:segment-after FALSE)
+  (let ((seg (car (plug-in-loom-segment #:run-mode RUN-NONINTERACTIVE #:image img
+                    #:drawables (vector pic) #:model-file "MODEL"))))
+    (gimp-item-set-visible pic FALSE)
+    (gimp-file-save RUN-NONINTERACTIVE img "OUT" -1)
+    (gimp-image-delete img)))
+"""
+
+
+def script_fu():
+    model = os.path.join(PROFILE, "loom", "models", "scheme.safetensors")
+    out = os.path.join(TMP, "scheme.png")
+    r = gimp("plug-in-script-fu-eval",
+             SCRIPT_FU.replace("MODEL", model).replace("OUT", out))
+    if not os.path.exists(out):
+        raise AssertionError(f"no {out}; gimp said:\n{r.stdout[-2000:]}{r.stderr[-3000:]}")
+    px = np.array(Image.open(out).convert("RGBA"))
+    if px.shape != (H, W, 4) or not (px[..., 3] == 255).all():
+        raise AssertionError(f"shape {px.shape} or transparent pixels")
+    colours = {tuple(c) for c in px[..., :3].reshape(-1, 3).tolist()}
+    if not colours <= {LBL_LEFT, LBL_RIGHT}:
+        raise AssertionError(f"colours not the label colours: {sorted(colours)[:5]}")
+    right = (px[:, :W // 2, :3] == LBL_LEFT).all(axis=2).sum() + (px[:, W // 2:, :3] == LBL_RIGHT).all(axis=2).sum()
+    if right / (W * H) <= 0.9:
+        raise AssertionError(f"accuracy {right / (W * H):.3f}")
+
+
+def case_names():
+    names = []
+    with open(os.path.join(HERE, "plugin-cases.py")) as f:
+        for line in f:
+            if line.startswith("@case("):
+                names.append(json.loads(line[len("@case("):line.rindex(")")]))
+    return names
+
+
+def main():
+    install()
+    names = case_names()
+    print(f"1..{len(names) + 1}", flush=True)
+    r = gimp("python-fu-eval", "exec(open(%r).read())" % os.path.join(HERE, "plugin-cases.py"))
+    got = {}
+    if os.path.exists(RESULTS):
+        with open(RESULTS) as f:
+            for line in f:
+                d = json.loads(line)
+                got[d["name"]] = d
+    n = 0
+    for name in names:
+        n += 1
+        d = got.get(name)
+        if d is not None and d["ok"]:
+            print(f"ok {n} - {name}")
+        else:
+            print(f"not ok {n} - {name}")
+            why = d["message"] if d is not None else \
+                f"no result (gimp exit {r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+            for l in why.splitlines():
+                print("# " + l)
+    n += 1
+    try:
+        script_fu()
+        print(f"ok {n} - Script-Fu: both procedures with keyword arguments, exported PNG in label colours")
+    except Exception as e:
+        print(f"not ok {n} - Script-Fu: both procedures with keyword arguments, exported PNG in label colours")
+        for l in str(e).splitlines():
+            print("# " + l)
+    sys.stdout.flush()
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+main()
