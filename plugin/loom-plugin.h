@@ -17,12 +17,14 @@ G_BEGIN_DECLS
 #define LOOM_PLUGIN_BINARY      "loom"
 #define LOOM_PROC_TRAIN_SEG     "plug-in-loom-train-segmentation"
 #define LOOM_PROC_SEGMENT       "plug-in-loom-segment"
+#define LOOM_PROC_GENERATE      "plug-in-loom-generate"
 #define LOOM_PLUGIN_MENU        "<Image>/Filters/Loom"
 #define LOOM_PLUGIN_MAX_CLASSES 32   /* more colours than this is antialiasing */
 
-/* ---- registration (train.c, segment.c) ---- */
+/* ---- registration (train.c, segment.c, generate.c) ---- */
 GimpProcedure *loom_train_segmentation_procedure_new (GimpPlugIn *plug_in, const gchar *name);
 GimpProcedure *loom_segment_procedure_new            (GimpPlugIn *plug_in, const gchar *name);
+GimpProcedure *loom_generate_procedure_new           (GimpPlugIn *plug_in, const gchar *name);
 
 /* ---- glue (glue.c) ---- */
 
