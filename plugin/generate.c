@@ -344,16 +344,23 @@ generate_run (GimpProcedure        *procedure,
     }
 
   /* The image changes from here on, in one undo step: the first layer
-   * on top, above the active layer (or at the top of the image). */
+   * on top, above the active layer (the first layer the procedure was
+   * given, else the image's first selected layer), or at the top of the
+   * image when there is none. */
   {
     GimpLayer  *parent   = NULL;
     gint        position = 0;
     GimpLayer **selected = gimp_image_get_selected_layers (image);
+    GimpItem   *active   = NULL;
 
-    if (selected != NULL && selected[0] != NULL)
+    if (drawables != NULL && drawables[0] != NULL && gimp_item_is_layer (GIMP_ITEM (drawables[0])))
+      active = GIMP_ITEM (drawables[0]);
+    else if (selected != NULL && selected[0] != NULL)
+      active = GIMP_ITEM (selected[0]);
+    if (active != NULL)
       {
-        parent   = GIMP_LAYER (gimp_item_get_parent (GIMP_ITEM (selected[0])));
-        position = gimp_image_get_item_position (image, GIMP_ITEM (selected[0]));
+        parent   = GIMP_LAYER (gimp_item_get_parent (active));
+        position = gimp_image_get_item_position (image, active);
       }
     g_free (selected);
 

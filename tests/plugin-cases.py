@@ -400,3 +400,123 @@ def _():
     lab = label_layer(img, SCRIBBLES)
     failed(*run("plug-in-loom-train-segmentation", img, layer, label_layer=lab,
                 model_name="../escape", **TRAIN), "plain name")
+
+
+# ---- generate ---------------------------------------------------------------
+
+def gan(name):
+    return Gio.File.new_for_path(os.path.join(os.environ["LOOM_TEST_GAN_DIR"], name + ".safetensors"))
+
+
+def generate(img, active=None, **args):
+    """plug-in-loom-generate on IMG with ACTIVE (or no drawables): (status, values)."""
+    proc = pdb.lookup_procedure("plug-in-loom-generate")
+    config = proc.create_config()
+    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    config.set_property("image", img)
+    if active is not None:         # an empty array is refused: leave it unset
+        config.set_core_object_array("drawables", [active])
+    for key, value in args.items():
+        config.set_property(key.replace("_", "-"), value)
+    result = proc.run(config)
+    status = result.index(0)
+    if status == Gimp.PDBStatusType.SUCCESS:       # the layers returned (a core object array)
+        return status, list(result.get_core_object_array(1) or [])
+    return status, result.index(1) if result.length() > 1 else ""
+
+
+def opaque_rgb(px):
+    check(all(p[3] == 255 for row in px for p in row), "transparent pixels")
+    return [[p[:3] for p in row] for row in px]
+
+
+@case("generate: texture layers of the asked size, count and names, on an image with no layers")
+def _():
+    img = Gimp.Image.new(W, H, Gimp.ImageBaseType.RGB)
+    layers = succeeded(*generate(img, model_file=gan("tex"), width=40, height=24, count=2, seed=5))
+    names = layer_names(img)
+    check(names == ["Generated (tex, seed 5)", "Generated (tex, seed 6)"], f"layers {names}")
+    check([l.get_name() for l in layers] == names, f"returned {[l.get_name() for l in layers]}")
+    for l in img.get_layers():
+        check((l.get_width(), l.get_height()) == (40, 24), f"size {l.get_width()}x{l.get_height()}")
+        check(not l.has_alpha(), "the layer has alpha")
+        check(offsets(l) == (0, 0), f"offsets {offsets(l)}")
+    a, b = (opaque_rgb(pixels(l)) for l in img.get_layers())
+    check(a != b, "seeds 5 and 6 gave the same pixels")
+    check(len({p for row in a for p in row}) > 1, "a flat layer")
+    state["tex6"] = b
+
+
+@case("generate: the same seed gives the same pixels; above the active layer")
+def _():
+    img, layer = picture()
+    top = label_layer(img, [])
+    layers = succeeded(*generate(img, layer, model_file=gan("tex"), width=40, height=24, seed=6))
+    check(len(layers) == 1, f"{len(layers)} layers")
+    check(layer_names(img) == ["labels", "Generated (tex, seed 6)", "picture"], f"{layer_names(img)}")
+    check(opaque_rgb(pixels(layers[0])) == state["tex6"], "seed 6 alone differs from seed 6 of two")
+
+
+@case("generate: default size 512x512 and tileable at a multiple of 16")
+def _():
+    img = Gimp.Image.new(W, H, Gimp.ImageBaseType.RGB)
+    layer, = succeeded(*generate(img, model_file=gan("tex")))
+    check((layer.get_width(), layer.get_height()) == (512, 512), "not 512x512")
+    layer, = succeeded(*generate(img, model_file=gan("tex"), width=32, height=48, tileable=True))
+    check((layer.get_width(), layer.get_height()) == (32, 48), "not 32x48")
+
+
+@case("generate: dcgan at its own side; other sizes refused")
+def _():
+    img, layer = picture()
+    out, = succeeded(*generate(img, layer, model_file=gan("dc"), seed=3))
+    check((out.get_width(), out.get_height()) == (32, 32), "not 32x32")
+    check(out.get_name() == "Generated (dc, seed 3)", out.get_name())
+    before = layer_names(img)
+    failed(*generate(img, layer, model_file=gan("dc"), width=40, height=40), "32×32 images only")
+    unchanged(img, before)
+
+
+@case("generate: pix2pix from a label layer, at its size and offsets")
+def _():
+    img, layer = picture(100, 80)
+    lab = label_layer(img, [(5, 7, 20, 24, LBL_LEFT), (25, 7, 20, 24, LBL_RIGHT)], w=40, h=24)
+    lab.set_offsets(5, 7)
+    out, = succeeded(*generate(img, lab, model_file=gan("p2p"), label_layer=lab, seed=2))
+    check((out.get_width(), out.get_height()) == (40, 24), f"size {out.get_width()}x{out.get_height()}")
+    check(offsets(out) == (5, 7), f"offsets {offsets(out)}")
+    check(out.get_name() == "Generated (p2p, seed 2)", out.get_name())
+    check(layer_names(img)[:2] == ["Generated (p2p, seed 2)", "labels"], f"{layer_names(img)}")
+    px = opaque_rgb(pixels(out))
+    check(len({p for row in px for p in row}) > 1, "a flat layer")
+
+
+@case("error: generate refuses a tileable non-multiple size, pix2pix without labels, labels for a texture")
+def _():
+    img, layer = picture()
+    lab = label_layer(img, [(0, 0, 16, 16, LBL_LEFT)])
+    before = layer_names(img)
+    failed(*generate(img, layer, model_file=gan("tex"), width=40, height=40, tileable=True),
+           "multiples of 16")
+    failed(*generate(img, layer, model_file=gan("p2p")), "label layer")
+    failed(*generate(img, layer, model_file=gan("tex"), label_layer=lab), "pix2pix", "texture")
+    unchanged(img, before)
+
+
+@case("error: generate refuses a label colour that is not a class of the model")
+def _():
+    img, layer = picture()
+    lab = label_layer(img, [(0, 0, 16, 16, LBL_LEFT), (16, 0, 16, 16, (1, 2, 3))])
+    before = layer_names(img)
+    failed(*generate(img, layer, model_file=gan("p2p"), label_layer=lab), "#010203", "2 classes")
+    unchanged(img, before)
+
+
+@case("error: generate refuses a segmentation model")
+def _():
+    img, layer = picture()
+    before = layer_names(img)
+    status, message = generate(img, layer, model_file=Gio.File.new_for_path(state["model"]))
+    failed(status, message, "test.safetensors")
+    unchanged(img, before)
+    state["seg-message"] = message

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """The GIMP plug-in inside the real GIMP 3, in batch mode (TAP).
 
-    tests/test-plugin.py BUILD/plugin/loom
+    tests/test-plugin.py BUILD/plugin/loom BUILD/cli/loom
 
 Installs the built plug-in into a throwaway GIMP profile (GIMP3_DIRECTORY,
 as <plug-ins>/loom/loom), runs tests/plugin-cases.py in gimp-console's
 Python-Fu (images made through the PDB, the procedures run
 non-interactively, their layers read back pixel by pixel), then one
 Script-Fu batch that calls both procedures with keyword arguments and
-exports the result with gimp-file-save, checked here with PIL.
+exports the result with gimp-file-save, checked here with PIL.  The
+generator models the Generate cases need (texture, dcgan, pix2pix; tiny, 2
+steps) are trained here first with the command-line tool, into
+$LOOM_TEST_GAN_DIR.
 
 GIMP itself never runs under the sanitizers' LD_PRELOAD: in the ASan build
 (LOOM_RUNNER_PRELOAD set) the plug-in, linked with ASan, starts from GIMP
@@ -26,10 +29,12 @@ import numpy as np
 from PIL import Image
 
 PLUGIN = os.path.abspath(sys.argv[1])
+CLI = os.path.abspath(sys.argv[2])
 HERE = os.path.dirname(os.path.abspath(__file__))
 TMP = tempfile.mkdtemp(prefix="loom-plugin-")
 PROFILE = os.path.join(TMP, "profile")
 RESULTS = os.path.join(TMP, "results.jsonl")
+GAN_DIR = os.path.join(TMP, "gan")
 W, H = 64, 48
 LBL_LEFT, LBL_RIGHT = (250, 200, 0), (0, 160, 80)
 
@@ -46,6 +51,7 @@ def env():
     e["XDG_CACHE_HOME"] = os.path.join(TMP, "cache")
     e["XDG_CONFIG_HOME"] = os.path.join(TMP, "config")
     e["LOOM_PLUGIN_RESULTS"] = RESULTS
+    e["LOOM_TEST_GAN_DIR"] = GAN_DIR
     e["LANG"] = "C.UTF-8"
     e.pop("DISPLAY", None)
     return e
@@ -54,6 +60,24 @@ def env():
 def gimp(interpreter, batch, timeout=400):
     return subprocess.run(["gimp-console-3.0", "-i", "--quit", "--batch-interpreter=" + interpreter,
                            "-b", batch], capture_output=True, text=True, env=env(), timeout=timeout)
+
+
+def train_gans():
+    """Tiny generator models for the Generate cases: 2 steps each."""
+    os.makedirs(GAN_DIR)
+    img = np.zeros((32, 32, 3), np.uint8)
+    img[:, :16], img[:, 16:] = (220, 40, 30), (30, 60, 200)
+    img[::4] += 10
+    lbl = np.zeros((32, 32, 3), np.uint8)
+    lbl[:, :16], lbl[:, 16:] = LBL_LEFT, LBL_RIGHT
+    Image.fromarray(img).save(os.path.join(GAN_DIR, "img.png"))
+    Image.fromarray(lbl).save(os.path.join(GAN_DIR, "lbl.png"))
+    common = ["--steps", "2", "--size", "32", "--batch", "2", "--width", "8", "-q"]
+    for name, args in (("tex", ["--kind", "texture", "--image", "img.png"]),
+                       ("dc", ["--kind", "dcgan", "--images", "img.png", "--latent", "8"]),
+                       ("p2p", ["--kind", "pix2pix", "--image", "img.png", "--labels", "lbl.png"])):
+        subprocess.run([CLI, "train-gan", *args, *common, "-o", name + ".safetensors"],
+                       cwd=GAN_DIR, env=env(), check=True, capture_output=True, timeout=120)
 
 
 def install():
@@ -122,6 +146,7 @@ def case_names():
 
 def main():
     install()
+    train_gans()
     names = case_names()
     print(f"1..{len(names) + 1}", flush=True)
     r = gimp("python-fu-eval", "exec(open(%r).read())" % os.path.join(HERE, "plugin-cases.py"))
