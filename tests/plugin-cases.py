@@ -517,6 +517,5 @@ def _():
     img, layer = picture()
     before = layer_names(img)
     status, message = generate(img, layer, model_file=Gio.File.new_for_path(state["model"]))
-    failed(status, message, "test.safetensors")
+    failed(status, message, "test.safetensors", "not a GAN")
     unchanged(img, before)
-    state["seg-message"] = message
