@@ -466,6 +466,15 @@ def _():
     check((layer.get_width(), layer.get_height()) == (32, 48), "not 32x48")
 
 
+@case("generate: a grey model gives grey values in an RGB layer")
+def _():
+    img, layer = picture()
+    out, = succeeded(*generate(img, layer, model_file=gan("grey"), width=32, height=32))
+    px = opaque_rgb(pixels(out))
+    check(all(p[0] == p[1] == p[2] for row in px for p in row), "not grey")
+    check(len({p for row in px for p in row}) > 1, "a flat layer")
+
+
 @case("generate: dcgan at its own side; other sizes refused")
 def _():
     img, layer = picture()

@@ -9,9 +9,9 @@ Python-Fu (images made through the PDB, the procedures run
 non-interactively, their layers read back pixel by pixel), then one
 Script-Fu batch that calls both procedures with keyword arguments and
 exports the result with gimp-file-save, checked here with PIL.  The
-generator models the Generate cases need (texture, dcgan, pix2pix; tiny, 2
-steps) are trained here first with the command-line tool, into
-$LOOM_TEST_GAN_DIR.
+generator models the Generate cases need (texture, dcgan, pix2pix and a
+grey texture; tiny, 2 steps) are trained here first with the command-line
+tool, into $LOOM_TEST_GAN_DIR.
 
 GIMP itself never runs under the sanitizers' LD_PRELOAD: in the ASan build
 (LOOM_RUNNER_PRELOAD set) the plug-in, linked with ASan, starts from GIMP
@@ -72,10 +72,12 @@ def train_gans():
     lbl[:, :16], lbl[:, 16:] = LBL_LEFT, LBL_RIGHT
     Image.fromarray(img).save(os.path.join(GAN_DIR, "img.png"))
     Image.fromarray(lbl).save(os.path.join(GAN_DIR, "lbl.png"))
+    Image.fromarray(img[..., 0], "L").save(os.path.join(GAN_DIR, "grey.png"))
     common = ["--steps", "2", "--size", "32", "--batch", "2", "--width", "8", "-q"]
     for name, args in (("tex", ["--kind", "texture", "--image", "img.png"]),
                        ("dc", ["--kind", "dcgan", "--images", "img.png", "--latent", "8"]),
-                       ("p2p", ["--kind", "pix2pix", "--image", "img.png", "--labels", "lbl.png"])):
+                       ("p2p", ["--kind", "pix2pix", "--image", "img.png", "--labels", "lbl.png"]),
+                       ("grey", ["--kind", "texture", "--image", "grey.png"])):
         subprocess.run([CLI, "train-gan", *args, *common, "-o", name + ".safetensors"],
                        cwd=GAN_DIR, env=env(), check=True, capture_output=True, timeout=120)
 
