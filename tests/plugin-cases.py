@@ -528,3 +528,10 @@ def _():
     status, message = generate(img, layer, model_file=Gio.File.new_for_path(state["model"]))
     failed(status, message, "test.safetensors", "not a GAN")
     unchanged(img, before)
+
+
+@case("error: generate refuses a grayscale image")
+def _():
+    img = Gimp.Image.new(W, H, Gimp.ImageBaseType.GRAY)
+    failed(*generate(img, model_file=gan("tex"), width=32, height=32), "RGB", "grayscale")
+    check(len(img.get_layers()) == 0, "the image changed")
