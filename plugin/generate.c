@@ -4,7 +4,6 @@
 
 #include <string.h>
 
-#include <libgimp/gimpui.h>
 
 #include "loom-plugin.h"
 #include "loom-gan.h"
@@ -94,34 +93,6 @@ loom_generate_procedure_new (GimpPlugIn  *plug_in,
   return procedure;
 }
 
-static gboolean
-generate_dialog (GimpProcedure       *procedure,
-                 GimpProcedureConfig *config)
-{
-  GtkWidget *dialog;
-  gboolean   run;
-
-  gimp_ui_init (LOOM_PLUGIN_BINARY);
-  dialog = gimp_procedure_dialog_new (procedure, config, "Loom: Generate");
-  gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), NULL);
-  run = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
-  gtk_widget_destroy (dialog);
-
-  return run;
-}
-
-/* FILE's name without the folder and ".safetensors". */
-static gchar *
-model_name_of (GFile *file)
-{
-  gchar *base = g_file_get_basename (file);
-
-  if (g_str_has_suffix (base, ".safetensors"))
-    base[strlen (base) - strlen (".safetensors")] = '\0';
-
-  return base;
-}
-
 /* The classes of LABEL_LAYER's pixels (W × H, −1 where not opaque), the
  * colours those of the model (COLORS, its first KNOWN), or NULL and an
  * error naming the first colour that is not one of them. */
@@ -200,7 +171,8 @@ generate_run (GimpProcedure        *procedure,
       return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
     }
 
-  if (run_mode == GIMP_RUN_INTERACTIVE && ! generate_dialog (procedure, config))
+  if (run_mode == GIMP_RUN_INTERACTIVE
+      && ! loom_plugin_dialog_run (procedure, config, "Loom: Generate"))
     return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
 
   g_object_get (config,
@@ -222,7 +194,7 @@ generate_run (GimpProcedure        *procedure,
                    "No model file: choose a generator model made by `loom train-gan`");
       goto fail;
     }
-  name = model_name_of (file);
+  name = loom_plugin_model_name (file);
   if (! g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
       g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, "Model file %s: no such file", path);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <libgimp/gimpui.h>
 
 #include "loom-plugin.h"
 #include "loom-image.h"
@@ -462,4 +463,32 @@ out:
   g_free (conf_rgba);
 
   return ok;
+}
+
+gchar *
+loom_plugin_model_name (GFile *file)
+{
+  gchar *base = g_file_get_basename (file);
+
+  if (g_str_has_suffix (base, ".safetensors"))
+    base[strlen (base) - strlen (".safetensors")] = '\0';
+
+  return base;
+}
+
+gboolean
+loom_plugin_dialog_run (GimpProcedure       *procedure,
+                        GimpProcedureConfig *config,
+                        const gchar         *title)
+{
+  GtkWidget *dialog;
+  gboolean   run;
+
+  gimp_ui_init (LOOM_PLUGIN_BINARY);
+  dialog = gimp_procedure_dialog_new (procedure, config, title);
+  gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), NULL);
+  run = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
+  gtk_widget_destroy (dialog);
+
+  return run;
 }

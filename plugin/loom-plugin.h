@@ -48,6 +48,11 @@ LoomDevice   *loom_plugin_open_device    (GError **error);
 
 /* <gimp_directory ()>/loom/models (newly allocated). */
 gchar        *loom_plugin_models_dir     (void);
+/* FILE's name without its folder and ".safetensors" (how layers name a model). */
+gchar        *loom_plugin_model_name     (GFile *file);
+/* GIMP's dialog of PROCEDURE's arguments, titled TITLE: TRUE for OK. */
+gboolean      loom_plugin_dialog_run     (GimpProcedure *procedure, GimpProcedureConfig *config,
+                                          const gchar *title);
 /* The newest *.safetensors in the models folder, or NULL and an error. */
 GFile        *loom_plugin_newest_model   (GError **error);
 /* NAME inside the data folders: $LOOM_DATA_DIR, the installed share/loom,

@@ -4,7 +4,6 @@
 
 #include <string.h>
 
-#include <libgimp/gimpui.h>
 
 #include "loom-plugin.h"
 
@@ -74,34 +73,6 @@ loom_segment_procedure_new (GimpPlugIn  *plug_in,
   return procedure;
 }
 
-static gboolean
-segment_dialog (GimpProcedure       *procedure,
-                GimpProcedureConfig *config)
-{
-  GtkWidget *dialog;
-  gboolean   run;
-
-  gimp_ui_init (LOOM_PLUGIN_BINARY);
-  dialog = gimp_procedure_dialog_new (procedure, config, "Loom: Segment");
-  gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), NULL);
-  run = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
-  gtk_widget_destroy (dialog);
-
-  return run;
-}
-
-/* FILE's name without the folder and ".safetensors". */
-static gchar *
-model_name_of (GFile *file)
-{
-  gchar *base = g_file_get_basename (file);
-
-  if (g_str_has_suffix (base, ".safetensors"))
-    base[strlen (base) - strlen (".safetensors")] = '\0';
-
-  return base;
-}
-
 static GimpValueArray *
 segment_run (GimpProcedure        *procedure,
              GimpRunMode           run_mode,
@@ -127,7 +98,8 @@ segment_run (GimpProcedure        *procedure,
   if (drawable == NULL)
     return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
 
-  if (run_mode == GIMP_RUN_INTERACTIVE && ! segment_dialog (procedure, config))
+  if (run_mode == GIMP_RUN_INTERACTIVE
+      && ! loom_plugin_dialog_run (procedure, config, "Loom: Segment"))
     return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
 
   g_object_get (config,
@@ -154,7 +126,7 @@ segment_run (GimpProcedure        *procedure,
     }
 
   path = g_file_get_path (file);
-  name = model_name_of (file);
+  name = loom_plugin_model_name (file);
   if (! g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
       g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, "Model file %s: no such file", path);

@@ -90,22 +90,6 @@ loom_train_segmentation_procedure_new (GimpPlugIn  *plug_in,
   return procedure;
 }
 
-static gboolean
-train_dialog (GimpProcedure       *procedure,
-              GimpProcedureConfig *config)
-{
-  GtkWidget *dialog;
-  gboolean   run;
-
-  gimp_ui_init (LOOM_PLUGIN_BINARY);
-  dialog = gimp_procedure_dialog_new (procedure, config, "Loom: Train Segmentation");
-  gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), NULL);
-  run = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
-  gtk_widget_destroy (dialog);
-
-  return run;
-}
-
 /* A name that makes one file in the models folder. */
 static gboolean
 check_model_name (const gchar  *name,
@@ -206,7 +190,7 @@ train_run (GimpProcedure        *procedure,
       if (label_src == NULL && (label_src = other_layer (image, drawable)) != NULL)
         g_object_set (config, "label-layer", label_src, NULL);
       g_clear_object (&label_src);
-      if (! train_dialog (procedure, config))
+      if (! loom_plugin_dialog_run (procedure, config, "Loom: Train Segmentation"))
         return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
     }
 
