@@ -4,7 +4,8 @@
     tests/test-plugin.py BUILD/plugin/loom BUILD/cli/loom
 
 Installs the built plug-in into a throwaway GIMP profile (GIMP3_DIRECTORY,
-as <plug-ins>/loom/loom), runs tests/plugin-cases.py in gimp-console's
+as <plug-ins>/loom/loom), runs tests/plugin-cases.py and then every
+tests/plugin-cases-*.py (which use its helpers) in one gimp-console's
 Python-Fu (images made through the PDB, the procedures run
 non-interactively, their layers read back pixel by pixel), then one
 Script-Fu batch that calls both procedures with keyword arguments and
@@ -57,7 +58,7 @@ def env():
     return e
 
 
-def gimp(interpreter, batch, timeout=400):
+def gimp(interpreter, batch, timeout=1800):
     return subprocess.run(["gimp-console-3.0", "-i", "--quit", "--batch-interpreter=" + interpreter,
                            "-b", batch], capture_output=True, text=True, env=env(), timeout=timeout)
 
@@ -137,12 +138,20 @@ def script_fu():
         raise AssertionError(f"accuracy {right / (W * H):.3f}")
 
 
+def case_files():
+    """plugin-cases.py (the helpers: images, run(), checks) and then every
+    plugin-cases-*.py, one Python-Fu session for them all."""
+    rest = sorted(f for f in os.listdir(HERE) if f.startswith("plugin-cases-") and f.endswith(".py"))
+    return [os.path.join(HERE, f) for f in ["plugin-cases.py", *rest]]
+
+
 def case_names():
     names = []
-    with open(os.path.join(HERE, "plugin-cases.py")) as f:
-        for line in f:
-            if line.startswith("@case("):
-                names.append(json.loads(line[len("@case("):line.rindex(")")]))
+    for path in case_files():
+        with open(path) as f:
+            for line in f:
+                if line.startswith("@case("):
+                    names.append(json.loads(line[len("@case("):line.rindex(")")]))
     return names
 
 
@@ -151,7 +160,7 @@ def main():
     train_gans()
     names = case_names()
     print(f"1..{len(names) + 1}", flush=True)
-    r = gimp("python-fu-eval", "exec(open(%r).read())" % os.path.join(HERE, "plugin-cases.py"))
+    r = gimp("python-fu-eval", "; ".join("exec(open(%r).read())" % f for f in case_files()))
     got = {}
     if os.path.exists(RESULTS):
         with open(RESULTS) as f:
