@@ -75,25 +75,45 @@ void          loom_plugin_progress_init  (LoomPluginProgress *p, const gchar *wh
 void          loom_plugin_progress_show  (LoomPluginProgress *p, guint step, guint total,
                                           const gchar *detail, double eta);
 
+/* Per-class layers a segmentation can make, in a layer group. */
+typedef enum
+{
+  LOOM_CLASS_LAYERS_NONE,
+  LOOM_CLASS_LAYERS_MASKS,     /* a copy of the source per class, with the class as its mask */
+  LOOM_CLASS_LAYERS_CUTOUTS    /* the source's pixels of each class, the rest transparent */
+} LoomPluginClassLayers;
+
 /* What a segmentation makes. */
 typedef struct
 {
-  gboolean       label_layer;   /* the classes in their colours */
-  gboolean       confidence;    /* grey: white where the model is sure */
-  gint           select_class;  /* -1: none; else this class becomes the selection … */
-  GimpChannelOps channel_op;    /* … combined with the one there is this way */
+  gboolean              label_layer;    /* the classes in their colours */
+  gboolean              confidence;     /* grey: white where the model is sure */
+  guint32               select_classes; /* bit k: class k joins the selection (0: none) … */
+  GimpChannelOps        channel_op;     /* … combined with the one there is this way */
+  LoomPluginClassLayers class_layers;
 } LoomPluginOutputs;
+
+/* The classes SPEC names, as bits into *MASK: numbers from 0 (the first
+ * colour painted), class names or "#rrggbb" colours, separated by commas;
+ * "" is none.  An error names what is not a class of COLORS / NAMES (the
+ * model MODEL_NAME's table). */
+gboolean      loom_plugin_parse_classes  (const gchar *spec, const GArray *colors,
+                                          char **names, const gchar *model_name,
+                                          guint32 *mask, GError **error);
 
 /* Segments DRAWABLE of IMAGE with WEIGHTS (named MODEL_NAME in the new
  * layers' names) and adds OUTPUTS to the image in one undo group, above
  * DRAWABLE and at its offsets.  Only pixels inside an active selection are
- * written; DRAWABLE's transparent pixels stay unlabelled.  Nothing touches
+ * written; DRAWABLE's transparent pixels stay unlabelled.  The class layers
+ * go into a group "Classes (MODEL_NAME)", one layer per class named by the
+ * class (*CLASS_GROUP, may be NULL, gets it).  Nothing touches
  * the image before every result is computed; on an error nothing has.
  * *LABEL_LAYER (may be NULL) gets the label layer if one was made. */
 gboolean      loom_plugin_segment        (GimpImage *image, GimpDrawable *drawable,
                                           LoomDevice *device, LoomWeights *weights,
                                           const gchar *model_name,
                                           const LoomPluginOutputs *outputs,
-                                          GimpLayer **label_layer, GError **error);
+                                          GimpLayer **label_layer, GimpLayer **class_group,
+                                          GError **error);
 
 G_END_DECLS

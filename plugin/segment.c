@@ -33,7 +33,9 @@ loom_segment_procedure_new (GimpPlugIn  *plug_in,
                                     "Segmentation or `loom train-seg`) over the whole "
                                     "layer and adds, above it and at its offsets, a layer "
                                     "of the classes in their colours, a confidence layer "
-                                    "(white: sure) and/or a selection of one class.  With "
+                                    "(white: sure), a layer group of one masked or cut-out "
+                                    "layer per class and/or a selection of chosen "
+                                    "classes.  With "
                                     "an active selection only pixels inside it are "
                                     "written; the layer's transparent pixels stay "
                                     "unlabelled.  One undo step.  LOOM_DEVICE picks the "
@@ -55,11 +57,22 @@ loom_segment_procedure_new (GimpPlugIn  *plug_in,
                                        "Con_fidence layer",
                                        "Add a grey layer: white where the model is sure",
                                        FALSE, G_PARAM_READWRITE);
-  gimp_procedure_add_int_argument (procedure, "select-class",
-                                   "Select cl_ass",
-                                   "Make this class (0 = the first colour painted) the "
-                                   "selection; -1: none",
-                                   -1, LOOM_PLUGIN_MAX_CLASSES - 1, -1, G_PARAM_READWRITE);
+  gimp_procedure_add_choice_argument (procedure, "class-layers",
+                                      "One layer per _class",
+                                      "A layer group with one layer per class: copies of "
+                                      "the layer masked by the class, or cut out by it",
+                                      gimp_choice_new_with_values (
+                                        "none",    LOOM_CLASS_LAYERS_NONE,    "None", NULL,
+                                        "masks",   LOOM_CLASS_LAYERS_MASKS,   "Layers with masks", NULL,
+                                        "cutouts", LOOM_CLASS_LAYERS_CUTOUTS, "Cut-out layers", NULL,
+                                        NULL),
+                                      "none", G_PARAM_READWRITE);
+  gimp_procedure_add_string_argument (procedure, "select-classes",
+                                      "Select cl_asses",
+                                      "Make these classes the selection: numbers (0 = the "
+                                      "first colour painted), names or #rrggbb colours, "
+                                      "separated by commas; empty: none",
+                                      "", G_PARAM_READWRITE);
   gimp_procedure_add_enum_argument (procedure, "channel-op",
                                     "Selection mo_de",
                                     "How the class combines with the current selection",
@@ -68,6 +81,9 @@ loom_segment_procedure_new (GimpPlugIn  *plug_in,
 
   gimp_procedure_add_layer_return_value (procedure, "segmentation",
                                          "Segmentation", "The label layer made (or none)",
+                                         TRUE, G_PARAM_READWRITE);
+  gimp_procedure_add_layer_return_value (procedure, "class-group",
+                                         "Class layers", "The group of class layers (or none)",
                                          TRUE, G_PARAM_READWRITE);
 
   return procedure;
@@ -88,7 +104,11 @@ segment_run (GimpProcedure        *procedure,
   LoomWeights       *weights  = NULL;
   LoomDevice        *device   = NULL;
   GimpLayer         *layer    = NULL;
-  LoomPluginOutputs  outputs;
+  GimpLayer         *group    = NULL;
+  gchar             *select   = NULL;
+  GArray            *colors   = NULL;
+  char             **names    = NULL;
+  LoomPluginOutputs  outputs  = { 0 };
   GimpValueArray    *ret;
   GError            *error    = NULL;
 
@@ -106,9 +126,13 @@ segment_run (GimpProcedure        *procedure,
                 "model-file",       &file,
                 "label-layer",      &outputs.label_layer,
                 "confidence-layer", &outputs.confidence,
-                "select-class",     &outputs.select_class,
+                "select-classes",   &select,
                 "channel-op",       &outputs.channel_op,
                 NULL);
+  outputs.class_layers =
+    gimp_procedure_config_get_choice_id (config, "class-layers");
+  if (select == NULL)
+    select = g_strdup ("");
 
   /* Script-Fu hands "" over as a file with an empty path: none. */
   if (file != NULL && (path = g_file_get_path (file)) == NULL)
@@ -117,11 +141,12 @@ segment_run (GimpProcedure        *procedure,
   if (file == NULL && (file = loom_plugin_newest_model (&error)) == NULL)
     goto fail;
 
-  if (! outputs.label_layer && ! outputs.confidence && outputs.select_class < 0)
+  if (! outputs.label_layer && ! outputs.confidence && g_strstrip (select)[0] == '\0' &&
+      outputs.class_layers == LOOM_CLASS_LAYERS_NONE)
     {
       g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "Nothing to make: ask for the label layer, the confidence layer "
-                   "or a class to select");
+                   "Nothing to make: ask for the label layer, the confidence layer, "
+                   "class layers or classes to select");
       goto fail;
     }
 
@@ -138,16 +163,25 @@ segment_run (GimpProcedure        *procedure,
       g_prefix_error (&error, "Model file %s: ", path);
       goto fail;
     }
+  colors = loom_segment_get_classes (weights, &names, &error);
+  if (colors == NULL ||
+      ! loom_plugin_parse_classes (select, colors, names, name, &outputs.select_classes, &error))
+    {
+      g_prefix_error (&error, "Model file %s: ", path);
+      goto fail;
+    }
   device = loom_plugin_open_device (&error);
   if (device == NULL)
     goto fail;
 
-  if (! loom_plugin_segment (image, drawable, device, weights, name, &outputs, &layer, &error))
+  if (! loom_plugin_segment (image, drawable, device, weights, name, &outputs, &layer, &group,
+                             &error))
     goto fail;
 
   gimp_progress_end ();
   ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
   GIMP_VALUES_SET_LAYER (ret, 1, layer);
+  GIMP_VALUES_SET_LAYER (ret, 2, group);
   goto out;
 
 fail:
@@ -157,9 +191,13 @@ out:
     loom_device_free (device);
   if (weights != NULL)
     loom_weights_free (weights);
+  if (colors != NULL)
+    g_array_unref (colors);
+  g_strfreev (names);
   g_clear_object (&file);
   g_free (path);
   g_free (name);
+  g_free (select);
 
   return ret;
 }

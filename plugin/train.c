@@ -329,10 +329,10 @@ train_run (GimpProcedure        *procedure,
 
   if (segment_after)
     {
-      LoomPluginOutputs outputs = { TRUE, FALSE, -1, GIMP_CHANNEL_OP_REPLACE };
+      LoomPluginOutputs outputs = { .label_layer = TRUE };
 
       if (! loom_plugin_segment (image, drawable, device, result, model_name, &outputs,
-                                 &seg_layer, &error))
+                                 &seg_layer, NULL, &error))
         goto fail;
     }
 

@@ -268,9 +268,9 @@ def _():
 @case("segment: confidence layer and the selection of one class")
 def _():
     img, layer = picture()
-    seg, = succeeded(*run("plug-in-loom-segment", img, layer,
+    seg, _ = succeeded(*run("plug-in-loom-segment", img, layer,
                           model_file=Gio.File.new_for_path(state["model"]),
-                          confidence_layer=True, select_class=1,
+                          confidence_layer=True, select_classes="1",
                           channel_op=Gimp.ChannelOps.REPLACE))
     names = layer_names(img)
     check(names[:3] == ["Segmentation (test)", "Confidence", "picture"], f"layers {names}")
@@ -291,7 +291,7 @@ def _():
     later = os.path.getmtime(state["model"]) + 60
     os.utime(state["model"], (later, later))     # newer than quiet.safetensors
     img, layer = picture()
-    seg, = succeeded(*run("plug-in-loom-segment", img, layer))
+    seg, _ = succeeded(*run("plug-in-loom-segment", img, layer))
     check(seg.get_name() == "Segmentation (test)", seg.get_name())
 
 
@@ -369,7 +369,7 @@ def _():
     img, layer = picture()
     before = layer_names(img)
     failed(*run("plug-in-loom-segment", img, layer, model_file=Gio.File.new_for_path(state["model"]),
-                select_class=5), "classes 0 to 1")
+                select_classes="5"), "classes 0 to 1")
     unchanged(img, before)
 
 
