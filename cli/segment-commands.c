@@ -219,14 +219,7 @@ loom_cmd_train_seg (int argc, char **argv)
     config.unet.base = (guint) base;
   if (lr > 0)
     config.learning_rate = (float) lr;
-  config.augment = augment > 0;
-  config.rotate *= augment;
-  config.scale = 1.0 + (config.scale - 1.0) * augment;
-  config.shear *= augment;
-  config.elastic *= augment;
-  config.color = MIN (1.0, config.color * augment);
-  config.noise *= augment;
-  config.blur = MIN (1.0, config.blur * augment);
+  loom_segment_config_set_augment_strength (&config, augment);
   config.checkpoint = out;
   config.checkpoint_every = (guint) every;
   config.colors = colors;

@@ -55,6 +55,11 @@ typedef struct
  * turns, ±20°, scale 0.8–1.25, shear ±0.1, elastic 2 pixels, colour
  * jitter 0.5, noise up to 0.02, blur one crop in five, no cutout). */
 void         loom_segment_config_init (LoomSegmentConfig *config, guint classes);
+/* Scales the augmentation the config holds by STRENGTH: 0 none, 1 as is,
+ * 2 twice as strong (chances capped at 1); the command line's --augment
+ * and the plug-in's "augment" argument. */
+void         loom_segment_config_set_augment_strength (LoomSegmentConfig *config,
+                                                       double strength);
 
 /* Called after every step: STEP of TOTAL (0 with a time budget only), the
  * step's loss and the seconds left; return FALSE to stop early (the

@@ -23,6 +23,19 @@ loom_segment_config_init (LoomSegmentConfig *c, guint classes)
   };
 }
 
+void
+loom_segment_config_set_augment_strength (LoomSegmentConfig *c, double strength)
+{
+  c->augment = strength > 0;
+  c->rotate *= strength;
+  c->scale = 1.0 + (c->scale - 1.0) * strength;
+  c->shear *= strength;
+  c->elastic *= strength;
+  c->color = MIN (1.0, c->color * strength);
+  c->noise *= strength;
+  c->blur = MIN (1.0, c->blur * strength);
+}
+
 /* ---- training ------------------------------------------------------------ */
 
 /* Where the labels are: every labelled pixel of every image, to centre

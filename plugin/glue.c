@@ -11,29 +11,37 @@
 #include "loom-plugin.h"
 #include "loom-image.h"
 
-GimpDrawable *
-loom_plugin_check_drawable (GimpProcedure  *procedure,
-                            GimpImage      *image,
-                            GimpDrawable  **drawables,
-                            GError        **error)
+guint
+loom_plugin_check_layers (GimpProcedure  *procedure,
+                          GimpImage      *image,
+                          GimpDrawable  **drawables,
+                          guint           most,
+                          GError        **error)
 {
   const gchar *name = gimp_procedure_get_name (procedure);
+  gsize        n    = drawables != NULL
+                      ? gimp_core_object_array_get_length ((GObject **) drawables) : 0;
 
-  if (drawables == NULL ||
-      gimp_core_object_array_get_length ((GObject **) drawables) != 1)
+  if (n == 0 || n > most)
     {
-      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
-                   "%s works on exactly one layer: select one in the Layers dock",
-                   name);
-      return NULL;
+      if (most == 1)
+        g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                     "%s works on exactly one layer: select one in the Layers dock",
+                     name);
+      else
+        g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                     "%s works on one to %u layers: select them in the Layers dock",
+                     name, most);
+      return 0;
     }
-  if (! gimp_item_is_layer (GIMP_ITEM (drawables[0])))
-    {
-      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
-                   "%s works on a layer, not on a channel or a layer mask",
-                   name);
-      return NULL;
-    }
+  for (gsize i = 0; i < n; i++)
+    if (! gimp_item_is_layer (GIMP_ITEM (drawables[i])))
+      {
+        g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                     "%s works on layers, not on channels or layer masks",
+                     name);
+        return 0;
+      }
   if (gimp_image_get_base_type (image) != GIMP_RGB)
     {
       g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
@@ -42,10 +50,20 @@ loom_plugin_check_drawable (GimpProcedure  *procedure,
                    name,
                    gimp_image_get_base_type (image) == GIMP_GRAY ? "grayscale"
                                                                 : "indexed");
-      return NULL;
+      return 0;
     }
 
-  return drawables[0];
+  return (guint) n;
+}
+
+GimpDrawable *
+loom_plugin_check_drawable (GimpProcedure  *procedure,
+                            GimpImage      *image,
+                            GimpDrawable  **drawables,
+                            GError        **error)
+{
+  return loom_plugin_check_layers (procedure, image, drawables, 1, error) == 1
+         ? drawables[0] : NULL;
 }
 
 static void

@@ -20,6 +20,7 @@ G_BEGIN_DECLS
 #define LOOM_PROC_GENERATE      "plug-in-loom-generate"
 #define LOOM_PLUGIN_MENU        "<Image>/Filters/Loom"
 #define LOOM_PLUGIN_MAX_CLASSES 32   /* more colours than this is antialiasing */
+#define LOOM_PLUGIN_MAX_TRAIN_LAYERS 16  /* image layers one training run takes */
 
 /* ---- registration (train.c, segment.c, generate.c) ---- */
 GimpProcedure *loom_train_segmentation_procedure_new (GimpPlugIn *plug_in, const gchar *name);
@@ -33,6 +34,10 @@ GimpProcedure *loom_generate_procedure_new           (GimpPlugIn *plug_in, const
  * refused, not converted). */
 GimpDrawable *loom_plugin_check_drawable (GimpProcedure *procedure, GimpImage *image,
                                           GimpDrawable **drawables, GError **error);
+/* The same for one to MOST layers: their number, or 0 and an error. */
+guint         loom_plugin_check_layers   (GimpProcedure *procedure, GimpImage *image,
+                                          GimpDrawable **drawables, guint most,
+                                          GError **error);
 
 /* DRAWABLE's pixels as R, G, B planes (free with g_free) and, in *ALPHA,
  * its alpha plane; both W × H floats in [0, 1]. */

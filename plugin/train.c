@@ -37,7 +37,10 @@ loom_train_segmentation_procedure_new (GimpPlugIn  *plug_in,
                                     "Paint a few strokes per class on a transparent layer "
                                     "of the image's size (one opaque colour per class, no "
                                     "antialiasing), choose it as the label layer and run "
-                                    "this on the image layer.  The model is saved as "
+                                    "this on the image layer (or on several selected "
+                                    "layers of the same size that the labels fit, such as "
+                                    "exposures or frames of one scene; the segmentation "
+                                    "is made of the first).  The model is saved as "
                                     "<GIMP folder>/loom/models/NAME.safetensors; with "
                                     "'segment after' the layer is segmented with it.  "
                                     "LOOM_DEVICE picks the device (default: the best GPU, "
@@ -54,6 +57,13 @@ loom_train_segmentation_procedure_new (GimpPlugIn  *plug_in,
                                       "Model _name",
                                       "Saved as <GIMP folder>/loom/models/NAME.safetensors",
                                       "segmentation", G_PARAM_READWRITE);
+  gimp_procedure_add_file_argument (procedure, "init-model",
+                                    "_Fine-tune model",
+                                    "Go on training this model (its classes and shape; the "
+                                    "labels' colours must be among its classes); none: a "
+                                    "new model",
+                                    GIMP_FILE_CHOOSER_ACTION_OPEN, TRUE, NULL,
+                                    G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "steps",
                                    "S_teps",
                                    "Training steps (0: only the time limit)",
@@ -65,6 +75,12 @@ loom_train_segmentation_procedure_new (GimpPlugIn  *plug_in,
   gimp_procedure_add_int_argument (procedure, "seed",
                                    "S_eed", "Random seed (crops, augmentation, weights)",
                                    0, G_MAXINT, 1, G_PARAM_READWRITE);
+  gimp_procedure_add_double_argument (procedure, "augment",
+                                      "A_ugmentation",
+                                      "Strength of the random flips, turns, rotations, "
+                                      "scaling, shear, elastic warps and colour jitter of "
+                                      "the training crops: 0 none, 1 the default, 2 strong",
+                                      0.0, 2.0, 1.0, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "depth",
                                    "U-Net _depth",
                                    "Poolings (0: the default, 3, from the shipped "
@@ -157,19 +173,25 @@ train_run (GimpProcedure        *procedure,
            gpointer              run_data)
 {
   GimpDrawable      *drawable;
+  guint              n_layers;
   GimpLayer         *label_src  = NULL;
   GimpLayer         *seg_layer  = NULL;
   gchar             *model_name = NULL;
   gchar             *label_name = NULL;
   gchar             *dir = NULL, *file_name = NULL, *path = NULL, *start_path = NULL;
   gint               steps, seed, depth, base;
-  gdouble            seconds;
+  gdouble            seconds, augment;
   gboolean           segment_after;
-  guint              w, h;
+  guint              w, h, known = 0;
   gsize              n;
-  float             *planes = NULL, *alpha = NULL, *labels = NULL;
+  float             *planes[LOOM_PLUGIN_MAX_TRAIN_LAYERS] = { 0 };
+  float             *alpha[LOOM_PLUGIN_MAX_TRAIN_LAYERS]  = { 0 };
+  float             *labels = NULL;
+  LoomSegmentImage   images[LOOM_PLUGIN_MAX_TRAIN_LAYERS];
   guint8            *label_rgba = NULL;
   GArray            *colors = NULL;
+  GFile             *init_file = NULL;
+  gchar             *init_path = NULL;
   LoomWeights       *start = NULL, *result = NULL;
   LoomDevice        *device = NULL;
   LoomSegmentConfig  sc;
@@ -180,9 +202,11 @@ train_run (GimpProcedure        *procedure,
 
   gegl_init (NULL, NULL);
 
-  drawable = loom_plugin_check_drawable (procedure, image, drawables, &error);
-  if (drawable == NULL)
+  n_layers = loom_plugin_check_layers (procedure, image, drawables,
+                                       LOOM_PLUGIN_MAX_TRAIN_LAYERS, &error);
+  if (n_layers == 0)
     return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
+  drawable = drawables[0];
 
   if (run_mode == GIMP_RUN_INTERACTIVE)
     {
@@ -197,6 +221,8 @@ train_run (GimpProcedure        *procedure,
   g_object_get (config,
                 "label-layer",   &label_src,
                 "model-name",    &model_name,
+                "init-model",    &init_file,
+                "augment",       &augment,
                 "steps",         &steps,
                 "seconds",       &seconds,
                 "seed",          &seed,
@@ -213,13 +239,14 @@ train_run (GimpProcedure        *procedure,
       goto fail;
     }
   label_name = gimp_item_get_name (GIMP_ITEM (label_src));
-  if (GIMP_DRAWABLE (label_src) == drawable)
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "The label layer '%s' is the layer to train on: paint the labels "
-                   "on a layer of their own", label_name);
-      goto fail;
-    }
+  for (guint i = 0; i < n_layers; i++)
+    if (GIMP_DRAWABLE (label_src) == drawables[i])
+      {
+        g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                     "The label layer '%s' is a layer to train on: paint the labels "
+                     "on a layer of their own", label_name);
+        goto fail;
+      }
   if (! check_model_name (model_name, &error))
     goto fail;
   if (g_str_has_suffix (model_name, ".safetensors"))
@@ -233,30 +260,66 @@ train_run (GimpProcedure        *procedure,
   w = gimp_drawable_get_width (drawable);
   h = gimp_drawable_get_height (drawable);
   n = (gsize) w * h;
-  if (gimp_drawable_get_width (GIMP_DRAWABLE (label_src)) != (gint) w ||
-      gimp_drawable_get_height (GIMP_DRAWABLE (label_src)) != (gint) h)
+  for (guint i = 0; i <= n_layers; i++)
     {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "The label layer '%s' is %d×%d, the image layer %u×%u: they must be "
-                   "the same size (Layer > Layer to Image Size on both)", label_name,
-                   gimp_drawable_get_width (GIMP_DRAWABLE (label_src)),
-                   gimp_drawable_get_height (GIMP_DRAWABLE (label_src)), w, h);
-      goto fail;
+      GimpDrawable *d = i < n_layers ? drawables[i] : GIMP_DRAWABLE (label_src);
+
+      if (gimp_drawable_get_width (d) != (gint) w || gimp_drawable_get_height (d) != (gint) h)
+        {
+          gchar *other = gimp_item_get_name (GIMP_ITEM (d));
+
+          g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                       "The %s '%s' is %d×%d, the image layer %u×%u: they must be "
+                       "the same size (Layer > Layer to Image Size on both)",
+                       i < n_layers ? "image layer" : "label layer", other,
+                       gimp_drawable_get_width (d), gimp_drawable_get_height (d), w, h);
+          g_free (other);
+          goto fail;
+        }
+    }
+
+  /* ---- a model to fine-tune: its classes come first, in its order ---- */
+  colors = g_array_new (FALSE, FALSE, sizeof (LoomColor));
+  if (init_file != NULL && (init_path = g_file_get_path (init_file)) != NULL)
+    {
+      LoomUNetConfig shape;
+
+      g_array_unref (colors);
+      colors = NULL;
+      if ((start = loom_weights_load (init_path, &error)) == NULL ||
+          ! loom_unet_config_from_weights (start, &shape, &error) ||
+          (colors = loom_segment_get_classes (start, NULL, &error)) == NULL)
+        {
+          g_prefix_error (&error, "Model to fine-tune %s: ", init_path);
+          goto fail;
+        }
+      known = colors->len;
     }
 
   /* ---- pixels and labels ---- */
-  planes     = loom_plugin_read_planes (drawable, &alpha);
+  for (guint i = 0; i < n_layers; i++)
+    planes[i] = loom_plugin_read_planes (drawables[i], &alpha[i]);
   label_rgba = loom_plugin_read_rgba8 (GIMP_DRAWABLE (label_src));
   labels     = g_new (float, n);
-  colors     = g_array_new (FALSE, FALSE, sizeof (LoomColor));
   if (! loom_labels_from_rgba8 (label_rgba, w, h, 4 * (gsize) w, colors,
-                                LOOM_PLUGIN_MAX_CLASSES, labels, &error))
+                                known > 0 ? 256 : LOOM_PLUGIN_MAX_CLASSES, labels, &error))
     {
       g_prefix_error (&error, "Label layer '%s': ", label_name);
       goto fail;
     }
-  for (gsize i = 0; i < n && ! any; i++)
-    any = labels[i] >= 0 && alpha[i] >= 0.5f;
+  if (known > 0 && colors->len > known)
+    {
+      const LoomColor *c = &g_array_index (colors, LoomColor, known);
+
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                   "Label layer '%s': the colour #%02x%02x%02x is not one of the %u "
+                   "classes of the model to fine-tune %s", label_name, c->r, c->g, c->b,
+                   known, init_path);
+      goto fail;
+    }
+  for (guint i = 0; i < n_layers; i++)
+    for (gsize k = 0; k < n && ! any; k++)
+      any = labels[k] >= 0 && alpha[i][k] >= 0.5f;
   if (! any)
     {
       g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
@@ -265,7 +328,7 @@ train_run (GimpProcedure        *procedure,
                    label_name);
       goto fail;
     }
-  if (colors->len < 2)
+  if (known == 0 && colors->len < 2)
     {
       g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
                    "Label layer '%s' has one colour, one class: paint at least two",
@@ -274,7 +337,7 @@ train_run (GimpProcedure        *procedure,
     }
 
   /* ---- the starting point: the shipped one for the default shape ---- */
-  if (depth == 0 && base == 0)
+  if (start == NULL && depth == 0 && base == 0)
     {
       start_path = loom_plugin_data_path ("weights/segment-start.safetensors");
       if (g_file_test (start_path, G_FILE_TEST_EXISTS))
@@ -291,7 +354,7 @@ train_run (GimpProcedure        *procedure,
     }
 
   loom_segment_config_init (&sc, colors->len);
-  sc.start_features = start != NULL;
+  sc.start_features = start != NULL && known == 0;
   sc.steps   = (guint) steps;
   sc.seconds = seconds;
   sc.seed    = (guint32) seed;
@@ -300,6 +363,7 @@ train_run (GimpProcedure        *procedure,
   if (base > 0)
     sc.unet.base = (guint) base;
   sc.colors  = colors;
+  loom_segment_config_set_augment_strength (&sc, augment);
 
   dir = loom_plugin_models_dir ();
   if (g_mkdir_with_parents (dir, 0755) != 0)
@@ -320,10 +384,11 @@ train_run (GimpProcedure        *procedure,
     goto fail;
 
   loom_plugin_progress_init (&state.bar, "Training", device);
-  result = loom_segment_train (device, &sc,
-                               &(LoomSegmentImage) { planes, labels, w, h,
-                                                     loom_plugin_has_holes (alpha, n) ? alpha : NULL },
-                               1, start, on_step, &state, NULL, &error);
+  for (guint i = 0; i < n_layers; i++)
+    images[i] = (LoomSegmentImage) { planes[i], labels, w, h,
+                                     loom_plugin_has_holes (alpha[i], n) ? alpha[i] : NULL };
+  result = loom_segment_train (device, &sc, images, n_layers, start, on_step, &state, NULL,
+                               &error);
   if (result == NULL || ! loom_weights_save (result, path, &error))
     goto fail;
 
@@ -365,8 +430,13 @@ out:
   g_free (file_name);
   g_free (path);
   g_free (start_path);
-  g_free (planes);
-  g_free (alpha);
+  g_clear_object (&init_file);
+  g_free (init_path);
+  for (guint i = 0; i < G_N_ELEMENTS (planes); i++)
+    {
+      g_free (planes[i]);
+      g_free (alpha[i]);
+    }
   g_free (labels);
   g_free (label_rgba);
 
