@@ -56,7 +56,7 @@ loom_generate_procedure_new (GimpPlugIn  *plug_in,
   gimp_procedure_add_file_argument (procedure, "model-file",
                                     "_Model",
                                     "A Loom generator model (.safetensors): texture, "
-                                    "dcgan or pix2pix",
+                                    "dcgan or pix2pix; none: the shipped gravel texture",
                                     GIMP_FILE_CHOOSER_ACTION_OPEN, TRUE, NULL,
                                     G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "width",
@@ -190,9 +190,18 @@ generate_run (GimpProcedure        *procedure,
     g_clear_object (&file);
   if (file == NULL)
     {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "No model file: choose a generator model made by `loom train-gan`");
-      goto fail;
+      /* none: the shipped texture, which is there where Loom is installed */
+      g_free (path);
+      path = loom_plugin_data_path (LOOM_PLUGIN_DEFAULT_TEXTURE);
+      if (! g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        {
+          g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                       "No model file given and no shipped texture model at %s: choose a "
+                       "generator model (Train Texture / Image Generator, or `loom "
+                       "train-gan`)", path);
+          goto fail;
+        }
+      file = g_file_new_for_path (path);
     }
   name = loom_plugin_model_name (file);
   if (! g_file_test (path, G_FILE_TEST_IS_REGULAR))

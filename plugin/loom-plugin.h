@@ -21,6 +21,8 @@ G_BEGIN_DECLS
 #define LOOM_PLUGIN_MENU        "<Image>/Filters/Loom"
 #define LOOM_PLUGIN_MAX_CLASSES 32   /* more colours than this is antialiasing */
 #define LOOM_PLUGIN_MAX_TRAIN_LAYERS 16  /* image layers one training run takes */
+/* Generate's model when none is given, inside the data folders */
+#define LOOM_PLUGIN_DEFAULT_TEXTURE "weights/texture-gravel.safetensors"
 
 /* ---- registration (train.c, segment.c, generate.c) ---- */
 GimpProcedure *loom_train_segmentation_procedure_new (GimpPlugIn *plug_in, const gchar *name);

@@ -10,6 +10,7 @@
 # into TAP (a case that never reports is a failure there).
 import json
 import os
+import shutil
 import traceback
 
 import gi
@@ -464,6 +465,21 @@ def _():
     check((layer.get_width(), layer.get_height()) == (512, 512), "not 512x512")
     layer, = succeeded(*generate(img, model_file=gan("tex"), width=32, height=48, tileable=True))
     check((layer.get_width(), layer.get_height()) == (32, 48), "not 32x48")
+
+
+@case("generate: no model file takes the shipped texture, from LOOM_DATA_DIR first")
+def _():
+    shipped = os.path.join(os.environ["LOOM_DATA_DIR"], "weights", "texture-gravel.safetensors")
+    img = Gimp.Image.new(W, H, Gimp.ImageBaseType.RGB)
+    os.makedirs(os.path.dirname(shipped), exist_ok=True)
+    shutil.copyfile(gan("tex").get_path(), shipped)      # not the source tree's gravel model
+    try:
+        layer, = succeeded(*generate(img, width=32, height=32, seed=2))
+    finally:
+        os.remove(shipped)
+    check(layer.get_name() == "Generated (texture-gravel, seed 2)", layer.get_name())
+    same, = succeeded(*generate(img, model_file=gan("tex"), width=32, height=32, seed=2))
+    check(pixels(layer) == pixels(same), "not the model in LOOM_DATA_DIR")
 
 
 @case("generate: a grey model gives grey values in an RGB layer")
