@@ -126,9 +126,27 @@ loom_plugin_has_holes (const float *alpha,
 LoomDevice *
 loom_plugin_open_device (GError **error)
 {
-  const gchar *spec = g_getenv ("LOOM_DEVICE");
+  const gchar *env       = g_getenv ("LOOM_DEVICE");
+  gchar       *preferred = loom_plugin_preferred_device ();
+  LoomDevice  *device;
 
-  return loom_device_open (spec != NULL && spec[0] != '\0' ? spec : "auto", error);
+  if (env != NULL && env[0] != '\0')
+    {
+      device = loom_device_open (env, error);
+      if (device == NULL)
+        g_prefix_error (error, "LOOM_DEVICE=%s: ", env);
+    }
+  else if (preferred != NULL && preferred[0] != '\0')
+    {
+      device = loom_device_open (preferred, error);
+      if (device == NULL)
+        g_prefix_error (error, "The device '%s' of Filters > Loom > Preferences: ", preferred);
+    }
+  else
+    device = loom_device_open ("auto", error);
+  g_free (preferred);
+
+  return device;
 }
 
 gchar *
@@ -633,12 +651,29 @@ loom_plugin_dialog_run (GimpProcedure       *procedure,
                         GimpProcedureConfig *config,
                         const gchar         *title)
 {
+  return loom_plugin_dialog_run_full (procedure, config, title, NULL);
+}
+
+gboolean
+loom_plugin_dialog_run_full (GimpProcedure       *procedure,
+                             GimpProcedureConfig *config,
+                             const gchar         *title,
+                             const gchar         *note)
+{
   GtkWidget *dialog;
   gboolean   run;
 
   gimp_ui_init (LOOM_PLUGIN_BINARY);
   dialog = gimp_procedure_dialog_new (procedure, config, title);
   gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), NULL);
+  if (note != NULL)
+    {
+      GtkWidget *label = gimp_procedure_dialog_get_label (GIMP_PROCEDURE_DIALOG (dialog),
+                                                          "loom-note", note, FALSE, FALSE);
+
+      gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+      gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), "loom-note", NULL);
+    }
   run = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
   gtk_widget_destroy (dialog);
 

@@ -18,6 +18,7 @@ G_BEGIN_DECLS
 #define LOOM_PROC_TRAIN_SEG     "plug-in-loom-train-segmentation"
 #define LOOM_PROC_SEGMENT       "plug-in-loom-segment"
 #define LOOM_PROC_GENERATE      "plug-in-loom-generate"
+#define LOOM_PROC_PREFERENCES   "plug-in-loom-preferences"
 #define LOOM_PLUGIN_MENU        "<Image>/Filters/Loom"
 #define LOOM_PLUGIN_MAX_CLASSES 32   /* more colours than this is antialiasing */
 #define LOOM_PLUGIN_MAX_TRAIN_LAYERS 16  /* image layers one training run takes */
@@ -28,6 +29,7 @@ G_BEGIN_DECLS
 GimpProcedure *loom_train_segmentation_procedure_new (GimpPlugIn *plug_in, const gchar *name);
 GimpProcedure *loom_segment_procedure_new            (GimpPlugIn *plug_in, const gchar *name);
 GimpProcedure *loom_generate_procedure_new           (GimpPlugIn *plug_in, const gchar *name);
+GimpProcedure *loom_preferences_procedure_new        (GimpPlugIn *plug_in, const gchar *name);
 
 /* ---- glue (glue.c) ---- */
 
@@ -50,8 +52,10 @@ guint8       *loom_plugin_read_rgba8     (GimpDrawable *drawable);
  * passing as a mask). */
 gboolean      loom_plugin_has_holes      (const float *alpha, gsize n);
 
-/* Opens $LOOM_DEVICE (default "auto"). */
+/* Opens $LOOM_DEVICE, else the device of Loom's preferences, else "auto". */
 LoomDevice   *loom_plugin_open_device    (GError **error);
+/* The device saved by Filters > Loom > Preferences (preferences.c), or NULL. */
+gchar        *loom_plugin_preferred_device (void);
 
 /* <gimp_directory ()>/loom/models (newly allocated). */
 gchar        *loom_plugin_models_dir     (void);
@@ -60,6 +64,10 @@ gchar        *loom_plugin_model_name     (GFile *file);
 /* GIMP's dialog of PROCEDURE's arguments, titled TITLE: TRUE for OK. */
 gboolean      loom_plugin_dialog_run     (GimpProcedure *procedure, GimpProcedureConfig *config,
                                           const gchar *title);
+/* The same with NOTE (may be NULL) as a label below the arguments. */
+gboolean      loom_plugin_dialog_run_full (GimpProcedure *procedure,
+                                           GimpProcedureConfig *config,
+                                           const gchar *title, const gchar *note);
 /* The newest *.safetensors in the models folder, or NULL and an error. */
 GFile        *loom_plugin_newest_model   (GError **error);
 /* NAME inside the data folders: $LOOM_DATA_DIR, the installed share/loom,

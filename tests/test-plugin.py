@@ -45,7 +45,7 @@ def env():
     e.pop("LD_PRELOAD", None)
     if e.pop("LOOM_RUNNER_PRELOAD", None):
         e["ASAN_OPTIONS"] = e.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
-    e.setdefault("LOOM_DEVICE", "cpu")
+    e.pop("LOOM_DEVICE", None)     # the device comes from the profile's loomrc (install())
     e["LOOM_DATA_DIR"] = os.path.join(TMP, "data")     # a starting point only where a case puts one
     e["GIMP3_DIRECTORY"] = PROFILE
     e["HOME"] = TMP
@@ -80,13 +80,19 @@ def train_gans():
                        ("p2p", ["--kind", "pix2pix", "--image", "img.png", "--labels", "lbl.png"]),
                        ("grey", ["--kind", "texture", "--image", "grey.png"])):
         subprocess.run([CLI, "train-gan", *args, *common, "-o", name + ".safetensors"],
-                       cwd=GAN_DIR, env=env(), check=True, capture_output=True, timeout=120)
+                       cwd=GAN_DIR, env=dict(env(), LOOM_DEVICE=os.environ.get("LOOM_DEVICE") or "cpu"),
+                       check=True, capture_output=True, timeout=120)
 
 
 def install():
     folder = os.path.join(PROFILE, "plug-ins", "loom")
     os.makedirs(folder)
     shutil.copy2(PLUGIN, os.path.join(folder, "loom"))
+    # Loom's preferences pick the device (LOOM_DEVICE, if the caller set one,
+    # else the CPU): the plug-in runs without LOOM_DEVICE, as in GIMP.
+    os.makedirs(os.path.join(PROFILE, "loom"))
+    with open(os.path.join(PROFILE, "loom", "loomrc"), "w") as f:
+        f.write("[loom]\ndevice=%s\n" % (os.environ.get("LOOM_DEVICE") or "cpu"))
 
 
 SCRIPT_FU = """
