@@ -477,6 +477,24 @@ loom_plugin_model_name (GFile *file)
 }
 
 gboolean
+loom_plugin_check_model_name (gchar   *name,
+                              GError **error)
+{
+  if (name == NULL || name[0] == '\0' || name[0] == '.' ||
+      strpbrk (name, "/\\") != NULL)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Model name '%s': give a plain name (no folders, not empty, "
+                   "not starting with a dot)", name != NULL ? name : "");
+      return FALSE;
+    }
+  if (g_str_has_suffix (name, ".safetensors"))
+    name[strlen (name) - strlen (".safetensors")] = '\0';
+
+  return TRUE;
+}
+
+gboolean
 loom_plugin_dialog_run (GimpProcedure       *procedure,
                         GimpProcedureConfig *config,
                         const gchar         *title)

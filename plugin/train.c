@@ -90,23 +90,6 @@ loom_train_segmentation_procedure_new (GimpPlugIn  *plug_in,
   return procedure;
 }
 
-/* A name that makes one file in the models folder. */
-static gboolean
-check_model_name (const gchar  *name,
-                  GError      **error)
-{
-  if (name == NULL || name[0] == '\0' || name[0] == '.' ||
-      strpbrk (name, "/\\") != NULL)
-    {
-      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
-                   "Model name '%s': give a plain name (no folders, not empty, "
-                   "not starting with a dot)", name != NULL ? name : "");
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
 typedef struct
 {
   LoomPluginProgress bar;
@@ -220,10 +203,8 @@ train_run (GimpProcedure        *procedure,
                    "on a layer of their own", label_name);
       goto fail;
     }
-  if (! check_model_name (model_name, &error))
+  if (! loom_plugin_check_model_name (model_name, &error))
     goto fail;
-  if (g_str_has_suffix (model_name, ".safetensors"))
-    model_name[strlen (model_name) - strlen (".safetensors")] = '\0';
   if (steps == 0 && seconds <= 0)
     {
       g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
