@@ -86,13 +86,13 @@ loom_train_generator_procedure_new (GimpPlugIn  *plug_in,
                                       "generator", G_PARAM_READWRITE);
   gimp_procedure_add_layer_argument (procedure, "label-layer",
                                      "La_bel layer",
-                                     "Label → image: the labels of the layer, each opaque "
-                                     "colour a class (at most 32), the layer's size",
+                                     "Label → image only: the labels of the layer, each "
+                                     "opaque colour a class (at most 32), the layer's size",
                                      TRUE, G_PARAM_READWRITE);
   gimp_procedure_add_file_argument (procedure, "folder",
                                     "_Folder",
-                                    "Images: learn the image files of this folder instead "
-                                    "of the image's layers",
+                                    "Images only: learn the image files of this folder "
+                                    "instead of the image's layers",
                                     GIMP_FILE_CHOOSER_ACTION_SELECT_FOLDER, TRUE, NULL,
                                     G_PARAM_READWRITE);
   gimp_procedure_add_boolean_argument (procedure, "tileable",
@@ -470,20 +470,12 @@ train_generator_run (GimpProcedure        *procedure,
                    "opaque colour each, on a layer of its size and choose it");
       goto fail;
     }
-  if (kind != KIND_LABELS && label_src != NULL)
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "A label layer is for the label → image kind: choose that kind, or no "
-                   "label layer");
-      goto fail;
-    }
-  if (kind != KIND_IMAGES && folder != NULL)
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "A folder is for the images kind (a DCGAN learns its files): choose "
-                   "that kind, or no folder");
-      goto fail;
-    }
+  /* GIMP remembers every argument across runs: a label layer or folder
+   * chosen for another kind is left out, not refused. */
+  if (kind != KIND_LABELS)
+    g_clear_object (&label_src);
+  if (kind != KIND_IMAGES)
+    g_clear_object (&folder);
   if (folder != NULL && ! g_file_test (folder_path, G_FILE_TEST_IS_DIR))
     {
       g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, "Folder %s: no such folder", folder_path);
