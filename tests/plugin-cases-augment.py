@@ -151,3 +151,23 @@ def _():
     grey.insert_layer(gl, None, 0)
     failed(*augment(grey, gl, count=2), "RGB", "grayscale")
     check(len(grey.get_layers()) == 1, "the grey image changed")
+
+
+@case("augment from Script-Fu with keyword arguments: files only into an export folder")
+def _():
+    img, layer = picture()
+    lab = label_layer(img, SCRIBBLES)
+    folder = os.path.join(os.path.dirname(models_dir()), "aug-scheme")
+    proc = pdb.lookup_procedure("plug-in-script-fu-eval")
+    config = proc.create_config()
+    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    config.set_property("script", f"""
+      (plug-in-loom-augment #:run-mode RUN-NONINTERACTIVE #:image {img.get_id()}
+        #:drawables (vector {layer.get_id()}) #:label-layer {lab.get_id()} #:count 3 #:seed 2
+        #:size 16 #:output "files" #:export-folder "{folder}")""")
+    result = proc.run(config)
+    check(result.index(0) == Gimp.PDBStatusType.SUCCESS,
+          f"status {result.index(0)}: {result.index(1) if result.length() > 1 else ''}")
+    for sub in ("images", "labels"):
+        got = sorted(os.listdir(os.path.join(folder, sub)))
+        check(got == [f"picture-000{i}.png" for i in (1, 2, 3)], f"{sub}: {got}")
