@@ -476,6 +476,21 @@ loom_plugin_model_name (GFile *file)
   return base;
 }
 
+GimpLayer *
+loom_plugin_other_layer (GimpImage    *image,
+                         GimpDrawable *drawable)
+{
+  GimpLayer **layers = gimp_image_get_layers (image);
+  GimpLayer  *found  = NULL;
+
+  for (gint i = 0; layers != NULL && layers[i] != NULL && found == NULL; i++)
+    if (GIMP_DRAWABLE (layers[i]) != drawable)
+      found = layers[i];
+  g_free (layers);
+
+  return found;
+}
+
 gboolean
 loom_plugin_check_model_name (gchar   *name,
                               GError **error)

@@ -55,6 +55,9 @@ LoomDevice   *loom_plugin_open_device    (GError **error);
 gchar        *loom_plugin_models_dir     (void);
 /* FILE's name without its folder and ".safetensors" (how layers name a model). */
 gchar        *loom_plugin_model_name     (GFile *file);
+/* The first layer of IMAGE other than DRAWABLE (a dialog's default label
+ * layer), or NULL. */
+GimpLayer    *loom_plugin_other_layer    (GimpImage *image, GimpDrawable *drawable);
 /* Whether NAME (a model name argument) makes one file in the models
  * folder, else an error saying what a name may be; a ".safetensors" at
  * its end is cut off in place. */

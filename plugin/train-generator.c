@@ -421,11 +421,21 @@ train_generator_run (GimpProcedure        *procedure,
       return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
     }
 
-  if (run_mode == GIMP_RUN_INTERACTIVE
-      && ! loom_plugin_dialog_run (procedure, config, "Loom: Train Generator"))
+  if (run_mode == GIMP_RUN_INTERACTIVE)
     {
-      g_ptr_array_unref (buffers);
-      return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+      /* label → image: another layer as the label layer to begin with */
+      if (drawables != NULL && drawables[0] != NULL)
+        {
+          g_object_get (config, "label-layer", &label_src, NULL);
+          if (label_src == NULL && (label_src = loom_plugin_other_layer (image, drawables[0])) != NULL)
+            g_object_set (config, "label-layer", label_src, NULL);
+          g_clear_object (&label_src);
+        }
+      if (! loom_plugin_dialog_run (procedure, config, "Loom: Train Generator"))
+        {
+          g_ptr_array_unref (buffers);
+          return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+        }
     }
 
   kind = gimp_procedure_config_get_choice_id (config, "kind");

@@ -115,22 +115,6 @@ on_step (guint    step,
   return TRUE;
 }
 
-/* The first layer of IMAGE other than DRAWABLE, for the dialog's default. */
-static GimpLayer *
-other_layer (GimpImage    *image,
-             GimpDrawable *drawable)
-{
-  GimpLayer **layers = gimp_image_get_layers (image);
-  GimpLayer  *found  = NULL;
-
-  for (gint i = 0; layers != NULL && layers[i] != NULL && found == NULL; i++)
-    if (GIMP_DRAWABLE (layers[i]) != drawable)
-      found = layers[i];
-  g_free (layers);
-
-  return found;
-}
-
 static GimpValueArray *
 train_run (GimpProcedure        *procedure,
            GimpRunMode           run_mode,
@@ -170,7 +154,7 @@ train_run (GimpProcedure        *procedure,
   if (run_mode == GIMP_RUN_INTERACTIVE)
     {
       g_object_get (config, "label-layer", &label_src, NULL);
-      if (label_src == NULL && (label_src = other_layer (image, drawable)) != NULL)
+      if (label_src == NULL && (label_src = loom_plugin_other_layer (image, drawable)) != NULL)
         g_object_set (config, "label-layer", label_src, NULL);
       g_clear_object (&label_src);
       if (! loom_plugin_dialog_run (procedure, config, "Loom: Train Segmentation"))

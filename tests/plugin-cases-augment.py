@@ -153,10 +153,32 @@ def _():
     check(len(grey.get_layers()) == 1, "the grey image changed")
 
 
-@case("augment from Script-Fu with keyword arguments: files only into an export folder")
+def save_png(img, path):
+    Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, img, Gio.File.new_for_path(path), None)
+
+
+def export_layer(layer, path):
+    """LAYER alone as a PNG file at PATH."""
+    img = Gimp.Image.new(layer.get_width(), layer.get_height(), Gimp.ImageBaseType.RGB)
+    copy = Gimp.Layer.new_from_drawable(layer, img)
+    img.insert_layer(copy, None, 0)
+    copy.set_offsets(0, 0)
+    save_png(img, path)
+    img.delete()
+
+
+@case("augment from Script-Fu with keyword arguments: files only, the same files as `loom augment`")
 def _():
+    import subprocess
     img, layer = picture()
     lab = label_layer(img, SCRIBBLES)
+    root = os.path.join(os.path.dirname(models_dir()), "aug-cli")
+    os.makedirs(root, exist_ok=True)
+    export_layer(layer, os.path.join(root, "picture.png"))
+    export_layer(lab, os.path.join(root, "labels.png"))
+    subprocess.run([os.environ["LOOM_TEST_CLI"], "augment", "-i", os.path.join(root, "picture.png"),
+                    "--labels", os.path.join(root, "labels.png"), "-o", os.path.join(root, "cli"),
+                    "--count", "3", "--seed", "2", "--size", "16", "-q"], check=True, timeout=60)
     folder = os.path.join(os.path.dirname(models_dir()), "aug-scheme")
     proc = pdb.lookup_procedure("plug-in-script-fu-eval")
     config = proc.create_config()
@@ -171,3 +193,6 @@ def _():
     for sub in ("images", "labels"):
         got = sorted(os.listdir(os.path.join(folder, sub)))
         check(got == [f"picture-000{i}.png" for i in (1, 2, 3)], f"{sub}: {got}")
+        for name in got:
+            check(load(os.path.join(folder, sub, name)) == load(os.path.join(root, "cli", sub, name)),
+                  f"{sub}/{name} differs from loom augment's")
