@@ -62,12 +62,12 @@ loom_augment_procedure_new (GimpPlugIn  *plug_in,
   gimp_procedure_set_attribution (procedure, "Loom", "Loom authors", "2026");
 
   gimp_procedure_add_int_argument (procedure, "count",
-                                   "_Count",
+                                   "Cou_nt",
                                    "How many copies (at most 100 as layers or an image, "
                                    "99999 as files)",
                                    0, MAX_FILES, 8, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "seed",
-                                   "S_eed", "Random seed: the same seed, the same copies",
+                                   "See_d", "Random seed: the same seed, the same copies",
                                    0, G_MAXINT, 1, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "size",
                                    "Si_ze",
@@ -75,12 +75,12 @@ loom_augment_procedure_new (GimpPlugIn  *plug_in,
                                    "down to a multiple of 8, at most 1024)",
                                    0, 4096, 0, G_PARAM_READWRITE);
   gimp_procedure_add_layer_argument (procedure, "label-layer",
-                                     "La_bel layer",
+                                     "Label la_yer",
                                      "Its labels (optional): the layer's size, each opaque "
                                      "colour a class (at most 32)",
                                      TRUE, G_PARAM_READWRITE);
   gimp_procedure_add_double_argument (procedure, "rotate",
-                                      "_Rotation (°)", "Rotation within ± this many degrees",
+                                      "Ro_tation (°)", "Rotation within ± this many degrees",
                                       0.0, 180.0, 20.0, G_PARAM_READWRITE);
   gimp_procedure_add_double_argument (procedure, "scale",
                                       "Sc_ale", "Scale within [1 / this, this] (1: none)",
@@ -90,19 +90,19 @@ loom_augment_procedure_new (GimpPlugIn  *plug_in,
                                        "Random mirror images and 90° turns",
                                        TRUE, G_PARAM_READWRITE);
   gimp_procedure_add_double_argument (procedure, "shear",
-                                      "S_hear", "Shear within ± this factor",
+                                      "Sh_ear", "Shear within ± this factor",
                                       0.0, 1.0, 0.1, G_PARAM_READWRITE);
   gimp_procedure_add_double_argument (procedure, "elastic",
-                                      "E_lastic (px)",
+                                      "_Warp (elastic, px)",
                                       "Elastic deformation of up to this many pixels",
                                       0.0, 32.0, 2.0, G_PARAM_READWRITE);
   gimp_procedure_add_double_argument (procedure, "color",
-                                      "C_olour jitter",
+                                      "Colour _jitter",
                                       "Brightness, contrast, saturation, hue and gamma "
                                       "jitter, 0 to 1",
                                       0.0, 1.0, 0.5, G_PARAM_READWRITE);
   gimp_procedure_add_double_argument (procedure, "noise",
-                                      "_Noise", "Largest deviation of added Gaussian noise",
+                                      "No_ise", "Largest deviation of added Gaussian noise",
                                       0.0, 1.0, 0.02, G_PARAM_READWRITE);
   gimp_procedure_add_double_argument (procedure, "blur",
                                       "_Blur chance",
@@ -113,7 +113,7 @@ loom_augment_procedure_new (GimpPlugIn  *plug_in,
                                       "Chance of a grey square over a quarter of the copy",
                                       0.0, 1.0, 0.0, G_PARAM_READWRITE);
   gimp_procedure_add_choice_argument (procedure, "output",
-                                      "_Output", "Where the copies go",
+                                      "Out_put", "Where the copies go",
                                       gimp_choice_new_with_values (
                                         "layers", OUTPUT_LAYERS,
                                         "Layers in this image (a group above the layer)", NULL,

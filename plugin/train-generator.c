@@ -106,7 +106,7 @@ loom_train_generator_procedure_new (GimpPlugIn  *plug_in,
                                    "64, 128 or 256; 0: 64)",
                                    0, 1024, 0, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "steps",
-                                   "S_teps",
+                                   "Ste_ps",
                                    "Training steps (0: only the time limit)",
                                    0, 1000000, 1000, G_PARAM_READWRITE);
   gimp_procedure_add_double_argument (procedure, "seconds",
