@@ -242,7 +242,7 @@ augment_run (GimpProcedure        *procedure,
   gchar              *stem = NULL, *label_stem = NULL;
   gint                count, seed, size, output;
   gdouble             rotate, scale, shear, elastic, color, noise, blur, cutout;
-  gboolean            flips;
+  gboolean            flips, holes;
   guint               w, h;
   gsize               n, per;
   float              *planes = NULL, *alpha = NULL, *labels = NULL;
@@ -379,6 +379,7 @@ augment_run (GimpProcedure        *procedure,
 
   /* ---- the copies, written to files as they come, kept for layers ---- */
   planes     = loom_plugin_read_planes (drawable, &alpha);
+  holes      = loom_plugin_has_holes (alpha, n);
   per        = (gsize) size * size;
   out_planes = g_new (float, (gsize) CHUNK * 3 * per);
   out_labels = g_new (float, (gsize) CHUNK * per);
@@ -398,8 +399,7 @@ augment_run (GimpProcedure        *procedure,
       sc.seed = (guint32) seed + (guint32) done * 7919u;
       if (! loom_segment_augment (device, &sc,
                                   &(LoomSegmentImage) { planes, labels, w, h,
-                                                        loom_plugin_has_holes (alpha, n) ? alpha
-                                                                                         : NULL },
+                                                        holes ? alpha : NULL },
                                   k, (guint) size, out_planes, out_labels, &error))
         goto fail;
       for (guint i = 0; i < k; i++)
