@@ -569,6 +569,13 @@ train_generator_run (GimpProcedure        *procedure,
                            "on a layer of their own", label_name);
               goto fail;
             }
+          if (gimp_item_get_image (GIMP_ITEM (label_src)) != image)
+            {
+              g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                           "The label layer '%s' is in another image: copy it into this one",
+                           label_name);
+              goto fail;
+            }
           if (lw != (guint) region.width || lh != (guint) region.height)
             {
               g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,

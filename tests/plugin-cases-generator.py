@@ -164,3 +164,23 @@ def _():
     check(len(img.get_layers()) == len(before) + 2, f"layers {layer_names(img)}")
     for name in ("gen-nolab", "gen-size", "gen-many"):
         check(not os.path.exists(model_path(name)), f"{name} written")
+
+
+@case("train-generator from Script-Fu with keyword arguments: label → image, the model saved")
+def _():
+    img, layer = picture()
+    lab = label_layer(img, HALVES)
+    before = layer_names(img)
+    proc = pdb.lookup_procedure("plug-in-script-fu-eval")
+    config = proc.create_config()
+    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    config.set_property("script", f"""
+      (plug-in-loom-train-generator #:run-mode RUN-NONINTERACTIVE #:image {img.get_id()}
+        #:drawables (vector {layer.get_id()}) #:kind "label-to-image" #:label-layer {lab.get_id()}
+        #:model-name "gen-scheme" #:size 32 #:steps 2 #:seconds 0 #:width 8 #:batch 2
+        #:generate-after FALSE)""")
+    result = proc.run(config)
+    check(result.index(0) == Gimp.PDBStatusType.SUCCESS,
+          f"status {result.index(0)}: {result.index(1) if result.length() > 1 else ''}")
+    check(os.path.exists(model_path("gen-scheme")), "no model file")
+    check(layer_names(img) == before, f"the image changed: {layer_names(img)}")
