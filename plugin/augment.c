@@ -71,9 +71,9 @@ loom_augment_procedure_new (GimpPlugIn  *plug_in,
                                    0, G_MAXINT, 1, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "size",
                                    "Si_ze",
-                                   "Side of the square copies (0: the layer's shorter side "
-                                   "down to a multiple of 8, at most 1024)",
-                                   0, 4096, 0, G_PARAM_READWRITE);
+                                   "Side of the square copies, up to 1024 (0: the layer's "
+                                   "shorter side down to a multiple of 8, at most 1024)",
+                                   0, 1024, 0, G_PARAM_READWRITE);
   gimp_procedure_add_layer_argument (procedure, "label-layer",
                                      "Label la_yer",
                                      "Its labels (optional): the layer's size, each opaque "
