@@ -115,22 +115,8 @@ loom_cmd_augment (int argc, char **argv)
 
     if (dot != NULL && dot != base)
       *dot = 0;
-    /* With labels, a data set's layout: images/NAME-0001.png beside
-     * labels/NAME-0001.png. */
-    stem = labels != NULL ? g_build_filename (out_dir, "images", base, NULL)
-                          : g_build_filename (out_dir, base, NULL);
-    label_stem = labels != NULL ? g_build_filename (out_dir, "labels", base, NULL) : NULL;
-    for (guint i = 0; i < 2; i++)
-      {
-        g_autofree char *folder = g_path_get_dirname (i == 0 ? stem : label_stem);
-
-        if ((i == 0 || label_stem != NULL) && g_mkdir_with_parents (folder, 0777) != 0)
-          {
-            g_set_error (&error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s",
-                         folder, g_strerror (errno));
-            goto fail;
-          }
-      }
+    if (!loom_image_file_copy_stems (out_dir, base, labels != NULL, &stem, &label_stem, &error))
+      goto fail;
   }
   out_planes = g_new (float, (gsize) CHUNK * 3 * size * size);
   out_labels = g_new (float, (gsize) CHUNK * size * size);
@@ -149,9 +135,9 @@ loom_cmd_augment (int argc, char **argv)
         goto fail;
       for (guint i = 0; i < n; i++)
         {
-          g_autofree char *image_path = g_strdup_printf ("%s-%04u.png", stem, done + i + 1);
+          g_autofree char *image_path = loom_image_file_copy_path (stem, done + i);
           g_autofree char *label_path = labels == NULL ? NULL
-                                      : g_strdup_printf ("%s-%04u.png", label_stem, done + i + 1);
+                                      : loom_image_file_copy_path (label_stem, done + i);
           gsize per = (gsize) size * size;
 
           loom_image_to_rgba8 (out_planes + i * 3 * per, 3, size, size, rgba, 4 * (gsize) size);

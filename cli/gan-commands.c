@@ -8,19 +8,6 @@
 
 static const char *const kind_names[] = { "dcgan", "texture", "pix2pix" };
 
-static gboolean
-is_image_name (const char *name)
-{
-  static const char *const exts[] = { ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp",
-                                       ".gif", ".bmp", ".ppm", ".pgm", ".exr", ".hdr" };
-  const char *dot = strrchr (name, '.');
-
-  for (guint i = 0; dot != NULL && name[0] != '.' && i < G_N_ELEMENTS (exts); i++)
-    if (g_ascii_strcasecmp (dot, exts[i]) == 0)
-      return TRUE;
-  return FALSE;
-}
-
 /* The files PATHS name: files as they are, folders' image files sorted. */
 static GPtrArray *
 expand_paths (char **paths, GError **error)
@@ -29,31 +16,18 @@ expand_paths (char **paths, GError **error)
 
   for (guint i = 0; paths[i] != NULL; i++)
     {
-      g_autoptr (GDir) dir = NULL;
       g_autoptr (GPtrArray) found = NULL;
-      const char *name;
 
       if (!g_file_test (paths[i], G_FILE_TEST_IS_DIR))
         {
           g_ptr_array_add (files, g_strdup (paths[i]));
           continue;
         }
-      dir = g_dir_open (paths[i], 0, error);
-      if (dir == NULL)
+      found = loom_image_file_list_folder (paths[i], error);
+      if (found == NULL)
         return NULL;
-      found = g_ptr_array_new ();
-      while ((name = g_dir_read_name (dir)) != NULL)
-        if (is_image_name (name))
-          g_ptr_array_add (found, g_build_filename (paths[i], name, NULL));
-      if (found->len == 0)
-        {
-          g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no image files in this folder",
-                       paths[i]);
-          return NULL;
-        }
-      g_ptr_array_sort_values (found, (GCompareFunc) g_strcmp0);
       for (guint k = 0; k < found->len; k++)
-        g_ptr_array_add (files, found->pdata[k]);
+        g_ptr_array_add (files, g_strdup (found->pdata[k]));
     }
   return g_steal_pointer (&files);
 }

@@ -142,7 +142,75 @@ loom_image_file_labels (const LoomImageFile *file, GArray *colors, guint max_cla
   return g_steal_pointer (&labels);
 }
 
+gboolean
+loom_image_file_is_image_name (const char *name)
+{
+  static const char *const exts[] = { ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp",
+                                       ".gif", ".bmp", ".ppm", ".pgm", ".exr", ".hdr" };
+  const char *dot = strrchr (name, '.');
+
+  for (guint i = 0; dot != NULL && name[0] != '.' && i < G_N_ELEMENTS (exts); i++)
+    if (g_ascii_strcasecmp (dot, exts[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+GPtrArray *
+loom_image_file_list_folder (const char *dir, GError **error)
+{
+  g_autoptr (GDir) folder = g_dir_open (dir, 0, error);
+  g_autoptr (GPtrArray) found = NULL;
+  const char *name;
+
+  if (folder == NULL)
+    return NULL;
+  found = g_ptr_array_new_with_free_func (g_free);
+  while ((name = g_dir_read_name (folder)) != NULL)
+    if (loom_image_file_is_image_name (name))
+      g_ptr_array_add (found, g_build_filename (dir, name, NULL));
+  if (found->len == 0)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no image files in this folder",
+                   dir);
+      return NULL;
+    }
+  g_ptr_array_sort_values (found, (GCompareFunc) g_strcmp0);
+  return g_steal_pointer (&found);
+}
+
 /* ---- writing ---------------------------------------------------------- */
+
+gboolean
+loom_image_file_copy_stems (const char *dir, const char *name, gboolean labels,
+                            char **image_stem, char **label_stem, GError **error)
+{
+  g_autofree char *stem = labels ? g_build_filename (dir, "images", name, NULL)
+                                 : g_build_filename (dir, name, NULL);
+  g_autofree char *lstem = labels ? g_build_filename (dir, "labels", name, NULL) : NULL;
+
+  for (guint i = 0; i < (labels ? 2 : 1); i++)
+    {
+      g_autofree char *folder = g_path_get_dirname (i == 0 ? stem : lstem);
+
+      if (g_mkdir_with_parents (folder, 0777) != 0 || g_access (folder, W_OK) != 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                       "%s: cannot be written to (%s)", folder, g_strerror (saved));
+          return FALSE;
+        }
+    }
+  *image_stem = g_steal_pointer (&stem);
+  *label_stem = g_steal_pointer (&lstem);
+  return TRUE;
+}
+
+char *
+loom_image_file_copy_path (const char *stem, guint i)
+{
+  return g_strdup_printf ("%s-%04u.png", stem, i + 1);
+}
 
 static const char *
 saver_for (const char *path)

@@ -46,6 +46,21 @@ gboolean loom_image_file_save_rgba8 (const char *path, const guint8 *rgba, guint
 gboolean loom_image_file_save_grey8 (const char *path, const guint8 *grey, guint width,
                                      guint height, GError **error);
 
+/* Whether NAME ends like an image file (.png, .jpg, .tif, .webp, …). */
+gboolean   loom_image_file_is_image_name (const char *name);
+/* The image files in the folder DIR (paths), sorted by name; an error
+ * naming DIR when it cannot be read or holds none. */
+GPtrArray *loom_image_file_list_folder   (const char *dir, GError **error);
+
+/* Where augmented copies go (loom augment, GIMP's Augment…): with labels a
+ * data set's layout, DIR/images/NAME-0001.png beside DIR/labels/NAME-0001.png,
+ * else DIR/NAME-0001.png.  Makes the folders and sets the stems (LABEL_STEM
+ * NULL without labels); an error naming a folder that cannot be made. */
+gboolean   loom_image_file_copy_stems    (const char *dir, const char *name, gboolean labels,
+                                          char **image_stem, char **label_stem, GError **error);
+/* "STEM-0001.png" for copy I (from 0). */
+char      *loom_image_file_copy_path     (const char *stem, guint i);
+
 /* Whether PATH names a type we can write (the error names it if not). */
 gboolean loom_image_file_check_writable (const char *path, GError **error);
 

@@ -646,6 +646,39 @@ loom_plugin_model_name (GFile *file)
   return base;
 }
 
+GimpLayer *
+loom_plugin_other_layer (GimpImage    *image,
+                         GimpDrawable *drawable)
+{
+  GimpLayer **layers = gimp_image_get_layers (image);
+  GimpLayer  *found  = NULL;
+
+  for (gint i = 0; layers != NULL && layers[i] != NULL && found == NULL; i++)
+    if (GIMP_DRAWABLE (layers[i]) != drawable)
+      found = layers[i];
+  g_free (layers);
+
+  return found;
+}
+
+gboolean
+loom_plugin_check_model_name (gchar   *name,
+                              GError **error)
+{
+  if (name == NULL || name[0] == '\0' || name[0] == '.' ||
+      strpbrk (name, "/\\") != NULL)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Model name '%s': give a plain name (no folders, not empty, "
+                   "not starting with a dot)", name != NULL ? name : "");
+      return FALSE;
+    }
+  if (g_str_has_suffix (name, ".safetensors"))
+    name[strlen (name) - strlen (".safetensors")] = '\0';
+
+  return TRUE;
+}
+
 gboolean
 loom_plugin_dialog_run (GimpProcedure       *procedure,
                         GimpProcedureConfig *config,

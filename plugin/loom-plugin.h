@@ -18,6 +18,8 @@ G_BEGIN_DECLS
 #define LOOM_PROC_TRAIN_SEG     "plug-in-loom-train-segmentation"
 #define LOOM_PROC_SEGMENT       "plug-in-loom-segment"
 #define LOOM_PROC_GENERATE      "plug-in-loom-generate"
+#define LOOM_PROC_TRAIN_GEN     "plug-in-loom-train-generator"
+#define LOOM_PROC_AUGMENT       "plug-in-loom-augment"
 #define LOOM_PROC_PREFERENCES   "plug-in-loom-preferences"
 #define LOOM_PLUGIN_MENU        "<Image>/Filters/Loom"
 #define LOOM_PLUGIN_MAX_CLASSES 32   /* more colours than this is antialiasing */
@@ -25,10 +27,13 @@ G_BEGIN_DECLS
 /* Generate's model when none is given, inside the data folders */
 #define LOOM_PLUGIN_DEFAULT_TEXTURE "weights/texture-gravel.safetensors"
 
-/* ---- registration (train.c, segment.c, generate.c) ---- */
+/* ---- registration (train.c, segment.c, generate.c, train-generator.c,
+ *      augment.c) ---- */
 GimpProcedure *loom_train_segmentation_procedure_new (GimpPlugIn *plug_in, const gchar *name);
 GimpProcedure *loom_segment_procedure_new            (GimpPlugIn *plug_in, const gchar *name);
 GimpProcedure *loom_generate_procedure_new           (GimpPlugIn *plug_in, const gchar *name);
+GimpProcedure *loom_train_generator_procedure_new    (GimpPlugIn *plug_in, const gchar *name);
+GimpProcedure *loom_augment_procedure_new            (GimpPlugIn *plug_in, const gchar *name);
 GimpProcedure *loom_preferences_procedure_new        (GimpPlugIn *plug_in, const gchar *name);
 
 /* ---- glue (glue.c) ---- */
@@ -61,6 +66,13 @@ gchar        *loom_plugin_preferred_device (void);
 gchar        *loom_plugin_models_dir     (void);
 /* FILE's name without its folder and ".safetensors" (how layers name a model). */
 gchar        *loom_plugin_model_name     (GFile *file);
+/* The first layer of IMAGE other than DRAWABLE (a dialog's default label
+ * layer), or NULL. */
+GimpLayer    *loom_plugin_other_layer    (GimpImage *image, GimpDrawable *drawable);
+/* Whether NAME (a model name argument) makes one file in the models
+ * folder, else an error saying what a name may be; a ".safetensors" at
+ * its end is cut off in place. */
+gboolean      loom_plugin_check_model_name (gchar *name, GError **error);
 /* GIMP's dialog of PROCEDURE's arguments, titled TITLE: TRUE for OK. */
 gboolean      loom_plugin_dialog_run     (GimpProcedure *procedure, GimpProcedureConfig *config,
                                           const gchar *title);

@@ -33,6 +33,8 @@ static const struct
   { LOOM_PROC_TRAIN_SEG, loom_train_segmentation_procedure_new },
   { LOOM_PROC_SEGMENT,   loom_segment_procedure_new },
   { LOOM_PROC_GENERATE,  loom_generate_procedure_new },
+  { LOOM_PROC_TRAIN_GEN, loom_train_generator_procedure_new },
+  { LOOM_PROC_AUGMENT,   loom_augment_procedure_new },
   { LOOM_PROC_PREFERENCES, loom_preferences_procedure_new },
 };
 

@@ -106,23 +106,6 @@ loom_train_segmentation_procedure_new (GimpPlugIn  *plug_in,
   return procedure;
 }
 
-/* A name that makes one file in the models folder. */
-static gboolean
-check_model_name (const gchar  *name,
-                  GError      **error)
-{
-  if (name == NULL || name[0] == '\0' || name[0] == '.' ||
-      strpbrk (name, "/\\") != NULL)
-    {
-      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
-                   "Model name '%s': give a plain name (no folders, not empty, "
-                   "not starting with a dot)", name != NULL ? name : "");
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
 typedef struct
 {
   LoomPluginProgress bar;
@@ -146,22 +129,6 @@ on_step (guint    step,
   loom_plugin_progress_show (&s->bar, step, total, detail, eta);
 
   return TRUE;
-}
-
-/* The first layer of IMAGE other than DRAWABLE, for the dialog's default. */
-static GimpLayer *
-other_layer (GimpImage    *image,
-             GimpDrawable *drawable)
-{
-  GimpLayer **layers = gimp_image_get_layers (image);
-  GimpLayer  *found  = NULL;
-
-  for (gint i = 0; layers != NULL && layers[i] != NULL && found == NULL; i++)
-    if (GIMP_DRAWABLE (layers[i]) != drawable)
-      found = layers[i];
-  g_free (layers);
-
-  return found;
 }
 
 static GimpValueArray *
@@ -211,7 +178,7 @@ train_run (GimpProcedure        *procedure,
   if (run_mode == GIMP_RUN_INTERACTIVE)
     {
       g_object_get (config, "label-layer", &label_src, NULL);
-      if (label_src == NULL && (label_src = other_layer (image, drawable)) != NULL)
+      if (label_src == NULL && (label_src = loom_plugin_other_layer (image, drawable)) != NULL)
         g_object_set (config, "label-layer", label_src, NULL);
       g_clear_object (&label_src);
       if (! loom_plugin_dialog_run (procedure, config, "Loom: Train Segmentation"))
@@ -247,10 +214,8 @@ train_run (GimpProcedure        *procedure,
                      "on a layer of their own", label_name);
         goto fail;
       }
-  if (! check_model_name (model_name, &error))
+  if (! loom_plugin_check_model_name (model_name, &error))
     goto fail;
-  if (g_str_has_suffix (model_name, ".safetensors"))
-    model_name[strlen (model_name) - strlen (".safetensors")] = '\0';
   if (steps == 0 && seconds <= 0)
     {
       g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,

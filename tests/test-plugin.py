@@ -53,6 +53,7 @@ def env():
     e["XDG_CONFIG_HOME"] = os.path.join(TMP, "config")
     e["LOOM_PLUGIN_RESULTS"] = RESULTS
     e["LOOM_TEST_GAN_DIR"] = GAN_DIR
+    e["LOOM_TEST_CLI"] = CLI                            # cases compare with the CLI's output
     e["LANG"] = "C.UTF-8"
     e.pop("DISPLAY", None)
     return e

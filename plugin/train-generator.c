@@ -1,0 +1,718 @@
+/* train-generator.c -- plug-in-loom-train-generator: train a texture GAN
+ * (from the layer, or the selection's part of it), a DCGAN (from all the
+ * image's layers or a folder of image files) or a label → image model
+ * (pix2pix: the layer and a label layer), with the CLI's `loom train-gan`
+ * choices; save it in the user's models folder and optionally add one
+ * sample made with it. */
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <libgimp/gimpui.h>
+
+#include "loom-plugin.h"
+#include "loom-gan.h"
+#include "loom-generative.h"
+#include "loom-image.h"
+#include "image-file.h"
+
+/* The kinds, as the choice argument's ids. */
+enum
+{
+  KIND_TEXTURE,
+  KIND_IMAGES,
+  KIND_LABELS
+};
+
+#define SAMPLE_SIDE_MAX 1024    /* a texture sample: the source's size, up to this */
+
+static GimpValueArray *train_generator_run (GimpProcedure        *procedure,
+                                            GimpRunMode           run_mode,
+                                            GimpImage            *image,
+                                            GimpDrawable        **drawables,
+                                            GimpProcedureConfig  *config,
+                                            gpointer              run_data);
+
+GimpProcedure *
+loom_train_generator_procedure_new (GimpPlugIn  *plug_in,
+                                    const gchar *name)
+{
+  GimpProcedure *procedure;
+
+  procedure = gimp_image_procedure_new (plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN,
+                                        train_generator_run, NULL, NULL);
+
+  gimp_procedure_set_image_types (procedure, "RGB*");
+  gimp_procedure_set_sensitivity_mask (procedure,
+                                       GIMP_PROCEDURE_SENSITIVE_DRAWABLE |
+                                       GIMP_PROCEDURE_SENSITIVE_DRAWABLES |
+                                       GIMP_PROCEDURE_SENSITIVE_NO_DRAWABLES);
+  gimp_procedure_set_menu_label (procedure, "Train Texture / Image _Generator...");
+  gimp_procedure_add_menu_path (procedure, LOOM_PLUGIN_MENU);
+  gimp_procedure_set_documentation (procedure,
+                                    "Train a texture, image or label → image generator",
+                                    "Texture: a texture GAN learns the layer (only the "
+                                    "selection's bounding box when there is a selection) "
+                                    "and makes textures of any size.  Images: a DCGAN "
+                                    "learns a set of pictures, every layer of the image "
+                                    "(or the image files of FOLDER), each its centred "
+                                    "square scaled to SIZE.  Label → image: a pix2pix "
+                                    "model learns to paint the layer from the label "
+                                    "layer (one opaque colour per class), so Generate can "
+                                    "render new label layers.  Training stops after STEPS "
+                                    "or SECONDS, whichever comes first (0: not that "
+                                    "limit).  The model is saved as <GIMP folder>/loom/"
+                                    "models/NAME.safetensors; with 'generate after' one "
+                                    "sample is added above the layer.  LOOM_DEVICE picks "
+                                    "the device.",
+                                    name);
+  gimp_procedure_set_attribution (procedure, "Loom", "Loom authors", "2026");
+
+  gimp_procedure_add_choice_argument (procedure, "kind",
+                                      "_Kind", "What the model learns to make",
+                                      gimp_choice_new_with_values (
+                                        "texture", KIND_TEXTURE,
+                                        "Texture (from the layer or selection)", NULL,
+                                        "images", KIND_IMAGES,
+                                        "Images (DCGAN: all layers, or a folder)", NULL,
+                                        "label-to-image", KIND_LABELS,
+                                        "Label → image (pix2pix: layer and label layer)", NULL,
+                                        NULL),
+                                      "texture", G_PARAM_READWRITE);
+  gimp_procedure_add_string_argument (procedure, "model-name",
+                                      "Model _name",
+                                      "Saved as <GIMP folder>/loom/models/NAME.safetensors",
+                                      "generator", G_PARAM_READWRITE);
+  gimp_procedure_add_layer_argument (procedure, "label-layer",
+                                     "La_bel layer",
+                                     "Label → image only: the labels of the layer, each "
+                                     "opaque colour a class (at most 32), the layer's size",
+                                     TRUE, G_PARAM_READWRITE);
+  gimp_procedure_add_file_argument (procedure, "folder",
+                                    "_Folder",
+                                    "Images only: learn the image files of this folder "
+                                    "instead of the image's layers",
+                                    GIMP_FILE_CHOOSER_ACTION_SELECT_FOLDER, TRUE, NULL,
+                                    G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument (procedure, "tileable",
+                                       "_Tileable",
+                                       "Texture: a model whose textures wrap seamlessly",
+                                       TRUE, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (procedure, "size",
+                                   "Si_ze",
+                                   "Texture, label → image: side of the training crops (a "
+                                   "multiple of 16; 0: 64, 128); images: their side (32, "
+                                   "64, 128 or 256; 0: 64)",
+                                   0, 1024, 0, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (procedure, "steps",
+                                   "Ste_ps",
+                                   "Training steps (0: only the time limit)",
+                                   0, 1000000, 1000, G_PARAM_READWRITE);
+  gimp_procedure_add_double_argument (procedure, "seconds",
+                                      "Time li_mit (s)",
+                                      "Stop after this many seconds (0: only the steps)",
+                                      0.0, 86400.0, 300.0, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (procedure, "seed",
+                                   "S_eed", "Random seed (weights, noise, crops)",
+                                   0, G_MAXINT, 1, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (procedure, "width",
+                                   "Net_work width",
+                                   "Channels of the generator's last and the "
+                                   "discriminator's first layer (0: the default, 64 for "
+                                   "images, else 16)",
+                                   0, 512, 0, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (procedure, "batch",
+                                   "B_atch", "Crops or images a step (0: the default, "
+                                   "64 for images, 16 textures, 4 label → image)",
+                                   0, 256, 0, G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument (procedure, "generate-after",
+                                       "_Generate after training",
+                                       "Add one sample made by the model above the layer",
+                                       TRUE, G_PARAM_READWRITE);
+
+  gimp_procedure_add_file_return_value (procedure, "model-file",
+                                        "Model file", "The model saved",
+                                        G_PARAM_READWRITE);
+  gimp_procedure_add_layer_return_value (procedure, "sample",
+                                         "Sample",
+                                         "The layer generated (with generate-after)",
+                                         TRUE, G_PARAM_READWRITE);
+
+  return procedure;
+}
+
+/* ---- training, with what it reports in one place ------------------------ */
+
+/* Everything a training step reports goes through on_step: GIMP's
+ * progress bar now; a training window of Loom's own (live losses, Stop =
+ * keep the weights so far) would replace this state and on_step only. */
+typedef struct
+{
+  LoomPluginProgress bar;
+  guint              step;
+  float              d_loss, g_loss;
+} TrainState;
+
+static gboolean
+on_step (guint    step,
+         guint    total,
+         float    d_loss,
+         float    g_loss,
+         double   eta,
+         gpointer data)
+{
+  TrainState *s = data;
+  gchar       detail[48];
+
+  s->step   = step;
+  s->d_loss = d_loss;
+  s->g_loss = g_loss;
+  g_snprintf (detail, sizeof detail, "D %.3f, G %.3f", d_loss, g_loss);
+  loom_plugin_progress_show (&s->bar, step, total, detail, eta);
+
+  return TRUE;
+}
+
+static LoomWeights *
+train (LoomDevice                 *device,
+       const LoomGenerativeConfig *config,
+       const LoomGenerativeImage  *images,
+       guint                       n_images,
+       TrainState                 *state,
+       GError                    **error)
+{
+  loom_plugin_progress_init (&state->bar, "Training", device);
+
+  return loom_generative_train (device, config, images, n_images, NULL, on_step, state,
+                                NULL, error);
+}
+
+/* ---- the examples --------------------------------------------------------- */
+
+/* The R, G, B planes of DRAWABLE's W × H pixels at (X, Y) (its coordinates). */
+static float *
+read_region (GimpDrawable *drawable,
+             gint          x,
+             gint          y,
+             guint         w,
+             guint         h)
+{
+  GeglBuffer *buffer = gimp_drawable_get_buffer (drawable);
+  float      *rgba   = g_new (float, 4 * (gsize) w * h);
+  float      *planes = g_new (float, 3 * (gsize) w * h);
+
+  gegl_buffer_get (buffer, GEGL_RECTANGLE (x, y, w, h), 1.0, babl_format ("R'G'B'A float"),
+                   rgba, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  g_object_unref (buffer);
+  loom_image_from_rgbaf (rgba, w, h, 4 * sizeof (float) * w, planes, NULL);
+  g_free (rgba);
+
+  return planes;
+}
+
+/* The part of DRAWABLE a texture learns: the selection's bounds within
+ * it, else all of it (drawable coordinates). */
+static gboolean
+texture_region (GimpImage     *image,
+                GimpDrawable  *drawable,
+                GeglRectangle *region,
+                gboolean      *selected,
+                GError       **error)
+{
+  gboolean non_empty = FALSE;
+  gint     ox, oy, x1, y1, x2, y2;
+
+  gimp_drawable_get_offsets (drawable, &ox, &oy);
+  *region = (GeglRectangle) { 0, 0, gimp_drawable_get_width (drawable),
+                              gimp_drawable_get_height (drawable) };
+  *selected = FALSE;
+  if (! gimp_selection_bounds (image, &non_empty, &x1, &y1, &x2, &y2) || ! non_empty)
+    return TRUE;
+
+  *selected = TRUE;
+  if (! gegl_rectangle_intersect (region, region,
+                                  GEGL_RECTANGLE (x1 - ox, y1 - oy, x2 - x1, y2 - y1)))
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "The selection is outside the layer '%s': select a part of it, or "
+                   "nothing (Select > None) to learn all of it",
+                   gimp_item_get_name (GIMP_ITEM (drawable)));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* The layers of IMAGE that hold pixels (groups' children, not groups), top
+ * first. */
+static void
+collect_layers (GimpLayer **layers,
+                GPtrArray  *out)
+{
+  for (gint i = 0; layers != NULL && layers[i] != NULL; i++)
+    {
+      if (gimp_item_is_group (GIMP_ITEM (layers[i])))
+        {
+          GimpItem **children = gimp_item_get_children (GIMP_ITEM (layers[i]));
+
+          collect_layers ((GimpLayer **) children, out);
+          g_free (children);
+        }
+      else
+        g_ptr_array_add (out, layers[i]);
+    }
+}
+
+/* Every example of a DCGAN: the image files of FOLDER, else IMAGE's
+ * layers, each its centred square scaled to SIDE (as `loom train-gan`),
+ * into PLANES (one buffer each).  *DESCRIPTION says what for errors. */
+static gboolean
+dcgan_examples (GimpImage    *image,
+                GFile        *folder,
+                guint         side,
+                GPtrArray    *planes,
+                gchar       **description,
+                GError      **error)
+{
+  if (folder != NULL)
+    {
+      gchar     *dir   = g_file_get_path (folder);
+      GPtrArray *paths = loom_image_file_list_folder (dir, error);
+      gboolean   ok    = paths != NULL;
+
+      *description = g_strdup_printf ("the folder %s", dir);
+      for (guint i = 0; ok && i < paths->len; i++)
+        {
+          LoomImageFile file;
+
+          ok = loom_image_file_load (&file, paths->pdata[i], error);
+          if (ok)
+            {
+              g_ptr_array_add (planes, loom_image_file_square_planes (&file, side));
+              loom_image_file_clear (&file);
+            }
+        }
+      if (paths != NULL)
+        g_ptr_array_unref (paths);
+      g_free (dir);
+
+      return ok;
+    }
+  else
+    {
+      GimpLayer **top    = gimp_image_get_layers (image);
+      GPtrArray  *layers = g_ptr_array_new ();
+
+      *description = g_strdup ("the image's layers");
+      collect_layers (top, layers);
+      for (guint i = 0; i < layers->len; i++)
+        {
+          /* A layer's buffer seen as a file: the CLI's square and scale. */
+          LoomImageFile file = { NULL, gimp_drawable_get_buffer (layers->pdata[i]),
+                                 gimp_drawable_get_width (layers->pdata[i]),
+                                 gimp_drawable_get_height (layers->pdata[i]), FALSE, TRUE };
+
+          g_ptr_array_add (planes, loom_image_file_square_planes (&file, side));
+          g_object_unref (file.buffer);
+        }
+      g_ptr_array_unref (layers);
+      g_free (top);
+
+      return TRUE;
+    }
+}
+
+static gint
+log2_exact (guint v)
+{
+  return v != 0 && (v & (v - 1)) == 0 ? g_bit_nth_lsf (v, -1) : -1;
+}
+
+/* ---- the sample ------------------------------------------------------------ */
+
+/* One sample of WEIGHTS as an RGB layer of IMAGE (not inserted): a W × H
+ * texture, the DCGAN's side, or LABELS rendered; NULL and an error. */
+static GimpLayer *
+make_sample (GimpImage   *image,
+             LoomDevice  *device,
+             LoomWeights *weights,
+             const LoomGanConfig *gan,
+             const float *labels,
+             guint        w,
+             guint        h,
+             guint32      seed,
+             const gchar *model_name,
+             GError     **error)
+{
+  float      *planes = g_new (float, (gsize) gan->channels * w * h);
+  guint8     *rgba   = g_new (guint8, 4 * (gsize) w * h);
+  GimpLayer  *layer  = NULL;
+  gboolean    ok;
+
+  ok = gan->kind == LOOM_GAN_PIX2PIX
+     ? loom_generative_render (device, weights, labels, w, h, seed, 0, planes, error)
+     : loom_generative_generate (device, weights, 1, seed, w, h, 0, planes, NULL, error);
+  if (ok)
+    {
+      gchar      *name = g_strdup_printf ("Generated (%s, seed %u)", model_name, seed);
+      GeglBuffer *buffer;
+
+      loom_image_to_rgba8 (planes, gan->channels, w, h, rgba, 4 * (gsize) w);
+      layer  = gimp_layer_new (image, name, w, h, GIMP_RGB_IMAGE, 100.0,
+                               GIMP_LAYER_MODE_NORMAL);
+      buffer = gimp_drawable_get_buffer (GIMP_DRAWABLE (layer));
+      gegl_buffer_set (buffer, GEGL_RECTANGLE (0, 0, w, h), 0, babl_format ("R'G'B'A u8"),
+                       rgba, GEGL_AUTO_ROWSTRIDE);
+      g_object_unref (buffer);   /* flushes the pixels to GIMP */
+      g_free (name);
+    }
+  g_free (planes);
+  g_free (rgba);
+
+  return layer;
+}
+
+/* ---- the procedure ----------------------------------------------------------- */
+
+static GimpValueArray *
+train_generator_run (GimpProcedure        *procedure,
+                     GimpRunMode           run_mode,
+                     GimpImage            *image,
+                     GimpDrawable        **drawables,
+                     GimpProcedureConfig  *config,
+                     gpointer              run_data)
+{
+  GimpDrawable         *drawable   = NULL;
+  GimpLayer            *label_src  = NULL;
+  GimpLayer            *sample     = NULL;
+  GFile                *folder     = NULL;
+  gchar                *folder_path = NULL;
+  gchar                *model_name = NULL;
+  gchar                *what       = NULL;
+  gchar                *dir = NULL, *file_name = NULL, *path = NULL;
+  gint                  kind, size, steps, seed, width, batch;
+  gdouble               seconds;
+  gboolean              tileable, generate_after, selected = FALSE;
+  guint                 side;
+  GeglRectangle         region = { 0 };
+  GPtrArray            *buffers = g_ptr_array_new_with_free_func (g_free);
+  LoomGenerativeImage  *images  = NULL;
+  float                *labels  = NULL;
+  guint8               *label_rgba = NULL;
+  GArray               *colors  = NULL;
+  LoomWeights          *result  = NULL;
+  LoomDevice           *device  = NULL;
+  LoomGenerativeConfig  gc;
+  TrainState            state = { 0 };
+  GimpValueArray       *ret;
+  GError               *error = NULL;
+
+  gegl_init (NULL, NULL);
+
+  if (gimp_image_get_base_type (image) != GIMP_RGB)
+    {
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                   "%s works on RGB images; this one is %s. "
+                   "Convert it with Image > Mode > RGB first",
+                   gimp_procedure_get_name (procedure),
+                   gimp_image_get_base_type (image) == GIMP_GRAY ? "grayscale" : "indexed");
+      g_ptr_array_unref (buffers);
+      return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
+    }
+
+  if (run_mode == GIMP_RUN_INTERACTIVE)
+    {
+      /* label → image: another layer as the label layer to begin with */
+      if (drawables != NULL && drawables[0] != NULL)
+        {
+          g_object_get (config, "label-layer", &label_src, NULL);
+          if (label_src == NULL && (label_src = loom_plugin_other_layer (image, drawables[0])) != NULL)
+            g_object_set (config, "label-layer", label_src, NULL);
+          g_clear_object (&label_src);
+        }
+      if (! loom_plugin_dialog_run (procedure, config, "Loom: Train Generator"))
+        {
+          g_ptr_array_unref (buffers);
+          return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+        }
+    }
+
+  kind = gimp_procedure_config_get_choice_id (config, "kind");
+  g_object_get (config,
+                "model-name",     &model_name,
+                "label-layer",    &label_src,
+                "folder",         &folder,
+                "tileable",       &tileable,
+                "size",           &size,
+                "steps",          &steps,
+                "seconds",        &seconds,
+                "seed",           &seed,
+                "width",          &width,
+                "batch",          &batch,
+                "generate-after", &generate_after,
+                NULL);
+  /* Script-Fu hands "" over as a file with an empty path: none. */
+  if (folder != NULL && (folder_path = g_file_get_path (folder)) == NULL)
+    g_clear_object (&folder);
+
+  /* ---- checks, before anything is read or made ---- */
+  if (kind != KIND_IMAGES)
+    {
+      drawable = loom_plugin_check_drawable (procedure, image, drawables, &error);
+      if (drawable == NULL)
+        goto fail;
+    }
+  else if (drawables != NULL && drawables[0] != NULL && gimp_item_is_layer (GIMP_ITEM (drawables[0])))
+    drawable = drawables[0];    /* where the sample goes */
+  if (! loom_plugin_check_model_name (model_name, &error))
+    goto fail;
+  if (steps == 0 && seconds <= 0)
+    {
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                   "Steps 0 needs a time limit: give steps, seconds or both");
+      goto fail;
+    }
+  if (kind == KIND_LABELS && label_src == NULL)
+    {
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                   "Label → image needs a label layer: paint the layer's classes, one "
+                   "opaque colour each, on a layer of its size and choose it");
+      goto fail;
+    }
+  /* GIMP remembers every argument across runs: a label layer or folder
+   * chosen for another kind is left out, not refused. */
+  if (kind != KIND_LABELS)
+    g_clear_object (&label_src);
+  if (kind != KIND_IMAGES)
+    g_clear_object (&folder);
+  if (folder != NULL && ! g_file_test (folder_path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, "Folder %s: no such folder", folder_path);
+      goto fail;
+    }
+
+  loom_generative_config_init (&gc, kind == KIND_IMAGES ? LOOM_GAN_DCGAN
+                                    : kind == KIND_LABELS ? LOOM_GAN_PIX2PIX
+                                    : LOOM_GAN_TEXTURE, 3);
+  if (kind == KIND_IMAGES)
+    {
+      side = size > 0 ? (guint) size : 64;
+      if (log2_exact (side) < 5 || log2_exact (side) > 8)
+        {
+          g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                       "Size %u: a DCGAN learns images of 32, 64, 128 or 256 pixels a side",
+                       side);
+          goto fail;
+        }
+      gc.gan.levels = (guint) log2_exact (side) - 2;
+    }
+  else
+    {
+      side = size > 0 ? (guint) size : gc.crop;
+      if (side % (1u << gc.gan.levels) != 0 || side < 16)
+        {
+          g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                       "Size %u: the training crops' side is a multiple of %u from 16 to "
+                       "1024", side, 1u << gc.gan.levels);
+          goto fail;
+        }
+      gc.crop = side;
+    }
+
+  /* ---- the examples ---- */
+  if (kind == KIND_IMAGES)
+    {
+      if (! dcgan_examples (image, folder, side, buffers, &what, &error))
+        goto fail;
+      if (buffers->len < 2)
+        {
+          g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                       "A DCGAN learns a set of pictures; %s hold%s %u: add layers (one "
+                       "picture each) or choose a folder of images, or train a texture "
+                       "from one picture", what, folder != NULL ? "s" : "", buffers->len);
+          goto fail;
+        }
+      images = g_new0 (LoomGenerativeImage, buffers->len);
+      for (guint i = 0; i < buffers->len; i++)
+        images[i] = (LoomGenerativeImage) { buffers->pdata[i], side, side, NULL };
+    }
+  else
+    {
+      const gchar *name = gimp_item_get_name (GIMP_ITEM (drawable));
+
+      if (kind == KIND_TEXTURE && ! texture_region (image, drawable, &region, &selected, &error))
+        goto fail;
+      if (kind == KIND_LABELS)
+        region = (GeglRectangle) { 0, 0, gimp_drawable_get_width (drawable),
+                                   gimp_drawable_get_height (drawable) };
+      if ((guint) region.width < side || (guint) region.height < side)
+        {
+          g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                       "%s '%s' is %d×%d, smaller than the training crops (%u×%u): %s or "
+                       "lower the size",
+                       selected ? "The selection on the layer" : "The layer", name,
+                       region.width, region.height, side, side,
+                       selected ? "select a larger area" : "use a larger layer");
+          goto fail;
+        }
+      if (kind == KIND_LABELS)
+        {
+          const gchar *label_name = gimp_item_get_name (GIMP_ITEM (label_src));
+          guint        lw = gimp_drawable_get_width (GIMP_DRAWABLE (label_src));
+          guint        lh = gimp_drawable_get_height (GIMP_DRAWABLE (label_src));
+
+          if (GIMP_DRAWABLE (label_src) == drawable)
+            {
+              g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                           "The label layer '%s' is the layer to learn: paint the labels "
+                           "on a layer of their own", label_name);
+              goto fail;
+            }
+          if (gimp_item_get_image (GIMP_ITEM (label_src)) != image)
+            {
+              g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                           "The label layer '%s' is in another image: copy it into this one",
+                           label_name);
+              goto fail;
+            }
+          if (lw != (guint) region.width || lh != (guint) region.height)
+            {
+              g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                           "The label layer '%s' is %u×%u, the layer '%s' %d×%d: they must "
+                           "be the same size (Layer > Layer to Image Size on both)",
+                           label_name, lw, lh, name, region.width, region.height);
+              goto fail;
+            }
+          label_rgba = loom_plugin_read_rgba8 (GIMP_DRAWABLE (label_src));
+          labels     = g_new (float, (gsize) lw * lh);
+          colors     = g_array_new (FALSE, FALSE, sizeof (LoomColor));
+          if (! loom_labels_from_rgba8 (label_rgba, lw, lh, 4 * (gsize) lw, colors,
+                                        LOOM_PLUGIN_MAX_CLASSES, labels, &error))
+            {
+              g_prefix_error (&error, "Label layer '%s': ", label_name);
+              goto fail;
+            }
+          if (colors->len < 2)
+            {
+              g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+                           "Label layer '%s' has %s: paint at least two classes, one "
+                           "opaque colour each", label_name,
+                           colors->len == 0 ? "no opaque pixels" : "one colour, one class");
+              goto fail;
+            }
+          gc.gan.classes = colors->len;
+          gc.colors      = colors;
+        }
+      g_ptr_array_add (buffers, read_region (drawable, region.x, region.y,
+                                             region.width, region.height));
+      images = g_new0 (LoomGenerativeImage, 1);
+      images[0] = (LoomGenerativeImage) { buffers->pdata[0], region.width, region.height,
+                                          labels };
+    }
+
+  /* The CLI's settings (loom train-gan): steps 0 with a time budget. */
+  gc.steps   = (guint) steps;
+  gc.seconds = seconds;
+  gc.seed    = (guint32) seed;
+  if (kind == KIND_TEXTURE)
+    gc.gan.tileable = tileable;
+  if (width > 0)
+    gc.gan.g_width = gc.gan.d_width = (guint) width;
+  if (batch > 0)
+    gc.batch = (guint) batch;
+
+  dir = loom_plugin_models_dir ();
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, "Cannot make the models folder %s: %s",
+                   dir, g_strerror (errno));
+      goto fail;
+    }
+  file_name = g_strconcat (model_name, ".safetensors", NULL);
+  path = g_build_filename (dir, file_name, NULL);
+  /* Cancel on GIMP's progress bar kills the plug-in: a checkpoint keeps
+   * the work so far (saved atomically, never half a file). */
+  gc.checkpoint = path;
+  gc.checkpoint_every = 100;
+
+  device = loom_plugin_open_device (&error);
+  if (device == NULL)
+    goto fail;
+
+  result = train (device, &gc, images, buffers->len, &state, &error);
+  if (result == NULL || ! loom_weights_save (result, path, &error))
+    goto fail;
+
+  if (generate_after)
+    {
+      LoomGanConfig gan;
+      guint         w = side, h = side;
+      gint          ox = 0, oy = 0;
+
+      if (! loom_gan_config_from_weights (result, &gan, &error))
+        goto fail;
+      if (drawable != NULL)
+        gimp_drawable_get_offsets (drawable, &ox, &oy);
+      if (kind != KIND_IMAGES)
+        {
+          /* over the part learnt: a texture of its size (bounded), the
+           * label layer rendered */
+          w   = kind == KIND_LABELS ? (guint) region.width : MIN (region.width, SAMPLE_SIDE_MAX);
+          h   = kind == KIND_LABELS ? (guint) region.height : MIN (region.height, SAMPLE_SIDE_MAX);
+          ox += region.x;
+          oy += region.y;
+        }
+      gimp_progress_set_text_printf ("Generating a sample with %s", model_name);
+      sample = make_sample (image, device, result, &gan, labels, w, h, (guint32) seed,
+                            model_name, &error);
+      if (sample == NULL)
+        goto fail;
+
+      /* The image changes here only, in one undo step. */
+      gimp_image_undo_group_start (image);
+      gimp_layer_set_offsets (sample, ox, oy);
+      if (drawable != NULL)
+        gimp_image_insert_layer (image, sample,
+                                 GIMP_LAYER (gimp_item_get_parent (GIMP_ITEM (drawable))),
+                                 gimp_image_get_item_position (image, GIMP_ITEM (drawable)));
+      else
+        gimp_image_insert_layer (image, sample, NULL, 0);
+      gimp_image_undo_group_end (image);
+    }
+
+  gimp_progress_end ();
+  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
+  {
+    GFile *file = g_file_new_for_path (path);
+
+    GIMP_VALUES_SET_FILE (ret, 1, file);
+    g_object_unref (file);
+  }
+  GIMP_VALUES_SET_LAYER (ret, 2, sample);
+  goto out;
+
+fail:
+  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
+out:
+  if (device != NULL)
+    loom_device_free (device);
+  if (result != NULL)
+    loom_weights_free (result);
+  if (colors != NULL)
+    g_array_unref (colors);
+  g_ptr_array_unref (buffers);
+  g_clear_object (&label_src);
+  g_clear_object (&folder);
+  g_free (folder_path);
+  g_free (model_name);
+  g_free (what);
+  g_free (dir);
+  g_free (file_name);
+  g_free (path);
+  g_free (images);
+  g_free (labels);
+  g_free (label_rgba);
+
+  return ret;
+}
