@@ -547,7 +547,7 @@ shot_drawn (GtkWidget *widget,
 
   /* Once drawn; a little later, so that what draws lazily has drawn. */
   g_signal_handler_disconnect (widget, shot->handler);
-  g_timeout_add_full (G_PRIORITY_DEFAULT, 400, shot_take, shot, (GDestroyNotify) shot_free);
+  g_timeout_add_full (G_PRIORITY_DEFAULT, 1000, shot_take, shot, (GDestroyNotify) shot_free);
 
   return FALSE;
 }
@@ -571,7 +571,7 @@ loom_plugin_screenshot_then_press (GtkDialog   *dialog,
     {
       /* already on screen (the training window, at its first preview) */
       gtk_widget_queue_draw (GTK_WIDGET (dialog));
-      g_timeout_add_full (G_PRIORITY_DEFAULT, 400, shot_take, shot, (GDestroyNotify) shot_free);
+      g_timeout_add_full (G_PRIORITY_DEFAULT, 1000, shot_take, shot, (GDestroyNotify) shot_free);
     }
   else
     shot->handler = g_signal_connect_after (dialog, "draw", G_CALLBACK (shot_drawn), shot);

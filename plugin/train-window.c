@@ -288,7 +288,11 @@ refresh (gpointer data)
     {
       gchar *v = loss_text (g_array_index (window->losses[c], float, n - 1));
 
-      g_string_append_printf (losses, "%s%s %s", c > 0 ? ",  " : "", window->names[c], v);
+      /* one curve: its value alone; several: named ("D 0.69,  G 1.2") */
+      if (window->n_curves == 1)
+        g_string_append (losses, v);
+      else
+        g_string_append_printf (losses, "%s%s %s", c > 0 ? ",  " : "", window->names[c], v);
       g_free (v);
     }
   g_mutex_unlock (&window->lock);
