@@ -577,6 +577,19 @@ loom_plugin_screenshot_then_press (GtkDialog   *dialog,
     shot->handler = g_signal_connect_after (dialog, "draw", G_CALLBACK (shot_drawn), shot);
 }
 
+/* GIMP 3.0's drawable chooser fetches its thumbnail when its drawable is
+ * set, before it has a size: a blank square.  Set it again once sized. */
+static void
+chooser_allocated (GtkWidget     *chooser,
+                   GtkAllocation *allocation,
+                   gpointer       data)
+{
+  GimpDrawableChooser *c = GIMP_DRAWABLE_CHOOSER (chooser);
+
+  g_signal_handlers_disconnect_by_func (chooser, chooser_allocated, data);
+  gimp_drawable_chooser_set_drawable (c, gimp_drawable_chooser_get_drawable (c));
+}
+
 gboolean
 loom_plugin_dialog_run (GimpProcedure       *procedure,
                         GimpProcedureConfig *config,
@@ -588,6 +601,22 @@ loom_plugin_dialog_run (GimpProcedure       *procedure,
   gimp_ui_init (LOOM_PLUGIN_BINARY);
   dialog = gimp_procedure_dialog_new (procedure, config, title);
   gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), NULL);
+  {
+    gint         n;
+    GParamSpec **args = gimp_procedure_get_arguments (procedure, &n);
+
+    for (gint i = 0; i < n; i++)
+      {
+        GtkWidget *widget;
+
+        if (! g_type_is_a (G_PARAM_SPEC_VALUE_TYPE (args[i]), GIMP_TYPE_DRAWABLE))
+          continue;
+        widget = gimp_procedure_dialog_get_widget (GIMP_PROCEDURE_DIALOG (dialog),
+                                                   args[i]->name, G_TYPE_NONE);
+        if (GIMP_IS_DRAWABLE_CHOOSER (widget))
+          g_signal_connect_after (widget, "size-allocate", G_CALLBACK (chooser_allocated), NULL);
+      }
+  }
   loom_plugin_screenshot_then_press (GTK_DIALOG (dialog), gimp_procedure_get_name (procedure),
                                      GTK_RESPONSE_OK);
   run = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));

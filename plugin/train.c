@@ -505,11 +505,7 @@ train_run (GimpProcedure        *procedure,
       goto out;
     }
 
-  if (t.window != NULL)
-    {
-      loom_train_window_set_status (t.window, "Saving the model…");
-      g_clear_pointer (&t.window, loom_train_window_free);
-    }
+  g_clear_pointer (&t.window, loom_train_window_free);
   if (! loom_weights_save (result, path, &error))
     goto fail;
   g_remove (ckpt_path);   /* the model has it all now */
