@@ -35,6 +35,7 @@ struct _LoomTrainWindow
   GtkWidget  *curve;
   GtkWidget  *preview;
   GtkWidget  *preview_hint;
+  GtkWidget  *preview_caption;
   guint       refresh_id;
   gint64      started;
   gboolean    previewed;      /* a preview has been shown (screenshot hook) */
@@ -49,7 +50,8 @@ struct _LoomTrainWindow
   GArray    **losses;         /* per curve, float, one per point */
   guint       step, total;
   double      eta;
-  GdkPixbuf  *pending;        /* a preview not yet shown */
+  GdkPixbuf  *pending;        /* a preview not yet shown … */
+  guint       pending_step;   /* … made at this step */
   gchar      *status;         /* a line not yet shown */
   gboolean    dirty;
 };
@@ -265,7 +267,7 @@ refresh (gpointer data)
   LoomTrainWindow *window = data;
   GdkPixbuf       *pending;
   gchar           *status;
-  guint            step, total, n;
+  guint            step, total, n, preview_step;
   double           eta, elapsed;
   GString         *losses = g_string_new (NULL);
   gchar           *spent, *left, *text;
@@ -279,6 +281,7 @@ refresh (gpointer data)
     }
   window->dirty = FALSE;
   pending = g_steal_pointer (&window->pending);
+  preview_step = window->pending_step;
   status  = g_steal_pointer (&window->status);
   step    = window->step;
   total   = window->total;
@@ -322,6 +325,9 @@ refresh (gpointer data)
     {
       show_preview (window, pending);
       g_object_unref (pending);
+      text = g_strdup_printf ("at step %u", preview_step);
+      gtk_label_set_text (GTK_LABEL (window->preview_caption), text);
+      g_free (text);
       /* The test suite's picture of the window: taken once a preview is
        * there, then it answers through the real buttons. */
       if (! window->previewed)
@@ -425,6 +431,9 @@ loom_train_window_new (const gchar        *role,
   gtk_label_set_justify (GTK_LABEL (window->preview_hint), GTK_JUSTIFY_CENTER);
   gtk_widget_set_sensitive (window->preview_hint, FALSE);
   gtk_box_pack_start (GTK_BOX (box), window->preview_hint, TRUE, TRUE, 0);
+  window->preview_caption = gtk_label_new (NULL);
+  gtk_widget_set_sensitive (window->preview_caption, FALSE);
+  gtk_box_pack_end (GTK_BOX (box), window->preview_caption, FALSE, FALSE, 0);
 
   /* the numbers and the curve, right */
   vbox = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
@@ -489,6 +498,7 @@ loom_train_window_set_preview (LoomTrainWindow *window,
   g_mutex_lock (&window->lock);
   g_clear_object (&window->pending);
   window->pending = g_object_ref (preview);
+  window->pending_step = window->step;
   window->dirty = TRUE;
   g_mutex_unlock (&window->lock);
 }

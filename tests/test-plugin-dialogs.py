@@ -61,6 +61,22 @@ DIALOGS = [
 PICTURES = [TRAIN, TRAIN + "-window"] + [d["proc"] for d in DIALOGS]
 
 
+def magenta(px):   # the third label colour (200, 0, 200), alone or over the picture
+    return (px[..., 0] > 150) & (px[..., 1] < 100) & (px[..., 2] > 150)
+
+
+def curve_blue(px):   # the first loss curve's colour (51, 140, 242)
+    return (abs(px[..., 0] - 51) < 40) & (abs(px[..., 1] - 140) < 40) & (px[..., 2] > 200)
+
+
+# What must show in a picture: (what, pixel test, at least this many pixels).
+SHOWS = {
+    TRAIN: [("the label layer's thumbnail", magenta, 10)],
+    TRAIN + "-window": [("the preview's segmentation", magenta, 1000),
+                        ("the loss curve", curve_blue, 100)],
+}
+
+
 def env(press, shots, runs, results):
     e = dict(os.environ)
     e.pop("LD_PRELOAD", None)
@@ -146,6 +162,9 @@ def check_picture(path):
     check(px.std() > 10, f"blank: pixel deviation {px.std():.1f}")
     rows = (px.std(axis=(1, 2)) > 1).mean()
     check(rows > 0.3, f"mostly empty: only {rows:.0%} of the rows have anything")
+    for what, test, least in SHOWS.get(os.path.basename(path)[:-4], []):
+        n = int(test(px).sum())
+        check(n >= least, f"{what} is missing: {n} pixels of its colour, not {least}")
     return w, h
 
 
@@ -202,6 +221,7 @@ def tests(cancel, stop):
         # display of its own (console mode), not Loom's.
         bad = [l for log in (cancel_log_full, stop_log_full) for l in log.splitlines()
                if "duplicate mnemonic" in l or "Gtk-CRITICAL" in l or "Gtk-WARNING" in l
+               or "AddressSanitizer" in l or "runtime error:" in l
                or ("(loom:" in l and "CRITICAL" in l and "gimp_window_transient_on_mapped" not in l)]
         check(not bad, "\n".join(bad[:10]))
 
@@ -225,7 +245,7 @@ def tests(cancel, stop):
     yield "train-segmentation window: Stop at the first preview saves a usable model, segments, drops the checkpoint", t_stop
     for d in DIALOGS:
         yield f"{d['proc']}: the dialog's OK runs it", t_dialog(d["proc"])
-    yield "no mnemonic clashes, no GTK warnings or criticals from the plug-in", t_messages
+    yield "no mnemonic clashes, GTK warnings, criticals or sanitizer reports from the plug-in", t_messages
     for name in PICTURES:
         yield f"screenshot {name}.png", t_picture(name)
 
