@@ -147,8 +147,8 @@ on_curve_draw (GtkWidget       *widget,
 
     for (guint c = 0; c < window->n_curves; c++)
       {
-        const double     *rgb = curve_rgb[c % G_N_ELEMENTS (curve_rgb)];
-        cairo_text_extents_t ext;
+        const double         *rgb = curve_rgb[c % G_N_ELEMENTS (curve_rgb)];
+        cairo_text_extents_t  ext;
 
         cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
         cairo_rectangle (cr, x, 7, 14, 3);
@@ -218,10 +218,10 @@ on_curve_draw (GtkWidget       *widget,
 
   /* the scale: the top value, 0 at the bottom, the steps along */
   {
-    gchar               *top_text = loss_text (hi);
-    gchar               *bottom_text = loss_text (lo);
-    gchar               *steps_text = g_strdup_printf ("step %u", last_step);
-    cairo_text_extents_t ext;
+    gchar                *top_text    = loss_text (hi);
+    gchar                *bottom_text = loss_text (lo);
+    gchar                *steps_text  = g_strdup_printf ("step %u", last_step);
+    cairo_text_extents_t  ext;
 
     cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.8);
     cairo_move_to (cr, left + 4, top + 13);

@@ -121,9 +121,15 @@ def session(display, press, runs):
     e = env(press, shots, runs, results)
     e["DISPLAY"] = display
     t = time.monotonic()
-    r = subprocess.run(["gimp-console-3.0", "-i", "--quit", "--batch-interpreter=python-fu-eval",
-                        "-b", "exec(open(%r).read())" % os.path.join(HERE, "plugin-dialogs.py")],
-                       capture_output=True, text=True, env=e, timeout=600)
+    try:
+        r = subprocess.run(["gimp-console-3.0", "-i", "--quit", "--batch-interpreter=python-fu-eval",
+                            "-b", "exec(open(%r).read())" % os.path.join(HERE, "plugin-dialogs.py")],
+                           capture_output=True, text=True, env=e, timeout=240)
+    except subprocess.TimeoutExpired as x:
+        # a dialog nobody answered: the checks below fail and say so
+        r = subprocess.CompletedProcess(x.cmd, "timeout", x.stdout or "", x.stderr or "")
+        r.stdout = r.stdout.decode() if isinstance(r.stdout, bytes) else r.stdout
+        r.stderr = r.stderr.decode() if isinstance(r.stderr, bytes) else r.stderr
     got = []
     if os.path.exists(results):
         with open(results) as f:
