@@ -216,15 +216,18 @@ on_curve_draw (GtkWidget       *widget,
     }
   g_mutex_unlock (&window->lock);
 
-  /* the scale: the top value, 0 at the bottom, the steps along */
+  /* the scale: the top value, the bottom one (0 for positive losses),
+   * the steps along */
   {
     gchar                *top_text    = loss_text (hi);
     gchar                *bottom_text = loss_text (lo);
     gchar                *steps_text  = g_strdup_printf ("step %u", last_step);
     cairo_text_extents_t  ext;
 
+    /* the top value top right: where a falling loss has left room */
     cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.8);
-    cairo_move_to (cr, left + 4, top + 13);
+    cairo_text_extents (cr, top_text, &ext);
+    cairo_move_to (cr, left + pw - ext.x_advance - 4, top + 13);
     cairo_show_text (cr, top_text);
     cairo_move_to (cr, left + 4, top + ph - 4);
     cairo_show_text (cr, bottom_text);
