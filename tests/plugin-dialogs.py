@@ -75,7 +75,8 @@ def run_one(spec):
     img, pic, lab = picture()
     proc = pdb.lookup_procedure(spec["proc"])
     config = proc.create_config()
-    config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
+    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE if spec.get("run_mode") == "noninteractive"
+                        else Gimp.RunMode.INTERACTIVE)
     config.set_property("image", img)
     config.set_core_object_array("drawables", [pic])
     for key, v in spec.get("args", {}).items():

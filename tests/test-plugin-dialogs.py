@@ -10,11 +10,14 @@ DIALOGS RUN-INTERACTIVE on a 64 × 48 image with a label layer.  The
 plug-in's screenshot hook (LOOM_PLUGIN_SCREENSHOTS=DIR, in plugin/glue.c)
 saves each dialog, once drawn, as DIR/<procedure>.png and clicks OK; Loom's
 training window saves DIR/<procedure>-window.png after its first preview
-and clicks Stop or Cancel, as LOOM_PLUGIN_SCREENSHOTS_PRESS says.  Two GIMP
-sessions, since that variable is GIMP's environment: Cancel (no model, no
-checkpoint, the image's layers unchanged), then Stop (the model saved and
-usable: segment-after made its layer in the label colours, the checkpoint
-gone) followed by the other procedures.
+and clicks Stop or Cancel, as LOOM_PLUGIN_SCREENSHOTS_PRESS says.  Three
+GIMP sessions, since that variable is GIMP's environment: Cancel (no model,
+no checkpoint, the image's layers unchanged), then Stop (the model saved
+and usable: segment-after made its layer in the label colours, the
+checkpoint gone) followed by the other procedures, then a batch training
+whose plug-in is killed once its first checkpoint is there, as GIMP kills
+it on Cancel (the checkpoint stays, the models folder and the image
+unchanged).
 
 The pictures are checked (size, not blank) and kept in ARTIFACTS (the
 build tree's test-artifacts/dialogs/), their paths printed.  A procedure
@@ -27,6 +30,7 @@ LD_PRELOAD; the ASan plug-in starts with ASAN_OPTIONS=detect_leaks=0.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -52,6 +56,11 @@ TRAIN = "plug-in-loom-train-segmentation"
 TRAIN_RUN = {"proc": TRAIN, "label_layer": True,
              "args": {"model-name": "window", "steps": 1000, "seconds": 60.0, "seed": 1,
                       "depth": 2, "base": 8, "segment-after": True}}
+# Killed by GIMP (Cancel on its progress bar in a batch run) once the
+# first checkpoint is there.
+KILLED_RUN = {"proc": TRAIN, "label_layer": True, "run_mode": "noninteractive",
+              "args": {"model-name": "killed", "steps": 100000, "seconds": 120.0, "seed": 1,
+                       "depth": 2, "base": 8, "segment-after": True}}
 DIALOGS = [
     {"proc": "plug-in-loom-segment", "args": {"confidence-layer": True}},
     {"proc": "plug-in-loom-generate", "args": {"model-file": "file:" + TEX,
@@ -117,34 +126,58 @@ def start_xvfb():
     return xvfb, ":" + number.decode().strip()
 
 
-def session(display, press, runs):
-    """One gimp-console with DISPLAY set; the runs' results, by order."""
+def plug_in_pids():
+    """The Loom plug-in processes of this test's profile (GIMP starts them
+    from there): found by their executable's path."""
+    exe = os.path.join(PROFILE, "plug-ins", "loom", "loom")
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if f.read().split(b"\0")[0].decode() == exe:
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def session(display, press, runs, kill_at=None):
+    """One gimp-console with DISPLAY set; the runs' results, by order.
+    KILL_AT: once that file exists, the plug-in is killed (SIGKILL), as
+    GIMP does 10 ms after Cancel on its progress bar."""
     shots = os.path.join(TMP, "shots-" + press)
     results = os.path.join(TMP, "results-" + press + ".jsonl")
+    output = os.path.join(ARTIFACTS, f"gimp-{press}.log")
     os.makedirs(shots)
     e = env(press, shots, runs, results)
     e["DISPLAY"] = display
     t = time.monotonic()
-    try:
-        r = subprocess.run(["gimp-console-3.0", "-i", "--quit", "--batch-interpreter=python-fu-eval",
-                            "-b", "exec(open(%r).read())" % os.path.join(HERE, "plugin-dialogs.py")],
-                           capture_output=True, text=True, env=e, timeout=240)
-    except subprocess.TimeoutExpired as x:
-        # a dialog nobody answered: the checks below fail and say so
-        r = subprocess.CompletedProcess(x.cmd, "timeout", x.stdout or "", x.stderr or "")
-        r.stdout = r.stdout.decode() if isinstance(r.stdout, bytes) else r.stdout
-        r.stderr = r.stderr.decode() if isinstance(r.stderr, bytes) else r.stderr
+    killed = None
+    with open(output, "w") as out:
+        gimp = subprocess.Popen(["gimp-console-3.0", "-i", "--quit",
+                                 "--batch-interpreter=python-fu-eval", "-b",
+                                 "exec(open(%r).read())" % os.path.join(HERE, "plugin-dialogs.py")],
+                                stdout=out, stderr=subprocess.STDOUT, env=e)
+        while gimp.poll() is None and time.monotonic() - t < 240:
+            if kill_at is not None and killed is None and os.path.exists(kill_at):
+                killed = plug_in_pids()
+                for pid in killed:
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.05)
+        if gimp.poll() is None:
+            # a dialog nobody answered: the checks below fail and say so
+            gimp.kill()
+        gimp.wait()
     got = []
     if os.path.exists(results):
         with open(results) as f:
             got = [json.loads(l) for l in f]
-    log = f"gimp exit {r.returncode} after {time.monotonic() - t:.0f} s:\n" \
-          f"{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
-    with open(os.path.join(ARTIFACTS, f"gimp-{press}.log"), "w") as f:
-        f.write(r.stdout + r.stderr)
+    with open(output) as f:
+        text = f.read()
+    log = f"gimp exit {gimp.returncode} after {time.monotonic() - t:.0f} s:\n{text[-4000:]}"
     # what the session left in the profile, before the next one runs
     files = {d: sorted(os.listdir(d)) if os.path.isdir(d) else [] for d in (MODELS, CHECKPOINTS)}
-    return shots, got, log, files
+    return shots, got, log, files, killed
 
 
 def train_texture():
@@ -185,10 +218,11 @@ def provenance(path):
     return json.loads(header["__metadata__"]["loom.provenance"])
 
 
-def tests(cancel, stop):
+def tests(cancel, stop, killed):
     """(name, function) of every check, in TAP order."""
-    cancel_shots, cancel_runs, cancel_log, cancel_files = cancel
-    stop_shots, stop_runs, stop_log, stop_files = stop
+    cancel_shots, cancel_runs, cancel_log, cancel_files, _ = cancel
+    stop_shots, stop_runs, stop_log, stop_files, _ = stop
+    _, killed_runs, killed_log, killed_files, killed_pids = killed
     cancel_log_full, stop_log_full = (open(os.path.join(ARTIFACTS, f"gimp-{p}.log")).read()
                                       for p in ("cancel", "stop"))
     model = os.path.join(MODELS, "window.safetensors")
@@ -225,6 +259,18 @@ def tests(cancel, stop):
         check(colours <= LABELS and len(colours) >= 2, f"colours {sorted(colours)[:5]}")
         check(len(r["after"]) == len(r["before"]) + 1, f"layers {r['after']}")
 
+    def t_killed():
+        check(killed_pids, f"the plug-in was never killed (no checkpoint?); {killed_log}")
+        r = result(killed_runs, killed_log, TRAIN)
+        check(r["status"] != "success", f"status {r['status']}")
+        check(r["after"] == r["before"], f"layers changed: {r['before']} -> {r['after']}")
+        check(killed_files[MODELS] == stop_files[MODELS],
+              f"the models folder changed: {stop_files[MODELS]} -> {killed_files[MODELS]}")
+        check(killed_files[CHECKPOINTS] == ["killed.safetensors"],
+              f"checkpoints {killed_files[CHECKPOINTS]}")
+        steps = provenance(os.path.join(CHECKPOINTS, "killed.safetensors"))["steps"]
+        check(steps == 50, f"the checkpoint has {steps} steps, not 50")
+
     def t_messages():
         # GIMP names mnemonic clashes between arguments and its buttons;
         # the transient-for assertion is libgimpui's in a GIMP without a
@@ -254,6 +300,7 @@ def tests(cancel, stop):
 
     yield "train-segmentation window: Cancel keeps no model, no checkpoint, the image as it was", t_cancel
     yield "train-segmentation window: Stop at the first preview saves a usable model, segments, drops the checkpoint", t_stop
+    yield "train-segmentation killed by GIMP: the checkpoint stays, no model, the image as it was", t_killed
     for d in DIALOGS:
         yield f"{d['proc']}: the dialog's OK runs it", t_dialog(d["proc"])
     yield "no mnemonic clashes, GTK warnings, criticals or sanitizer reports from the plug-in", t_messages
@@ -271,10 +318,12 @@ def main():
     try:
         cancel = session(display, "cancel", [TRAIN_RUN])
         stop = session(display, "stop", [TRAIN_RUN] + DIALOGS)
+        killed = session(display, "killed", [KILLED_RUN],
+                         kill_at=os.path.join(CHECKPOINTS, "killed.safetensors"))
     finally:
         xvfb.terminate()
         xvfb.wait()
-    checks = list(tests(cancel, stop))
+    checks = list(tests(cancel, stop, killed))
     print(f"1..{len(checks)}", flush=True)
     for n, (name, fn) in enumerate(checks, 1):
         try:
