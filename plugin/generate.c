@@ -70,10 +70,10 @@ loom_generate_procedure_new (GimpPlugIn  *plug_in,
                                    "texture, its side for a DCGAN); none for pix2pix",
                                    0, MAX_SIDE, 0, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "count",
-                                   "_Count", "How many layers",
+                                   "Cou_nt", "How many layers",
                                    1, MAX_COUNT, 1, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "seed",
-                                   "_Seed", "Seed of the first layer (the next get seed + 1, ...)",
+                                   "S_eed", "Seed of the first layer (the next get seed + 1, ...)",
                                    0, G_MAXINT, 1, G_PARAM_READWRITE);
   gimp_procedure_add_boolean_argument (procedure, "tileable",
                                        "_Tileable",

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <libgimp/gimp.h>
+#include <libgimp/gimpui.h>
 
 #include "loom.h"
 #include "loom-segment.h"
@@ -64,6 +65,9 @@ gchar        *loom_plugin_preferred_device (void);
 
 /* <gimp_directory ()>/loom/models (newly allocated). */
 gchar        *loom_plugin_models_dir     (void);
+/* <gimp_directory ()>/loom/checkpoints (newly allocated): where training
+ * keeps its checkpoints until the model is saved. */
+gchar        *loom_plugin_checkpoints_dir (void);
 /* FILE's name without its folder and ".safetensors" (how layers name a model). */
 gchar        *loom_plugin_model_name     (GFile *file);
 /* The first layer of IMAGE other than DRAWABLE (a dialog's default label
@@ -80,6 +84,11 @@ gboolean      loom_plugin_dialog_run     (GimpProcedure *procedure, GimpProcedur
 gboolean      loom_plugin_dialog_run_full (GimpProcedure *procedure,
                                            GimpProcedureConfig *config,
                                            const gchar *title, const gchar *note);
+/* The test suite's screenshots (tests/test-plugin-dialogs.py), off unless
+ * $LOOM_PLUGIN_SCREENSHOTS names a folder: then DIALOG, once drawn, saves
+ * itself as <that folder>/NAME.png and clicks its button for RESPONSE. */
+void          loom_plugin_screenshot_then_press (GtkDialog *dialog, const gchar *name,
+                                                 gint response);
 /* The newest *.safetensors in the models folder, or NULL and an error. */
 GFile        *loom_plugin_newest_model   (GError **error);
 /* NAME inside the data folders: $LOOM_DATA_DIR, the installed share/loom,
@@ -101,6 +110,41 @@ void          loom_plugin_progress_init  (LoomPluginProgress *p, const gchar *wh
 /* STEP of TOTAL (0: a time budget only), DETAIL (may be NULL), ETA seconds. */
 void          loom_plugin_progress_show  (LoomPluginProgress *p, guint step, guint total,
                                           const gchar *detail, double eta);
+
+/* ---- the training window (train-window.c) ---- */
+
+/* Loom's own window for a training: device, step, losses, time, progress,
+ * a curve per named loss (every step kept), a preview, Stop and Cancel.
+ * new, run and free belong to the main thread; update, set_preview,
+ * set_status and get_state may be called from the training thread. */
+typedef struct _LoomTrainWindow LoomTrainWindow;
+
+typedef enum
+{
+  LOOM_TRAIN_WINDOW_RUNNING,
+  LOOM_TRAIN_WINDOW_STOP,      /* finish now and keep the model */
+  LOOM_TRAIN_WINDOW_CANCEL     /* stop and keep nothing (also: the window closed) */
+} LoomTrainWindowState;
+
+/* Shows the window.  ROLE names it (and its screenshot), CURVES the
+ * losses (NULL-terminated, at least one: "loss"; "D", "G"). */
+LoomTrainWindow     *loom_train_window_new         (const gchar *role, const gchar *title,
+                                                    const gchar *device,
+                                                    const gchar *const *curves);
+/* STEP of TOTAL (0: a time budget only), one value per curve, ETA seconds. */
+void                 loom_train_window_update      (LoomTrainWindow *window, guint step,
+                                                    guint total, const float *losses,
+                                                    double eta);
+/* A new preview picture (referenced; shown scaled to fit 256 pixels). */
+void                 loom_train_window_set_preview (LoomTrainWindow *window, GdkPixbuf *preview);
+/* A line under the curve ("Saving the model…"). */
+void                 loom_train_window_set_status  (LoomTrainWindow *window, const gchar *text);
+LoomTrainWindowState loom_train_window_get_state   (LoomTrainWindow *window);
+/* Runs FUNC (DATA) in a worker thread, the window live meanwhile, and
+ * returns its result.  FUNC must not call libgimp. */
+gpointer             loom_train_window_run         (LoomTrainWindow *window, GThreadFunc func,
+                                                    gpointer data);
+void                 loom_train_window_free        (LoomTrainWindow *window);
 
 /* Per-class layers a segmentation can make, in a layer group. */
 typedef enum

@@ -58,7 +58,7 @@ loom_segment_procedure_new (GimpPlugIn  *plug_in,
                                        "Add a grey layer: white where the model is sure",
                                        FALSE, G_PARAM_READWRITE);
   gimp_procedure_add_choice_argument (procedure, "class-layers",
-                                      "One layer per _class",
+                                      "One la_yer per class",
                                       "A layer group with one layer per class: copies of "
                                       "the layer masked by the class, or cut out by it",
                                       gimp_choice_new_with_values (
@@ -118,9 +118,19 @@ segment_run (GimpProcedure        *procedure,
   if (drawable == NULL)
     return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
 
-  if (run_mode == GIMP_RUN_INTERACTIVE
-      && ! loom_plugin_dialog_run (procedure, config, "Loom: Segment"))
-    return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+  if (run_mode == GIMP_RUN_INTERACTIVE)
+    {
+      gchar *text = NULL;
+
+      /* GIMP hands an empty string argument over as NULL, which its text
+       * entry refuses (a critical): give the entry "" */
+      g_object_get (config, "select-classes", &text, NULL);
+      if (text == NULL)
+        g_object_set (config, "select-classes", "", NULL);
+      g_free (text);
+      if (! loom_plugin_dialog_run (procedure, config, "Loom: Segment"))
+        return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+    }
 
   g_object_get (config,
                 "model-file",       &file,

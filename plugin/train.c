@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
-#include <libgimp/gimpui.h>
 
 #include "loom-plugin.h"
 #include "loom-image.h"
@@ -106,12 +105,102 @@ loom_train_segmentation_procedure_new (GimpPlugIn  *plug_in,
   return procedure;
 }
 
+/* One training run, shown in Loom's window (interactive) or on GIMP's
+ * progress bar.  With the window it runs in a worker thread: nothing here
+ * calls libgimp. */
 typedef struct
 {
-  LoomPluginProgress bar;
-  guint              step;
-  float              loss;
-} TrainState;
+  LoomDevice              *device;
+  const LoomSegmentConfig *config;
+  const LoomSegmentImage  *images;
+  guint                    n_images;
+  LoomWeights             *start;
+
+  LoomTrainWindow         *window;    /* NULL: GIMP's progress bar */
+  LoomPluginProgress       bar;
+
+  /* The preview: the layer scaled down to SW × SH, segmented at each
+   * checkpoint on a CPU device of its own (cheap at this size, no GPU
+   * memory taken from the training, no second graph run on the training
+   * device from inside its own step callback). */
+  LoomDevice              *preview_device;
+  float                   *small_planes, *small_alpha;
+  guint8                  *small_rgba;
+  gint                     small_stride;
+  guint                    sw, sh;
+
+  LoomWeights             *result;
+  GError                  *error;
+} Training;
+
+static void
+free_pixels (guchar   *pixels,
+             gpointer  data)
+{
+  g_free (pixels);
+}
+
+/* The checkpoint just written, segmented on the small image, its label
+ * colours over the picture. */
+static void
+update_preview (Training *t)
+{
+  LoomWeights *weights;
+  GArray      *colors  = NULL;
+  float       *classes = g_new (float, (gsize) t->sw * t->sh);
+  guint8      *labels  = g_new (guint8, 4 * (gsize) t->sw * t->sh);
+  guint8      *out     = NULL;
+  GError      *error   = NULL;
+
+  weights = loom_weights_load (t->config->checkpoint, &error);
+  if (weights == NULL ||
+      (colors = loom_segment_get_classes (weights, NULL, &error)) == NULL ||
+      ! loom_segment_predict (t->preview_device, weights,
+                              &(LoomSegmentImage) { t->small_planes, NULL, t->sw, t->sh,
+                                                    t->small_alpha },
+                              0, classes, NULL, NULL, NULL, NULL, &error))
+    {
+      gchar *text = g_strdup_printf ("No preview: %s", error->message);
+
+      loom_train_window_set_status (t->window, text);
+      g_free (text);
+      goto out;
+    }
+
+  loom_labels_to_rgba8 (classes, t->sw, t->sh, colors, labels, 4 * (gsize) t->sw);
+  out = g_new (guint8, 4 * (gsize) t->sw * t->sh);
+  for (guint y = 0; y < t->sh; y++)
+    for (guint x = 0; x < t->sw; x++)
+      {
+        const guint8 *src = t->small_rgba + (gsize) y * t->small_stride + 4 * x;
+        const guint8 *lab = labels + 4 * ((gsize) y * t->sw + x);
+        guint8       *dst = out + 4 * ((gsize) y * t->sw + x);
+
+        /* two thirds label colour, one third picture: both still read */
+        for (gint c = 0; c < 3; c++)
+          dst[c] = lab[3] != 0 ? (guint8) ((2 * lab[c] + src[c] + 1) / 3) : src[c];
+        dst[3] = src[3];
+      }
+  {
+    GdkPixbuf *pixbuf = gdk_pixbuf_new_from_data (out, GDK_COLORSPACE_RGB, TRUE, 8,
+                                                  t->sw, t->sh, 4 * t->sw,
+                                                  free_pixels, NULL);
+
+    out = NULL;   /* the pixbuf's now */
+    loom_train_window_set_preview (t->window, pixbuf);
+    g_object_unref (pixbuf);
+  }
+
+out:
+  g_clear_error (&error);
+  if (colors != NULL)
+    g_array_unref (colors);
+  if (weights != NULL)
+    loom_weights_free (weights);
+  g_free (classes);
+  g_free (labels);
+  g_free (out);
+}
 
 static gboolean
 on_step (guint    step,
@@ -120,15 +209,66 @@ on_step (guint    step,
          double   eta,
          gpointer data)
 {
-  TrainState *s = data;
-  gchar       detail[32];
+  Training *t = data;
 
-  s->step = step;
-  s->loss = loss;
-  g_snprintf (detail, sizeof detail, "loss %.4f", loss);
-  loom_plugin_progress_show (&s->bar, step, total, detail, eta);
+  if (t->window == NULL)
+    {
+      gchar detail[32];
 
-  return TRUE;
+      g_snprintf (detail, sizeof detail, "loss %.4f", loss);
+      loom_plugin_progress_show (&t->bar, step, total, detail, eta);
+
+      return TRUE;
+    }
+
+  loom_train_window_update (t->window, step, total, &loss, eta);
+  if (t->config->checkpoint_every > 0 && step % t->config->checkpoint_every == 0 &&
+      loom_train_window_get_state (t->window) == LOOM_TRAIN_WINDOW_RUNNING)
+    update_preview (t);
+
+  return loom_train_window_get_state (t->window) == LOOM_TRAIN_WINDOW_RUNNING;
+}
+
+static gpointer
+train_thread (gpointer data)
+{
+  Training *t = data;
+
+  t->result = loom_segment_train (t->device, t->config, t->images, t->n_images, t->start,
+                                  on_step, t, NULL, &t->error);
+
+  return NULL;
+}
+
+/* DRAWABLE scaled down to at most 256 pixels a side, for the preview. */
+static void
+preview_image (Training     *t,
+               GimpDrawable *drawable,
+               const guint8 *rgba)
+{
+  guint      w = gimp_drawable_get_width (drawable);
+  guint      h = gimp_drawable_get_height (drawable);
+  double     scale = MIN (1.0, 256.0 / MAX (w, h));
+  GdkPixbuf *full, *small;
+  gsize      n;
+
+  t->sw = MAX (1, (guint) (w * scale + 0.5));
+  t->sh = MAX (1, (guint) (h * scale + 0.5));
+  full  = gdk_pixbuf_new_from_data (rgba, GDK_COLORSPACE_RGB, TRUE, 8, w, h, 4 * w,
+                                    NULL, NULL);
+  small = gdk_pixbuf_scale_simple (full, t->sw, t->sh, GDK_INTERP_BILINEAR);
+  n     = (gsize) t->sw * t->sh;
+  t->small_stride = gdk_pixbuf_get_rowstride (small);
+  t->small_rgba   = g_memdup2 (gdk_pixbuf_get_pixels (small),
+                               (gsize) t->small_stride * (t->sh - 1) + 4 * t->sw);
+  t->small_planes = g_new (float, 3 * n);
+  t->small_alpha  = g_new (float, n);
+  loom_image_from_rgba8 (t->small_rgba, t->sw, t->sh, t->small_stride,
+                         t->small_planes, t->small_alpha);
+  if (! loom_plugin_has_holes (t->small_alpha, n))
+    g_clear_pointer (&t->small_alpha, g_free);
+  g_object_unref (small);
+  g_object_unref (full);
 }
 
 static GimpValueArray *
@@ -146,6 +286,7 @@ train_run (GimpProcedure        *procedure,
   gchar             *model_name = NULL;
   gchar             *label_name = NULL;
   gchar             *dir = NULL, *file_name = NULL, *path = NULL, *start_path = NULL;
+  gchar             *ckpt_dir = NULL, *ckpt_path = NULL;
   gint               steps, seed, depth, base;
   gdouble            seconds, augment;
   gboolean           segment_after;
@@ -162,7 +303,7 @@ train_run (GimpProcedure        *procedure,
   LoomWeights       *start = NULL, *result = NULL;
   LoomDevice        *device = NULL;
   LoomSegmentConfig  sc;
-  TrainState         state = { 0 };
+  Training           t = { 0 };
   gboolean           any = FALSE;
   GimpValueArray    *ret;
   GError            *error = NULL;
@@ -331,31 +472,76 @@ train_run (GimpProcedure        *procedure,
   loom_segment_config_set_augment_strength (&sc, augment);
 
   dir = loom_plugin_models_dir ();
-  if (g_mkdir_with_parents (dir, 0755) != 0)
+  ckpt_dir = loom_plugin_checkpoints_dir ();
+  if (g_mkdir_with_parents (dir, 0755) != 0 || g_mkdir_with_parents (ckpt_dir, 0755) != 0)
     {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, "Cannot make the models folder %s: %s",
-                   dir, g_strerror (errno));
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, "Cannot make the folder %s: %s",
+                   g_file_test (dir, G_FILE_TEST_IS_DIR) ? ckpt_dir : dir,
+                   g_strerror (errno));
       goto fail;
     }
   file_name = g_strconcat (model_name, ".safetensors", NULL);
   path = g_build_filename (dir, file_name, NULL);
-  /* Cancel on GIMP's progress bar kills the plug-in: a checkpoint keeps
-   * the work so far (saved atomically, never half a file). */
-  sc.checkpoint = path;
+  /* GIMP may kill the plug-in (Cancel on its progress bar): a checkpoint
+   * off to the side keeps the work so far, and the models folder only
+   * ever gets a finished model. */
+  ckpt_path = g_build_filename (ckpt_dir, file_name, NULL);
+  sc.checkpoint = ckpt_path;
   sc.checkpoint_every = 50;
 
   device = loom_plugin_open_device (&error);
   if (device == NULL)
     goto fail;
 
-  loom_plugin_progress_init (&state.bar, "Training", device);
+  t.device = device;
+  t.config = &sc;
   for (guint i = 0; i < n_layers; i++)
     images[i] = (LoomSegmentImage) { planes[i], labels, w, h,
                                      loom_plugin_has_holes (alpha[i], n) ? alpha[i] : NULL };
-  result = loom_segment_train (device, &sc, images, n_layers, start, on_step, &state, NULL,
-                               &error);
-  if (result == NULL || ! loom_weights_save (result, path, &error))
+  t.images   = images;
+  t.n_images = n_layers;
+  t.start  = start;
+  if (run_mode == GIMP_RUN_INTERACTIVE)
+    {
+      const gchar *curves[] = { "loss", NULL };
+      gchar       *title    = g_strdup_printf ("Loom: Training '%s'", model_name);
+      guint8      *rgba     = loom_plugin_read_rgba8 (drawable);
+
+      preview_image (&t, drawable, rgba);
+      g_free (rgba);
+      t.preview_device = loom_device_open ("cpu", &error);
+      if (t.preview_device == NULL)
+        {
+          g_free (title);
+          goto fail;
+        }
+      t.window = loom_train_window_new (LOOM_PROC_TRAIN_SEG "-window", title,
+                                        loom_device_get_info (device)->name, curves);
+      g_free (title);
+      loom_train_window_run (t.window, train_thread, &t);
+    }
+  else
+    {
+      loom_plugin_progress_init (&t.bar, "Training", device);
+      train_thread (&t);
+    }
+  result = g_steal_pointer (&t.result);
+  if (result == NULL)
+    {
+      g_propagate_error (&error, g_steal_pointer (&t.error));
+      goto fail;
+    }
+  if (t.window != NULL &&
+      loom_train_window_get_state (t.window) == LOOM_TRAIN_WINDOW_CANCEL)
+    {
+      ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+      goto out;
+    }
+
+  g_clear_pointer (&t.window, loom_train_window_free);
+  if (! loom_weights_save (result, path, &error))
     goto fail;
+  g_remove (ckpt_path);   /* the model has it all now */
 
   if (segment_after)
     {
@@ -380,6 +566,16 @@ train_run (GimpProcedure        *procedure,
 fail:
   ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
 out:
+  /* Only a killed plug-in leaves its checkpoint behind. */
+  if (ckpt_path != NULL)
+    g_remove (ckpt_path);
+  loom_train_window_free (t.window);
+  if (t.preview_device != NULL)
+    loom_device_free (t.preview_device);
+  g_clear_error (&t.error);
+  g_free (t.small_planes);
+  g_free (t.small_alpha);
+  g_free (t.small_rgba);
   if (device != NULL)
     loom_device_free (device);
   if (result != NULL)
@@ -392,8 +588,10 @@ out:
   g_free (model_name);
   g_free (label_name);
   g_free (dir);
+  g_free (ckpt_dir);
   g_free (file_name);
   g_free (path);
+  g_free (ckpt_path);
   g_free (start_path);
   g_clear_object (&init_file);
   g_free (init_path);
