@@ -1,6 +1,7 @@
 /* glue.c -- layers <-> tensors, the device, the models folder, progress,
  * and the layers a segmentation makes. */
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -159,6 +160,39 @@ gchar *
 loom_plugin_checkpoints_dir (void)
 {
   return g_build_filename (gimp_directory (), "loom", "checkpoints", NULL);
+}
+
+gboolean
+loom_plugin_model_paths (const gchar  *model_name,
+                         gchar       **path,
+                         gchar       **checkpoint,
+                         GError      **error)
+{
+  gchar *dir       = loom_plugin_models_dir ();
+  gchar *ckpt_dir  = loom_plugin_checkpoints_dir ();
+  gchar *file_name = g_strconcat (model_name, ".safetensors", NULL);
+  gboolean ok      = TRUE;
+
+  *path = *checkpoint = NULL;
+  if (g_mkdir_with_parents (dir, 0755) != 0 || g_mkdir_with_parents (ckpt_dir, 0755) != 0)
+    {
+      gint saved = errno;
+
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0, "Cannot make the folder %s: %s",
+                   g_file_test (dir, G_FILE_TEST_IS_DIR) ? ckpt_dir : dir,
+                   g_strerror (saved));
+      ok = FALSE;
+    }
+  else
+    {
+      *path       = g_build_filename (dir, file_name, NULL);
+      *checkpoint = g_build_filename (ckpt_dir, file_name, NULL);
+    }
+  g_free (dir);
+  g_free (ckpt_dir);
+  g_free (file_name);
+
+  return ok;
 }
 
 GFile *

@@ -68,6 +68,11 @@ gchar        *loom_plugin_models_dir     (void);
 /* <gimp_directory ()>/loom/checkpoints (newly allocated): where training
  * keeps its checkpoints until the model is saved. */
 gchar        *loom_plugin_checkpoints_dir (void);
+/* Where a training saves MODEL_NAME: *PATH in the models folder, and
+ * *CHECKPOINT in the checkpoints folder (both folders made, both newly
+ * allocated), or FALSE and an error. */
+gboolean      loom_plugin_model_paths    (const gchar *model_name, gchar **path,
+                                          gchar **checkpoint, GError **error);
 /* FILE's name without its folder and ".safetensors" (how layers name a model). */
 gchar        *loom_plugin_model_name     (GFile *file);
 /* The first layer of IMAGE other than DRAWABLE (a dialog's default label
@@ -137,6 +142,18 @@ void                 loom_train_window_update      (LoomTrainWindow *window, gui
                                                     double eta);
 /* A new preview picture (referenced; shown scaled to fit 256 pixels). */
 void                 loom_train_window_set_preview (LoomTrainWindow *window, GdkPixbuf *preview);
+/* The same from RGBA, W × H pixels of "R'G'B'A u8" (copied). */
+void                 loom_train_window_set_preview_rgba8 (LoomTrainWindow *window,
+                                                          const guint8 *rgba, guint w, guint h);
+/* What makes the preview: FUNC (DATA), in the training thread, at every
+ * EVERY-th step (a checkpoint's) while the training runs. */
+void                 loom_train_window_set_previewer (LoomTrainWindow *window, guint every,
+                                                      GFunc func, gpointer data);
+/* A training's per-step callback with the window: update, the preview
+ * when due; whether to go on (FALSE after Stop or Cancel). */
+gboolean             loom_train_window_step        (LoomTrainWindow *window, guint step,
+                                                    guint total, const float *losses,
+                                                    double eta);
 /* A line under the curve ("Saving the model…"). */
 void                 loom_train_window_set_status  (LoomTrainWindow *window, const gchar *text);
 LoomTrainWindowState loom_train_window_get_state   (LoomTrainWindow *window);
