@@ -686,19 +686,29 @@ loom_plugin_model_name (GFile *file)
   return base;
 }
 
-GimpLayer *
-loom_plugin_other_layer (GimpImage    *image,
-                         GimpDrawable *drawable)
+void
+loom_plugin_default_label_layer (GimpProcedureConfig *config,
+                                 GimpImage           *image,
+                                 GimpDrawable        *drawable)
 {
-  GimpLayer **layers = gimp_image_get_layers (image);
-  GimpLayer  *found  = NULL;
+  GimpLayer  *label = NULL;
+  GimpLayer **layers;
 
-  for (gint i = 0; layers != NULL && layers[i] != NULL && found == NULL; i++)
+  g_object_get (config, "label-layer", &label, NULL);
+  if (label != NULL)
+    {
+      g_object_unref (label);   /* g_object_get's reference */
+      return;
+    }
+  /* the image's layers are libgimp's: not ours to unref */
+  layers = gimp_image_get_layers (image);
+  for (gint i = 0; layers != NULL && layers[i] != NULL; i++)
     if (GIMP_DRAWABLE (layers[i]) != drawable)
-      found = layers[i];
+      {
+        g_object_set (config, "label-layer", layers[i], NULL);
+        break;
+      }
   g_free (layers);
-
-  return found;
 }
 
 gboolean

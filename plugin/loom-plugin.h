@@ -75,9 +75,10 @@ gboolean      loom_plugin_model_paths    (const gchar *model_name, gchar **path,
                                           gchar **checkpoint, GError **error);
 /* FILE's name without its folder and ".safetensors" (how layers name a model). */
 gchar        *loom_plugin_model_name     (GFile *file);
-/* The first layer of IMAGE other than DRAWABLE (a dialog's default label
- * layer), or NULL. */
-GimpLayer    *loom_plugin_other_layer    (GimpImage *image, GimpDrawable *drawable);
+/* A dialog's default label layer: CONFIG's "label-layer", when it has
+ * none, becomes the first layer of IMAGE other than DRAWABLE. */
+void          loom_plugin_default_label_layer (GimpProcedureConfig *config, GimpImage *image,
+                                               GimpDrawable *drawable);
 /* Whether NAME (a model name argument) makes one file in the models
  * folder, else an error saying what a name may be; a ".safetensors" at
  * its end is cut off in place. */

@@ -524,12 +524,7 @@ train_generator_run (GimpProcedure        *procedure,
     {
       /* label → image: another layer as the label layer to begin with */
       if (drawables != NULL && drawables[0] != NULL)
-        {
-          g_object_get (config, "label-layer", &label_src, NULL);
-          if (label_src == NULL && (label_src = loom_plugin_other_layer (image, drawables[0])) != NULL)
-            g_object_set (config, "label-layer", label_src, NULL);
-          g_clear_object (&label_src);
-        }
+        loom_plugin_default_label_layer (config, image, drawables[0]);
       if (! loom_plugin_dialog_run (procedure, config, "Loom: Train Generator"))
         {
           g_ptr_array_unref (buffers);

@@ -299,10 +299,7 @@ train_run (GimpProcedure        *procedure,
 
   if (run_mode == GIMP_RUN_INTERACTIVE)
     {
-      g_object_get (config, "label-layer", &label_src, NULL);
-      if (label_src == NULL && (label_src = loom_plugin_other_layer (image, drawable)) != NULL)
-        g_object_set (config, "label-layer", label_src, NULL);
-      g_clear_object (&label_src);
+      loom_plugin_default_label_layer (config, image, drawable);
       if (! loom_plugin_dialog_run (procedure, config, "Loom: Train Segmentation"))
         return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
     }
