@@ -845,18 +845,32 @@ loom_plugin_dialog_run (GimpProcedure       *procedure,
   return loom_plugin_dialog_run_full (procedure, config, title, NULL);
 }
 
-gboolean
-loom_plugin_dialog_run_full (GimpProcedure       *procedure,
-                             GimpProcedureConfig *config,
-                             const gchar         *title,
-                             const gchar         *note)
+GtkWidget *
+loom_plugin_dialog_new (GimpProcedure       *procedure,
+                        GimpProcedureConfig *config,
+                        const gchar         *title,
+                        const gchar         *note)
 {
   GtkWidget *dialog;
-  gboolean   run;
 
   gimp_ui_init (LOOM_PLUGIN_BINARY);
   dialog = gimp_procedure_dialog_new (procedure, config, title);
-  gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), NULL);
+  if (GIMP_IS_IMAGE_PROCEDURE (procedure))
+    gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), NULL);
+  else
+    {
+      /* A plain procedure's run mode is one of its arguments, which the
+       * dialog would show as a choice: every argument but that one. */
+      gint         n;
+      GParamSpec **args  = gimp_procedure_get_arguments (procedure, &n);
+      GList       *names = NULL;
+
+      for (gint i = n - 1; i >= 0; i--)
+        if (g_strcmp0 (args[i]->name, "run-mode") != 0)
+          names = g_list_prepend (names, (gpointer) args[i]->name);
+      gimp_procedure_dialog_fill_list (GIMP_PROCEDURE_DIALOG (dialog), names);
+      g_list_free (names);
+    }
   if (note != NULL)
     {
       GtkWidget *label = gimp_procedure_dialog_get_label (GIMP_PROCEDURE_DIALOG (dialog),
@@ -881,10 +895,30 @@ loom_plugin_dialog_run_full (GimpProcedure       *procedure,
           g_signal_connect_after (widget, "size-allocate", G_CALLBACK (chooser_allocated), NULL);
       }
   }
+
+  return dialog;
+}
+
+gboolean
+loom_plugin_dialog_wait (GimpProcedure *procedure,
+                         GtkWidget     *dialog)
+{
+  gboolean run;
+
   loom_plugin_screenshot_then_press (GTK_DIALOG (dialog), gimp_procedure_get_name (procedure),
                                      GTK_RESPONSE_OK);
   run = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
   gtk_widget_destroy (dialog);
 
   return run;
+}
+
+gboolean
+loom_plugin_dialog_run_full (GimpProcedure       *procedure,
+                             GimpProcedureConfig *config,
+                             const gchar         *title,
+                             const gchar         *note)
+{
+  return loom_plugin_dialog_wait (procedure,
+                                  loom_plugin_dialog_new (procedure, config, title, note));
 }

@@ -90,6 +90,12 @@ gboolean      loom_plugin_dialog_run     (GimpProcedure *procedure, GimpProcedur
 gboolean      loom_plugin_dialog_run_full (GimpProcedure *procedure,
                                            GimpProcedureConfig *config,
                                            const gchar *title, const gchar *note);
+/* The two halves of loom_plugin_dialog_run_full, for a procedure that
+ * adds to its dialog in between (which arguments apply to which choice):
+ * the dialog filled, then run (with the screenshot hook) and destroyed. */
+GtkWidget    *loom_plugin_dialog_new     (GimpProcedure *procedure, GimpProcedureConfig *config,
+                                          const gchar *title, const gchar *note);
+gboolean      loom_plugin_dialog_wait    (GimpProcedure *procedure, GtkWidget *dialog);
 /* The test suite's screenshots (tests/test-plugin-dialogs.py), off unless
  * $LOOM_PLUGIN_SCREENSHOTS names a folder: then DIALOG, once drawn, saves
  * itself as <that folder>/NAME.png and clicks its button for RESPONSE. */

@@ -472,6 +472,42 @@ make_sample (GimpImage           *image,
   return layer;
 }
 
+/* ---- the dialog ---------------------------------------------------------------- */
+
+/* PROPERTY of DIALOG usable only while "kind" is KIND (a choice's id). */
+static void
+sensitive_for_kind (GtkWidget   *dialog,
+                    const gchar *property,
+                    const gchar *kind)
+{
+  GimpValueArray *values = gimp_value_array_new (1);
+  GValue          value  = G_VALUE_INIT;
+
+  g_value_init (&value, G_TYPE_STRING);
+  g_value_set_string (&value, kind);
+  gimp_value_array_append (values, &value);
+  g_value_unset (&value);
+  /* the dialog takes VALUES */
+  gimp_procedure_dialog_set_sensitive_if_in (GIMP_PROCEDURE_DIALOG (dialog), property, NULL,
+                                             "kind", values, TRUE);
+}
+
+/* The arguments of one kind greyed out for the others: a label layer
+ * chosen by default must not look like part of a texture's training. */
+static GtkWidget *
+generator_dialog (GimpProcedure       *procedure,
+                  GimpProcedureConfig *config)
+{
+  GtkWidget *dialog = loom_plugin_dialog_new (procedure, config, "Loom: Train Generator",
+                                              NULL);
+
+  sensitive_for_kind (dialog, "label-layer", "label-to-image");
+  sensitive_for_kind (dialog, "folder", "images");
+  sensitive_for_kind (dialog, "tileable", "texture");
+
+  return dialog;
+}
+
 /* ---- the procedure ----------------------------------------------------------- */
 
 static GimpValueArray *
@@ -525,7 +561,7 @@ train_generator_run (GimpProcedure        *procedure,
       /* label → image: another layer as the label layer to begin with */
       if (drawables != NULL && drawables[0] != NULL)
         loom_plugin_default_label_layer (config, image, drawables[0]);
-      if (! loom_plugin_dialog_run (procedure, config, "Loom: Train Generator"))
+      if (! loom_plugin_dialog_wait (procedure, generator_dialog (procedure, config)))
         {
           g_ptr_array_unref (buffers);
           return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
