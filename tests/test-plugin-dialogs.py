@@ -11,10 +11,12 @@ plug-in's screenshot hook (LOOM_PLUGIN_SCREENSHOTS=DIR, in plugin/glue.c)
 saves each dialog, once drawn, as DIR/<procedure>.png and clicks OK; Loom's
 training window saves DIR/<procedure>-window.png after its first preview
 and clicks Stop or Cancel, as LOOM_PLUGIN_SCREENSHOTS_PRESS says.  Three
-GIMP sessions, since that variable is GIMP's environment: Cancel (no model,
-no checkpoint, the image's layers unchanged), then Stop (the model saved
-and usable: segment-after made its layer in the label colours, the
-checkpoint gone) followed by the other procedures, then a batch training
+GIMP sessions, since that variable is GIMP's environment: Cancel of Train
+Segmentation and Train Generator (no model, no checkpoint, the image's
+layers unchanged), then Stop (the model saved and usable: segment-after
+made its layer in the label colours, the checkpoint gone) followed by the
+other procedures (Preferences without an image: loomrc written) and Train
+Generator's Stop (model, sample, no checkpoint), then a batch training
 whose plug-in is killed once its first checkpoint is there, as GIMP kills
 it on Cancel (the checkpoint stays, the models folder and the image
 unchanged).
