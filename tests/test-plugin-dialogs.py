@@ -10,7 +10,7 @@ DIALOGS RUN-INTERACTIVE on a 64 × 48 image with a label layer.  The
 plug-in's screenshot hook (LOOM_PLUGIN_SCREENSHOTS=DIR, in plugin/glue.c)
 saves each dialog, once drawn, as DIR/<procedure>.png and clicks OK; Loom's
 training window saves DIR/<procedure>-window.png after its first preview
-and clicks Stop or Cancel, as LOOM_PLUGIN_SCREENSHOTS_PRESS says.  Three
+and clicks Stop or Cancel, as LOOM_PLUGIN_SCREENSHOTS_PRESS says.  Four
 GIMP sessions, since that variable is GIMP's environment: Cancel of Train
 Segmentation and Train Generator (no model, no checkpoint, the image's
 layers unchanged), then Stop (the model saved and usable: segment-after
@@ -19,7 +19,7 @@ other procedures (Preferences without an image: loomrc written) and Train
 Generator's Stop (model, sample, no checkpoint), then a batch training
 whose plug-in is killed once its first checkpoint is there, as GIMP kills
 it on Cancel (the checkpoint stays, the models folder and the image
-unchanged).
+unchanged), and the same for a batch Train Generator.
 
 The pictures are checked (size, not blank) and kept in ARTIFACTS (the
 build tree's test-artifacts/dialogs/), their paths printed.  A procedure
@@ -70,6 +70,10 @@ GEN_RUN = {"proc": GEN,
 KILLED_RUN = {"proc": TRAIN, "label_layer": True, "run_mode": "noninteractive",
               "args": {"model-name": "killed", "steps": 100000, "seconds": 120.0, "seed": 1,
                        "depth": 2, "base": 8, "segment-after": True}}
+# The same for the generator, a session of its own (one file to wait for).
+KILLED_GEN_RUN = {"proc": GEN, "run_mode": "noninteractive",
+                  "args": {**GEN_RUN["args"], "model-name": "killed-gen", "steps": 100000,
+                           "seconds": 120.0}}
 DIALOGS = [
     {"proc": "plug-in-loom-segment", "args": {"confidence-layer": True}},
     {"proc": "plug-in-loom-generate", "args": {"model-file": "file:" + TEX,
@@ -250,11 +254,12 @@ def provenance(path):
     return json.loads(header["__metadata__"]["loom.provenance"])
 
 
-def tests(cancel, stop, killed):
+def tests(cancel, stop, killed, killed_gen):
     """(name, function) of every check, in TAP order."""
     cancel_shots, cancel_runs, cancel_log, cancel_files, _ = cancel
     stop_shots, stop_runs, stop_log, stop_files, _ = stop
     _, killed_runs, killed_log, killed_files, killed_pids = killed
+    _, kgen_runs, kgen_log, kgen_files, kgen_pids = killed_gen
     cancel_log_full, stop_log_full = (open(os.path.join(ARTIFACTS, f"gimp-{p}.log")).read()
                                       for p in ("cancel", "stop"))
     model = os.path.join(MODELS, "window.safetensors")
@@ -328,6 +333,18 @@ def tests(cancel, stop, killed):
         steps = provenance(os.path.join(CHECKPOINTS, "killed.safetensors"))["steps"]
         check(steps == 50, f"the checkpoint has {steps} steps, not 50")
 
+    def t_killed_gen():
+        check(kgen_pids, f"the plug-in was never killed (no checkpoint?); {kgen_log}")
+        r = result(kgen_runs, kgen_log, GEN)
+        check(r["status"] != "success", f"status {r['status']}")
+        check(r["after"] == r["before"], f"layers changed: {r['before']} -> {r['after']}")
+        check(kgen_files[MODELS] == killed_files[MODELS],
+              f"the models folder changed: {killed_files[MODELS]} -> {kgen_files[MODELS]}")
+        check(kgen_files[CHECKPOINTS] == sorted(killed_files[CHECKPOINTS] + ["killed-gen.safetensors"]),
+              f"checkpoints {kgen_files[CHECKPOINTS]}")
+        steps = provenance(os.path.join(CHECKPOINTS, "killed-gen.safetensors"))["steps"]
+        check(steps == 50, f"the checkpoint has {steps} steps, not 50")
+
     def t_messages():
         # GIMP names mnemonic clashes between arguments and its buttons;
         # the transient-for assertion is libgimpui's in a GIMP without a
@@ -373,6 +390,7 @@ def tests(cancel, stop, killed):
     yield "train-generator window: Cancel keeps no model, the image as it was", t_gen_cancel
     yield "train-generator window: Stop at the first preview saves the model, adds a sample, drops the checkpoint", t_gen_stop
     yield "train-segmentation killed by GIMP: the checkpoint stays, no model, the image as it was", t_killed
+    yield "train-generator killed by GIMP: its checkpoint stays in loom/checkpoints, no model, the image as it was", t_killed_gen
     for d in DIALOGS:
         yield f"{d['proc']}: the dialog's OK runs it", t_dialog(d["proc"])
     yield "no mnemonic clashes, GTK warnings, criticals or sanitizer reports from the plug-in", t_messages
@@ -393,10 +411,12 @@ def main():
         stop = session(display, "stop", [TRAIN_RUN] + DIALOGS + [GEN_RUN])
         killed = session(display, "killed", [KILLED_RUN],
                          kill_at=os.path.join(CHECKPOINTS, "killed.safetensors"))
+        killed_gen = session(display, "killed-gen", [KILLED_GEN_RUN],
+                             kill_at=os.path.join(CHECKPOINTS, "killed-gen.safetensors"))
     finally:
         xvfb.terminate()
         xvfb.wait()
-    checks = list(tests(cancel, stop, killed))
+    checks = list(tests(cancel, stop, killed, killed_gen))
     print(f"1..{len(checks)}", flush=True)
     for n, (name, fn) in enumerate(checks, 1):
         try:
