@@ -1,6 +1,7 @@
 /* glue.c -- layers <-> tensors, the device, the models folder, progress,
  * and the layers a segmentation makes. */
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -159,6 +160,39 @@ gchar *
 loom_plugin_checkpoints_dir (void)
 {
   return g_build_filename (gimp_directory (), "loom", "checkpoints", NULL);
+}
+
+gboolean
+loom_plugin_model_paths (const gchar  *model_name,
+                         gchar       **path,
+                         gchar       **checkpoint,
+                         GError      **error)
+{
+  gchar *dir       = loom_plugin_models_dir ();
+  gchar *ckpt_dir  = loom_plugin_checkpoints_dir ();
+  gchar *file_name = g_strconcat (model_name, ".safetensors", NULL);
+  gboolean ok      = TRUE;
+
+  *path = *checkpoint = NULL;
+  if (g_mkdir_with_parents (dir, 0755) != 0 || g_mkdir_with_parents (ckpt_dir, 0755) != 0)
+    {
+      gint saved = errno;
+
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0, "Cannot make the folder %s: %s",
+                   g_file_test (dir, G_FILE_TEST_IS_DIR) ? ckpt_dir : dir,
+                   g_strerror (saved));
+      ok = FALSE;
+    }
+  else
+    {
+      *path       = g_build_filename (dir, file_name, NULL);
+      *checkpoint = g_build_filename (ckpt_dir, file_name, NULL);
+    }
+  g_free (dir);
+  g_free (ckpt_dir);
+  g_free (file_name);
+
+  return ok;
 }
 
 GFile *
@@ -652,19 +686,29 @@ loom_plugin_model_name (GFile *file)
   return base;
 }
 
-GimpLayer *
-loom_plugin_other_layer (GimpImage    *image,
-                         GimpDrawable *drawable)
+void
+loom_plugin_default_label_layer (GimpProcedureConfig *config,
+                                 GimpImage           *image,
+                                 GimpDrawable        *drawable)
 {
-  GimpLayer **layers = gimp_image_get_layers (image);
-  GimpLayer  *found  = NULL;
+  GimpLayer  *label = NULL;
+  GimpLayer **layers;
 
-  for (gint i = 0; layers != NULL && layers[i] != NULL && found == NULL; i++)
+  g_object_get (config, "label-layer", &label, NULL);
+  if (label != NULL)
+    {
+      g_object_unref (label);   /* g_object_get's reference */
+      return;
+    }
+  /* the image's layers are libgimp's: not ours to unref */
+  layers = gimp_image_get_layers (image);
+  for (gint i = 0; layers != NULL && layers[i] != NULL; i++)
     if (GIMP_DRAWABLE (layers[i]) != drawable)
-      found = layers[i];
+      {
+        g_object_set (config, "label-layer", layers[i], NULL);
+        break;
+      }
   g_free (layers);
-
-  return found;
 }
 
 gboolean
@@ -801,18 +845,32 @@ loom_plugin_dialog_run (GimpProcedure       *procedure,
   return loom_plugin_dialog_run_full (procedure, config, title, NULL);
 }
 
-gboolean
-loom_plugin_dialog_run_full (GimpProcedure       *procedure,
-                             GimpProcedureConfig *config,
-                             const gchar         *title,
-                             const gchar         *note)
+GtkWidget *
+loom_plugin_dialog_new (GimpProcedure       *procedure,
+                        GimpProcedureConfig *config,
+                        const gchar         *title,
+                        const gchar         *note)
 {
   GtkWidget *dialog;
-  gboolean   run;
 
   gimp_ui_init (LOOM_PLUGIN_BINARY);
   dialog = gimp_procedure_dialog_new (procedure, config, title);
-  gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), NULL);
+  if (GIMP_IS_IMAGE_PROCEDURE (procedure))
+    gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), NULL);
+  else
+    {
+      /* A plain procedure's run mode is one of its arguments, which the
+       * dialog would show as a choice: every argument but that one. */
+      gint         n;
+      GParamSpec **args  = gimp_procedure_get_arguments (procedure, &n);
+      GList       *names = NULL;
+
+      for (gint i = n - 1; i >= 0; i--)
+        if (g_strcmp0 (args[i]->name, "run-mode") != 0)
+          names = g_list_prepend (names, (gpointer) args[i]->name);
+      gimp_procedure_dialog_fill_list (GIMP_PROCEDURE_DIALOG (dialog), names);
+      g_list_free (names);
+    }
   if (note != NULL)
     {
       GtkWidget *label = gimp_procedure_dialog_get_label (GIMP_PROCEDURE_DIALOG (dialog),
@@ -837,10 +895,30 @@ loom_plugin_dialog_run_full (GimpProcedure       *procedure,
           g_signal_connect_after (widget, "size-allocate", G_CALLBACK (chooser_allocated), NULL);
       }
   }
+
+  return dialog;
+}
+
+gboolean
+loom_plugin_dialog_wait (GimpProcedure *procedure,
+                         GtkWidget     *dialog)
+{
+  gboolean run;
+
   loom_plugin_screenshot_then_press (GTK_DIALOG (dialog), gimp_procedure_get_name (procedure),
                                      GTK_RESPONSE_OK);
   run = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
   gtk_widget_destroy (dialog);
 
   return run;
+}
+
+gboolean
+loom_plugin_dialog_run_full (GimpProcedure       *procedure,
+                             GimpProcedureConfig *config,
+                             const gchar         *title,
+                             const gchar         *note)
+{
+  return loom_plugin_dialog_wait (procedure,
+                                  loom_plugin_dialog_new (procedure, config, title, note));
 }

@@ -68,11 +68,17 @@ gchar        *loom_plugin_models_dir     (void);
 /* <gimp_directory ()>/loom/checkpoints (newly allocated): where training
  * keeps its checkpoints until the model is saved. */
 gchar        *loom_plugin_checkpoints_dir (void);
+/* Where a training saves MODEL_NAME: *PATH in the models folder, and
+ * *CHECKPOINT in the checkpoints folder (both folders made, both newly
+ * allocated), or FALSE and an error. */
+gboolean      loom_plugin_model_paths    (const gchar *model_name, gchar **path,
+                                          gchar **checkpoint, GError **error);
 /* FILE's name without its folder and ".safetensors" (how layers name a model). */
 gchar        *loom_plugin_model_name     (GFile *file);
-/* The first layer of IMAGE other than DRAWABLE (a dialog's default label
- * layer), or NULL. */
-GimpLayer    *loom_plugin_other_layer    (GimpImage *image, GimpDrawable *drawable);
+/* A dialog's default label layer: CONFIG's "label-layer", when it has
+ * none, becomes the first layer of IMAGE other than DRAWABLE. */
+void          loom_plugin_default_label_layer (GimpProcedureConfig *config, GimpImage *image,
+                                               GimpDrawable *drawable);
 /* Whether NAME (a model name argument) makes one file in the models
  * folder, else an error saying what a name may be; a ".safetensors" at
  * its end is cut off in place. */
@@ -84,6 +90,12 @@ gboolean      loom_plugin_dialog_run     (GimpProcedure *procedure, GimpProcedur
 gboolean      loom_plugin_dialog_run_full (GimpProcedure *procedure,
                                            GimpProcedureConfig *config,
                                            const gchar *title, const gchar *note);
+/* The two halves of loom_plugin_dialog_run_full, for a procedure that
+ * adds to its dialog in between (which arguments apply to which choice):
+ * the dialog filled, then run (with the screenshot hook) and destroyed. */
+GtkWidget    *loom_plugin_dialog_new     (GimpProcedure *procedure, GimpProcedureConfig *config,
+                                          const gchar *title, const gchar *note);
+gboolean      loom_plugin_dialog_wait    (GimpProcedure *procedure, GtkWidget *dialog);
 /* The test suite's screenshots (tests/test-plugin-dialogs.py), off unless
  * $LOOM_PLUGIN_SCREENSHOTS names a folder: then DIALOG, once drawn, saves
  * itself as <that folder>/NAME.png and clicks its button for RESPONSE. */
@@ -137,6 +149,18 @@ void                 loom_train_window_update      (LoomTrainWindow *window, gui
                                                     double eta);
 /* A new preview picture (referenced; shown scaled to fit 256 pixels). */
 void                 loom_train_window_set_preview (LoomTrainWindow *window, GdkPixbuf *preview);
+/* The same from RGBA, W × H pixels of "R'G'B'A u8" (copied). */
+void                 loom_train_window_set_preview_rgba8 (LoomTrainWindow *window,
+                                                          const guint8 *rgba, guint w, guint h);
+/* What makes the preview: FUNC (DATA), in the training thread, at every
+ * EVERY-th step (a checkpoint's) while the training runs. */
+void                 loom_train_window_set_previewer (LoomTrainWindow *window, guint every,
+                                                      GFunc func, gpointer data);
+/* A training's per-step callback with the window: update, the preview
+ * when due; whether to go on (FALSE after Stop or Cancel). */
+gboolean             loom_train_window_step        (LoomTrainWindow *window, guint step,
+                                                    guint total, const float *losses,
+                                                    double eta);
 /* A line under the curve ("Saving the model…"). */
 void                 loom_train_window_set_status  (LoomTrainWindow *window, const gchar *text);
 LoomTrainWindowState loom_train_window_get_state   (LoomTrainWindow *window);

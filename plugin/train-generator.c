@@ -5,7 +5,6 @@
  * choices; save it in the user's models folder and optionally add one
  * sample made with it. */
 
-#include <errno.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -142,17 +141,76 @@ loom_train_generator_procedure_new (GimpPlugIn  *plug_in,
   return procedure;
 }
 
-/* ---- training, with what it reports in one place ------------------------ */
+/* ---- training, shown in Loom's window or on GIMP's progress bar -------- */
 
-/* Everything a training step reports goes through on_step: GIMP's
- * progress bar now; a training window of Loom's own (live losses, Stop =
- * keep the weights so far) would replace this state and on_step only. */
+#define PREVIEW_TEXTURE 128   /* a texture preview's side */
+#define PREVIEW_LABELS  256   /* a label → image preview's longest side, at most */
+
+/* One training run.  With the window it runs in a worker thread: nothing
+ * here calls libgimp. */
 typedef struct
 {
-  LoomPluginProgress bar;
-  guint              step;
-  float              d_loss, g_loss;
-} TrainState;
+  LoomDevice                 *device;
+  const LoomGenerativeConfig *config;
+  const LoomGenerativeImage  *images;
+  guint                       n_images;
+
+  LoomTrainWindow            *window;    /* NULL: GIMP's progress bar */
+  LoomPluginProgress          bar;
+
+  /* The preview: a sample of each checkpoint, made on a CPU device of its
+   * own (small, no GPU memory taken from the training): a texture of
+   * PREVIEW_TEXTURE, the DCGAN's one image, or the label layer scaled
+   * down (SW × SH, nearest: class numbers) rendered. */
+  LoomDevice                 *preview_device;
+  float                      *small_labels;
+  guint                       sw, sh;
+
+  LoomWeights                *result;
+  GError                     *error;
+} Training;
+
+static float *sample_planes (LoomDevice *device, LoomWeights *weights,
+                             const LoomGanConfig *gan, const float *labels,
+                             guint w, guint h, guint32 seed, GError **error);
+
+/* The checkpoint just written, as a sample (the same seed each time, so
+ * only the training changes it). */
+static void
+update_preview (gpointer data,
+                gpointer unused)
+{
+  Training      *t = data;
+  LoomWeights   *weights;
+  LoomGanConfig  gan;
+  float         *planes = NULL;
+  guint          w = t->sw, h = t->sh;
+  GError        *error = NULL;
+
+  weights = loom_weights_load (t->config->checkpoint, &error);
+  if (weights != NULL && loom_gan_config_from_weights (weights, &gan, &error))
+    planes = sample_planes (t->preview_device, weights, &gan, t->small_labels, w, h,
+                            t->config->seed, &error);
+  if (planes != NULL)
+    {
+      guint8 *rgba = g_new (guint8, 4 * (gsize) w * h);
+
+      loom_image_to_rgba8 (planes, gan.channels, w, h, rgba, 4 * (gsize) w);
+      loom_train_window_set_preview_rgba8 (t->window, rgba, w, h);
+      g_free (rgba);
+      g_free (planes);
+    }
+  else
+    {
+      gchar *text = g_strdup_printf ("No preview: %s", error->message);
+
+      loom_train_window_set_status (t->window, text);
+      g_free (text);
+    }
+  g_clear_error (&error);
+  if (weights != NULL)
+    loom_weights_free (weights);
+}
 
 static gboolean
 on_step (guint    step,
@@ -162,30 +220,50 @@ on_step (guint    step,
          double   eta,
          gpointer data)
 {
-  TrainState *s = data;
-  gchar       detail[48];
+  Training *t = data;
 
-  s->step   = step;
-  s->d_loss = d_loss;
-  s->g_loss = g_loss;
-  g_snprintf (detail, sizeof detail, "D %.3f, G %.3f", d_loss, g_loss);
-  loom_plugin_progress_show (&s->bar, step, total, detail, eta);
+  if (t->window == NULL)
+    {
+      gchar detail[48];
 
-  return TRUE;
+      g_snprintf (detail, sizeof detail, "D %.3f, G %.3f", d_loss, g_loss);
+      loom_plugin_progress_show (&t->bar, step, total, detail, eta);
+
+      return TRUE;
+    }
+
+  return loom_train_window_step (t->window, step, total, (const float[]) { d_loss, g_loss },
+                                 eta);
 }
 
-static LoomWeights *
-train (LoomDevice                 *device,
-       const LoomGenerativeConfig *config,
-       const LoomGenerativeImage  *images,
-       guint                       n_images,
-       TrainState                 *state,
-       GError                    **error)
+static gpointer
+train_thread (gpointer data)
 {
-  loom_plugin_progress_init (&state->bar, "Training", device);
+  Training *t = data;
 
-  return loom_generative_train (device, config, images, n_images, NULL, on_step, state,
-                                NULL, error);
+  t->result = loom_generative_train (t->device, t->config, t->images, t->n_images, NULL,
+                                     on_step, t, NULL, &t->error);
+
+  return NULL;
+}
+
+/* The W × H class numbers LABELS scaled down to at most PREVIEW_LABELS a
+ * side, nearest (a class is no average), for the preview. */
+static void
+preview_labels (Training    *t,
+                const float *labels,
+                guint        w,
+                guint        h)
+{
+  double scale = MIN (1.0, (double) PREVIEW_LABELS / MAX (w, h));
+
+  t->sw = MAX (1, (guint) (w * scale + 0.5));
+  t->sh = MAX (1, (guint) (h * scale + 0.5));
+  t->small_labels = g_new (float, (gsize) t->sw * t->sh);
+  for (guint y = 0; y < t->sh; y++)
+    for (guint x = 0; x < t->sw; x++)
+      t->small_labels[(gsize) y * t->sw + x] =
+        labels[(gsize) MIN (h - 1, (guint) (y / scale)) * w + MIN (w - 1, (guint) (x / scale))];
 }
 
 /* ---- the examples --------------------------------------------------------- */
@@ -331,46 +409,103 @@ log2_exact (guint v)
 
 /* ---- the sample ------------------------------------------------------------ */
 
-/* One sample of WEIGHTS as an RGB layer of IMAGE (not inserted): a W × H
- * texture, the DCGAN's side, or LABELS rendered; NULL and an error. */
-static GimpLayer *
-make_sample (GimpImage   *image,
-             LoomDevice  *device,
-             LoomWeights *weights,
-             const LoomGanConfig *gan,
-             const float *labels,
-             guint        w,
-             guint        h,
-             guint32      seed,
-             const gchar *model_name,
-             GError     **error)
+/* One sample of WEIGHTS as CHANNELS × H × W planes (free with g_free): a
+ * W × H texture, the DCGAN's side, or LABELS (W × H) rendered; NULL and an
+ * error. */
+static float *
+sample_planes (LoomDevice          *device,
+               LoomWeights         *weights,
+               const LoomGanConfig *gan,
+               const float         *labels,
+               guint                w,
+               guint                h,
+               guint32              seed,
+               GError             **error)
 {
-  float      *planes = g_new (float, (gsize) gan->channels * w * h);
-  guint8     *rgba   = g_new (guint8, 4 * (gsize) w * h);
-  GimpLayer  *layer  = NULL;
-  gboolean    ok;
+  float    *planes = g_new (float, (gsize) gan->channels * w * h);
+  gboolean  ok;
 
   ok = gan->kind == LOOM_GAN_PIX2PIX
      ? loom_generative_render (device, weights, labels, w, h, seed, 0, planes, error)
      : loom_generative_generate (device, weights, 1, seed, w, h, 0, planes, NULL, error);
-  if (ok)
-    {
-      gchar      *name = g_strdup_printf ("Generated (%s, seed %u)", model_name, seed);
-      GeglBuffer *buffer;
+  if (! ok)
+    g_clear_pointer (&planes, g_free);
 
-      loom_image_to_rgba8 (planes, gan->channels, w, h, rgba, 4 * (gsize) w);
-      layer  = gimp_layer_new (image, name, w, h, GIMP_RGB_IMAGE, 100.0,
-                               GIMP_LAYER_MODE_NORMAL);
-      buffer = gimp_drawable_get_buffer (GIMP_DRAWABLE (layer));
-      gegl_buffer_set (buffer, GEGL_RECTANGLE (0, 0, w, h), 0, babl_format ("R'G'B'A u8"),
-                       rgba, GEGL_AUTO_ROWSTRIDE);
-      g_object_unref (buffer);   /* flushes the pixels to GIMP */
-      g_free (name);
-    }
+  return planes;
+}
+
+/* The same as an RGB layer of IMAGE (not inserted); NULL and an error. */
+static GimpLayer *
+make_sample (GimpImage           *image,
+             LoomDevice          *device,
+             LoomWeights         *weights,
+             const LoomGanConfig *gan,
+             const float         *labels,
+             guint                w,
+             guint                h,
+             guint32              seed,
+             const gchar         *model_name,
+             GError             **error)
+{
+  float      *planes = sample_planes (device, weights, gan, labels, w, h, seed, error);
+  guint8     *rgba;
+  gchar      *name;
+  GimpLayer  *layer;
+  GeglBuffer *buffer;
+
+  if (planes == NULL)
+    return NULL;
+
+  rgba = g_new (guint8, 4 * (gsize) w * h);
+  name = g_strdup_printf ("Generated (%s, seed %u)", model_name, seed);
+  loom_image_to_rgba8 (planes, gan->channels, w, h, rgba, 4 * (gsize) w);
+  layer  = gimp_layer_new (image, name, w, h, GIMP_RGB_IMAGE, 100.0,
+                           GIMP_LAYER_MODE_NORMAL);
+  buffer = gimp_drawable_get_buffer (GIMP_DRAWABLE (layer));
+  gegl_buffer_set (buffer, GEGL_RECTANGLE (0, 0, w, h), 0, babl_format ("R'G'B'A u8"),
+                   rgba, GEGL_AUTO_ROWSTRIDE);
+  g_object_unref (buffer);   /* flushes the pixels to GIMP */
+  g_free (name);
   g_free (planes);
   g_free (rgba);
 
   return layer;
+}
+
+/* ---- the dialog ---------------------------------------------------------------- */
+
+/* PROPERTY of DIALOG usable only while "kind" is KIND (a choice's id). */
+static void
+sensitive_for_kind (GtkWidget   *dialog,
+                    const gchar *property,
+                    const gchar *kind)
+{
+  GimpValueArray *values = gimp_value_array_new (1);
+  GValue          value  = G_VALUE_INIT;
+
+  g_value_init (&value, G_TYPE_STRING);
+  g_value_set_string (&value, kind);
+  gimp_value_array_append (values, &value);
+  g_value_unset (&value);
+  /* the dialog takes VALUES */
+  gimp_procedure_dialog_set_sensitive_if_in (GIMP_PROCEDURE_DIALOG (dialog), property, NULL,
+                                             "kind", values, TRUE);
+}
+
+/* The arguments of one kind greyed out for the others: a label layer
+ * chosen by default must not look like part of a texture's training. */
+static GtkWidget *
+generator_dialog (GimpProcedure       *procedure,
+                  GimpProcedureConfig *config)
+{
+  GtkWidget *dialog = loom_plugin_dialog_new (procedure, config, "Loom: Train Generator",
+                                              NULL);
+
+  sensitive_for_kind (dialog, "label-layer", "label-to-image");
+  sensitive_for_kind (dialog, "folder", "images");
+  sensitive_for_kind (dialog, "tileable", "texture");
+
+  return dialog;
 }
 
 /* ---- the procedure ----------------------------------------------------------- */
@@ -390,7 +525,7 @@ train_generator_run (GimpProcedure        *procedure,
   gchar                *folder_path = NULL;
   gchar                *model_name = NULL;
   gchar                *what       = NULL;
-  gchar                *dir = NULL, *file_name = NULL, *path = NULL;
+  gchar                *path = NULL, *ckpt_path = NULL;
   gint                  kind, size, steps, seed, width, batch;
   gdouble               seconds;
   gboolean              tileable, generate_after, selected = FALSE;
@@ -404,7 +539,7 @@ train_generator_run (GimpProcedure        *procedure,
   LoomWeights          *result  = NULL;
   LoomDevice           *device  = NULL;
   LoomGenerativeConfig  gc;
-  TrainState            state = { 0 };
+  Training              t = { 0 };
   GimpValueArray       *ret;
   GError               *error = NULL;
 
@@ -425,13 +560,8 @@ train_generator_run (GimpProcedure        *procedure,
     {
       /* label → image: another layer as the label layer to begin with */
       if (drawables != NULL && drawables[0] != NULL)
-        {
-          g_object_get (config, "label-layer", &label_src, NULL);
-          if (label_src == NULL && (label_src = loom_plugin_other_layer (image, drawables[0])) != NULL)
-            g_object_set (config, "label-layer", label_src, NULL);
-          g_clear_object (&label_src);
-        }
-      if (! loom_plugin_dialog_run (procedure, config, "Loom: Train Generator"))
+        loom_plugin_default_label_layer (config, image, drawables[0]);
+      if (! loom_plugin_dialog_wait (procedure, generator_dialog (procedure, config)))
         {
           g_ptr_array_unref (buffers);
           return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
@@ -622,27 +752,65 @@ train_generator_run (GimpProcedure        *procedure,
   if (batch > 0)
     gc.batch = (guint) batch;
 
-  dir = loom_plugin_models_dir ();
-  if (g_mkdir_with_parents (dir, 0755) != 0)
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, "Cannot make the models folder %s: %s",
-                   dir, g_strerror (errno));
-      goto fail;
-    }
-  file_name = g_strconcat (model_name, ".safetensors", NULL);
-  path = g_build_filename (dir, file_name, NULL);
-  /* Cancel on GIMP's progress bar kills the plug-in: a checkpoint keeps
-   * the work so far (saved atomically, never half a file). */
-  gc.checkpoint = path;
-  gc.checkpoint_every = 100;
+  /* GIMP may kill the plug-in (Cancel on its progress bar): a checkpoint
+   * off to the side keeps the work so far, and the models folder only
+   * ever gets a finished model. */
+  if (! loom_plugin_model_paths (model_name, &path, &ckpt_path, &error))
+    goto fail;
+  gc.checkpoint = ckpt_path;
+  gc.checkpoint_every = 50;
 
   device = loom_plugin_open_device (&error);
   if (device == NULL)
     goto fail;
 
-  result = train (device, &gc, images, buffers->len, &state, &error);
-  if (result == NULL || ! loom_weights_save (result, path, &error))
+  t.device   = device;
+  t.config   = &gc;
+  t.images   = images;
+  t.n_images = buffers->len;
+  if (run_mode == GIMP_RUN_INTERACTIVE)
+    {
+      const gchar *curves[] = { "D", "G", NULL };
+      gchar       *title    = g_strdup_printf ("Loom: Training '%s'", model_name);
+
+      if (kind == KIND_LABELS)
+        preview_labels (&t, labels, region.width, region.height);
+      else
+        t.sw = t.sh = kind == KIND_IMAGES ? side : PREVIEW_TEXTURE;
+      t.preview_device = loom_device_open ("cpu", &error);
+      if (t.preview_device == NULL)
+        {
+          g_free (title);
+          goto fail;
+        }
+      t.window = loom_train_window_new (LOOM_PROC_TRAIN_GEN "-window", title,
+                                        loom_device_get_info (device)->name, curves);
+      loom_train_window_set_previewer (t.window, gc.checkpoint_every, update_preview, &t);
+      g_free (title);
+      loom_train_window_run (t.window, train_thread, &t);
+    }
+  else
+    {
+      loom_plugin_progress_init (&t.bar, "Training", device);
+      train_thread (&t);
+    }
+  result = g_steal_pointer (&t.result);
+  if (result == NULL)
+    {
+      g_propagate_error (&error, g_steal_pointer (&t.error));
+      goto fail;
+    }
+  if (t.window != NULL &&
+      loom_train_window_get_state (t.window) == LOOM_TRAIN_WINDOW_CANCEL)
+    {
+      ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+      goto out;
+    }
+
+  g_clear_pointer (&t.window, loom_train_window_free);
+  if (! loom_weights_save (result, path, &error))
     goto fail;
+  g_remove (ckpt_path);   /* the model has it all now */
 
   if (generate_after)
     {
@@ -695,6 +863,14 @@ train_generator_run (GimpProcedure        *procedure,
 fail:
   ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
 out:
+  /* Only a killed plug-in leaves its checkpoint behind. */
+  if (ckpt_path != NULL)
+    g_remove (ckpt_path);
+  loom_train_window_free (t.window);
+  if (t.preview_device != NULL)
+    loom_device_free (t.preview_device);
+  g_clear_error (&t.error);
+  g_free (t.small_labels);
   if (device != NULL)
     loom_device_free (device);
   if (result != NULL)
@@ -707,9 +883,8 @@ out:
   g_free (folder_path);
   g_free (model_name);
   g_free (what);
-  g_free (dir);
-  g_free (file_name);
   g_free (path);
+  g_free (ckpt_path);
   g_free (images);
   g_free (labels);
   g_free (label_rgba);

@@ -54,6 +54,11 @@ struct _LoomTrainWindow
   guint       pending_step;   /* … made at this step */
   gchar      *status;         /* a line not yet shown */
   gboolean    dirty;
+
+  /* The preview's maker (training thread, set before it starts). */
+  guint       preview_every;
+  GFunc       preview_func;
+  gpointer    preview_data;
 };
 
 /* Curve colours that read on light and dark themes. */
@@ -504,6 +509,56 @@ loom_train_window_set_preview (LoomTrainWindow *window,
   window->pending_step = window->step;
   window->dirty = TRUE;
   g_mutex_unlock (&window->lock);
+}
+
+static void
+free_pixels (guchar   *pixels,
+             gpointer  data)
+{
+  g_free (pixels);
+}
+
+void
+loom_train_window_set_preview_rgba8 (LoomTrainWindow *window,
+                                     const guint8    *rgba,
+                                     guint            w,
+                                     guint            h)
+{
+  GdkPixbuf *pixbuf = gdk_pixbuf_new_from_data (g_memdup2 (rgba, 4 * (gsize) w * h),
+                                                GDK_COLORSPACE_RGB, TRUE, 8, w, h, 4 * w,
+                                                free_pixels, NULL);
+
+  loom_train_window_set_preview (window, pixbuf);
+  g_object_unref (pixbuf);
+}
+
+void
+loom_train_window_set_previewer (LoomTrainWindow *window,
+                                 guint            every,
+                                 GFunc            func,
+                                 gpointer         data)
+{
+  window->preview_every = every;
+  window->preview_func  = func;
+  window->preview_data  = data;
+}
+
+gboolean
+loom_train_window_step (LoomTrainWindow *window,
+                        guint            step,
+                        guint            total,
+                        const float     *losses,
+                        double           eta)
+{
+  loom_train_window_update (window, step, total, losses, eta);
+  /* The training wrote its checkpoint just before calling this step's
+   * callback: the previewer reads it. */
+  if (window->preview_func != NULL && window->preview_every > 0 &&
+      step % window->preview_every == 0 &&
+      loom_train_window_get_state (window) == LOOM_TRAIN_WINDOW_RUNNING)
+    window->preview_func (window->preview_data, NULL);
+
+  return loom_train_window_get_state (window) == LOOM_TRAIN_WINDOW_RUNNING;
 }
 
 void

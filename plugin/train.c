@@ -2,7 +2,6 @@
  * from labels painted on a layer, save it in the user's models folder, and
  * optionally segment the layer with it. */
 
-#include <errno.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -133,18 +132,13 @@ typedef struct
   GError                  *error;
 } Training;
 
-static void
-free_pixels (guchar   *pixels,
-             gpointer  data)
-{
-  g_free (pixels);
-}
-
 /* The checkpoint just written, segmented on the small image, its label
  * colours over the picture. */
 static void
-update_preview (Training *t)
+update_preview (gpointer data,
+                gpointer unused)
 {
+  Training    *t = data;
   LoomWeights *weights;
   GArray      *colors  = NULL;
   float       *classes = g_new (float, (gsize) t->sw * t->sh);
@@ -181,15 +175,7 @@ update_preview (Training *t)
           dst[c] = lab[3] != 0 ? (guint8) ((2 * lab[c] + src[c] + 1) / 3) : src[c];
         dst[3] = src[3];
       }
-  {
-    GdkPixbuf *pixbuf = gdk_pixbuf_new_from_data (out, GDK_COLORSPACE_RGB, TRUE, 8,
-                                                  t->sw, t->sh, 4 * t->sw,
-                                                  free_pixels, NULL);
-
-    out = NULL;   /* the pixbuf's now */
-    loom_train_window_set_preview (t->window, pixbuf);
-    g_object_unref (pixbuf);
-  }
+  loom_train_window_set_preview_rgba8 (t->window, out, t->sw, t->sh);
 
 out:
   g_clear_error (&error);
@@ -221,12 +207,7 @@ on_step (guint    step,
       return TRUE;
     }
 
-  loom_train_window_update (t->window, step, total, &loss, eta);
-  if (t->config->checkpoint_every > 0 && step % t->config->checkpoint_every == 0 &&
-      loom_train_window_get_state (t->window) == LOOM_TRAIN_WINDOW_RUNNING)
-    update_preview (t);
-
-  return loom_train_window_get_state (t->window) == LOOM_TRAIN_WINDOW_RUNNING;
+  return loom_train_window_step (t->window, step, total, &loss, eta);
 }
 
 static gpointer
@@ -285,8 +266,8 @@ train_run (GimpProcedure        *procedure,
   GimpLayer         *seg_layer  = NULL;
   gchar             *model_name = NULL;
   gchar             *label_name = NULL;
-  gchar             *dir = NULL, *file_name = NULL, *path = NULL, *start_path = NULL;
-  gchar             *ckpt_dir = NULL, *ckpt_path = NULL;
+  gchar             *path = NULL, *start_path = NULL;
+  gchar             *ckpt_path = NULL;
   gint               steps, seed, depth, base;
   gdouble            seconds, augment;
   gboolean           segment_after;
@@ -318,10 +299,7 @@ train_run (GimpProcedure        *procedure,
 
   if (run_mode == GIMP_RUN_INTERACTIVE)
     {
-      g_object_get (config, "label-layer", &label_src, NULL);
-      if (label_src == NULL && (label_src = loom_plugin_other_layer (image, drawable)) != NULL)
-        g_object_set (config, "label-layer", label_src, NULL);
-      g_clear_object (&label_src);
+      loom_plugin_default_label_layer (config, image, drawable);
       if (! loom_plugin_dialog_run (procedure, config, "Loom: Train Segmentation"))
         return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
     }
@@ -471,21 +449,11 @@ train_run (GimpProcedure        *procedure,
   sc.colors  = colors;
   loom_segment_config_set_augment_strength (&sc, augment);
 
-  dir = loom_plugin_models_dir ();
-  ckpt_dir = loom_plugin_checkpoints_dir ();
-  if (g_mkdir_with_parents (dir, 0755) != 0 || g_mkdir_with_parents (ckpt_dir, 0755) != 0)
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, "Cannot make the folder %s: %s",
-                   g_file_test (dir, G_FILE_TEST_IS_DIR) ? ckpt_dir : dir,
-                   g_strerror (errno));
-      goto fail;
-    }
-  file_name = g_strconcat (model_name, ".safetensors", NULL);
-  path = g_build_filename (dir, file_name, NULL);
   /* GIMP may kill the plug-in (Cancel on its progress bar): a checkpoint
    * off to the side keeps the work so far, and the models folder only
    * ever gets a finished model. */
-  ckpt_path = g_build_filename (ckpt_dir, file_name, NULL);
+  if (! loom_plugin_model_paths (model_name, &path, &ckpt_path, &error))
+    goto fail;
   sc.checkpoint = ckpt_path;
   sc.checkpoint_every = 50;
 
@@ -517,6 +485,7 @@ train_run (GimpProcedure        *procedure,
         }
       t.window = loom_train_window_new (LOOM_PROC_TRAIN_SEG "-window", title,
                                         loom_device_get_info (device)->name, curves);
+      loom_train_window_set_previewer (t.window, sc.checkpoint_every, update_preview, &t);
       g_free (title);
       loom_train_window_run (t.window, train_thread, &t);
     }
@@ -587,9 +556,6 @@ out:
   g_clear_object (&label_src);
   g_free (model_name);
   g_free (label_name);
-  g_free (dir);
-  g_free (ckpt_dir);
-  g_free (file_name);
   g_free (path);
   g_free (ckpt_path);
   g_free (start_path);

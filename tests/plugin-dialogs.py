@@ -3,9 +3,10 @@
 # ($LOOM_PLUGIN_SCREENSHOTS) saves each dialog and answers it, the training
 # window pressing $LOOM_PLUGIN_SCREENSHOTS_PRESS (stop or cancel) after its
 # first preview.  $LOOM_DIALOG_RUNS is a JSON list of
-# {"proc", "args", "label_layer"}; one JSON line per run goes to
-# $LOOM_PLUGIN_RESULTS with what the driver checks: the status, the values
-# returned, the image's layers before and after.
+# {"proc", "args", "label_layer", "no_image"}; one JSON line per run goes
+# to $LOOM_PLUGIN_RESULTS with what the driver checks: the status, the
+# values returned, the image's layers before and after (none with
+# "no_image": a procedure without image and drawables, as Preferences).
 import json
 import os
 import traceback
@@ -54,7 +55,9 @@ def picture():
 
 
 def layer_state(img):
-    return [[l.get_name(), l.get_width(), l.get_height(), list(l.get_offsets()[-2:])]
+    """Each top layer: name, size, offsets, and a group's number of children."""
+    return [[l.get_name(), l.get_width(), l.get_height(), list(l.get_offsets()[-2:]),
+             len(l.get_children()) if l.is_group() else None]
             for l in img.get_layers()]
 
 
@@ -72,26 +75,29 @@ def value(v):
 
 
 def run_one(spec):
-    img, pic, lab = picture()
+    # a procedure without an image (Preferences) has no such arguments
+    img, pic, lab = picture() if not spec.get("no_image") else (None, None, None)
     proc = pdb.lookup_procedure(spec["proc"])
     config = proc.create_config()
     config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE if spec.get("run_mode") == "noninteractive"
                         else Gimp.RunMode.INTERACTIVE)
-    config.set_property("image", img)
-    config.set_core_object_array("drawables", [pic])
+    if img is not None:
+        config.set_property("image", img)
+        config.set_core_object_array("drawables", [pic])
     for key, v in spec.get("args", {}).items():
         if isinstance(v, str) and v.startswith("file:"):
             v = Gio.File.new_for_path(v[5:])
         config.set_property(key, v)
     if spec.get("label_layer"):
         config.set_property("label-layer", lab)
-    before = layer_state(img)
+    before = layer_state(img) if img is not None else None
     result = proc.run(config)
     status = result.index(0)
     values = [value(result.index(i)) for i in range(1, result.length())]
     out = {"proc": spec["proc"], "status": status.value_nick, "values": values,
-           "before": before, "after": layer_state(img)}
-    img.delete()
+           "before": before, "after": layer_state(img) if img is not None else None}
+    if img is not None:
+        img.delete()
     return out
 
 

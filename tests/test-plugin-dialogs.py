@@ -10,14 +10,16 @@ DIALOGS RUN-INTERACTIVE on a 64 × 48 image with a label layer.  The
 plug-in's screenshot hook (LOOM_PLUGIN_SCREENSHOTS=DIR, in plugin/glue.c)
 saves each dialog, once drawn, as DIR/<procedure>.png and clicks OK; Loom's
 training window saves DIR/<procedure>-window.png after its first preview
-and clicks Stop or Cancel, as LOOM_PLUGIN_SCREENSHOTS_PRESS says.  Three
-GIMP sessions, since that variable is GIMP's environment: Cancel (no model,
-no checkpoint, the image's layers unchanged), then Stop (the model saved
-and usable: segment-after made its layer in the label colours, the
-checkpoint gone) followed by the other procedures, then a batch training
+and clicks Stop or Cancel, as LOOM_PLUGIN_SCREENSHOTS_PRESS says.  Four
+GIMP sessions, since that variable is GIMP's environment: Cancel of Train
+Segmentation and Train Generator (no model, no checkpoint, the image's
+layers unchanged), then Stop (the model saved and usable: segment-after
+made its layer in the label colours, the checkpoint gone) followed by the
+other procedures (Preferences without an image: loomrc written) and Train
+Generator's Stop (model, sample, no checkpoint), then a batch training
 whose plug-in is killed once its first checkpoint is there, as GIMP kills
 it on Cancel (the checkpoint stays, the models folder and the image
-unchanged).
+unchanged), and the same for a batch Train Generator.
 
 The pictures are checked (size, not blank) and kept in ARTIFACTS (the
 build tree's test-artifacts/dialogs/), their paths printed.  A procedure
@@ -50,24 +52,37 @@ CHECKPOINTS = os.path.join(PROFILE, "loom", "checkpoints")
 LABELS = {(250, 200, 0), (0, 160, 80), (200, 0, 200)}
 TEX = os.path.join(TMP, "tex.safetensors")
 TRAIN = "plug-in-loom-train-segmentation"
+GEN = "plug-in-loom-train-generator"
+LOOMRC = os.path.join(PROFILE, "loom", "loomrc")
 
 # What each session runs.  Training: 1000 steps asked, a minute at most;
 # the hook presses its button at the first checkpoint (step 50).
 TRAIN_RUN = {"proc": TRAIN, "label_layer": True,
              "args": {"model-name": "window", "steps": 1000, "seconds": 60.0, "seed": 1,
                       "depth": 2, "base": 8, "segment-after": True}}
+# The generator's window the same way: a tiny texture GAN, its preview a
+# sample of the checkpoint at step 50.
+GEN_RUN = {"proc": GEN,
+           "args": {"kind": "texture", "model-name": "gen", "size": 32, "width": 8, "batch": 2,
+                    "steps": 1000, "seconds": 60.0, "seed": 1, "generate-after": True}}
 # Killed by GIMP (Cancel on its progress bar in a batch run) once the
 # first checkpoint is there.
 KILLED_RUN = {"proc": TRAIN, "label_layer": True, "run_mode": "noninteractive",
               "args": {"model-name": "killed", "steps": 100000, "seconds": 120.0, "seed": 1,
                        "depth": 2, "base": 8, "segment-after": True}}
+# The same for the generator, a session of its own (one file to wait for).
+KILLED_GEN_RUN = {"proc": GEN, "run_mode": "noninteractive",
+                  "args": {**GEN_RUN["args"], "model-name": "killed-gen", "steps": 100000,
+                           "seconds": 120.0}}
 DIALOGS = [
     {"proc": "plug-in-loom-segment", "args": {"confidence-layer": True}},
     {"proc": "plug-in-loom-generate", "args": {"model-file": "file:" + TEX,
                                                "width": 32, "height": 32, "count": 1}},
+    {"proc": "plug-in-loom-augment", "label_layer": True, "args": {"count": 2, "size": 32}},
+    {"proc": "plug-in-loom-preferences", "no_image": True, "args": {"device": "cpu"}},
 ]
-# Every picture the sessions make: the dialogs, then the training window.
-PICTURES = [TRAIN, TRAIN + "-window"] + [d["proc"] for d in DIALOGS]
+# Every picture the sessions make: the dialogs, then the training windows.
+PICTURES = [TRAIN, TRAIN + "-window", GEN, GEN + "-window"] + [d["proc"] for d in DIALOGS]
 
 
 def magenta(px):   # the third label colour (200, 0, 200), alone or over the picture
@@ -78,11 +93,27 @@ def curve_blue(px):   # the first loss curve's colour (51, 140, 242)
     return (abs(px[..., 0] - 51) < 40) & (abs(px[..., 1] - 140) < 40) & (px[..., 2] > 200)
 
 
+def curve_orange(px):   # the second curve's colour (242, 128, 26)
+    return (px[..., 0] > 200) & (abs(px[..., 1] - 128) < 40) & (px[..., 2] < 80)
+
+
+def preview_colours(px):
+    """Many colours in the window's left part: a picture in the preview,
+    not the grey hint text it has before the first checkpoint."""
+    left = px[30:300, :290].reshape(-1, 3).astype(np.int64)
+    n = len(np.unique(left[:, 0] * 65536 + left[:, 1] * 256 + left[:, 2]))
+    return np.full(n, True)
+
+
 # What must show in a picture: (what, pixel test, at least this many pixels).
 SHOWS = {
     TRAIN: [("the label layer's thumbnail", magenta, 10)],
     TRAIN + "-window": [("the preview's segmentation", magenta, 1000),
                         ("the loss curve", curve_blue, 100)],
+    # a texture has thousands of colours there (13 000 seen), the hint a few dozen
+    GEN + "-window": [("a generated texture in the preview (distinct colours)",
+                       preview_colours, 2000),
+                      ("the D curve", curve_blue, 100), ("the G curve", curve_orange, 100)],
 }
 
 
@@ -211,6 +242,11 @@ def check_picture(path):
     return w, h
 
 
+def brief(values):
+    """Values for a message: a layer by its name, not its pixels."""
+    return [v["name"] if isinstance(v, dict) else v for v in values]
+
+
 def provenance(path):
     with open(path, "rb") as f:
         n = int.from_bytes(f.read(8), "little")
@@ -218,11 +254,12 @@ def provenance(path):
     return json.loads(header["__metadata__"]["loom.provenance"])
 
 
-def tests(cancel, stop, killed):
+def tests(cancel, stop, killed, killed_gen):
     """(name, function) of every check, in TAP order."""
     cancel_shots, cancel_runs, cancel_log, cancel_files, _ = cancel
     stop_shots, stop_runs, stop_log, stop_files, _ = stop
     _, killed_runs, killed_log, killed_files, killed_pids = killed
+    _, kgen_runs, kgen_log, kgen_files, kgen_pids = killed_gen
     cancel_log_full, stop_log_full = (open(os.path.join(ARTIFACTS, f"gimp-{p}.log")).read()
                                       for p in ("cancel", "stop"))
     model = os.path.join(MODELS, "window.safetensors")
@@ -235,16 +272,41 @@ def tests(cancel, stop, killed):
 
     def t_cancel():
         r = result(cancel_runs, cancel_log, TRAIN)
-        check(r["status"] == "cancel", f"status {r['status']}: {r['values']}")
+        check(r["status"] == "cancel", f"status {r['status']}: {brief(r['values'])}")
         check(cancel_files[MODELS] == [], f"a model was saved: {cancel_files[MODELS]}")
         check(cancel_files[CHECKPOINTS] == [], f"checkpoints left: {cancel_files[CHECKPOINTS]}")
         check(r["after"] == r["before"], f"layers changed: {r['before']} -> {r['after']}")
         check(os.path.exists(os.path.join(cancel_shots, TRAIN + "-window.png")),
               "the training window never showed a preview (no screenshot)")
 
+    def t_gen_cancel():
+        r = result(cancel_runs, cancel_log, GEN)
+        check(r["status"] == "cancel", f"status {r['status']}: {brief(r['values'])}")
+        check("gen.safetensors" not in cancel_files[MODELS] + cancel_files[CHECKPOINTS],
+              f"a model or checkpoint kept: {cancel_files}")
+        check(r["after"] == r["before"], f"layers changed: {r['before']} -> {r['after']}")
+        check(os.path.exists(os.path.join(cancel_shots, GEN + "-window.png")),
+              "the generator's window never showed a preview (no screenshot)")
+
+    def t_gen_stop():
+        r = result(stop_runs, stop_log, GEN)
+        gen_model = os.path.join(MODELS, "gen.safetensors")
+        check(r["status"] == "success", f"status {r['status']}: {brief(r['values'])}")
+        check(r["values"][0] == gen_model, f"model {r['values'][0]}, not {gen_model}")
+        steps = provenance(gen_model)["steps"]
+        check(50 <= steps < 1000, f"{steps} steps: Stop did not stop it at the preview")
+        check("gen.safetensors" not in stop_files[CHECKPOINTS],
+              f"checkpoints left: {stop_files[CHECKPOINTS]}")
+        sample = r["values"][1]
+        check(sample is not None and sample["name"] == "Generated (gen, seed 1)",
+              f"layer {sample and sample['name']}")
+        px = np.array(sample["pixels"], np.uint8).reshape(-1, 4)
+        check(len(px) == 64 * 48 and px[:, :3].std() > 1, f"{len(px)} pixels, flat")
+        check(len(r["after"]) == len(r["before"]) + 1, f"layers {r['after']}")
+
     def t_stop():
         r = result(stop_runs, stop_log, TRAIN)
-        check(r["status"] == "success", f"status {r['status']}: {r['values']}")
+        check(r["status"] == "success", f"status {r['status']}: {brief(r['values'])}")
         check(r["values"][0] == model, f"model {r['values'][0]}, not {model}")
         check(os.path.getsize(model) > 1000, "model file empty")
         steps = provenance(model)["steps"]
@@ -271,6 +333,18 @@ def tests(cancel, stop, killed):
         steps = provenance(os.path.join(CHECKPOINTS, "killed.safetensors"))["steps"]
         check(steps == 50, f"the checkpoint has {steps} steps, not 50")
 
+    def t_killed_gen():
+        check(kgen_pids, f"the plug-in was never killed (no checkpoint?); {kgen_log}")
+        r = result(kgen_runs, kgen_log, GEN)
+        check(r["status"] != "success", f"status {r['status']}")
+        check(r["after"] == r["before"], f"layers changed: {r['before']} -> {r['after']}")
+        check(kgen_files[MODELS] == killed_files[MODELS],
+              f"the models folder changed: {killed_files[MODELS]} -> {kgen_files[MODELS]}")
+        check(kgen_files[CHECKPOINTS] == sorted(killed_files[CHECKPOINTS] + ["killed-gen.safetensors"]),
+              f"checkpoints {kgen_files[CHECKPOINTS]}")
+        steps = provenance(os.path.join(CHECKPOINTS, "killed-gen.safetensors"))["steps"]
+        check(steps == 50, f"the checkpoint has {steps} steps, not 50")
+
     def t_messages():
         # GIMP names mnemonic clashes between arguments and its buttons;
         # the transient-for assertion is libgimpui's in a GIMP without a
@@ -285,8 +359,21 @@ def tests(cancel, stop, killed):
     def t_dialog(proc):
         def t():
             r = result(stop_runs, stop_log, proc)
-            check(r["status"] == "success", f"status {r['status']}: {r['values']}")
+            check(r["status"] == "success", f"status {r['status']}: {brief(r['values'])}")
+            if proc == "plug-in-loom-preferences":
+                # no image: the choice is in loomrc, the device it opens returned
+                check(os.path.exists(LOOMRC), f"no {LOOMRC}")
+                with open(LOOMRC) as f:
+                    rc = f.read()
+                check("device=cpu" in rc.replace(" ", ""), f"loomrc: {rc!r}")
+                check(isinstance(r["values"][0], str) and r["values"][0], f"values {brief(r['values'])}")
+                return
             check(len(r["after"]) > len(r["before"]), f"no layer made: {r['after']}")
+            if proc == "plug-in-loom-augment":
+                # the group: two copies, each with its labels
+                new = [l for l in r["after"] if l not in r["before"]]
+                check(len(new) == 1 and new[0][0].startswith("Augmented") and new[0][4] == 4,
+                      f"new layers {new}")
         return t
 
     def t_picture(name):
@@ -300,7 +387,10 @@ def tests(cancel, stop, killed):
 
     yield "train-segmentation window: Cancel keeps no model, no checkpoint, the image as it was", t_cancel
     yield "train-segmentation window: Stop at the first preview saves a usable model, segments, drops the checkpoint", t_stop
+    yield "train-generator window: Cancel keeps no model, the image as it was", t_gen_cancel
+    yield "train-generator window: Stop at the first preview saves the model, adds a sample, drops the checkpoint", t_gen_stop
     yield "train-segmentation killed by GIMP: the checkpoint stays, no model, the image as it was", t_killed
+    yield "train-generator killed by GIMP: its checkpoint stays in loom/checkpoints, no model, the image as it was", t_killed_gen
     for d in DIALOGS:
         yield f"{d['proc']}: the dialog's OK runs it", t_dialog(d["proc"])
     yield "no mnemonic clashes, GTK warnings, criticals or sanitizer reports from the plug-in", t_messages
@@ -316,14 +406,17 @@ def main():
     train_texture()
     xvfb, display = start_xvfb()
     try:
-        cancel = session(display, "cancel", [TRAIN_RUN])
-        stop = session(display, "stop", [TRAIN_RUN] + DIALOGS)
+        cancel = session(display, "cancel", [TRAIN_RUN, GEN_RUN])
+        # the generator after the dialogs: Segment's dialog takes the newest model
+        stop = session(display, "stop", [TRAIN_RUN] + DIALOGS + [GEN_RUN])
         killed = session(display, "killed", [KILLED_RUN],
                          kill_at=os.path.join(CHECKPOINTS, "killed.safetensors"))
+        killed_gen = session(display, "killed-gen", [KILLED_GEN_RUN],
+                             kill_at=os.path.join(CHECKPOINTS, "killed-gen.safetensors"))
     finally:
         xvfb.terminate()
         xvfb.wait()
-    checks = list(tests(cancel, stop, killed))
+    checks = list(tests(cancel, stop, killed, killed_gen))
     print(f"1..{len(checks)}", flush=True)
     for n, (name, fn) in enumerate(checks, 1):
         try:
