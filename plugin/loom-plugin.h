@@ -170,6 +170,34 @@ gpointer             loom_train_window_run         (LoomTrainWindow *window, GTh
                                                     gpointer data);
 void                 loom_train_window_free        (LoomTrainWindow *window);
 
+/* One training, in Loom's window (interactive runs) or under GIMP's
+ * progress bar (batch runs): what both trainers share.  It sits first in
+ * each trainer's state; their training function (in the worker thread
+ * with the window) sets RESULT or ERROR. */
+typedef struct
+{
+  LoomTrainWindow    *window;          /* NULL: GIMP's progress bar */
+  LoomPluginProgress  bar;
+  LoomDevice         *preview_device;  /* the window's previews run on the CPU */
+  LoomWeights        *result;
+  GError             *error;
+} LoomTrainRun;
+
+/* Runs TRAIN (DATA, whose state holds RUN): with RUN_MODE interactive in
+ * a window named ROLE for MODEL_NAME, on DEVICE, with CURVES and PREVIEW
+ * (DATA) at every EVERY-th step; else under GIMP's progress bar.  Returns
+ * the weights (after Cancel too, with *CANCELLED set), or NULL and ERROR.
+ * The window is gone when it returns. */
+LoomWeights *loom_train_run      (LoomTrainRun *run, GimpRunMode run_mode, const gchar *role,
+                                  const gchar *model_name, LoomDevice *device,
+                                  const gchar *const *curves, guint every, GFunc preview,
+                                  GThreadFunc train, gpointer data, gboolean *cancelled,
+                                  GError **error);
+/* A training's per-step callback: GIMP's bar (with DETAIL) or the window
+ * (LOSSES, one per curve); whether to go on. */
+gboolean     loom_train_run_step (LoomTrainRun *run, guint step, guint total,
+                                  const float *losses, const gchar *detail, double eta);
+
 /* Per-class layers a segmentation can make, in a layer group. */
 typedef enum
 {

@@ -150,24 +150,17 @@ loom_train_generator_procedure_new (GimpPlugIn  *plug_in,
  * here calls libgimp. */
 typedef struct
 {
+  LoomTrainRun                run;       /* window or progress bar, result, error */
   LoomDevice                 *device;
   const LoomGenerativeConfig *config;
   const LoomGenerativeImage  *images;
   guint                       n_images;
 
-  LoomTrainWindow            *window;    /* NULL: GIMP's progress bar */
-  LoomPluginProgress          bar;
-
-  /* The preview: a sample of each checkpoint, made on a CPU device of its
-   * own (small, no GPU memory taken from the training): a texture of
-   * PREVIEW_TEXTURE, the DCGAN's one image, or the label layer scaled
-   * down (SW × SH, nearest: class numbers) rendered. */
-  LoomDevice                 *preview_device;
+  /* The preview: a sample of each checkpoint (on run.preview_device): a
+   * texture of PREVIEW_TEXTURE, the DCGAN's one image, or the label layer
+   * scaled down (SW × SH, nearest: class numbers) rendered. */
   float                      *small_labels;
   guint                       sw, sh;
-
-  LoomWeights                *result;
-  GError                     *error;
 } Training;
 
 static float *sample_planes (LoomDevice *device, LoomWeights *weights,
@@ -189,14 +182,14 @@ update_preview (gpointer data,
 
   weights = loom_weights_load (t->config->checkpoint, &error);
   if (weights != NULL && loom_gan_config_from_weights (weights, &gan, &error))
-    planes = sample_planes (t->preview_device, weights, &gan, t->small_labels, w, h,
+    planes = sample_planes (t->run.preview_device, weights, &gan, t->small_labels, w, h,
                             t->config->seed, &error);
   if (planes != NULL)
     {
       guint8 *rgba = g_new (guint8, 4 * (gsize) w * h);
 
       loom_image_to_rgba8 (planes, gan.channels, w, h, rgba, 4 * (gsize) w);
-      loom_train_window_set_preview_rgba8 (t->window, rgba, w, h);
+      loom_train_window_set_preview_rgba8 (t->run.window, rgba, w, h);
       g_free (rgba);
       g_free (planes);
     }
@@ -204,7 +197,7 @@ update_preview (gpointer data,
     {
       gchar *text = g_strdup_printf ("No preview: %s", error->message);
 
-      loom_train_window_set_status (t->window, text);
+      loom_train_window_set_status (t->run.window, text);
       g_free (text);
     }
   g_clear_error (&error);
@@ -221,19 +214,12 @@ on_step (guint    step,
          gpointer data)
 {
   Training *t = data;
+  gchar     detail[48];
 
-  if (t->window == NULL)
-    {
-      gchar detail[48];
+  g_snprintf (detail, sizeof detail, "D %.3f, G %.3f", d_loss, g_loss);
 
-      g_snprintf (detail, sizeof detail, "D %.3f, G %.3f", d_loss, g_loss);
-      loom_plugin_progress_show (&t->bar, step, total, detail, eta);
-
-      return TRUE;
-    }
-
-  return loom_train_window_step (t->window, step, total, (const float[]) { d_loss, g_loss },
-                                 eta);
+  return loom_train_run_step (&t->run, step, total, (const float[]) { d_loss, g_loss }, detail,
+                              eta);
 }
 
 static gpointer
@@ -241,8 +227,8 @@ train_thread (gpointer data)
 {
   Training *t = data;
 
-  t->result = loom_generative_train (t->device, t->config, t->images, t->n_images, NULL,
-                                     on_step, t, NULL, &t->error);
+  t->run.result = loom_generative_train (t->device, t->config, t->images, t->n_images, NULL,
+                                         on_step, t, NULL, &t->run.error);
 
   return NULL;
 }
@@ -540,6 +526,7 @@ train_generator_run (GimpProcedure        *procedure,
   LoomDevice           *device  = NULL;
   LoomGenerativeConfig  gc;
   Training              t = { 0 };
+  gboolean              cancelled = FALSE;
   GimpValueArray       *ret;
   GError               *error = NULL;
 
@@ -770,44 +757,22 @@ train_generator_run (GimpProcedure        *procedure,
   t.n_images = buffers->len;
   if (run_mode == GIMP_RUN_INTERACTIVE)
     {
-      const gchar *curves[] = { "D", "G", NULL };
-      gchar       *title    = g_strdup_printf ("Loom: Training '%s'", model_name);
-
       if (kind == KIND_LABELS)
         preview_labels (&t, labels, region.width, region.height);
       else
         t.sw = t.sh = kind == KIND_IMAGES ? side : PREVIEW_TEXTURE;
-      t.preview_device = loom_device_open ("cpu", &error);
-      if (t.preview_device == NULL)
-        {
-          g_free (title);
-          goto fail;
-        }
-      t.window = loom_train_window_new (LOOM_PROC_TRAIN_GEN "-window", title,
-                                        loom_device_get_info (device)->name, curves);
-      loom_train_window_set_previewer (t.window, gc.checkpoint_every, update_preview, &t);
-      g_free (title);
-      loom_train_window_run (t.window, train_thread, &t);
     }
-  else
+  result = loom_train_run (&t.run, run_mode, LOOM_PROC_TRAIN_GEN "-window", model_name, device,
+                           (const gchar *const[]) { "D", "G", NULL }, gc.checkpoint_every,
+                           update_preview, train_thread, &t, &cancelled, &error);
+  if (cancelled)
     {
-      loom_plugin_progress_init (&t.bar, "Training", device);
-      train_thread (&t);
-    }
-  result = g_steal_pointer (&t.result);
-  if (result == NULL)
-    {
-      g_propagate_error (&error, g_steal_pointer (&t.error));
-      goto fail;
-    }
-  if (t.window != NULL &&
-      loom_train_window_get_state (t.window) == LOOM_TRAIN_WINDOW_CANCEL)
-    {
+      g_clear_error (&error);
       ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
       goto out;
     }
-
-  g_clear_pointer (&t.window, loom_train_window_free);
+  if (result == NULL)
+    goto fail;
   if (! loom_weights_save (result, path, &error))
     goto fail;
   g_remove (ckpt_path);   /* the model has it all now */
@@ -866,10 +831,6 @@ out:
   /* Only a killed plug-in leaves its checkpoint behind. */
   if (ckpt_path != NULL)
     g_remove (ckpt_path);
-  loom_train_window_free (t.window);
-  if (t.preview_device != NULL)
-    loom_device_free (t.preview_device);
-  g_clear_error (&t.error);
   g_free (t.small_labels);
   if (device != NULL)
     loom_device_free (device);

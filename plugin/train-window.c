@@ -649,3 +649,73 @@ loom_train_window_free (LoomTrainWindow *window)
   g_mutex_clear (&window->lock);
   g_free (window);
 }
+
+/* ---- one training, window or progress bar -------------------------------- */
+
+LoomWeights *
+loom_train_run (LoomTrainRun        *run,
+                GimpRunMode          run_mode,
+                const gchar         *role,
+                const gchar         *model_name,
+                LoomDevice          *device,
+                const gchar *const  *curves,
+                guint                every,
+                GFunc                preview,
+                GThreadFunc          train,
+                gpointer             data,
+                gboolean            *cancelled,
+                GError             **error)
+{
+  *cancelled = FALSE;
+  if (run_mode == GIMP_RUN_INTERACTIVE)
+    {
+      gchar *title = g_strdup_printf ("Loom: Training '%s'", model_name);
+
+      /* previews on a CPU device of their own: cheap at their size, no GPU
+       * memory taken from the training, no second graph run on the
+       * training device from inside its own step callback */
+      run->preview_device = loom_device_open ("cpu", error);
+      if (run->preview_device == NULL)
+        {
+          g_free (title);
+          return NULL;
+        }
+      run->window = loom_train_window_new (role, title, loom_device_get_info (device)->name,
+                                           curves);
+      loom_train_window_set_previewer (run->window, every, preview, data);
+      g_free (title);
+      loom_train_window_run (run->window, train, data);
+      *cancelled = loom_train_window_get_state (run->window) == LOOM_TRAIN_WINDOW_CANCEL;
+      g_clear_pointer (&run->window, loom_train_window_free);
+      g_clear_pointer (&run->preview_device, loom_device_free);
+    }
+  else
+    {
+      loom_plugin_progress_init (&run->bar, "Training", device);
+      train (data);
+    }
+
+  if (run->result == NULL)
+    g_propagate_error (error, g_steal_pointer (&run->error));
+  g_clear_error (&run->error);
+
+  return g_steal_pointer (&run->result);
+}
+
+gboolean
+loom_train_run_step (LoomTrainRun *run,
+                     guint         step,
+                     guint         total,
+                     const float  *losses,
+                     const gchar  *detail,
+                     double        eta)
+{
+  if (run->window == NULL)
+    {
+      loom_plugin_progress_show (&run->bar, step, total, detail, eta);
+
+      return TRUE;
+    }
+
+  return loom_train_window_step (run->window, step, total, losses, eta);
+}

@@ -109,27 +109,19 @@ loom_train_segmentation_procedure_new (GimpPlugIn  *plug_in,
  * calls libgimp. */
 typedef struct
 {
+  LoomTrainRun             run;       /* window or progress bar, result, error */
   LoomDevice              *device;
   const LoomSegmentConfig *config;
   const LoomSegmentImage  *images;
   guint                    n_images;
   LoomWeights             *start;
 
-  LoomTrainWindow         *window;    /* NULL: GIMP's progress bar */
-  LoomPluginProgress       bar;
-
   /* The preview: the layer scaled down to SW × SH, segmented at each
-   * checkpoint on a CPU device of its own (cheap at this size, no GPU
-   * memory taken from the training, no second graph run on the training
-   * device from inside its own step callback). */
-  LoomDevice              *preview_device;
+   * checkpoint (on run.preview_device). */
   float                   *small_planes, *small_alpha;
   guint8                  *small_rgba;
   gint                     small_stride;
   guint                    sw, sh;
-
-  LoomWeights             *result;
-  GError                  *error;
 } Training;
 
 /* The checkpoint just written, segmented on the small image, its label
@@ -149,14 +141,14 @@ update_preview (gpointer data,
   weights = loom_weights_load (t->config->checkpoint, &error);
   if (weights == NULL ||
       (colors = loom_segment_get_classes (weights, NULL, &error)) == NULL ||
-      ! loom_segment_predict (t->preview_device, weights,
+      ! loom_segment_predict (t->run.preview_device, weights,
                               &(LoomSegmentImage) { t->small_planes, NULL, t->sw, t->sh,
                                                     t->small_alpha },
                               0, classes, NULL, NULL, NULL, NULL, &error))
     {
       gchar *text = g_strdup_printf ("No preview: %s", error->message);
 
-      loom_train_window_set_status (t->window, text);
+      loom_train_window_set_status (t->run.window, text);
       g_free (text);
       goto out;
     }
@@ -175,7 +167,7 @@ update_preview (gpointer data,
           dst[c] = lab[3] != 0 ? (guint8) ((2 * lab[c] + src[c] + 1) / 3) : src[c];
         dst[3] = src[3];
       }
-  loom_train_window_set_preview_rgba8 (t->window, out, t->sw, t->sh);
+  loom_train_window_set_preview_rgba8 (t->run.window, out, t->sw, t->sh);
 
 out:
   g_clear_error (&error);
@@ -196,18 +188,11 @@ on_step (guint    step,
          gpointer data)
 {
   Training *t = data;
+  gchar     detail[32];
 
-  if (t->window == NULL)
-    {
-      gchar detail[32];
+  g_snprintf (detail, sizeof detail, "loss %.4f", loss);
 
-      g_snprintf (detail, sizeof detail, "loss %.4f", loss);
-      loom_plugin_progress_show (&t->bar, step, total, detail, eta);
-
-      return TRUE;
-    }
-
-  return loom_train_window_step (t->window, step, total, &loss, eta);
+  return loom_train_run_step (&t->run, step, total, &loss, detail, eta);
 }
 
 static gpointer
@@ -215,8 +200,8 @@ train_thread (gpointer data)
 {
   Training *t = data;
 
-  t->result = loom_segment_train (t->device, t->config, t->images, t->n_images, t->start,
-                                  on_step, t, NULL, &t->error);
+  t->run.result = loom_segment_train (t->device, t->config, t->images, t->n_images, t->start,
+                                      on_step, t, NULL, &t->run.error);
 
   return NULL;
 }
@@ -285,6 +270,7 @@ train_run (GimpProcedure        *procedure,
   LoomDevice        *device = NULL;
   LoomSegmentConfig  sc;
   Training           t = { 0 };
+  gboolean           cancelled = FALSE;
   gboolean           any = FALSE;
   GimpValueArray    *ret;
   GError            *error = NULL;
@@ -471,43 +457,22 @@ train_run (GimpProcedure        *procedure,
   t.start  = start;
   if (run_mode == GIMP_RUN_INTERACTIVE)
     {
-      const gchar *curves[] = { "loss", NULL };
-      gchar       *title    = g_strdup_printf ("Loom: Training '%s'", model_name);
-      guint8      *rgba     = loom_plugin_read_rgba8 (drawable);
+      guint8 *rgba = loom_plugin_read_rgba8 (drawable);
 
       preview_image (&t, drawable, rgba);
       g_free (rgba);
-      t.preview_device = loom_device_open ("cpu", &error);
-      if (t.preview_device == NULL)
-        {
-          g_free (title);
-          goto fail;
-        }
-      t.window = loom_train_window_new (LOOM_PROC_TRAIN_SEG "-window", title,
-                                        loom_device_get_info (device)->name, curves);
-      loom_train_window_set_previewer (t.window, sc.checkpoint_every, update_preview, &t);
-      g_free (title);
-      loom_train_window_run (t.window, train_thread, &t);
     }
-  else
+  result = loom_train_run (&t.run, run_mode, LOOM_PROC_TRAIN_SEG "-window", model_name, device,
+                           (const gchar *const[]) { "loss", NULL }, sc.checkpoint_every,
+                           update_preview, train_thread, &t, &cancelled, &error);
+  if (cancelled)
     {
-      loom_plugin_progress_init (&t.bar, "Training", device);
-      train_thread (&t);
-    }
-  result = g_steal_pointer (&t.result);
-  if (result == NULL)
-    {
-      g_propagate_error (&error, g_steal_pointer (&t.error));
-      goto fail;
-    }
-  if (t.window != NULL &&
-      loom_train_window_get_state (t.window) == LOOM_TRAIN_WINDOW_CANCEL)
-    {
+      g_clear_error (&error);
       ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
       goto out;
     }
-
-  g_clear_pointer (&t.window, loom_train_window_free);
+  if (result == NULL)
+    goto fail;
   if (! loom_weights_save (result, path, &error))
     goto fail;
   g_remove (ckpt_path);   /* the model has it all now */
@@ -538,10 +503,6 @@ out:
   /* Only a killed plug-in leaves its checkpoint behind. */
   if (ckpt_path != NULL)
     g_remove (ckpt_path);
-  loom_train_window_free (t.window);
-  if (t.preview_device != NULL)
-    loom_device_free (t.preview_device);
-  g_clear_error (&t.error);
   g_free (t.small_planes);
   g_free (t.small_alpha);
   g_free (t.small_rgba);
