@@ -345,6 +345,22 @@ def tests(cancel, stop, killed, killed_gen):
         steps = provenance(os.path.join(CHECKPOINTS, "killed-gen.safetensors"))["steps"]
         check(steps == 50, f"the checkpoint has {steps} steps, not 50")
 
+    def t_settings():
+        # GIMP's last-values mechanism: after a successful interactive run,
+        # plug-in-settings/<config type>.last holds the values the next
+        # interactive run starts from.
+        folder = os.path.join(PROFILE, "plug-in-settings")
+        want = {"plug-in-loom-segment": "(confidence-layer yes)",
+                "plug-in-loom-augment": "(count 2)",
+                "plug-in-loom-generate": "(count 1)",
+                TRAIN: "(steps 1000)"}
+        for proc, text in want.items():
+            path = os.path.join(folder, f"GimpProcedureConfigRun-{proc}.last")
+            check(os.path.exists(path), f"no {path}: {sorted(os.listdir(folder)) if os.path.isdir(folder) else 'no folder'}")
+            with open(path) as f:
+                content = f.read()
+            check(text in content, f"{text} not in {path}:\n{content[:1500]}")
+
     def t_messages():
         # GIMP names mnemonic clashes between arguments and its buttons;
         # the transient-for assertion is libgimpui's in a GIMP without a
@@ -394,6 +410,7 @@ def tests(cancel, stop, killed, killed_gen):
     for d in DIALOGS:
         yield f"{d['proc']}: the dialog's OK runs it", t_dialog(d["proc"])
     yield "no mnemonic clashes, GTK warnings, criticals or sanitizer reports from the plug-in", t_messages
+    yield "settings remembered: GIMP saved each OK'd dialog's values as the next run's", t_settings
     for name in PICTURES:
         yield f"screenshot {name}.png", t_picture(name)
 
