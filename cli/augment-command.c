@@ -5,7 +5,7 @@
 
 #include <glib/gstdio.h>
 
-#include "loom-segment.h"
+#include <loom/loom-segment.h>
 #include "common.h"
 #include "image-file.h"
 

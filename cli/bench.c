@@ -1,6 +1,6 @@
 #include "bench.h"
-#include "loom-gan.h"
-#include "loom-unet.h"
+#include <loom/loom-gan.h>
+#include <loom/loom-unet.h>
 
 /* Transposed convolutions are named by their own input and output: convT
  * 128→64 4×4 stride 2 on 16×128×16×16 is the gradient of a convolution

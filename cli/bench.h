@@ -2,7 +2,7 @@
  * segmentation and generator issues measure, timed on one device. */
 #pragma once
 
-#include "loom.h"
+#include <loom/loom.h>
 
 typedef struct
 {

@@ -5,7 +5,7 @@
 
 #include "common.h"
 #include "image-file.h"
-#include "loom-image.h"
+#include <loom/loom-image.h>
 
 gboolean
 loom_cli_parse (const char *command, const char *summary, const GOptionEntry *entries,

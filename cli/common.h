@@ -6,8 +6,8 @@
 
 #include <json-glib/json-glib.h>
 
-#include "loom.h"
-#include "loom-weights.h"
+#include <loom/loom.h>
+#include <loom/loom-weights.h>
 
 G_BEGIN_DECLS
 

@@ -1,8 +1,8 @@
 /* loom train-gan and loom generate: texture and image generators. */
 #include <string.h>
 
-#include "loom-generative.h"
-#include "loom-segment.h"
+#include <loom/loom-generative.h>
+#include <loom/loom-segment.h>
 #include "common.h"
 #include "image-file.h"
 

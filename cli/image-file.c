@@ -4,7 +4,7 @@
 
 #include <glib/gstdio.h>
 
-#include "loom-image.h"
+#include <loom/loom-image.h>
 #include "image-file.h"
 
 static const char *

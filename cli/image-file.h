@@ -6,7 +6,7 @@
 
 #include <gegl.h>
 
-#include "loom.h"
+#include <loom/loom.h>
 
 G_BEGIN_DECLS
 

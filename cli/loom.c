@@ -10,7 +10,7 @@
 #include <gegl.h>
 #include <json-glib/json-glib.h>
 
-#include "loom.h"
+#include <loom/loom.h>
 #include "bench.h"
 #include "common.h"
 

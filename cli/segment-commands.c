@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "loom-segment.h"
+#include <loom/loom-segment.h>
 #include "common.h"
 #include "image-file.h"
 

@@ -1,5 +1,5 @@
 #include "arena.h"
-#include "loom.h"
+#include <loom/loom.h>
 
 typedef struct
 {

@@ -4,9 +4,9 @@
 
 #include "budget.h"
 #include "crop-map.h"
-#include "loom-generative.h"
-#include "loom-image.h"
-#include "loom-segment.h"
+#include <loom/loom-generative.h>
+#include <loom/loom-image.h>
+#include <loom/loom-segment.h>
 #include "ops/params.h"
 #include "ops/philox.h"
 #include "op-registry.h"

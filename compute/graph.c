@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "backend.h"
-#include "loom-graph.h"
+#include <loom/loom-graph.h>
 #include "op-registry.h"
 #include "ops/conv.h"
 #include "ops/cross_entropy.h"

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "loom-image.h"
+#include <loom/loom-image.h>
 
 void
 loom_image_from_rgba8 (const guint8 *rgba, guint width, guint height, gsize stride,

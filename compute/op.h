@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "loom.h"
+#include <loom/loom.h>
 #include "cpu/threads.h"
 
 G_BEGIN_DECLS

@@ -6,7 +6,7 @@
 
 #include "budget.h"
 #include "crop-map.h"
-#include "loom-segment.h"
+#include <loom/loom-segment.h>
 #include "tiles.h"
 #include "ops/params.h"
 #include "op-registry.h"

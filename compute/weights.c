@@ -5,7 +5,7 @@
 #include <string.h>
 #include <json-glib/json-glib.h>
 
-#include "loom-weights.h"
+#include <loom/loom-weights.h>
 
 #define MAX_HEADER ((guint64) 100 << 20)   /* a header past 100 MiB is not a model */
 

@@ -8,7 +8,7 @@
 #include <libgimp/gimpui.h>
 
 #include "loom-plugin.h"
-#include "loom-image.h"
+#include <loom/loom-image.h>
 #include "image-file.h"
 
 #define MAX_LAYERS 100          /* copies as layers; more go to files only */

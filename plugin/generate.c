@@ -6,9 +6,9 @@
 
 
 #include "loom-plugin.h"
-#include "loom-gan.h"
-#include "loom-generative.h"
-#include "loom-image.h"
+#include <loom/loom-gan.h>
+#include <loom/loom-generative.h>
+#include <loom/loom-image.h>
 
 #define MAX_SIDE  65536
 #define MAX_COUNT 100          /* layers, not files: more is a mistake */

@@ -10,7 +10,7 @@
 #include <libgimp/gimpui.h>
 
 #include "loom-plugin.h"
-#include "loom-image.h"
+#include <loom/loom-image.h>
 
 guint
 loom_plugin_check_layers (GimpProcedure  *procedure,

@@ -9,9 +9,9 @@
 #include <libgimp/gimp.h>
 #include <libgimp/gimpui.h>
 
-#include "loom.h"
-#include "loom-segment.h"
-#include "loom-weights.h"
+#include <loom/loom.h>
+#include <loom/loom-segment.h>
+#include <loom/loom-weights.h>
 
 G_BEGIN_DECLS
 

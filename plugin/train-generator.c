@@ -11,9 +11,9 @@
 #include <libgimp/gimpui.h>
 
 #include "loom-plugin.h"
-#include "loom-gan.h"
-#include "loom-generative.h"
-#include "loom-image.h"
+#include <loom/loom-gan.h>
+#include <loom/loom-generative.h>
+#include <loom/loom-image.h>
 #include "image-file.h"
 
 /* The kinds, as the choice argument's ids. */

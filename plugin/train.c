@@ -7,8 +7,8 @@
 #include <glib/gstdio.h>
 
 #include "loom-plugin.h"
-#include "loom-image.h"
-#include "loom-unet.h"
+#include <loom/loom-image.h>
+#include <loom/loom-unet.h>
 
 static GimpValueArray *train_run (GimpProcedure        *procedure,
                                   GimpRunMode           run_mode,

@@ -2,7 +2,7 @@
  * weights or a GError, and never crash, hang or leak. */
 #include <stdint.h>
 
-#include "loom-weights.h"
+#include <loom/loom-weights.h>
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

@@ -10,7 +10,7 @@
  * statistics), and the weights after the run in NAME.after.safetensors. */
 #include <string.h>
 
-#include "loom-gan.h"
+#include <loom/loom-gan.h>
 #include "runner.h"
 
 static guint

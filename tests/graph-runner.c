@@ -8,7 +8,7 @@
  * NAME.losses and NAME.<parameter>.final in OUTDIR. */
 #include <string.h>
 
-#include "loom-graph.h"
+#include <loom/loom-graph.h>
 #include "runner.h"
 
 typedef struct

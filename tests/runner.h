@@ -5,7 +5,7 @@
 
 #include <json-glib/json-glib.h>
 
-#include "loom.h"
+#include <loom/loom.h>
 
 /* Runs one case of the manifest; inputs are files in IN_DIR, outputs go
  * to OUT_DIR. */

@@ -9,7 +9,7 @@
 #include "backend.h"
 #include "op-registry.h"
 #include "ops/params.h"
-#include "loom-segment.h"
+#include <loom/loom-segment.h>
 #include "test-util.h"
 
 #define SW 23

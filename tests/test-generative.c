@@ -7,7 +7,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
-#include "loom-generative.h"
+#include <loom/loom-generative.h>
 #include "test-util.h"
 
 /* A tiny texture GAN's configuration. */

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "loom-graph.h"
+#include <loom/loom-graph.h>
 #include "test-util.h"
 
 #define EPS       2e-3f

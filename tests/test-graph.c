@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "loom-graph.h"
+#include <loom/loom-graph.h>
 #include "vulkan/vk-internal.h"
 #include "test-util.h"
 

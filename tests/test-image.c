@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "loom-image.h"
+#include <loom/loom-image.h>
 #include "test-util.h"
 
 /* Every 8-bit value survives u8 → float → u8, rows padded past 4·W bytes. */

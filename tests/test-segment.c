@@ -7,7 +7,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
-#include "loom-segment.h"
+#include <loom/loom-segment.h>
 #include "test-util.h"
 
 #define W 96

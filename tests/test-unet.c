@@ -3,7 +3,7 @@
  * tensors' (PyTorch parity is tests/torch-unet.py). */
 #include <string.h>
 
-#include "loom-unet.h"
+#include <loom/loom-unet.h>
 #include "test-util.h"
 
 static void

@@ -1,8 +1,8 @@
 /* What every Loom test program shares. */
 #pragma once
 
-#include "loom.h"
-#include "loom-weights.h"
+#include <loom/loom.h>
+#include <loom/loom-weights.h>
 
 /* g_test_init, plus: the Vulkan validation layer on for every device this
  * program opens, and pipeline caches kept in the build tree. */

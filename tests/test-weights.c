@@ -3,7 +3,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
-#include "loom-weights.h"
+#include <loom/loom-weights.h>
 #include "test-util.h"
 
 static char *

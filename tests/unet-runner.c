@@ -7,7 +7,7 @@
  * again (running statistics moved, in training) in NAME.after.safetensors. */
 #include <string.h>
 
-#include "loom-unet.h"
+#include <loom/loom-unet.h>
 #include "runner.h"
 
 static guint

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <json-glib/json-glib.h>
 
-#include "loom-gan.h"
+#include <loom/loom-gan.h>
 #include "net.h"
 
 /* One layer's tensors: a convolution's weight (and bias), a norm's four. */

@@ -6,9 +6,9 @@
 
 #include <json-glib/json-glib.h>
 
-#include "loom-graph.h"
-#include "loom-unet.h"
-#include "loom-weights.h"
+#include <loom/loom-graph.h>
+#include <loom/loom-unet.h>
+#include <loom/loom-weights.h>
 
 G_BEGIN_DECLS
 

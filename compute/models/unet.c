@@ -5,7 +5,7 @@
 #include <string.h>
 #include <json-glib/json-glib.h>
 
-#include "loom-unet.h"
+#include <loom/loom-unet.h>
 #include "net.h"
 
 struct _LoomUNet

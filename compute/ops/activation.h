@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-#include "loom.h"
+#include <loom/loom.h>
 
 static inline float
 loom_activation (guint32 kind, float slope, float x)

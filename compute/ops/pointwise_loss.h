@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-#include "loom-graph.h"
+#include <loom/loom-graph.h>
 
 static inline float
 loom_pointwise_loss (guint32 kind, float y, float t)

@@ -1,7 +1,7 @@
 /* Reductions other ops build on (internal entry points). */
 #pragma once
 
-#include "loom.h"
+#include <loom/loom.h>
 
 G_BEGIN_DECLS
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loom-generative.h"
+#include <loom/loom-generative.h>
 #include "load.h"
 
 static guint

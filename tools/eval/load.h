@@ -1,7 +1,7 @@
 /* Raw float32 files, as the evaluation scripts write them for the runners. */
 #pragma once
 
-#include "loom.h"
+#include <loom/loom.h>
 
 /* FLOATS values from PATH (g_free them), or NULL with an error for a file
  * of another size. */

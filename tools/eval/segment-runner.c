@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "loom-segment.h"
+#include <loom/loom-segment.h>
 #include "load.h"
 
 int

@@ -11,7 +11,7 @@
  * given NULL return NULL. */
 #pragma once
 
-#include "loom.h"
+#include <loom/loom.h>
 
 G_BEGIN_DECLS
 

@@ -10,7 +10,7 @@
  * unlabelled (−1). */
 #pragma once
 
-#include "loom.h"
+#include <loom/loom.h>
 
 G_BEGIN_DECLS
 

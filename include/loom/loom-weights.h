@@ -13,7 +13,7 @@
  * (LOOM_ERROR_BAD_FILE) that says what is wrong, never a crash. */
 #pragma once
 
-#include "loom.h"
+#include <loom/loom.h>
 
 G_BEGIN_DECLS
 

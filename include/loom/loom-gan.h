@@ -31,8 +31,8 @@
  * [−1, 1]. */
 #pragma once
 
-#include "loom-graph.h"
-#include "loom-weights.h"
+#include <loom/loom-graph.h>
+#include <loom/loom-weights.h>
 
 G_BEGIN_DECLS
 

@@ -14,8 +14,8 @@
  * With DEPTH 4, BASE 16, RGB in and 2 classes it has 1 964 114 parameters. */
 #pragma once
 
-#include "loom-graph.h"
-#include "loom-weights.h"
+#include <loom/loom-graph.h>
+#include <loom/loom-weights.h>
 
 G_BEGIN_DECLS
 

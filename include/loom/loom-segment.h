@@ -8,8 +8,8 @@
 
 #include <gio/gio.h>
 
-#include "loom-image.h"
-#include "loom-unet.h"
+#include <loom/loom-image.h>
+#include <loom/loom-unet.h>
 
 G_BEGIN_DECLS
 

@@ -15,7 +15,7 @@
 
 #include <gio/gio.h>
 
-#include "loom-gan.h"
+#include <loom/loom-gan.h>
 
 G_BEGIN_DECLS
 
