@@ -1,4 +1,4 @@
-"""The PyTorch twin of Loom's GANs (compute/loom-gan.h): DCGAN, the fully
+"""The PyTorch twin of Loom's GANs (include/loom/loom-gan.h): DCGAN, the fully
 convolutional texture GAN and the pix2pix label→image GAN, with the same
 layers, parameter names and weights files.
 

@@ -1,4 +1,4 @@
-"""The PyTorch twin of Loom's U-Net (compute/loom-unet.h): the same layers,
+"""The PyTorch twin of Loom's U-Net (include/loom/loom-unet.h): the same layers,
 the same parameter names, the same weights files.
 
     from unet import UNet
