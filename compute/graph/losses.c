@@ -2,6 +2,15 @@
  * backward; a loss node's backward seeds the gradient. */
 #include "graph-private.h"
 #include "ops/cross_entropy.h"
+#include "ops/pointwise_loss.h"
+
+/* The pointwise loss op takes a LoomLoss as its kind. */
+G_STATIC_ASSERT ((int) LOOM_LOSS_MSE == (int) LOOM_POINTWISE_MSE);
+G_STATIC_ASSERT ((int) LOOM_LOSS_L1 == (int) LOOM_POINTWISE_L1);
+G_STATIC_ASSERT ((int) LOOM_LOSS_BCE_WITH_LOGITS == (int) LOOM_POINTWISE_BCE_WITH_LOGITS);
+G_STATIC_ASSERT ((int) LOOM_LOSS_HINGE == (int) LOOM_POINTWISE_HINGE);
+G_STATIC_ASSERT ((int) LOOM_LOSS_LINEAR == (int) LOOM_POINTWISE_LINEAR);
+G_STATIC_ASSERT ((int) LOOM_N_LOSSES == (int) LOOM_N_POINTWISE_LOSSES);
 
 /* d loss / dy = scale · loss'(y, t): a loss is where gradients start. */
 static void
