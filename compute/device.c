@@ -368,45 +368,6 @@ loom_program_free (LoomProgram *program)
   g_free (program);
 }
 
-guint
-loom_vk_spec_linear (const LoomLimits *limits, guint32 *spec)
-{
-  spec[0] = MIN (256, limits->max_local_size);
-  return 1;
-}
-
-guint32
-loom_groups_1d (gsize n, guint32 local, const LoomLimits *limits)
-{
-  gsize groups = (n + local - 1) / local;
-
-  return (guint32) CLAMP (groups, 1, limits->max_groups[0]);
-}
-
-typedef struct
-{
-  LoomOpRange   range;
-  const void   *params;
-  float *const *bindings;
-} RangeJob;
-
-static void
-range_job (gpointer data, gsize begin, gsize end)
-{
-  const RangeJob *job = data;
-
-  job->range (job->params, job->bindings, begin, end);
-}
-
-void
-loom_op_parallel (LoomThreads *threads, gsize n, gsize grain, LoomOpRange range,
-                  const void *params, float *const *bindings)
-{
-  RangeJob job = { range, params, bindings };
-
-  loom_threads_parallel_for (threads, n, grain, range_job, &job);
-}
-
 GHashTable *
 loom_profile_new (void)
 {

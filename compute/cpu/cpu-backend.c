@@ -4,6 +4,7 @@
 #include <cblas.h>
 
 #include "backend.h"
+#include "cpu/threads.h"
 
 typedef struct
 {
@@ -120,6 +121,30 @@ cpu_run (LoomDevice *device, const LoomOp *op, const void *params,
   if (cpu->profile != NULL)
     loom_profile_add (cpu->profile, op->name, (g_get_monotonic_time () - start) * 1000.0);
   return TRUE;
+}
+
+typedef struct
+{
+  LoomOpRange   range;
+  const void   *params;
+  float *const *bindings;
+} RangeJob;
+
+static void
+range_job (gpointer data, gsize begin, gsize end)
+{
+  const RangeJob *job = data;
+
+  job->range (job->params, job->bindings, begin, end);
+}
+
+void
+loom_op_parallel (LoomThreads *threads, gsize n, gsize grain, LoomOpRange range,
+                  const void *params, float *const *bindings)
+{
+  RangeJob job = { range, params, bindings };
+
+  loom_threads_parallel_for (threads, n, grain, range_job, &job);
 }
 
 static const LoomBackendClass cpu_class = {
