@@ -159,13 +159,13 @@ static const LoomBackendClass cpu_class = {
 };
 
 LoomDevice *
-loom_cpu_device_new (void)
+loom_cpu_device_new (gboolean profile)
 {
   CpuDevice *cpu = g_new0 (CpuDevice, 1);
   guint n = thread_count ();
 
   cpu->parent.klass = &cpu_class;
-  if (g_strcmp0 (g_getenv ("LOOM_PROFILE"), "1") == 0)
+  if (profile)
     cpu->profile = loom_profile_new ();
   cpu->threads = loom_threads_new (n);
   /* OpenBLAS runs single-threaded inside our pool (cpu/sgemm.h). */
