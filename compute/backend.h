@@ -43,11 +43,15 @@ struct _LoomBuffer
   gsize       length;             /* floats */
 };
 
-/* The CPU backend: always available. */
-LoomDevice *loom_cpu_device_new (void);
+/* PROFILE (LOOM_PROFILE=1, read by loom_device_open) times every op and
+ * prints the table when the device closes. */
 
-/* The Vulkan backend.  INDEX < 0 picks the best device (CPU-type ones last). */
-LoomDevice *loom_vk_device_new  (int index, GError **error);
+/* The CPU backend: always available. */
+LoomDevice *loom_cpu_device_new (gboolean profile);
+
+/* The Vulkan backend.  INDEX < 0 picks the best device (CPU-type ones last).
+ * PROFILE needs timestamp queries; without them it is ignored. */
+LoomDevice *loom_vk_device_new  (int index, gboolean profile, GError **error);
 /* Appends a LoomDeviceInfo per Vulkan device; FALSE with ERROR when Vulkan
  * itself is unusable (no loader, no driver). */
 gboolean    loom_vk_list_devices (GPtrArray *infos, GError **error);

@@ -27,7 +27,7 @@ loom_list_devices (void)
   LoomDeviceInfo *info;
 
   loom_vk_list_devices (infos, NULL);   /* none listed is an answer too */
-  cpu = loom_cpu_device_new ();
+  cpu = loom_cpu_device_new (FALSE);     /* opened for its description only */
   info = g_new0 (LoomDeviceInfo, 1);
   *info = cpu->info;
   info->name = g_strdup (cpu->info.name);
@@ -95,9 +95,18 @@ find_by_name (const char *spec, GError **error)
   return -1;
 }
 
+/* LOOM_PROFILE=1 times every op: read here, where devices open, for both
+ * backends. */
+static gboolean
+profile_requested (void)
+{
+  return g_strcmp0 (g_getenv ("LOOM_PROFILE"), "1") == 0;
+}
+
 LoomDevice *
 loom_device_open (const char *spec, GError **error)
 {
+  gboolean profile = profile_requested ();
   GError *vk_error = NULL;
   LoomDevice *device;
 
@@ -114,7 +123,7 @@ loom_device_open (const char *spec, GError **error)
       if (loom_vk_list_devices (infos, NULL))
         for (guint i = 0; i < infos->len && !has_gpu; i++)
           has_gpu = strcmp (((LoomDeviceInfo *) infos->pdata[i])->type, "cpu") != 0;
-      device = has_gpu ? loom_vk_device_new (-1, &vk_error) : NULL;
+      device = has_gpu ? loom_vk_device_new (-1, profile, &vk_error) : NULL;
       if (device != NULL && strcmp (device->info.type, "cpu") != 0)
         return device;
       if (device != NULL)
@@ -122,22 +131,22 @@ loom_device_open (const char *spec, GError **error)
       if (vk_error != NULL)
         g_debug ("no GPU, using the CPU backend: %s", vk_error->message);
       g_clear_error (&vk_error);
-      return loom_cpu_device_new ();
+      return loom_cpu_device_new (profile);
     }
   if (g_ascii_strcasecmp (spec, "cpu") == 0)
-    return loom_cpu_device_new ();
+    return loom_cpu_device_new (profile);
   if (g_ascii_strcasecmp (spec, "vulkan") == 0)
-    return loom_vk_device_new (-1, error);
+    return loom_vk_device_new (-1, profile, error);
   if (is_index (spec))
     {
       guint64 index = g_ascii_strtoull (spec, NULL, 10);
 
-      return loom_vk_device_new (index > G_MAXINT ? G_MAXINT : (int) index, error);
+      return loom_vk_device_new (index > G_MAXINT ? G_MAXINT : (int) index, profile, error);
     }
   {
     int index = find_by_name (spec, error);
 
-    return index < 0 ? NULL : loom_vk_device_new (index, error);
+    return index < 0 ? NULL : loom_vk_device_new (index, profile, error);
   }
 }
 
@@ -366,45 +375,6 @@ loom_program_free (LoomProgram *program)
     program->device->klass->recording_free (program->device, program->recording);
   g_array_unref (program->calls);
   g_free (program);
-}
-
-guint
-loom_vk_spec_linear (const LoomLimits *limits, guint32 *spec)
-{
-  spec[0] = MIN (256, limits->max_local_size);
-  return 1;
-}
-
-guint32
-loom_groups_1d (gsize n, guint32 local, const LoomLimits *limits)
-{
-  gsize groups = (n + local - 1) / local;
-
-  return (guint32) CLAMP (groups, 1, limits->max_groups[0]);
-}
-
-typedef struct
-{
-  LoomOpRange   range;
-  const void   *params;
-  float *const *bindings;
-} RangeJob;
-
-static void
-range_job (gpointer data, gsize begin, gsize end)
-{
-  const RangeJob *job = data;
-
-  job->range (job->params, job->bindings, begin, end);
-}
-
-void
-loom_op_parallel (LoomThreads *threads, gsize n, gsize grain, LoomOpRange range,
-                  const void *params, float *const *bindings)
-{
-  RangeJob job = { range, params, bindings };
-
-  loom_threads_parallel_for (threads, n, grain, range_job, &job);
 }
 
 GHashTable *

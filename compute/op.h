@@ -8,9 +8,12 @@
 #include <stdint.h>
 
 #include <loom/loom.h>
-#include "cpu/threads.h"
 
 G_BEGIN_DECLS
+
+/* The CPU backend's thread pool (cpu/threads.h), opaque here: an op that
+ * uses the pool itself includes that header. */
+typedef struct _LoomThreads LoomThreads;
 
 #define LOOM_OP_MAX_BINDINGS 8
 #define LOOM_OP_MAX_SPEC     8

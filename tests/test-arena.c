@@ -2,7 +2,7 @@
  * real Vulkan device. */
 #include <string.h>
 
-#include "arena.h"
+#include "vulkan/arena.h"
 #include "backend.h"
 #include "vulkan/vk-internal.h"
 #include "test-util.h"

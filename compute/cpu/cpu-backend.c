@@ -4,6 +4,7 @@
 #include <cblas.h>
 
 #include "backend.h"
+#include "cpu/threads.h"
 
 typedef struct
 {
@@ -122,6 +123,30 @@ cpu_run (LoomDevice *device, const LoomOp *op, const void *params,
   return TRUE;
 }
 
+typedef struct
+{
+  LoomOpRange   range;
+  const void   *params;
+  float *const *bindings;
+} RangeJob;
+
+static void
+range_job (gpointer data, gsize begin, gsize end)
+{
+  const RangeJob *job = data;
+
+  job->range (job->params, job->bindings, begin, end);
+}
+
+void
+loom_op_parallel (LoomThreads *threads, gsize n, gsize grain, LoomOpRange range,
+                  const void *params, float *const *bindings)
+{
+  RangeJob job = { range, params, bindings };
+
+  loom_threads_parallel_for (threads, n, grain, range_job, &job);
+}
+
 static const LoomBackendClass cpu_class = {
   .device_free = cpu_device_free,
   .sync = cpu_sync,
@@ -134,13 +159,13 @@ static const LoomBackendClass cpu_class = {
 };
 
 LoomDevice *
-loom_cpu_device_new (void)
+loom_cpu_device_new (gboolean profile)
 {
   CpuDevice *cpu = g_new0 (CpuDevice, 1);
   guint n = thread_count ();
 
   cpu->parent.klass = &cpu_class;
-  if (g_strcmp0 (g_getenv ("LOOM_PROFILE"), "1") == 0)
+  if (profile)
     cpu->profile = loom_profile_new ();
   cpu->threads = loom_threads_new (n);
   /* OpenBLAS runs single-threaded inside our pool (cpu/sgemm.h). */

@@ -1,7 +1,10 @@
-/* Parameter tables (see net.h). */
+/* Parameter tables (see net.h) and the weight initialisation they start
+ * from. */
+#include <math.h>
 #include <string.h>
 
 #include "net.h"
+#include "ops/philox.h"
 
 static void
 param_clear (LoomNetParam *p)
@@ -37,6 +40,47 @@ loom_net_add (LoomNet *net, const char *name, guint n_dims, const guint64 *shape
                     : loom_graph_parameter (net->graph, name, dims[0], dims[1], dims[2], dims[3]);
   g_array_append_val (net->params, p);
   return p.tensor;
+}
+
+/* Drawn on the host from Philox, so every backend starts from the same
+ * values; written through the graph's API, which checks it is compiled. */
+gboolean
+loom_graph_init_parameter (LoomGraph *g, LoomTensor *t, LoomInit kind, float scale,
+                           guint32 seed, GError **error)
+{
+  guint n, c, h, w;
+  double fan_in, fan_out;
+  gsize length;
+  g_autofree float *data = NULL;
+  double bound = 0.0;
+
+  g_return_val_if_fail (g != NULL && t != NULL, FALSE);
+  loom_tensor_get_shape (t, &n, &c, &h, &w);
+  fan_in = (double) c * h * w, fan_out = (double) n * h * w;
+  length = loom_tensor_get_length (t);
+  data = g_new (float, length);
+  switch (kind)
+    {
+    case LOOM_INIT_KAIMING_NORMAL: scale = (float) sqrt (2.0 / fan_in); kind = LOOM_INIT_NORMAL; break;
+    case LOOM_INIT_KAIMING_UNIFORM: bound = 1.0 / sqrt (fan_in); break;
+    case LOOM_INIT_XAVIER_UNIFORM: bound = sqrt (6.0 / (fan_in + fan_out)); break;
+    case LOOM_INIT_UNIFORM: bound = scale; break;
+    default: break;
+    }
+  for (gsize i = 0; i < length; i++)
+    {
+      guint32 a, b;
+
+      loom_philox_draw (seed, 0x1A17u, i, &a, &b);
+      if (kind == LOOM_INIT_ZEROS || kind == LOOM_INIT_ONES)
+        data[i] = kind == LOOM_INIT_ONES ? 1.0f : 0.0f;
+      else if (kind == LOOM_INIT_NORMAL)   /* Box–Muller, in double on the host */
+        data[i] = (float) (scale * sqrt (-2.0 * log (((a >> 8) + 1) / 16777216.0))
+                           * cos (2.0 * G_PI * loom_uniform_of (b)));
+      else
+        data[i] = (float) (bound * (2.0 * loom_uniform_of (a) - 1.0));
+    }
+  return loom_graph_write (g, t, data, error);
 }
 
 gboolean

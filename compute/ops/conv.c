@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "cpu/threads.h"
 #include "ops/conv.h"
 
 static guint

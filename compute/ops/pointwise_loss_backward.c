@@ -18,7 +18,7 @@ LOOM_ELT_KERNELS (pointwise_loss_backward)
 static gboolean
 pointwise_loss_backward_test_case (guint index, GRand *rand, void *params)
 {
-  return loom_elt_test_case_kinds (index, rand, params, LOOM_N_LOSSES);
+  return loom_elt_test_case_kinds (index, rand, params, LOOM_N_POINTWISE_LOSSES);
 }
 
 const LoomOp loom_op_pointwise_loss_backward = {

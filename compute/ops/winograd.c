@@ -14,6 +14,7 @@
 #include <string.h>
 #include <cblas.h>
 
+#include "cpu/threads.h"
 #include "ops/conv.h"
 #include "ops/winograd.h"
 

@@ -581,7 +581,7 @@ vk_device_free (LoomDevice *device)
 }
 
 LoomDevice *
-loom_vk_device_new (int index, GError **error)
+loom_vk_device_new (int index, gboolean profile, GError **error)
 {
   LoomVkDevice *vk = g_new0 (LoomVkDevice, 1);
   g_autofree VkPhysicalDevice *devices = NULL;
@@ -647,7 +647,7 @@ loom_vk_device_new (int index, GError **error)
   if (!create_logical_device (vk, error))
     goto fail;
 
-  vk->profile = env_flag ("LOOM_PROFILE") && vk->caps.timestamps;
+  vk->profile = profile && vk->caps.timestamps;
   vk->profile_ns = loom_profile_new ();
   /* Work per submission, in flops plus bytes: about 0.1 s on lavapipe and
    * far less on a GPU, well inside any driver watchdog. */
