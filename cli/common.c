@@ -141,6 +141,24 @@ loom_cli_progress_end (LoomCliProgress *p)
   p->drawn = FALSE;
 }
 
+gboolean
+loom_cli_on_train_step (const LoomTrainProgress *progress, gpointer data)
+{
+  LoomCliTraining *t = data;
+  g_autoptr (GString) detail = g_string_new (NULL);
+
+  t->step = progress->step;
+  for (guint i = 0; i < progress->n_losses; i++)
+    {
+      if (i < G_N_ELEMENTS (t->losses))
+        t->losses[i] = progress->losses[i].value;
+      g_string_append_printf (detail, "%s%s %.*f", i > 0 ? " " : "", progress->losses[i].name,
+                              progress->n_losses > 1 ? 3 : 4, progress->losses[i].value);
+    }
+  loom_cli_progress_show (&t->bar, progress->step, progress->total, detail->str, progress->eta);
+  return !loom_cli_interrupted ();
+}
+
 /* ---- output ---------------------------------------------------------- */
 
 void

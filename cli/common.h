@@ -7,6 +7,7 @@
 #include <json-glib/json-glib.h>
 
 #include <loom/loom.h>
+#include <loom/loom-train.h>
 #include <loom/loom-weights.h>
 
 G_BEGIN_DECLS
@@ -47,6 +48,18 @@ void         loom_cli_progress_init (LoomCliProgress *p, const char *what, gbool
 void         loom_cli_progress_show (LoomCliProgress *p, guint step, guint total,
                                      const char *detail, double eta);
 void         loom_cli_progress_end  (LoomCliProgress *p);
+
+/* A training run on a progress bar: each step's losses by name ("loss
+ * 0.1234"; several with fewer digits, "D 0.693 G 0.693"), the last step
+ * and its losses kept for the summary.  Ctrl-C stops it. */
+typedef struct
+{
+  LoomCliProgress bar;
+  guint           step;
+  float           losses[4];
+} LoomCliTraining;
+
+gboolean     loom_cli_on_train_step (const LoomTrainProgress *progress, gpointer data);
 
 void         loom_cli_print_json (JsonBuilder *b);
 /* A training's summary on stdout as one JSON object: DICT's members, then

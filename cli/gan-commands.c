@@ -34,27 +34,6 @@ expand_paths (char **paths, GError **error)
 
 /* ---- train-gan ------------------------------------------------------- */
 
-typedef struct
-{
-  LoomCliProgress bar;
-  guint step;
-  float d_loss, g_loss;
-} TrainState;
-
-static gboolean
-on_train_step (guint step, guint total, float d_loss, float g_loss, double eta, gpointer data)
-{
-  TrainState *s = data;
-  char detail[64];
-
-  s->step = step;
-  s->d_loss = d_loss;
-  s->g_loss = g_loss;
-  g_snprintf (detail, sizeof detail, "D %.3f G %.3f", d_loss, g_loss);
-  loom_cli_progress_show (&s->bar, step, total, detail, eta);
-  return !loom_cli_interrupted ();
-}
-
 static int
 log2_exact (guint v)
 {
@@ -107,7 +86,7 @@ loom_cmd_train_gan (int argc, char **argv)
   LoomGanConfig start_gan = { 0 };
   LoomWeights *start = NULL, *result = NULL;
   LoomDevice *device = NULL;
-  TrainState state = { 0 };
+  LoomCliTraining state = { 0 };
   gboolean grey = TRUE;
   guint n_images = 0, side;
   gint64 began;
@@ -287,8 +266,8 @@ loom_cmd_train_gan (int argc, char **argv)
   loom_cli_catch_interrupt ();
   loom_cli_progress_init (&state.bar, "training", quiet || json);
   began = g_get_monotonic_time ();
-  result = loom_generative_train (device, &config, images, n_images, start, on_train_step,
-                                  &state, NULL, &error);
+  result = loom_generative_train (device, &config, images, n_images, start,
+                                  loom_cli_on_train_step, &state, NULL, &error);
   loom_cli_progress_end (&state.bar);
   if (result == NULL || !loom_weights_save (result, out, &error))
     goto fail;
@@ -300,8 +279,8 @@ loom_cmd_train_gan (int argc, char **argv)
       g_variant_dict_insert (&dict, "kind", "s", kind_text);
       g_variant_dict_insert (&dict, "images", "u", n_images);
       g_variant_dict_insert (&dict, "steps", "u", state.step);
-      g_variant_dict_insert (&dict, "d_loss", "d", (double) state.d_loss);
-      g_variant_dict_insert (&dict, "g_loss", "d", (double) state.g_loss);
+      g_variant_dict_insert (&dict, "d_loss", "d", (double) state.losses[0]);
+      g_variant_dict_insert (&dict, "g_loss", "d", (double) state.losses[1]);
       loom_cli_print_summary (&dict, began, device);
     }
   else if (!quiet)

@@ -35,26 +35,6 @@ has_holes (const float *alpha, gsize n)
 
 /* ---- train-seg ------------------------------------------------------- */
 
-typedef struct
-{
-  LoomCliProgress bar;
-  guint step;
-  float loss;
-} TrainState;
-
-static gboolean
-on_train_step (guint step, guint total, float loss, double eta, gpointer data)
-{
-  TrainState *s = data;
-  char detail[64];
-
-  s->step = step;
-  s->loss = loss;
-  g_snprintf (detail, sizeof detail, "loss %.4f", loss);
-  loom_cli_progress_show (&s->bar, step, total, detail, eta);
-  return !loom_cli_interrupted ();
-}
-
 int
 loom_cmd_train_seg (int argc, char **argv)
 {
@@ -95,7 +75,7 @@ loom_cmd_train_seg (int argc, char **argv)
   LoomDevice *device = NULL;
   LoomSegmentConfig config;
   LoomUNetConfig start_unet = { 0 };
-  TrainState state = { 0 };
+  LoomCliTraining state = { 0 };
   gint64 began;
   int status = EXIT_FAILURE;
 
@@ -232,8 +212,8 @@ loom_cmd_train_seg (int argc, char **argv)
   loom_cli_catch_interrupt ();
   loom_cli_progress_init (&state.bar, "training", quiet || json);
   began = g_get_monotonic_time ();
-  result = loom_segment_train (device, &config, images, n_images, start, on_train_step, &state,
-                               NULL, &error);
+  result = loom_segment_train (device, &config, images, n_images, start,
+                               loom_cli_on_train_step, &state, NULL, &error);
   loom_cli_progress_end (&state.bar);
   if (result == NULL || !loom_weights_save (result, out, &error))
     goto fail;
@@ -244,14 +224,14 @@ loom_cmd_train_seg (int argc, char **argv)
       g_variant_dict_insert (&dict, "model", "s", out);
       g_variant_dict_insert (&dict, "classes", "u", colors->len);
       g_variant_dict_insert (&dict, "steps", "u", state.step);
-      g_variant_dict_insert (&dict, "loss", "d", (double) state.loss);
+      g_variant_dict_insert (&dict, "loss", "d", (double) state.losses[0]);
       if (pretrained != NULL)
         g_variant_dict_insert (&dict, "starting_point", "s", pretrained);
       loom_cli_print_summary (&dict, began, device);
     }
   else if (!quiet)
     fprintf (stderr, "%s: %u classes, %u steps in %.0f s, loss %.4f%s\n", out, colors->len,
-             state.step, (g_get_monotonic_time () - began) / 1e6, state.loss,
+             state.step, (g_get_monotonic_time () - began) / 1e6, state.losses[0],
              loom_cli_interrupted () ? " (stopped early)" : "");
   status = 0;
 fail:
@@ -271,9 +251,9 @@ fail:
 /* ---- segment --------------------------------------------------------- */
 
 static gboolean
-on_tile (guint step, guint total, float loss, double eta, gpointer data)
+on_tile (const LoomTrainProgress *progress, gpointer data)
 {
-  loom_cli_progress_show (data, step, total, "tiles", eta);
+  loom_cli_progress_show (data, progress->step, progress->total, "tiles", progress->eta);
   return TRUE;
 }
 

@@ -320,13 +320,10 @@ loom_plugin_progress_show (LoomPluginProgress *p,
 /* ---- segmentation outputs ---------------------------------------------- */
 
 static gboolean
-on_tile (guint    step,
-         guint    total,
-         float    loss,
-         double   eta,
-         gpointer data)
+on_tile (const LoomTrainProgress *progress,
+         gpointer                 data)
 {
-  loom_plugin_progress_show (data, step, total, "tiles", eta);
+  loom_plugin_progress_show (data, progress->step, progress->total, "tiles", progress->eta);
 
   return TRUE;
 }

@@ -205,30 +205,14 @@ update_preview (gpointer data,
     loom_weights_free (weights);
 }
 
-static gboolean
-on_step (guint    step,
-         guint    total,
-         float    d_loss,
-         float    g_loss,
-         double   eta,
-         gpointer data)
-{
-  Training *t = data;
-  gchar     detail[48];
-
-  g_snprintf (detail, sizeof detail, "D %.3f, G %.3f", d_loss, g_loss);
-
-  return loom_train_run_step (&t->run, step, total, (const float[]) { d_loss, g_loss }, detail,
-                              eta);
-}
-
 static gpointer
 train_thread (gpointer data)
 {
   Training *t = data;
 
   t->run.result = loom_generative_train (t->device, t->config, t->images, t->n_images, NULL,
-                                         on_step, t, NULL, &t->run.error);
+                                         loom_train_run_step, &t->run, NULL,
+                                         &t->run.error);
 
   return NULL;
 }

@@ -180,28 +180,14 @@ out:
   g_free (out);
 }
 
-static gboolean
-on_step (guint    step,
-         guint    total,
-         float    loss,
-         double   eta,
-         gpointer data)
-{
-  Training *t = data;
-  gchar     detail[32];
-
-  g_snprintf (detail, sizeof detail, "loss %.4f", loss);
-
-  return loom_train_run_step (&t->run, step, total, &loss, detail, eta);
-}
-
 static gpointer
 train_thread (gpointer data)
 {
   Training *t = data;
 
   t->run.result = loom_segment_train (t->device, t->config, t->images, t->n_images, t->start,
-                                      on_step, t, NULL, &t->run.error);
+                                      loom_train_run_step, &t->run, NULL,
+                                      &t->run.error);
 
   return NULL;
 }

@@ -439,11 +439,14 @@ test_vulkan (void)
 }
 
 static gboolean
-keep_d_loss (guint step, guint total, float d_loss, float g_loss, double eta, gpointer data)
+keep_d_loss (const LoomTrainProgress *p, gpointer data)
 {
   float *last = data;
 
-  last[step % 10] = d_loss;
+  g_assert_cmpuint (p->n_losses, ==, 2);
+  g_assert_cmpstr (p->losses[0].name, ==, "D");
+  g_assert_cmpstr (p->losses[1].name, ==, "G");
+  last[p->step % 10] = p->losses[0].value;
   return TRUE;
 }
 

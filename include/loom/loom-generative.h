@@ -16,6 +16,7 @@
 #include <gio/gio.h>
 
 #include <loom/loom-gan.h>
+#include <loom/loom-train.h>
 
 G_BEGIN_DECLS
 
@@ -53,6 +54,8 @@ typedef struct
   guint       checkpoint_every; /* … this many steps (0: never) */
   const GArray *colors;         /* pix2pix: the label maps' colours (LoomColor, class i at i), */
                                 /* put in every file made (loom_segment_set_classes); or NULL */
+  gboolean    host_crops;       /* cut the real crops on the host, not the device (the same
+                                 * weights; a check): $LOOM_HOST_CROPS set at config init */
 } LoomGenerativeConfig;
 
 /* Defaults for KIND on images of CHANNELS planes:
@@ -67,21 +70,17 @@ typedef struct
 void         loom_generative_config_init (LoomGenerativeConfig *config, LoomGanKind kind,
                                           guint channels);
 
-/* After every step: STEP of TOTAL (0 with a time budget only), D's and G's
- * losses, the seconds left; FALSE stops (the weights so far are kept). */
-typedef gboolean (*LoomGenerativeProgress) (guint step, guint total, float d_loss,
-                                            float g_loss, double eta, gpointer data);
-
 /* Trains on IMAGES (dcgan: every one of the image side; texture: crops of
  * any of them; pix2pix: crops of them and their label maps) and returns the weights (architecture and provenance in
  * their metadata).  START, if not NULL, holds weights to go on from (a
  * checkpoint, or a model to fine-tune): its architecture wins.  A loss
  * that stops being finite, or a discriminator that wins outright for a
- * long stretch, ends training with an error instead of weights.
- * CANCELLABLE stops between steps, keeping the weights so far. */
+ * long stretch, ends training with an error instead of weights.  PROGRESS
+ * gets every step's "D" and "G" losses; CANCELLABLE stops between steps,
+ * keeping the weights so far. */
 LoomWeights *loom_generative_train    (LoomDevice *device, const LoomGenerativeConfig *config,
                                        const LoomGenerativeImage *images, guint n_images,
-                                       LoomWeights *start, LoomGenerativeProgress progress,
+                                       LoomWeights *start, LoomTrainProgressFunc progress,
                                        gpointer data, GCancellable *cancellable,
                                        GError **error);
 
