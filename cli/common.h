@@ -69,10 +69,6 @@ void         loom_cli_print_summary (GVariantDict *dict, gint64 began, LoomDevic
 /* "OUT-0001.png" for image I (from 0) of a set beside "OUT.png". */
 char        *loom_cli_numbered_path (const char *path, guint i);
 
-/* Where bundled data and shipped models are: $LOOM_DATA_DIR, the install
- * prefix's, or the source tree's (running from a build). NAME inside it. */
-char        *loom_cli_data_path  (const char *name);
-
 /* Classes a new model may have: more colours than this in a label image is
  * antialiasing or a blended layer, not a plan. */
 #define LOOM_CLI_MAX_CLASSES 32

@@ -94,7 +94,8 @@ loom_cmd_train_seg (int argc, char **argv)
   if (steps < -1 || seconds < 0 || seed < 0 || crop < 0 || batch < 0 || depth < 0 || base < 0
       || lr < 0 || every < 0 || augment < 0 || augment > 2)
     return loom_cli_fail (cmd, EXIT_USAGE, "a negative or out-of-range number (see --help)");
-  if (steps == 0 && seconds == 0)
+  /* (no --steps: the default, or with --time none) */
+  if (!loom_train_check_budget (steps < 0 ? G_MAXUINT : (guint) steps, seconds, NULL))
     return loom_cli_fail (cmd, EXIT_USAGE, "--steps 0 needs --time");
   if (!loom_cli_check_output (out, &error))
     return loom_cli_fail (cmd, EXIT_USAGE, "-o %s", error->message);
@@ -104,7 +105,7 @@ loom_cmd_train_seg (int argc, char **argv)
    * or given a shape of their own. */
   if (init == NULL && pretrained == NULL && !no_pretrained && depth == 0 && base == 0)
     {
-      char *shipped = loom_cli_data_path ("weights/segment-start.safetensors");
+      char *shipped = loom_data_path ("weights/segment-start.safetensors");
 
       if (g_file_test (shipped, G_FILE_TEST_EXISTS))
         pretrained = shipped;

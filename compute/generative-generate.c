@@ -7,6 +7,63 @@
 #include "ops/philox.h"
 #include "tiles.h"
 
+G_DEFINE_QUARK (loom-generate-error-quark, loom_generate_error)
+
+gboolean
+loom_generative_check_request (const LoomGanConfig *gan, gboolean labels, gboolean tileable,
+                               guint *width, guint *height, GError **error)
+{
+  guint side = loom_gan_image_side (gan), quantum = 1u << gan->levels;
+
+  if (gan->kind == LOOM_GAN_PIX2PIX)
+    {
+      if (!labels || *width != 0 || *height != 0)
+        {
+          g_set_error (error, LOOM_GENERATE_ERROR, LOOM_GENERATE_ERROR_NEEDS_LABELS,
+                       "is a label → image (pix2pix) model: it paints a label map, at the "
+                       "map's size");
+          return FALSE;
+        }
+    }
+  else if (labels)
+    {
+      g_set_error (error, LOOM_GENERATE_ERROR, LOOM_GENERATE_ERROR_NO_LABELS,
+                   "is a %s model: a label map needs a label → image (pix2pix) one",
+                   loom_gan_kind_name (gan->kind));
+      return FALSE;
+    }
+  else if (gan->kind == LOOM_GAN_DCGAN)
+    {
+      if ((*width != 0 || *height != 0) && (*width != side || *height != side))
+        {
+          g_set_error (error, LOOM_GENERATE_ERROR, LOOM_GENERATE_ERROR_FIXED_SIZE,
+                       "makes %u×%u images only", side, side);
+          return FALSE;
+        }
+      *width = *height = side;
+    }
+  else
+    {
+      *width = *width != 0 ? *width : 512;
+      *height = *height != 0 ? *height : 512;
+    }
+  if (tileable && (gan->kind != LOOM_GAN_TEXTURE || !gan->tileable))
+    {
+      g_set_error (error, LOOM_GENERATE_ERROR, LOOM_GENERATE_ERROR_NOT_TILEABLE,
+                   "is not a texture model trained tileable");
+      return FALSE;
+    }
+  if (tileable && (*width % quantum != 0 || *height % quantum != 0))
+    {
+      g_set_error (error, LOOM_GENERATE_ERROR, LOOM_GENERATE_ERROR_TILE_MULTIPLE,
+                   "wraps at sizes that are multiples of %u (e.g. %ux%u)", quantum,
+                   MAX (quantum, *width / quantum * quantum),
+                   MAX (quantum, *height / quantum * quantum));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Image I's noise (latent × H × W normal values) from SEED + I alone. */
 static void
 draw_noise (guint32 seed, guint latent, guint h, guint w, float *z)

@@ -27,6 +27,36 @@ loom_generative_config_init (LoomGenerativeConfig *c, LoomGanKind kind, guint ch
   };
 }
 
+gboolean
+loom_generative_config_set_size (LoomGenerativeConfig *c, guint size, GError **error)
+{
+  guint side;
+
+  if (c->gan.kind == LOOM_GAN_DCGAN)
+    {
+      /* 4·2^levels: levels 3 to 6 */
+      side = size > 0 ? size : 64;
+      if ((side & (side - 1)) != 0 || side < 32 || side > 256)
+        {
+          g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "%u: a DCGAN learns images of 32, 64, 128 or 256 pixels a side", side);
+          return FALSE;
+        }
+      c->gan.levels = (guint) g_bit_nth_lsf (side, -1) - 2;
+      return TRUE;
+    }
+  side = size > 0 ? size : c->crop;
+  if (side % (1u << c->gan.levels) != 0 || side < 16 || side > 1024)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "%u: the training crops' side is a multiple of %u from 16 to 1024", side,
+                   1u << c->gan.levels);
+      return FALSE;
+    }
+  c->crop = side;
+  return TRUE;
+}
+
 static gboolean
 check_images (const LoomGenerativeConfig *c, const LoomGenerativeImage *images,
               const LoomTrainImage *train_images, guint n_images, guint *crop, GError **error)

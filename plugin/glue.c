@@ -127,11 +127,11 @@ loom_plugin_has_holes (const float *alpha,
 LoomDevice *
 loom_plugin_open_device (GError **error)
 {
-  const gchar *env       = g_getenv ("LOOM_DEVICE");
+  const gchar *env       = loom_device_env_spec ();
   gchar       *preferred = loom_plugin_preferred_device ();
   LoomDevice  *device;
 
-  if (env != NULL && env[0] != '\0')
+  if (env != NULL)
     {
       device = loom_device_open (env, error);
       if (device == NULL)
@@ -234,27 +234,6 @@ loom_plugin_newest_model (GError **error)
   g_free (dir_path);
 
   return file;
-}
-
-gchar *
-loom_plugin_data_path (const gchar *name)
-{
-  const gchar *env     = g_getenv ("LOOM_DATA_DIR");
-  const gchar *roots[] = { env, LOOM_DATA_DIR, LOOM_SOURCE_DIR };
-
-  for (guint i = 0; i < G_N_ELEMENTS (roots); i++)
-    {
-      gchar *path;
-
-      if (roots[i] == NULL || roots[i][0] == '\0')
-        continue;
-      path = g_build_filename (roots[i], name, NULL);
-      if (g_file_test (path, G_FILE_TEST_EXISTS))
-        return path;
-      g_free (path);
-    }
-
-  return g_build_filename (env != NULL ? env : LOOM_DATA_DIR, name, NULL);
 }
 
 gchar *

@@ -103,9 +103,6 @@ void          loom_plugin_screenshot_then_press (GtkDialog *dialog, const gchar 
                                                  gint response);
 /* The newest *.safetensors in the models folder, or NULL and an error. */
 GFile        *loom_plugin_newest_model   (GError **error);
-/* NAME inside the data folders: $LOOM_DATA_DIR, the installed share/loom,
- * the source tree; the first that has it (else the first candidate). */
-gchar        *loom_plugin_data_path      (const gchar *name);
 /* "1:05" */
 gchar        *loom_plugin_clock_text     (double seconds);
 

@@ -307,7 +307,7 @@ train_run (GimpProcedure        *procedure,
       }
   if (! loom_plugin_check_model_name (model_name, &error))
     goto fail;
-  if (steps == 0 && seconds <= 0)
+  if (! loom_train_check_budget (steps, seconds, NULL))
     {
       g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
                    "Steps 0 needs a time limit: give steps, seconds or both");
@@ -395,7 +395,7 @@ train_run (GimpProcedure        *procedure,
   /* ---- the starting point: the shipped one for the default shape ---- */
   if (start == NULL && depth == 0 && base == 0)
     {
-      start_path = loom_plugin_data_path ("weights/segment-start.safetensors");
+      start_path = loom_data_path ("weights/segment-start.safetensors");
       if (g_file_test (start_path, G_FILE_TEST_EXISTS))
         {
           LoomUNetConfig shape;
