@@ -152,9 +152,11 @@ provenance (const Trainer *t, guint steps)
                           c->ema, LOOM_VERSION);
 }
 
+/* The weights after STEPS steps (checkpoints, the result): G's average. */
 static LoomWeights *
-snapshot (Trainer *t, guint steps, GError **error)
+snapshot (gpointer data, guint steps, GError **error)
 {
+  Trainer *t = data;
   LoomWeights *w = loom_weights_new ();
   g_autofree char *prov = provenance (t, steps);
 
@@ -238,12 +240,6 @@ fill (LoomGraph *g, LoomTensor *t, float value, GError **error)
   return loom_graph_write (g, t, data, error);
 }
 
-static LoomWeights *
-snapshot_of (gpointer data, guint steps, GError **error)
-{
-  return snapshot (data, steps, error);
-}
-
 static gboolean
 train_step (gpointer data, guint step, double done, float *losses, GError **error)
 {
@@ -295,7 +291,7 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
 {
   static const char *const loss_names[] = { "D", "G" };
   LoomGenerativeConfig c = *config;
-  Trainer t = { &c, n_images, .d_average = 1.0 };
+  Trainer t = { .config = &c, .n_images = n_images, .d_average = 1.0 };
   LoomTensor *real, *z, *fake, *judged[3], *targets[3], *total, *lambda = NULL;
   LoomTensor *seen[3], *condition = NULL, *r1_scale = NULL, *r1_target = NULL;
   LoomTensor *r1_loss = NULL;
@@ -452,7 +448,7 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
 
   w = loom_train_loop (&(LoomTrainLoop) { c.steps, c.seconds, c.checkpoint, c.checkpoint_every,
                                           loss_names, 2, progress, data, cancellable },
-                       train_step, snapshot_of, &t, error);
+                       train_step, snapshot, &t, error);
   /* Only an averaged G needs its statistics recomputed (and pix2pix's
    * would need label maps: it saves the live G). */
   if (w != NULL && t.averages != NULL && !pix2pix)

@@ -81,14 +81,14 @@ sample_batch (Trainer *t)
 /* Labelled pixels per class (checked against the class count) and the
  * class weights: the inverse of each class's share, 1 on average. */
 static gboolean
-count_labels (Trainer *s, guint classes, float *weights, GError **error)
+count_labels (Trainer *t, guint classes, float *weights, GError **error)
 {
   g_autofree guint64 *counts = g_new0 (guint64, classes);
   guint present = 0;
 
-  for (guint i = 0; i < s->n_images; i++)
+  for (guint i = 0; i < t->n_images; i++)
     {
-      const LoomSegmentImage *image = &s->images[i];
+      const LoomSegmentImage *image = &t->images[i];
 
       for (guint y = 0; y < image->height; y++)
         for (guint x = 0; x < image->width; x++)
@@ -106,10 +106,10 @@ count_labels (Trainer *s, guint classes, float *weights, GError **error)
                 return FALSE;
               }
             counts[(guint) v]++;
-            g_array_append_val (s->labelled, l);
+            g_array_append_val (t->labelled, l);
           }
     }
-  if (s->labelled->len == 0)
+  if (t->labelled->len == 0)
     {
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
                    "segment: no labelled pixels: paint a few strokes of each class first");
@@ -118,9 +118,9 @@ count_labels (Trainer *s, guint classes, float *weights, GError **error)
   for (guint k = 0; k < classes; k++)
     present += counts[k] > 0;
   for (guint k = 0; k < classes; k++)
-    weights[k] = counts[k] == 0 || !s->config->balance
+    weights[k] = counts[k] == 0 || !t->config->balance
                ? (counts[k] == 0 ? 0.0f : 1.0f)
-               : (float) ((double) s->labelled->len / ((double) present * counts[k]));
+               : (float) ((double) t->labelled->len / ((double) present * counts[k]));
   return TRUE;
 }
 
@@ -134,14 +134,16 @@ provenance (const LoomSegmentConfig *c, guint steps, guint n_images, guint label
                           c->learning_rate, LOOM_VERSION);
 }
 
+/* The weights after STEPS steps (checkpoints, the result). */
 static LoomWeights *
-snapshot (LoomUNet *u, const LoomSegmentConfig *c, guint steps, const Trainer *s,
-          GError **error)
+snapshot (gpointer data, guint steps, GError **error)
 {
+  const Trainer *t = data;
+  const LoomSegmentConfig *c = t->config;
   LoomWeights *w = loom_weights_new ();
-  g_autofree char *prov = provenance (c, steps, s->n_images, s->labelled->len);
+  g_autofree char *prov = provenance (c, steps, t->n_images, t->labelled->len);
 
-  if (!loom_unet_store (u, w, error))
+  if (!loom_unet_store (t->unet, w, error))
     {
       loom_weights_free (w);
       return NULL;
@@ -150,14 +152,6 @@ snapshot (LoomUNet *u, const LoomSegmentConfig *c, guint steps, const Trainer *s
   if (c->colors != NULL)
     loom_segment_set_classes (w, c->colors, c->names);
   return w;
-}
-
-static LoomWeights *
-snapshot_of (gpointer data, guint steps, GError **error)
-{
-  Trainer *t = data;
-
-  return snapshot (t->unet, t->config, steps, t, error);
 }
 
 static gboolean
@@ -267,7 +261,7 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
   result = loom_train_loop (&(LoomTrainLoop) { c.steps, c.seconds, c.checkpoint,
                                                c.checkpoint_every, loss_names, 1, progress,
                                                data, cancellable },
-                            train_step, snapshot_of, &t, error);
+                            train_step, snapshot, &t, error);
 out:
   loom_unet_free (t.unet);
   loom_graph_free (t.graph);
