@@ -257,6 +257,37 @@ test_deterministic_and_guard (void)
   loom_device_free (cpu);
 }
 
+/* Real crops cut on the host (host_crops, as $LOOM_HOST_CROPS asks) train
+ * the very weights the device's crops do: two images of two sizes. */
+static void
+test_host_crops (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  float planes[3 * 40 * 36], planes2[3 * 24 * 20];
+  LoomGenerativeImage images[2] = { { planes, 40, 36, NULL }, { planes2, 24, 20, NULL } };
+  LoomGenerativeConfig c;
+  LoomWeights *a, *b;
+  GError *error = NULL;
+
+  stripes (planes, 40, 36);
+  stripes (planes2, 24, 20);
+  loom_generative_config_init (&c, LOOM_GAN_TEXTURE, 3);
+  c.gan = tiny_texture (TRUE);
+  c.crop = 16;
+  c.batch = 3;
+  c.steps = 3;
+  c.host_crops = FALSE;
+  a = loom_generative_train (cpu, &c, images, 2, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  c.host_crops = TRUE;
+  b = loom_generative_train (cpu, &c, images, 2, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  test_assert_same_weights (a, b);
+  loom_weights_free (a);
+  loom_weights_free (b);
+  loom_device_free (cpu);
+}
+
 /* A checkpoint holds the averaged generator (generator.*) and the live one
  * (training.generator.*); resuming trains the live one: with a learning
  * rate of 0 it stays exactly as saved, and D too. */
@@ -603,6 +634,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generative/tiles-and-seeds", test_tiles_and_seeds);
   g_test_add_func ("/generative/learns-a-distribution", test_learns_distribution);
   g_test_add_func ("/generative/deterministic-and-guard", test_deterministic_and_guard);
+  g_test_add_func ("/generative/host-crops", test_host_crops);
   g_test_add_func ("/generative/resume", test_resume);
   g_test_add_func ("/generative/label-to-image", test_label_to_image);
   g_test_add_func ("/generative/vulkan", test_vulkan);
