@@ -39,11 +39,8 @@ loom_cli_fail (const char *command, int status, const char *format, ...)
 LoomDevice *
 loom_cli_open_device (const char *spec, gboolean quiet, GError **error)
 {
-  LoomDevice *device;
+  LoomDevice *device = loom_device_open (spec, error);   /* NULL: $LOOM_DEVICE, else auto */
 
-  if (spec == NULL)
-    spec = g_getenv ("LOOM_DEVICE");
-  device = loom_device_open (spec != NULL ? spec : "auto", error);
   if (device != NULL && !quiet)
     fprintf (stderr, "device: %s\n", loom_device_get_info (device)->name);
   return device;
@@ -141,6 +138,24 @@ loom_cli_progress_end (LoomCliProgress *p)
   p->drawn = FALSE;
 }
 
+gboolean
+loom_cli_on_train_step (const LoomTrainProgress *progress, gpointer data)
+{
+  LoomCliTraining *t = data;
+  g_autoptr (GString) detail = g_string_new (NULL);
+
+  t->step = progress->step;
+  for (guint i = 0; i < progress->n_losses; i++)
+    {
+      if (i < G_N_ELEMENTS (t->losses))
+        t->losses[i] = progress->losses[i].value;
+      g_string_append_printf (detail, "%s%s %.*f", i > 0 ? " " : "", progress->losses[i].name,
+                              progress->n_losses > 1 ? 3 : 4, progress->losses[i].value);
+    }
+  loom_cli_progress_show (&t->bar, progress->step, progress->total, detail->str, progress->eta);
+  return !loom_cli_interrupted ();
+}
+
 /* ---- output ---------------------------------------------------------- */
 
 void
@@ -179,22 +194,6 @@ loom_cli_numbered_path (const char *path, guint i)
   if (dot == NULL || (slash != NULL && dot < slash))
     dot = path + strlen (path);
   return g_strdup_printf ("%.*s-%04u%s", (int) (dot - path), path, i + 1, dot);
-}
-
-char *
-loom_cli_data_path (const char *name)
-{
-  const char *env = g_getenv ("LOOM_DATA_DIR");
-  const char *roots[] = { env, LOOM_DATA_DIR, LOOM_SOURCE_DIR };
-
-  for (guint i = 0; i < G_N_ELEMENTS (roots); i++)
-    {
-      g_autofree char *path = roots[i] != NULL ? g_build_filename (roots[i], name, NULL) : NULL;
-
-      if (path != NULL && g_file_test (path, G_FILE_TEST_EXISTS))
-        return g_steal_pointer (&path);
-    }
-  return g_build_filename (env != NULL ? env : LOOM_DATA_DIR, name, NULL);
 }
 
 /* ---- files ----------------------------------------------------------- */

@@ -7,6 +7,7 @@
 #include <json-glib/json-glib.h>
 
 #include <loom/loom.h>
+#include <loom/loom-train.h>
 #include <loom/loom-weights.h>
 
 G_BEGIN_DECLS
@@ -48,6 +49,18 @@ void         loom_cli_progress_show (LoomCliProgress *p, guint step, guint total
                                      const char *detail, double eta);
 void         loom_cli_progress_end  (LoomCliProgress *p);
 
+/* A training run on a progress bar: each step's losses by name ("loss
+ * 0.1234"; several with fewer digits, "D 0.693 G 0.693"), the last step
+ * and its losses kept for the summary.  Ctrl-C stops it. */
+typedef struct
+{
+  LoomCliProgress bar;
+  guint           step;
+  float           losses[4];
+} LoomCliTraining;
+
+gboolean     loom_cli_on_train_step (const LoomTrainProgress *progress, gpointer data);
+
 void         loom_cli_print_json (JsonBuilder *b);
 /* A training's summary on stdout as one JSON object: DICT's members, then
  * the seconds since BEGAN, DEVICE's name and whether Ctrl-C stopped it. */
@@ -55,10 +68,6 @@ void         loom_cli_print_summary (GVariantDict *dict, gint64 began, LoomDevic
 
 /* "OUT-0001.png" for image I (from 0) of a set beside "OUT.png". */
 char        *loom_cli_numbered_path (const char *path, guint i);
-
-/* Where bundled data and shipped models are: $LOOM_DATA_DIR, the install
- * prefix's, or the source tree's (running from a build). NAME inside it. */
-char        *loom_cli_data_path  (const char *name);
 
 /* Classes a new model may have: more colours than this in a label image is
  * antialiasing or a blended layer, not a plan. */

@@ -81,10 +81,10 @@ loom_cmd_demo (int argc, char **argv)
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress", NULL },
     { NULL }
   };
-  g_autofree char *sample = loom_cli_data_path ("data/sample.png");
-  g_autofree char *scribbles = loom_cli_data_path ("data/sample-scribbles.png");
-  g_autofree char *truth = loom_cli_data_path ("data/sample-truth.png");
-  g_autofree char *weights_dir = loom_cli_data_path ("weights");
+  g_autofree char *sample = loom_data_path ("data/sample.png");
+  g_autofree char *scribbles = loom_data_path ("data/sample-scribbles.png");
+  g_autofree char *truth = loom_data_path ("data/sample-truth.png");
+  g_autofree char *weights_dir = loom_data_path ("weights");
   g_autofree char *model = NULL, *seg = NULL, *overlay = NULL, *conf = NULL, *time_text = NULL;
   g_autoptr (GPtrArray) textures = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func (g_free);

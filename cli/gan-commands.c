@@ -6,8 +6,6 @@
 #include "common.h"
 #include "image-file.h"
 
-static const char *const kind_names[] = { "dcgan", "texture", "pix2pix" };
-
 /* The files PATHS name: files as they are, folders' image files sorted. */
 static GPtrArray *
 expand_paths (char **paths, GError **error)
@@ -33,33 +31,6 @@ expand_paths (char **paths, GError **error)
 }
 
 /* ---- train-gan ------------------------------------------------------- */
-
-typedef struct
-{
-  LoomCliProgress bar;
-  guint step;
-  float d_loss, g_loss;
-} TrainState;
-
-static gboolean
-on_train_step (guint step, guint total, float d_loss, float g_loss, double eta, gpointer data)
-{
-  TrainState *s = data;
-  char detail[64];
-
-  s->step = step;
-  s->d_loss = d_loss;
-  s->g_loss = g_loss;
-  g_snprintf (detail, sizeof detail, "D %.3f G %.3f", d_loss, g_loss);
-  loom_cli_progress_show (&s->bar, step, total, detail, eta);
-  return !loom_cli_interrupted ();
-}
-
-static int
-log2_exact (guint v)
-{
-  return v != 0 && (v & (v - 1)) == 0 ? g_bit_nth_lsf (v, -1) : -1;
-}
 
 int
 loom_cmd_train_gan (int argc, char **argv)
@@ -107,7 +78,7 @@ loom_cmd_train_gan (int argc, char **argv)
   LoomGanConfig start_gan = { 0 };
   LoomWeights *start = NULL, *result = NULL;
   LoomDevice *device = NULL;
-  TrainState state = { 0 };
+  LoomCliTraining state = { 0 };
   gboolean grey = TRUE;
   guint n_images = 0, side;
   gint64 began;
@@ -117,9 +88,7 @@ loom_cmd_train_gan (int argc, char **argv)
     return EXIT_USAGE;
   if (kind_text == NULL)
     return loom_cli_fail (cmd, EXIT_USAGE, "--kind dcgan|texture|pix2pix is required");
-  for (kind = 0; kind < G_N_ELEMENTS (kind_names) && strcmp (kind_text, kind_names[kind]) != 0; kind++)
-    ;
-  if (kind == G_N_ELEMENTS (kind_names))
+  if (!loom_gan_kind_from_name (kind_text, &kind))
     return loom_cli_fail (cmd, EXIT_USAGE, "--kind must be dcgan, texture or pix2pix, not '%s'", kind_text);
   /* What follows --images up to the next option is more images. */
   if (argc > 1 && image_args == NULL)
@@ -137,7 +106,8 @@ loom_cmd_train_gan (int argc, char **argv)
   if (steps < -1 || seconds < 0 || size < 0 || seed < 0 || batch < 0 || width < 0 || latent < 0
       || lr < 0 || every < 0)
     return loom_cli_fail (cmd, EXIT_USAGE, "a negative number (see --help)");
-  if (steps == 0 && seconds == 0)
+  /* (no --steps: the default, or with --time none) */
+  if (!loom_train_check_budget (steps < 0 ? G_MAXUINT : (guint) steps, seconds, NULL))
     return loom_cli_fail (cmd, EXIT_USAGE, "--steps 0 needs --time");
   if (loss != NULL && strcmp (loss, "hinge") != 0 && strcmp (loss, "non-saturating") != 0)
     return loom_cli_fail (cmd, EXIT_USAGE, "--loss must be non-saturating or hinge, not '%s'", loss);
@@ -145,21 +115,9 @@ loom_cmd_train_gan (int argc, char **argv)
     return loom_cli_fail (cmd, EXIT_USAGE, "-o %s", error->message);
 
   loom_generative_config_init (&config, kind, 3);
-  if (kind == LOOM_GAN_DCGAN)
-    {
-      side = size > 0 ? (guint) size : 64;
-      if (log2_exact (side) < 5 || log2_exact (side) > 8)
-        return loom_cli_fail (cmd, EXIT_USAGE, "--size must be 32, 64, 128 or 256 for a dcgan");
-      config.gan.levels = (guint) log2_exact (side) - 2;
-    }
-  else
-    {
-      side = size > 0 ? (guint) size : config.crop;
-      if (side % (1u << config.gan.levels) != 0 || side < 16 || side > 1024)
-        return loom_cli_fail (cmd, EXIT_USAGE, "--size must be a multiple of %u from 16 to 1024",
-                              1u << config.gan.levels);
-      config.crop = side;
-    }
+  if (!loom_generative_config_set_size (&config, (guint) size, &error))
+    return loom_cli_fail (cmd, EXIT_USAGE, "--size %s", error->message);
+  side = kind == LOOM_GAN_DCGAN ? loom_gan_image_side (&config.gan) : config.crop;
 
   if (init != NULL)
     {
@@ -174,7 +132,8 @@ loom_cmd_train_gan (int argc, char **argv)
       if (start_gan.kind != kind)
         {
           g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                       "%s: a %s model, not a %s one", init, kind_names[start_gan.kind], kind_text);
+                       "%s: a %s model, not a %s one", init, loom_gan_kind_name (start_gan.kind),
+                       kind_text);
           goto fail;
         }
       if (kind == LOOM_GAN_PIX2PIX)
@@ -287,8 +246,8 @@ loom_cmd_train_gan (int argc, char **argv)
   loom_cli_catch_interrupt ();
   loom_cli_progress_init (&state.bar, "training", quiet || json);
   began = g_get_monotonic_time ();
-  result = loom_generative_train (device, &config, images, n_images, start, on_train_step,
-                                  &state, NULL, &error);
+  result = loom_generative_train (device, &config, images, n_images, start,
+                                  loom_cli_on_train_step, &state, NULL, &error);
   loom_cli_progress_end (&state.bar);
   if (result == NULL || !loom_weights_save (result, out, &error))
     goto fail;
@@ -300,8 +259,8 @@ loom_cmd_train_gan (int argc, char **argv)
       g_variant_dict_insert (&dict, "kind", "s", kind_text);
       g_variant_dict_insert (&dict, "images", "u", n_images);
       g_variant_dict_insert (&dict, "steps", "u", state.step);
-      g_variant_dict_insert (&dict, "d_loss", "d", (double) state.d_loss);
-      g_variant_dict_insert (&dict, "g_loss", "d", (double) state.g_loss);
+      g_variant_dict_insert (&dict, "d_loss", "d", (double) state.losses[0]);
+      g_variant_dict_insert (&dict, "g_loss", "d", (double) state.losses[1]);
       loom_cli_print_summary (&dict, began, device);
     }
   else if (!quiet)
@@ -393,7 +352,7 @@ loom_cmd_generate (int argc, char **argv)
   LoomDevice *device = NULL;
   LoomGanConfig gan;
   LoomCliProgress bar;
-  guint width = 0, height = 0, done = 0, side, quantum;
+  guint width = 0, height = 0, done = 0;
   int status = EXIT_FAILURE;
 
   if (!loom_cli_parse (cmd, "— images from a generator model", entries, &argc, &argv))
@@ -419,19 +378,44 @@ loom_cmd_generate (int argc, char **argv)
       g_prefix_error (&error, "%s: ", model);
       goto fail;
     }
-  side = loom_gan_image_side (&gan);
-  quantum = 1u << gan.levels;
+  if (!loom_generative_check_request (&gan, labels_path != NULL, tileable, &width, &height, &error))
+    {
+      /* The core's rule, in the command's words. */
+      GError *said = NULL;
+
+      switch (error->code)
+        {
+        case LOOM_GENERATE_ERROR_NEEDS_LABELS:
+          g_set_error (&said, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "%s: a label→image model: give --labels LBL (its size is the image's)",
+                       model);
+          break;
+        case LOOM_GENERATE_ERROR_NO_LABELS:
+          g_set_error (&said, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "%s: --labels needs a label→image (pix2pix) model, this is a %s one", model,
+                       loom_gan_kind_name (gan.kind));
+          break;
+        case LOOM_GENERATE_ERROR_NOT_TILEABLE:
+          g_set_error (&said, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "%s: --tileable needs a texture model trained tileable", model);
+          break;
+        case LOOM_GENERATE_ERROR_TILE_MULTIPLE:
+          g_set_error (&said, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "--tileable: this model %s", error->message);
+          break;
+        case LOOM_GENERATE_ERROR_FIXED_SIZE:
+        default:
+          g_set_error (&said, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT, "%s: this model %s",
+                       model, error->message);
+        }
+      g_clear_error (&error);
+      error = said;
+      goto fail;
+    }
   if (gan.kind == LOOM_GAN_PIX2PIX)
     {
       LoomImageFile lf;
 
-      if (labels_path == NULL || size_text != NULL)
-        {
-          g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                       "%s: a label→image model: give --labels LBL (its size is the image's)",
-                       model);
-          goto fail;
-        }
       colors = loom_segment_get_classes (weights, NULL, &error);
       if (colors == NULL)
         {
@@ -446,39 +430,6 @@ loom_cmd_generate (int argc, char **argv)
       loom_image_file_clear (&lf);
       if (labels == NULL)
         goto fail;
-    }
-  else if (labels_path != NULL)
-    {
-      g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                   "%s: --labels needs a label→image (pix2pix) model, this is a %s one", model,
-                   kind_names[gan.kind]);
-      goto fail;
-    }
-  else if (gan.kind == LOOM_GAN_DCGAN)
-    {
-      if (size_text != NULL && (width != side || height != side))
-        {
-          g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                       "%s: this model makes %u×%u images only", model, side, side);
-          goto fail;
-        }
-      width = height = side;
-    }
-  else if (size_text == NULL)
-    width = height = 512;
-  if (tileable && (gan.kind != LOOM_GAN_TEXTURE || !gan.tileable))
-    {
-      g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                   "%s: --tileable needs a texture model trained tileable", model);
-      goto fail;
-    }
-  if (tileable && (width % quantum != 0 || height % quantum != 0))
-    {
-      g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                   "--tileable: this model wraps at sizes that are multiples of %u (e.g. %ux%u)",
-                   quantum, MAX (quantum, width / quantum * quantum),
-                   MAX (quantum, height / quantum * quantum));
-      goto fail;
     }
 
   device = loom_cli_open_device (device_spec, quiet, &error);
@@ -519,7 +470,7 @@ loom_cmd_generate (int argc, char **argv)
       g_autofree char *last = loom_cli_numbered_path (out, count - 1);
 
       fprintf (stderr, "%s%s%s: %d %s image%s of %u×%u\n", first, count == 1 ? "" : " … ",
-               count == 1 ? "" : last, count, kind_names[gan.kind], count == 1 ? "" : "s",
+               count == 1 ? "" : last, count, loom_gan_kind_name (gan.kind), count == 1 ? "" : "s",
                width, height);
     }
   status = 0;

@@ -217,8 +217,8 @@ cmd_info (int argc, char **argv)
   if (!json)
     printf ("Loom %s\ndefault device: %s (LOOM_DEVICE=%s)\n\n", LOOM_VERSION,
             loom_device_get_info (chosen)->name,
-            g_getenv ("LOOM_DEVICE") && *g_getenv ("LOOM_DEVICE") ? g_getenv ("LOOM_DEVICE")
-                                                              : "auto: a GPU, else the CPU");
+            loom_device_env_spec () != NULL ? loom_device_env_spec ()
+                                            : "auto: a GPU, else the CPU");
   loom_device_free (chosen);
 
   specs = device_specs (NULL);

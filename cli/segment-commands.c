@@ -35,26 +35,6 @@ has_holes (const float *alpha, gsize n)
 
 /* ---- train-seg ------------------------------------------------------- */
 
-typedef struct
-{
-  LoomCliProgress bar;
-  guint step;
-  float loss;
-} TrainState;
-
-static gboolean
-on_train_step (guint step, guint total, float loss, double eta, gpointer data)
-{
-  TrainState *s = data;
-  char detail[64];
-
-  s->step = step;
-  s->loss = loss;
-  g_snprintf (detail, sizeof detail, "loss %.4f", loss);
-  loom_cli_progress_show (&s->bar, step, total, detail, eta);
-  return !loom_cli_interrupted ();
-}
-
 int
 loom_cmd_train_seg (int argc, char **argv)
 {
@@ -95,7 +75,7 @@ loom_cmd_train_seg (int argc, char **argv)
   LoomDevice *device = NULL;
   LoomSegmentConfig config;
   LoomUNetConfig start_unet = { 0 };
-  TrainState state = { 0 };
+  LoomCliTraining state = { 0 };
   gint64 began;
   int status = EXIT_FAILURE;
 
@@ -114,7 +94,8 @@ loom_cmd_train_seg (int argc, char **argv)
   if (steps < -1 || seconds < 0 || seed < 0 || crop < 0 || batch < 0 || depth < 0 || base < 0
       || lr < 0 || every < 0 || augment < 0 || augment > 2)
     return loom_cli_fail (cmd, EXIT_USAGE, "a negative or out-of-range number (see --help)");
-  if (steps == 0 && seconds == 0)
+  /* (no --steps: the default, or with --time none) */
+  if (!loom_train_check_budget (steps < 0 ? G_MAXUINT : (guint) steps, seconds, NULL))
     return loom_cli_fail (cmd, EXIT_USAGE, "--steps 0 needs --time");
   if (!loom_cli_check_output (out, &error))
     return loom_cli_fail (cmd, EXIT_USAGE, "-o %s", error->message);
@@ -124,7 +105,7 @@ loom_cmd_train_seg (int argc, char **argv)
    * or given a shape of their own. */
   if (init == NULL && pretrained == NULL && !no_pretrained && depth == 0 && base == 0)
     {
-      char *shipped = loom_cli_data_path ("weights/segment-start.safetensors");
+      char *shipped = loom_data_path ("weights/segment-start.safetensors");
 
       if (g_file_test (shipped, G_FILE_TEST_EXISTS))
         pretrained = shipped;
@@ -232,8 +213,8 @@ loom_cmd_train_seg (int argc, char **argv)
   loom_cli_catch_interrupt ();
   loom_cli_progress_init (&state.bar, "training", quiet || json);
   began = g_get_monotonic_time ();
-  result = loom_segment_train (device, &config, images, n_images, start, on_train_step, &state,
-                               NULL, &error);
+  result = loom_segment_train (device, &config, images, n_images, start,
+                               loom_cli_on_train_step, &state, NULL, &error);
   loom_cli_progress_end (&state.bar);
   if (result == NULL || !loom_weights_save (result, out, &error))
     goto fail;
@@ -244,14 +225,14 @@ loom_cmd_train_seg (int argc, char **argv)
       g_variant_dict_insert (&dict, "model", "s", out);
       g_variant_dict_insert (&dict, "classes", "u", colors->len);
       g_variant_dict_insert (&dict, "steps", "u", state.step);
-      g_variant_dict_insert (&dict, "loss", "d", (double) state.loss);
+      g_variant_dict_insert (&dict, "loss", "d", (double) state.losses[0]);
       if (pretrained != NULL)
         g_variant_dict_insert (&dict, "starting_point", "s", pretrained);
       loom_cli_print_summary (&dict, began, device);
     }
   else if (!quiet)
     fprintf (stderr, "%s: %u classes, %u steps in %.0f s, loss %.4f%s\n", out, colors->len,
-             state.step, (g_get_monotonic_time () - began) / 1e6, state.loss,
+             state.step, (g_get_monotonic_time () - began) / 1e6, state.losses[0],
              loom_cli_interrupted () ? " (stopped early)" : "");
   status = 0;
 fail:
@@ -271,9 +252,9 @@ fail:
 /* ---- segment --------------------------------------------------------- */
 
 static gboolean
-on_tile (guint step, guint total, float loss, double eta, gpointer data)
+on_tile (const LoomTrainProgress *progress, gpointer data)
 {
-  loom_cli_progress_show (data, step, total, "tiles", eta);
+  loom_cli_progress_show (data, progress->step, progress->total, "tiles", progress->eta);
   return TRUE;
 }
 

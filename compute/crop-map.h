@@ -1,5 +1,6 @@
 /* The affine maps of augmented crops (op affine_sample, ops/params.h:
- * LOOM_AFFINE_*), shared by the trainers. */
+ * LOOM_AFFINE_*), shared by the trainers, and the crop one map cuts: the
+ * op's CPU code, which the trainers' host crops call as well. */
 #pragma once
 
 #include <glib.h>
@@ -15,5 +16,13 @@ void loom_crop_map        (float *map, guint crop, guint x0, guint y0, guint tur
 /* Where the source is: its planes and labels in the atlases, its size. */
 void loom_crop_map_source (float *map, guint32 image_at, guint32 label_at, guint32 width,
                            guint32 height);
+
+/* The crop MAP cuts from the atlases IMAGES (IMAGE_FLOATS long) and
+ * LABEL_MAPS (LABEL_FLOATS): CHANNELS planes of SIZE × SIZE into X, the
+ * image bilinear with its edge repeated, and SIZE × SIZE labels into
+ * LABELS, the nearest pixel, −1 outside the source or past its atlas. */
+void loom_crop_cut        (const float *map, guint channels, guint size, const float *images,
+                           guint64 image_floats, const float *label_maps,
+                           guint64 label_floats, float *x, float *labels);
 
 G_END_DECLS

@@ -103,6 +103,14 @@ profile_requested (void)
   return g_strcmp0 (g_getenv ("LOOM_PROFILE"), "1") == 0;
 }
 
+const char *
+loom_device_env_spec (void)
+{
+  const char *spec = g_getenv ("LOOM_DEVICE");
+
+  return spec != NULL && *spec != '\0' ? spec : NULL;
+}
+
 LoomDevice *
 loom_device_open (const char *spec, GError **error)
 {
@@ -111,7 +119,7 @@ loom_device_open (const char *spec, GError **error)
   LoomDevice *device;
 
   if (spec == NULL || *spec == '\0')
-    spec = g_getenv ("LOOM_DEVICE");
+    spec = loom_device_env_spec ();
   if (spec == NULL || *spec == '\0' || g_ascii_strcasecmp (spec, "auto") == 0)
     {
       /* A real GPU through Vulkan; else the CPU backend, which beats a

@@ -1,6 +1,7 @@
 /* generate.c -- plug-in-loom-generate: new layers from a generator model
  * (a texture GAN, a DCGAN, or a pix2pix label → image model rendering a
- * label layer), with the checks of the CLI's `loom generate`. */
+ * label layer), with the core's checks of a request
+ * (loom_generative_check_request), as the CLI's `loom generate`. */
 
 #include <string.h>
 
@@ -12,8 +13,6 @@
 
 #define MAX_SIDE  65536
 #define MAX_COUNT 100          /* layers, not files: more is a mistake */
-
-static const char *const kind_names[] = { "dcgan", "texture", "pix2pix" };
 
 static GimpValueArray *generate_run (GimpProcedure        *procedure,
                                      GimpRunMode           run_mode,
@@ -152,7 +151,7 @@ generate_run (GimpProcedure        *procedure,
   gint                width, height, count, seed;
   gboolean            tileable;
   gint                ox = 0, oy = 0;
-  guint               side, quantum, done = 0;
+  guint               done = 0;
   gsize               n;
   LoomGanConfig       gan;
   LoomPluginProgress  progress;
@@ -192,7 +191,7 @@ generate_run (GimpProcedure        *procedure,
     {
       /* none: the shipped texture, which is there where Loom is installed */
       g_free (path);
-      path = loom_plugin_data_path (LOOM_PLUGIN_DEFAULT_TEXTURE);
+      path = loom_data_path (LOOM_PLUGIN_DEFAULT_TEXTURE);
       if (! g_file_test (path, G_FILE_TEST_IS_REGULAR))
         {
           g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
@@ -216,19 +215,47 @@ generate_run (GimpProcedure        *procedure,
       goto fail;
     }
 
-  /* The CLI's checks (cli/gan-commands.c, loom_cmd_generate). */
-  side    = loom_gan_image_side (&gan);
-  quantum = 1u << gan.levels;
+  /* The core's rules for a request, in the plug-in's words. */
+  {
+    guint   w = width, h = height;
+    GError *rule = NULL;
+
+    if (! loom_generative_check_request (&gan, label_layer != NULL, tileable, &w, &h, &rule))
+      {
+        switch (rule->code)
+          {
+          case LOOM_GENERATE_ERROR_NEEDS_LABELS:
+            g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                         "The model '%s' is a label → image (pix2pix) model: choose a label "
+                         "layer (its size is the new layers'), and leave width and height 0",
+                         name);
+            break;
+          case LOOM_GENERATE_ERROR_NO_LABELS:
+            g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                         "A label layer needs a label → image (pix2pix) model; '%s' is a %s "
+                         "model: choose no label layer", name, loom_gan_kind_name (gan.kind));
+            break;
+          case LOOM_GENERATE_ERROR_FIXED_SIZE:
+            g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                         "The model '%s' %s: set width and height to %u (or 0)", name,
+                         rule->message, loom_gan_image_side (&gan));
+            break;
+          case LOOM_GENERATE_ERROR_NOT_TILEABLE:
+            g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                         "Tileable needs a texture model trained tileable; '%s' is not", name);
+            break;
+          default:
+            g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                         "Tileable: the model '%s' %s", name, rule->message);
+          }
+        g_clear_error (&rule);
+        goto fail;
+      }
+    width  = w;
+    height = h;
+  }
   if (gan.kind == LOOM_GAN_PIX2PIX)
     {
-      if (label_layer == NULL || width != 0 || height != 0)
-        {
-          g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                       "The model '%s' is a label → image (pix2pix) model: choose a label "
-                       "layer (its size is the new layers'), and leave width and height 0",
-                       name);
-          goto fail;
-        }
       if (gimp_item_get_image (GIMP_ITEM (label_layer)) != image)
         {
           g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
@@ -248,46 +275,6 @@ generate_run (GimpProcedure        *procedure,
       width  = gimp_drawable_get_width (GIMP_DRAWABLE (label_layer));
       height = gimp_drawable_get_height (GIMP_DRAWABLE (label_layer));
       gimp_drawable_get_offsets (GIMP_DRAWABLE (label_layer), &ox, &oy);
-    }
-  else if (label_layer != NULL)
-    {
-      g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                   "A label layer needs a label → image (pix2pix) model; '%s' is a %s "
-                   "model: choose no label layer", name, kind_names[gan.kind]);
-      goto fail;
-    }
-  else if (gan.kind == LOOM_GAN_DCGAN)
-    {
-      if ((width != 0 || height != 0) && (width != (gint) side || height != (gint) side))
-        {
-          g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                       "The model '%s' makes %u×%u images only: set width and height to "
-                       "%u (or 0)", name, side, side, side);
-          goto fail;
-        }
-      width = height = side;
-    }
-  else
-    {
-      if (width == 0)
-        width = 512;
-      if (height == 0)
-        height = 512;
-    }
-  if (tileable && (gan.kind != LOOM_GAN_TEXTURE || ! gan.tileable))
-    {
-      g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                   "Tileable needs a texture model trained tileable; '%s' is not", name);
-      goto fail;
-    }
-  if (tileable && (width % quantum != 0 || height % quantum != 0))
-    {
-      g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                   "Tileable: the model '%s' wraps at sizes that are multiples of %u "
-                   "(e.g. %ux%u)", name, quantum,
-                   MAX (quantum, width / quantum * quantum),
-                   MAX (quantum, height / quantum * quantum));
-      goto fail;
     }
 
   device = loom_plugin_open_device (&error);

@@ -127,11 +127,11 @@ loom_plugin_has_holes (const float *alpha,
 LoomDevice *
 loom_plugin_open_device (GError **error)
 {
-  const gchar *env       = g_getenv ("LOOM_DEVICE");
+  const gchar *env       = loom_device_env_spec ();
   gchar       *preferred = loom_plugin_preferred_device ();
   LoomDevice  *device;
 
-  if (env != NULL && env[0] != '\0')
+  if (env != NULL)
     {
       device = loom_device_open (env, error);
       if (device == NULL)
@@ -237,27 +237,6 @@ loom_plugin_newest_model (GError **error)
 }
 
 gchar *
-loom_plugin_data_path (const gchar *name)
-{
-  const gchar *env     = g_getenv ("LOOM_DATA_DIR");
-  const gchar *roots[] = { env, LOOM_DATA_DIR, LOOM_SOURCE_DIR };
-
-  for (guint i = 0; i < G_N_ELEMENTS (roots); i++)
-    {
-      gchar *path;
-
-      if (roots[i] == NULL || roots[i][0] == '\0')
-        continue;
-      path = g_build_filename (roots[i], name, NULL);
-      if (g_file_test (path, G_FILE_TEST_EXISTS))
-        return path;
-      g_free (path);
-    }
-
-  return g_build_filename (env != NULL ? env : LOOM_DATA_DIR, name, NULL);
-}
-
-gchar *
 loom_plugin_clock_text (double seconds)
 {
   guint s = seconds > 0 ? (guint) (seconds + 0.5) : 0;
@@ -320,13 +299,10 @@ loom_plugin_progress_show (LoomPluginProgress *p,
 /* ---- segmentation outputs ---------------------------------------------- */
 
 static gboolean
-on_tile (guint    step,
-         guint    total,
-         float    loss,
-         double   eta,
-         gpointer data)
+on_tile (const LoomTrainProgress *progress,
+         gpointer                 data)
 {
-  loom_plugin_progress_show (data, step, total, "tiles", eta);
+  loom_plugin_progress_show (data, progress->step, progress->total, "tiles", progress->eta);
 
   return TRUE;
 }

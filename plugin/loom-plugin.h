@@ -103,9 +103,6 @@ void          loom_plugin_screenshot_then_press (GtkDialog *dialog, const gchar 
                                                  gint response);
 /* The newest *.safetensors in the models folder, or NULL and an error. */
 GFile        *loom_plugin_newest_model   (GError **error);
-/* NAME inside the data folders: $LOOM_DATA_DIR, the installed share/loom,
- * the source tree; the first that has it (else the first candidate). */
-gchar        *loom_plugin_data_path      (const gchar *name);
 /* "1:05" */
 gchar        *loom_plugin_clock_text     (double seconds);
 
@@ -193,10 +190,10 @@ LoomWeights *loom_train_run      (LoomTrainRun *run, GimpRunMode run_mode, const
                                   const gchar *const *curves, guint every, GFunc preview,
                                   GThreadFunc train, gpointer data, gboolean *cancelled,
                                   GError **error);
-/* A training's per-step callback: GIMP's bar (with DETAIL) or the window
- * (LOSSES, one per curve); whether to go on. */
-gboolean     loom_train_run_step (LoomTrainRun *run, guint step, guint total,
-                                  const float *losses, const gchar *detail, double eta);
+/* A training's per-step callback (DATA: its LoomTrainRun): GIMP's bar
+ * (the losses by name) or the window (a curve each); whether to go on. */
+#define LOOM_TRAIN_MAX_LOSSES 4
+gboolean     loom_train_run_step (const LoomTrainProgress *progress, gpointer data);
 
 /* Per-class layers a segmentation can make, in a layer group. */
 typedef enum

@@ -205,30 +205,14 @@ update_preview (gpointer data,
     loom_weights_free (weights);
 }
 
-static gboolean
-on_step (guint    step,
-         guint    total,
-         float    d_loss,
-         float    g_loss,
-         double   eta,
-         gpointer data)
-{
-  Training *t = data;
-  gchar     detail[48];
-
-  g_snprintf (detail, sizeof detail, "D %.3f, G %.3f", d_loss, g_loss);
-
-  return loom_train_run_step (&t->run, step, total, (const float[]) { d_loss, g_loss }, detail,
-                              eta);
-}
-
 static gpointer
 train_thread (gpointer data)
 {
   Training *t = data;
 
   t->run.result = loom_generative_train (t->device, t->config, t->images, t->n_images, NULL,
-                                         on_step, t, NULL, &t->run.error);
+                                         loom_train_run_step, &t->run, NULL,
+                                         &t->run.error);
 
   return NULL;
 }
@@ -385,12 +369,6 @@ dcgan_examples (GimpImage    *image,
 
       return TRUE;
     }
-}
-
-static gint
-log2_exact (guint v)
-{
-  return v != 0 && (v & (v - 1)) == 0 ? g_bit_nth_lsf (v, -1) : -1;
 }
 
 /* ---- the sample ------------------------------------------------------------ */
@@ -584,7 +562,7 @@ train_generator_run (GimpProcedure        *procedure,
     drawable = drawables[0];    /* where the sample goes */
   if (! loom_plugin_check_model_name (model_name, &error))
     goto fail;
-  if (steps == 0 && seconds <= 0)
+  if (! loom_train_check_budget (steps, seconds, NULL))
     {
       g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
                    "Steps 0 needs a time limit: give steps, seconds or both");
@@ -612,30 +590,12 @@ train_generator_run (GimpProcedure        *procedure,
   loom_generative_config_init (&gc, kind == KIND_IMAGES ? LOOM_GAN_DCGAN
                                     : kind == KIND_LABELS ? LOOM_GAN_PIX2PIX
                                     : LOOM_GAN_TEXTURE, 3);
-  if (kind == KIND_IMAGES)
+  if (! loom_generative_config_set_size (&gc, (guint) size, &error))
     {
-      side = size > 0 ? (guint) size : 64;
-      if (log2_exact (side) < 5 || log2_exact (side) > 8)
-        {
-          g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                       "Size %u: a DCGAN learns images of 32, 64, 128 or 256 pixels a side",
-                       side);
-          goto fail;
-        }
-      gc.gan.levels = (guint) log2_exact (side) - 2;
+      g_prefix_error (&error, "Size ");
+      goto fail;
     }
-  else
-    {
-      side = size > 0 ? (guint) size : gc.crop;
-      if (side % (1u << gc.gan.levels) != 0 || side < 16)
-        {
-          g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                       "Size %u: the training crops' side is a multiple of %u from 16 to "
-                       "1024", side, 1u << gc.gan.levels);
-          goto fail;
-        }
-      gc.crop = side;
-    }
+  side = kind == KIND_IMAGES ? loom_gan_image_side (&gc.gan) : gc.crop;
 
   /* ---- the examples ---- */
   if (kind == KIND_IMAGES)

@@ -703,19 +703,30 @@ loom_train_run (LoomTrainRun        *run,
 }
 
 gboolean
-loom_train_run_step (LoomTrainRun *run,
-                     guint         step,
-                     guint         total,
-                     const float  *losses,
-                     const gchar  *detail,
-                     double        eta)
+loom_train_run_step (const LoomTrainProgress *progress,
+                     gpointer                 data)
 {
-  if (run->window == NULL)
-    {
-      loom_plugin_progress_show (&run->bar, step, total, detail, eta);
+  LoomTrainRun *run = data;
+  float         values[LOOM_TRAIN_MAX_LOSSES] = { 0 };
+  GString      *detail;
 
-      return TRUE;
+  if (run->window != NULL)
+    {
+      for (guint i = 0; i < progress->n_losses && i < G_N_ELEMENTS (values); i++)
+        values[i] = progress->losses[i].value;
+
+      return loom_train_window_step (run->window, progress->step, progress->total, values,
+                                     progress->eta);
     }
 
-  return loom_train_window_step (run->window, step, total, losses, eta);
+  /* GIMP's bar: "loss 0.1234", several with fewer digits, "D 0.693, G 0.693" */
+  detail = g_string_new (NULL);
+  for (guint i = 0; i < progress->n_losses; i++)
+    g_string_append_printf (detail, "%s%s %.*f", i > 0 ? ", " : "", progress->losses[i].name,
+                            progress->n_losses > 1 ? 3 : 4, progress->losses[i].value);
+  loom_plugin_progress_show (&run->bar, progress->step, progress->total, detail->str,
+                             progress->eta);
+  g_string_free (detail, TRUE);
+
+  return TRUE;
 }

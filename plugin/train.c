@@ -180,28 +180,14 @@ out:
   g_free (out);
 }
 
-static gboolean
-on_step (guint    step,
-         guint    total,
-         float    loss,
-         double   eta,
-         gpointer data)
-{
-  Training *t = data;
-  gchar     detail[32];
-
-  g_snprintf (detail, sizeof detail, "loss %.4f", loss);
-
-  return loom_train_run_step (&t->run, step, total, &loss, detail, eta);
-}
-
 static gpointer
 train_thread (gpointer data)
 {
   Training *t = data;
 
   t->run.result = loom_segment_train (t->device, t->config, t->images, t->n_images, t->start,
-                                      on_step, t, NULL, &t->run.error);
+                                      loom_train_run_step, &t->run, NULL,
+                                      &t->run.error);
 
   return NULL;
 }
@@ -321,7 +307,7 @@ train_run (GimpProcedure        *procedure,
       }
   if (! loom_plugin_check_model_name (model_name, &error))
     goto fail;
-  if (steps == 0 && seconds <= 0)
+  if (! loom_train_check_budget (steps, seconds, NULL))
     {
       g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
                    "Steps 0 needs a time limit: give steps, seconds or both");
@@ -409,7 +395,7 @@ train_run (GimpProcedure        *procedure,
   /* ---- the starting point: the shipped one for the default shape ---- */
   if (start == NULL && depth == 0 && base == 0)
     {
-      start_path = loom_plugin_data_path ("weights/segment-start.safetensors");
+      start_path = loom_data_path ("weights/segment-start.safetensors");
       if (g_file_test (start_path, G_FILE_TEST_EXISTS))
         {
           LoomUNetConfig shape;

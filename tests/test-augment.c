@@ -228,7 +228,7 @@ test_device_crops_equal_host_crops (void)
 {
   LoomDevice *cpu = loom_device_open ("cpu", NULL);
   float planes[3 * 40 * 36], labels[40 * 36], planes2[3 * 24 * 20], labels2[24 * 20];
-  LoomSegmentConfig c;
+  LoomSegmentConfig c, host;
   LoomSegmentImage images[2] = { { planes, labels, 40, 36, NULL },
                                  { planes2, labels2, 24, 20, NULL } };
   LoomWeights *a, *b;
@@ -251,10 +251,16 @@ test_device_crops_equal_host_crops (void)
   c.unet.base = 4;
   c.crop = 16;
   c.steps = 4;
+  c.host_crops = FALSE;
   a = loom_segment_train (cpu, &c, images, 2, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  /* $LOOM_HOST_CROPS is read where a run is set up: at config init. */
   g_setenv ("LOOM_HOST_CROPS", "1", TRUE);
-  b = loom_segment_train (cpu, &c, images, 2, NULL, NULL, NULL, NULL, &error);
+  loom_segment_config_init (&host, 2);
   g_unsetenv ("LOOM_HOST_CROPS");
+  g_assert_true (host.host_crops);
+  c.host_crops = TRUE;
+  b = loom_segment_train (cpu, &c, images, 2, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   test_assert_same_weights (a, b);
   loom_weights_free (a);

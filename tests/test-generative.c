@@ -257,6 +257,37 @@ test_deterministic_and_guard (void)
   loom_device_free (cpu);
 }
 
+/* Real crops cut on the host (host_crops, as $LOOM_HOST_CROPS asks) train
+ * the very weights the device's crops do: two images of two sizes. */
+static void
+test_host_crops (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  float planes[3 * 40 * 36], planes2[3 * 24 * 20];
+  LoomGenerativeImage images[2] = { { planes, 40, 36, NULL }, { planes2, 24, 20, NULL } };
+  LoomGenerativeConfig c;
+  LoomWeights *a, *b;
+  GError *error = NULL;
+
+  stripes (planes, 40, 36);
+  stripes (planes2, 24, 20);
+  loom_generative_config_init (&c, LOOM_GAN_TEXTURE, 3);
+  c.gan = tiny_texture (TRUE);
+  c.crop = 16;
+  c.batch = 3;
+  c.steps = 3;
+  c.host_crops = FALSE;
+  a = loom_generative_train (cpu, &c, images, 2, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  c.host_crops = TRUE;
+  b = loom_generative_train (cpu, &c, images, 2, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  test_assert_same_weights (a, b);
+  loom_weights_free (a);
+  loom_weights_free (b);
+  loom_device_free (cpu);
+}
+
 /* A checkpoint holds the averaged generator (generator.*) and the live one
  * (training.generator.*); resuming trains the live one: with a learning
  * rate of 0 it stays exactly as saved, and D too. */
@@ -439,11 +470,14 @@ test_vulkan (void)
 }
 
 static gboolean
-keep_d_loss (guint step, guint total, float d_loss, float g_loss, double eta, gpointer data)
+keep_d_loss (const LoomTrainProgress *p, gpointer data)
 {
   float *last = data;
 
-  last[step % 10] = d_loss;
+  g_assert_cmpuint (p->n_losses, ==, 2);
+  g_assert_cmpstr (p->losses[0].name, ==, "D");
+  g_assert_cmpstr (p->losses[1].name, ==, "G");
+  last[p->step % 10] = p->losses[0].value;
   return TRUE;
 }
 
@@ -518,6 +552,80 @@ test_bad_input (void)
   loom_device_free (cpu);
 }
 
+/* The rules the faces (CLI, plug-in) ask the core to check: the budget,
+ * the generator's sizes, the kinds' names, and what a request to generate
+ * may ask of each kind of model. */
+static void
+test_request_rules (void)
+{
+  LoomGenerativeConfig c;
+  LoomGanConfig tex = { LOOM_GAN_TEXTURE, 3, 16, 4, 16, 16, TRUE, 0 };
+  LoomGanConfig dc = { LOOM_GAN_DCGAN, 3, 100, 3, 64, 64, FALSE, 0 };
+  LoomGanConfig p2p = { LOOM_GAN_PIX2PIX, 3, 1, 4, 16, 32, FALSE, 2 };
+  LoomGanKind kind;
+  GError *error = NULL;
+  guint w, h;
+
+  g_assert_true (loom_train_check_budget (5, 0, NULL));
+  g_assert_true (loom_train_check_budget (0, 2.5, NULL));
+  g_assert_false (loom_train_check_budget (0, 0, &error));
+  g_assert_nonnull (strstr (error->message, "time limit"));
+  g_clear_error (&error);
+
+  g_assert_true (loom_gan_kind_from_name ("texture", &kind) && kind == LOOM_GAN_TEXTURE);
+  g_assert_false (loom_gan_kind_from_name ("vae", &kind));
+  g_assert_cmpstr (loom_gan_kind_name (LOOM_GAN_PIX2PIX), ==, "pix2pix");
+
+  loom_generative_config_init (&c, LOOM_GAN_DCGAN, 3);
+  g_assert_true (loom_generative_config_set_size (&c, 128, NULL));
+  g_assert_cmpuint (loom_gan_image_side (&c.gan), ==, 128);
+  g_assert_true (loom_generative_config_set_size (&c, 0, NULL));
+  g_assert_cmpuint (loom_gan_image_side (&c.gan), ==, 64);
+  g_assert_false (loom_generative_config_set_size (&c, 48, &error));
+  g_assert_nonnull (strstr (error->message, "48: a DCGAN"));
+  g_clear_error (&error);
+  g_assert_false (loom_generative_config_set_size (&c, 512, NULL));
+  loom_generative_config_init (&c, LOOM_GAN_TEXTURE, 3);
+  g_assert_true (loom_generative_config_set_size (&c, 0, NULL) && c.crop == 64);
+  g_assert_true (loom_generative_config_set_size (&c, 48, NULL) && c.crop == 48);
+  g_assert_false (loom_generative_config_set_size (&c, 40, NULL));
+  g_assert_false (loom_generative_config_set_size (&c, 2048, NULL));
+
+  w = h = 0;
+  g_assert_true (loom_generative_check_request (&tex, FALSE, FALSE, &w, &h, NULL));
+  g_assert_cmpuint (w, ==, 512);
+  g_assert_cmpuint (h, ==, 512);
+  w = 64, h = 48;
+  g_assert_true (loom_generative_check_request (&tex, FALSE, TRUE, &w, &h, NULL));
+  w = 60;
+  g_assert_false (loom_generative_check_request (&tex, FALSE, TRUE, &w, &h, &error));
+  g_assert_error (error, LOOM_GENERATE_ERROR, LOOM_GENERATE_ERROR_TILE_MULTIPLE);
+  g_assert_nonnull (strstr (error->message, "multiples of 16 (e.g. 48x48)"));
+  g_clear_error (&error);
+  g_assert_false (loom_generative_check_request (&tex, TRUE, FALSE, &w, &h, &error));
+  g_assert_error (error, LOOM_GENERATE_ERROR, LOOM_GENERATE_ERROR_NO_LABELS);
+  g_clear_error (&error);
+  w = h = 0;
+  g_assert_true (loom_generative_check_request (&dc, FALSE, FALSE, &w, &h, NULL));
+  g_assert_cmpuint (w, ==, 32);
+  w = h = 64;
+  g_assert_false (loom_generative_check_request (&dc, FALSE, FALSE, &w, &h, &error));
+  g_assert_error (error, LOOM_GENERATE_ERROR, LOOM_GENERATE_ERROR_FIXED_SIZE);
+  g_assert_nonnull (strstr (error->message, "32×32"));
+  g_clear_error (&error);
+  w = h = 0;
+  g_assert_false (loom_generative_check_request (&dc, FALSE, TRUE, &w, &h, &error));
+  g_assert_error (error, LOOM_GENERATE_ERROR, LOOM_GENERATE_ERROR_NOT_TILEABLE);
+  g_clear_error (&error);
+  w = h = 0;                                        /* a label map's size is its own */
+  g_assert_true (loom_generative_check_request (&p2p, TRUE, FALSE, &w, &h, NULL));
+  g_assert_false (loom_generative_check_request (&p2p, FALSE, FALSE, &w, &h, &error));
+  g_assert_error (error, LOOM_GENERATE_ERROR, LOOM_GENERATE_ERROR_NEEDS_LABELS);
+  g_clear_error (&error);
+  w = 32;
+  g_assert_false (loom_generative_check_request (&p2p, TRUE, FALSE, &w, &h, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -526,10 +634,12 @@ main (int argc, char **argv)
   g_test_add_func ("/generative/tiles-and-seeds", test_tiles_and_seeds);
   g_test_add_func ("/generative/learns-a-distribution", test_learns_distribution);
   g_test_add_func ("/generative/deterministic-and-guard", test_deterministic_and_guard);
+  g_test_add_func ("/generative/host-crops", test_host_crops);
   g_test_add_func ("/generative/resume", test_resume);
   g_test_add_func ("/generative/label-to-image", test_label_to_image);
   g_test_add_func ("/generative/vulkan", test_vulkan);
   g_test_add_func ("/generative/r1", test_r1);
   g_test_add_func ("/generative/bad-input", test_bad_input);
+  g_test_add_func ("/generative/request-rules", test_request_rules);
   return g_test_run ();
 }

@@ -146,13 +146,15 @@ test_deterministic (void)
 }
 
 static gboolean
-stop_at_five (guint step, guint total, float loss, double eta, gpointer data)
+stop_at_five (const LoomTrainProgress *p, gpointer data)
 {
-  g_assert_true (isfinite (loss) && loss > 0.0f);
-  g_assert_cmpuint (total, ==, 50);
-  g_assert_true (isfinite (eta) && eta > 0.0);     /* 45 steps to go at least */
-  *(guint *) data = step;
-  return step < 5;
+  g_assert_cmpuint (p->n_losses, ==, 1);
+  g_assert_cmpstr (p->losses[0].name, ==, "loss");
+  g_assert_true (isfinite (p->losses[0].value) && p->losses[0].value > 0.0f);
+  g_assert_cmpuint (p->total, ==, 50);
+  g_assert_true (isfinite (p->eta) && p->eta > 0.0);     /* 45 steps to go at least */
+  *(guint *) data = p->step;
+  return p->step < 5;
 }
 
 /* Stopping keeps the weights so far; checkpoints are whole weights files. */

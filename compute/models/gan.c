@@ -24,7 +24,27 @@ struct _LoomGan
   gboolean      generated;                     /* pix2pix: its U-Net is declared */
 };
 
-static const char *const kind_names[] = { "dcgan", "texture-gan", "pix2pix" };
+/* Each kind's name in a weights file's architecture, and as people type it. */
+static const char *const architecture_names[] = { "dcgan", "texture-gan", "pix2pix" };
+static const char *const kind_names[] = { "dcgan", "texture", "pix2pix" };
+
+const char *
+loom_gan_kind_name (LoomGanKind kind)
+{
+  return (guint) kind < G_N_ELEMENTS (kind_names) ? kind_names[kind] : "?";
+}
+
+gboolean
+loom_gan_kind_from_name (const char *name, LoomGanKind *kind)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (kind_names); k++)
+    if (strcmp (name, kind_names[k]) == 0)
+      {
+        *kind = (LoomGanKind) k;
+        return TRUE;
+      }
+  return FALSE;
+}
 
 static gboolean
 check_config (const LoomGanConfig *c, GError **error)
@@ -44,7 +64,7 @@ check_config (const LoomGanConfig *c, GError **error)
                    "gan: %s with %u channels, latent %u, %u levels, widths %u/%u, %u classes%s "
                    "is not a GAN Loom builds (1–4 channels, levels %s, widths·2^levels ≤ 8192, "
                    "classes 1–256 for pix2pix only, tiling for textures only)",
-                   (guint) c->kind <= LOOM_GAN_PIX2PIX ? kind_names[c->kind] : "?",
+                   (guint) c->kind <= LOOM_GAN_PIX2PIX ? architecture_names[c->kind] : "?",
                    c->channels, c->latent, c->levels, c->g_width, c->d_width, c->classes,
                    c->tileable ? ", tileable" : "", c->kind == LOOM_GAN_TEXTURE ? "1–7" :
                    c->kind == LOOM_GAN_DCGAN ? "2–6" : "1–6");
@@ -248,7 +268,7 @@ architecture (const LoomGanConfig *c)
 {
   return g_strdup_printf ("{\"name\":\"%s\",\"channels\":%u,\"latent\":%u,\"levels\":%u,"
                           "\"g_width\":%u,\"d_width\":%u,\"tileable\":%s,\"classes\":%u}",
-                          kind_names[c->kind], c->channels, c->latent, c->levels, c->g_width,
+                          architecture_names[c->kind], c->channels, c->latent, c->levels, c->g_width,
                           c->d_width, c->tileable ? "true" : "false", c->classes);
 }
 
@@ -372,7 +392,7 @@ loom_gan_config_from_weights (LoomWeights *weights, LoomGanConfig *config, GErro
     return FALSE;
   name = json_object_get_string_member_with_default (o, "name", "");
   for (config->kind = 0; config->kind <= LOOM_GAN_PIX2PIX; config->kind++)
-    if (strcmp (name, kind_names[config->kind]) == 0)
+    if (strcmp (name, architecture_names[config->kind]) == 0)
       break;
   if (config->kind > LOOM_GAN_PIX2PIX)
     {

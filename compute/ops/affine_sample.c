@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "backend.h"
+#include "crop-map.h"
 #include "ops/params.h"
-#include "ops/philox.h"
 #include "affine_sample.spv.h"
 
 enum { X_, LABELS_, IMAGES_, LABEL_MAPS_, MAPS_ };
@@ -28,121 +28,18 @@ affine_lengths (const void *params, gsize *lengths)
   lengths[MAPS_] = (gsize) p->batch * LOOM_AFFINE_FLOATS;
 }
 
-static guint32
-bits (const float *map, int field)
-{
-  guint32 v;
-
-  memcpy (&v, &map[field], sizeof v);
-  return v;
-}
-
-#define KNOTS (LOOM_ELASTIC_CELLS + 1)
-
-/* The elastic field's knots of map M: KNOTS² shifts (x, y), uniform in
- * ± its amplitude. */
-static void
-elastic_knots (const float *m, float knots[KNOTS * KNOTS][2])
-{
-  guint32 seed = bits (m, LOOM_AFFINE_ELASTIC_SEED);
-
-  for (guint k = 0; k < KNOTS * KNOTS; k++)
-    {
-      guint32 a, b;
-
-      loom_philox_draw (seed, 0xE1A5u, k, &a, &b);
-      knots[k][0] = m[LOOM_AFFINE_ELASTIC] * (2.0f * loom_uniform_of (a) - 1.0f);
-      knots[k][1] = m[LOOM_AFFINE_ELASTIC] * (2.0f * loom_uniform_of (b) - 1.0f);
-    }
-}
-
-/* The field at output pixel (U, V) of a crop of side N: the four knots
- * around it, eased (smoothstep) so the field has no creases. */
-static void
-elastic_shift (float knots[KNOTS * KNOTS][2], guint n, guint u, guint v, float *dx, float *dy)
-{
-  float scale = (float) LOOM_ELASTIC_CELLS / (float) (MAX (n, 2u) - 1u);
-  float gx = (float) u * scale, gy = (float) v * scale;
-  guint kx = MIN ((guint) gx, LOOM_ELASTIC_CELLS - 1), ky = MIN ((guint) gy, LOOM_ELASTIC_CELLS - 1);
-  float tx = gx - (float) kx, ty = gy - (float) ky;
-  const float *k00 = knots[ky * KNOTS + kx], *k01 = knots[ky * KNOTS + kx + 1];
-  const float *k10 = knots[(ky + 1) * KNOTS + kx], *k11 = knots[(ky + 1) * KNOTS + kx + 1];
-
-  tx = tx * tx * (3.0f - 2.0f * tx);
-  ty = ty * ty * (3.0f - 2.0f * ty);
-  for (int axis = 0; axis < 2; axis++)
-    {
-      float top = k00[axis] + tx * (k01[axis] - k00[axis]);
-      float bottom = k10[axis] + tx * (k11[axis] - k10[axis]);
-
-      *(axis == 0 ? dx : dy) = top + ty * (bottom - top);
-    }
-}
-
-/* Crops [begin, end). */
+/* Crops [begin, end): each one through its map (crop-map.c, which the
+ * trainers' host crops call too). */
 static void
 affine_range (const void *params, float *const *b, gsize begin, gsize end)
 {
   const LoomAffineParams *p = params;
-  guint n = p->size;
+  gsize per = (gsize) p->size * p->size;
 
   for (gsize i = begin; i < end; i++)
-    {
-      const float *m = b[MAPS_] + i * LOOM_AFFINE_FLOATS;
-      const float *image = b[IMAGES_] + bits (m, LOOM_AFFINE_IMAGE);
-      const float *labels = b[LABEL_MAPS_] + bits (m, LOOM_AFFINE_LABELS);
-      gint64 w = bits (m, LOOM_AFFINE_WIDTH), h = bits (m, LOOM_AFFINE_HEIGHT);
-      /* A map past an atlas reads nothing from it: zeros, or unlabelled
-       * (an image without labels: a label atlas of one value). */
-      gboolean sized = w > 0 && h > 0 && w < 65536 && h < 65536;
-      gboolean valid = sized && bits (m, LOOM_AFFINE_IMAGE) + (guint64) p->channels * w * h
-                                <= p->image_floats;
-      gboolean labelled = sized && bits (m, LOOM_AFFINE_LABELS) + (guint64) w * h <= p->label_floats;
-      gboolean elastic = m[LOOM_AFFINE_ELASTIC] != 0.0f;
-      float knots[KNOTS * KNOTS][2];
-
-      if (elastic)
-        elastic_knots (m, knots);
-      for (guint v = 0; v < n; v++)
-        for (guint u = 0; u < n; u++)
-          {
-            float sx = m[LOOM_AFFINE_A] * u + m[LOOM_AFFINE_B] * v + m[LOOM_AFFINE_TX];
-            float sy = m[LOOM_AFFINE_C] * u + m[LOOM_AFFINE_D] * v + m[LOOM_AFFINE_TY];
-            float fx, fy, ax, ay;
-            gint64 x0, x1, y0, y1, rx, ry;
-            gsize out = (i * n + v) * n + u;
-
-            if (elastic)
-              {
-                float dx, dy;
-
-                elastic_shift (knots, n, u, v, &dx, &dy);
-                sx += dx;
-                sy += dy;
-              }
-            fx = floorf (sx), fy = floorf (sy), ax = sx - fx, ay = sy - fy;
-            x0 = CLAMP ((gint64) fx, 0, w - 1), x1 = CLAMP ((gint64) fx + 1, 0, w - 1);
-            y0 = CLAMP ((gint64) fy, 0, h - 1), y1 = CLAMP ((gint64) fy + 1, 0, h - 1);
-            rx = (gint64) floorf (sx + 0.5f), ry = (gint64) floorf (sy + 0.5f);
-
-            for (guint c = 0; c < p->channels; c++)
-              {
-                const float *plane = image + (gsize) c * w * h;
-                float top, bottom;
-
-                if (!valid)
-                  {
-                    b[X_][(i * p->channels + c) * n * n + (gsize) v * n + u] = 0.0f;
-                    continue;
-                  }
-                top = plane[y0 * w + x0] + ax * (plane[y0 * w + x1] - plane[y0 * w + x0]);
-                bottom = plane[y1 * w + x0] + ax * (plane[y1 * w + x1] - plane[y1 * w + x0]);
-                b[X_][(i * p->channels + c) * n * n + (gsize) v * n + u] = top + ay * (bottom - top);
-              }
-            b[LABELS_][out] = !labelled || rx < 0 || ry < 0 || rx >= w || ry >= h
-                            ? -1.0f : labels[ry * w + rx];
-          }
-    }
+    loom_crop_cut (b[MAPS_] + i * LOOM_AFFINE_FLOATS, p->channels, p->size,
+                   b[IMAGES_], p->image_floats, b[LABEL_MAPS_], p->label_floats,
+                   b[X_] + i * p->channels * per, b[LABELS_] + i * per);
 }
 
 static void

@@ -54,6 +54,11 @@ typedef struct
   guint    classes;             /* pix2pix: classes of the label maps (else 0) */
 } LoomGanConfig;
 
+/* A kind's name as the faces spell it: "dcgan", "texture", "pix2pix". */
+const char *loom_gan_kind_name      (LoomGanKind kind);
+/* The kind NAME spells, or FALSE. */
+gboolean    loom_gan_kind_from_name (const char *name, LoomGanKind *kind);
+
 typedef struct _LoomGan LoomGan;
 
 /* Declares G's parameters (and D's, with DISCRIMINATOR) in GRAPH.  NULL

@@ -16,6 +16,7 @@
 #include <gio/gio.h>
 
 #include <loom/loom-gan.h>
+#include <loom/loom-train.h>
 
 G_BEGIN_DECLS
 
@@ -53,6 +54,8 @@ typedef struct
   guint       checkpoint_every; /* … this many steps (0: never) */
   const GArray *colors;         /* pix2pix: the label maps' colours (LoomColor, class i at i), */
                                 /* put in every file made (loom_segment_set_classes); or NULL */
+  gboolean    host_crops;       /* cut the real crops on the host, not the device (the same
+                                 * weights; a check): $LOOM_HOST_CROPS set at config init */
 } LoomGenerativeConfig;
 
 /* Defaults for KIND on images of CHANNELS planes:
@@ -66,24 +69,51 @@ typedef struct
  * (but pix2pix), augmented (quarter turns but for DCGANs), seed 1. */
 void         loom_generative_config_init (LoomGenerativeConfig *config, LoomGanKind kind,
                                           guint channels);
-
-/* After every step: STEP of TOTAL (0 with a time budget only), D's and G's
- * losses, the seconds left; FALSE stops (the weights so far are kept). */
-typedef gboolean (*LoomGenerativeProgress) (guint step, guint total, float d_loss,
-                                            float g_loss, double eta, gpointer data);
+/* The generator's image-size rule, for the faces' "size": a DCGAN learns
+ * square images of SIZE = 32, 64, 128 or 256 pixels (its levels follow),
+ * other kinds crops of SIZE, a multiple of 2^levels from 16 to 1024; 0
+ * keeps the default (a DCGAN 64).  FALSE with an error that follows the
+ * size ("48: a DCGAN learns …"). */
+gboolean     loom_generative_config_set_size (LoomGenerativeConfig *config, guint size,
+                                              GError **error);
 
 /* Trains on IMAGES (dcgan: every one of the image side; texture: crops of
  * any of them; pix2pix: crops of them and their label maps) and returns the weights (architecture and provenance in
  * their metadata).  START, if not NULL, holds weights to go on from (a
  * checkpoint, or a model to fine-tune): its architecture wins.  A loss
  * that stops being finite, or a discriminator that wins outright for a
- * long stretch, ends training with an error instead of weights.
- * CANCELLABLE stops between steps, keeping the weights so far. */
+ * long stretch, ends training with an error instead of weights.  PROGRESS
+ * gets every step's "D" and "G" losses; CANCELLABLE stops between steps,
+ * keeping the weights so far. */
 LoomWeights *loom_generative_train    (LoomDevice *device, const LoomGenerativeConfig *config,
                                        const LoomGenerativeImage *images, guint n_images,
-                                       LoomWeights *start, LoomGenerativeProgress progress,
+                                       LoomWeights *start, LoomTrainProgressFunc progress,
                                        gpointer data, GCancellable *cancellable,
                                        GError **error);
+
+/* What a request to generate from a model of GAN may ask, checked once
+ * for the faces: a label → image model paints a label map (LABELS) at the
+ * map's size, and only it takes one; a DCGAN makes images of its own side;
+ * TILEABLE needs a texture model trained tileable, at sizes its tiles
+ * divide.  *WIDTH and *HEIGHT (0: the model's, 512 for a texture, a
+ * DCGAN's side; a label map's are its own) come back resolved.  Errors are
+ * LOOM_GENERATE_ERROR's, their messages going on from the model's name
+ * ("… makes 32×32 images only"): the faces word them in their terms. */
+#define LOOM_GENERATE_ERROR (loom_generate_error_quark ())
+GQuark       loom_generate_error_quark (void);
+
+typedef enum
+{
+  LOOM_GENERATE_ERROR_NEEDS_LABELS,   /* a label → image model without a map, or with a size */
+  LOOM_GENERATE_ERROR_NO_LABELS,      /* a label map for a model that paints from noise */
+  LOOM_GENERATE_ERROR_FIXED_SIZE,     /* a DCGAN asked for another size than its own */
+  LOOM_GENERATE_ERROR_NOT_TILEABLE,   /* tileable from a model that does not wrap */
+  LOOM_GENERATE_ERROR_TILE_MULTIPLE   /* tileable at a size its tiles do not divide */
+} LoomGenerateError;
+
+gboolean     loom_generative_check_request (const LoomGanConfig *gan, gboolean labels,
+                                            gboolean tileable, guint *width, guint *height,
+                                            GError **error);
 
 /* COUNT images from WEIGHTS into OUT (count × channels × height × width,
  * values in [0, 1]); image i from noise drawn from SEED + i alone, so a

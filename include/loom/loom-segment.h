@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 
 #include <loom/loom-image.h>
+#include <loom/loom-train.h>
 #include <loom/loom-unet.h>
 
 G_BEGIN_DECLS
@@ -48,6 +49,8 @@ typedef struct
                                  * classes: all of it but the head, which starts fresh */
   const GArray *colors;         /* the class table (loom_segment_set_classes) put in every */
   const char *const *names;     /* file made, checkpoints too; NULL: none */
+  gboolean host_crops;          /* cut the crops on the host, not the device (the same
+                                 * weights; a check): $LOOM_HOST_CROPS set at config init */
 } LoomSegmentConfig;
 
 /* Sensible defaults for CLASSES classes: a U-Net of depth 3, base 16, crops
@@ -61,21 +64,16 @@ void         loom_segment_config_init (LoomSegmentConfig *config, guint classes)
 void         loom_segment_config_set_augment_strength (LoomSegmentConfig *config,
                                                        double strength);
 
-/* Called after every step: STEP of TOTAL (0 with a time budget only), the
- * step's loss and the seconds left; return FALSE to stop early (the
- * weights so far are kept). */
-typedef gboolean (*LoomSegmentProgress) (guint step, guint total, float loss, double eta,
-                                         gpointer data);
-
 /* Trains on IMAGES (labels required) and returns the weights (the U-Net's
  * architecture and provenance in their metadata).  START, if not NULL,
  * holds weights to begin from (fine-tuning, resuming a checkpoint): its
  * architecture wins over CONFIG's; with CONFIG->start_features, all but
- * its classes (a pretrained starting point, its head left out).  CANCELLABLE stops between steps with
- * the weights so far, like PROGRESS returning FALSE. */
+ * its classes (a pretrained starting point, its head left out).  PROGRESS
+ * gets every step's "loss"; CANCELLABLE stops between steps with the
+ * weights so far, like PROGRESS returning FALSE. */
 LoomWeights *loom_segment_train   (LoomDevice *device, const LoomSegmentConfig *config,
                                    const LoomSegmentImage *images, guint n_images,
-                                   LoomWeights *start, LoomSegmentProgress progress,
+                                   LoomWeights *start, LoomTrainProgressFunc progress,
                                    gpointer data, GCancellable *cancellable, GError **error);
 
 /* Labels every pixel of IMAGE with WEIGHTS: CLASSES (H × W class numbers)
@@ -83,11 +81,11 @@ LoomWeights *loom_segment_train   (LoomDevice *device, const LoomSegmentConfig *
  * NULL.  The image runs in overlapping TILE × TILE pieces (0: 256) whose
  * predictions are blended, a band of rows at a time, so its size is bound
  * by neither memory nor the device's storage range.  PROGRESS gets tiles
- * done of the total (loss 0). */
+ * done of the total (no losses). */
 gboolean     loom_segment_predict (LoomDevice *device, LoomWeights *weights,
                                    const LoomSegmentImage *image, guint tile,
                                    float *classes, float *confidence,
-                                   LoomSegmentProgress progress, gpointer data,
+                                   LoomTrainProgressFunc progress, gpointer data,
                                    GCancellable *cancellable, GError **error);
 
 /* Augmented copies of an image and its labels, for data sets: COUNT

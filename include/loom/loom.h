@@ -54,12 +54,23 @@ typedef struct _LoomBuffer LoomBuffer;
  * g_ptr_array_unref (). */
 GPtrArray            *loom_list_devices        (void);
 
+/* Where NAME ("weights/segment-start.safetensors", "data/sample.png") of
+ * Loom's bundled data and shipped models is: under $LOOM_DATA_DIR, the
+ * install prefix's share/loom, or the source tree (running from a build),
+ * the first that has it; else where it would be installed.  Free with
+ * g_free (). */
+char                 *loom_data_path           (const char     *name);
+
 /* Opens a device.  SPEC is NULL (use $LOOM_DEVICE, else the best GPU, else
  * the CPU backend), "auto", "cpu", "vulkan" (best Vulkan device, CPU-type
  * ones included), a Vulkan device index, or a case-insensitive part of a
  * device name. */
 LoomDevice           *loom_device_open         (const char     *spec,
                                                 GError        **error);
+/* The device $LOOM_DEVICE names, or NULL where it is unset or empty: the
+ * one place Loom reads the variable (a NULL SPEC above; the faces, where
+ * it wins over their own settings). */
+const char           *loom_device_env_spec     (void);
 void                  loom_device_free         (LoomDevice     *device);
 const LoomDeviceInfo *loom_device_get_info     (LoomDevice     *device);
 /* Bytes one argument of an op may cover on DEVICE (the storage-buffer

@@ -26,10 +26,11 @@ env_or (const char *name, guint value)
 }
 
 static gboolean
-report (guint step, guint total, float d_loss, float g_loss, double eta, gpointer data)
+report (const LoomTrainProgress *p, gpointer data)
 {
-  if (step % 100 == 0)
-    fprintf (stderr, "step %u: D %.3f G %.3f\n", step, d_loss, g_loss);
+  if (p->step % 100 == 0)            /* losses "D", "G" */
+    fprintf (stderr, "step %u: D %.3f G %.3f\n", p->step, p->losses[0].value,
+             p->losses[1].value);
   return TRUE;
 }
 

@@ -1,0 +1,273 @@
+/* Scribble training (see loom-segment.h), on the trainers' scaffold
+ * (trainer.h). */
+#include <math.h>
+#include <string.h>
+
+#include "crop-map.h"
+#include <loom/loom-segment.h>
+#include "ops/params.h"
+#include "segment-augment.h"
+#include "trainer.h"
+
+void
+loom_segment_config_init (LoomSegmentConfig *c, guint classes)
+{
+  *c = (LoomSegmentConfig) {
+    .unet = { 3, classes, 3, 16 },
+    .crop = 128, .batch = 4, .steps = 300, .seconds = 0,
+    .learning_rate = 5e-3f, .seed = 1, .balance = TRUE, .augment = TRUE,
+    .rotate = 20.0, .scale = 1.25, .shear = 0.1, .elastic = 2.0,
+    .color = 0.5, .noise = 0.02, .blur = 0.2, .cutout = 0.0,
+    .host_crops = loom_train_host_crops_from_env (),
+  };
+}
+
+/* Where the labels are: every labelled pixel of every image, to centre
+ * crops on them (with 0.5 % of pixels painted, uniform crops would mostly
+ * see nothing). */
+typedef struct
+{
+  guint32 image, x, y;
+} Labelled;
+
+/* What the training loop holds. */
+typedef struct
+{
+  const LoomSegmentConfig *config;
+  const LoomSegmentImage  *images;      /* masks applied */
+  guint                    n_images;
+  GArray                  *labelled;    /* Labelled */
+  LoomSegmentAugment       augment;
+  LoomTrainCrops           crops;
+  LoomGraph               *graph;
+  LoomUNet                *unet;
+  LoomTensor              *settings, *loss;
+  float                   *settings_buffer;
+} Trainer;
+
+/* The maps of a batch of crops, mostly around a labelled pixel. */
+static void
+sample_batch (Trainer *t)
+{
+  LoomSegmentAugment *s = &t->augment;
+  guint crop = t->crops.crop;
+
+  for (guint i = 0; i < t->config->batch; i++)
+    {
+      const Labelled *l = &g_array_index (t->labelled, Labelled,
+                                          g_rand_int_range (s->rand, 0, (gint32) t->labelled->len));
+      const LoomSegmentImage *image = &t->images[l->image];
+      gint32 x0, y0;
+
+      /* Mostly around a labelled pixel, sometimes anywhere in its image. */
+      if (g_rand_int_range (s->rand, 0, 5) > 0)
+        {
+          x0 = (gint32) l->x - g_rand_int_range (s->rand, 0, (gint32) crop);
+          y0 = (gint32) l->y - g_rand_int_range (s->rand, 0, (gint32) crop);
+        }
+      else
+        {
+          x0 = g_rand_int_range (s->rand, 0, (gint32) (image->width - crop + 1));
+          y0 = g_rand_int_range (s->rand, 0, (gint32) (image->height - crop + 1));
+        }
+      x0 = CLAMP (x0, 0, (gint32) (image->width - crop));
+      y0 = CLAMP (y0, 0, (gint32) (image->height - crop));
+      s->crop_image[i] = l->image;
+      loom_segment_random_map (s, (guint) x0, (guint) y0, t->crops.maps + i * LOOM_AFFINE_FLOATS);
+      loom_train_crops_place (&t->crops, i, l->image);
+    }
+}
+
+/* Labelled pixels per class (checked against the class count) and the
+ * class weights: the inverse of each class's share, 1 on average. */
+static gboolean
+count_labels (Trainer *t, guint classes, float *weights, GError **error)
+{
+  g_autofree guint64 *counts = g_new0 (guint64, classes);
+  guint present = 0;
+
+  for (guint i = 0; i < t->n_images; i++)
+    {
+      const LoomSegmentImage *image = &t->images[i];
+
+      for (guint y = 0; y < image->height; y++)
+        for (guint x = 0; x < image->width; x++)
+          {
+            float v = image->labels[(gsize) y * image->width + x];
+            Labelled l = { i, x, y };
+
+            if (v < 0.0f)
+              continue;
+            if (v >= (float) classes || v != floorf (v))
+              {
+                g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                             "segment: image %u has label %g at %u,%u; the model has %u "
+                             "classes", i + 1, v, x, y, classes);
+                return FALSE;
+              }
+            counts[(guint) v]++;
+            g_array_append_val (t->labelled, l);
+          }
+    }
+  if (t->labelled->len == 0)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "segment: no labelled pixels: paint a few strokes of each class first");
+      return FALSE;
+    }
+  for (guint k = 0; k < classes; k++)
+    present += counts[k] > 0;
+  for (guint k = 0; k < classes; k++)
+    weights[k] = counts[k] == 0 || !t->config->balance
+               ? (counts[k] == 0 ? 0.0f : 1.0f)
+               : (float) ((double) t->labelled->len / ((double) present * counts[k]));
+  return TRUE;
+}
+
+static char *
+provenance (const LoomSegmentConfig *c, guint steps, guint n_images, guint labelled)
+{
+  return g_strdup_printf ("{\"task\":\"segmentation\",\"images\":%u,\"labelled_pixels\":%u,"
+                          "\"steps\":%u,\"crop\":%u,\"batch\":%u,\"seed\":%u,"
+                          "\"learning_rate\":%g,\"loom\":\"%s\"}",
+                          n_images, labelled, steps, c->crop, c->batch, c->seed,
+                          c->learning_rate, LOOM_VERSION);
+}
+
+/* The weights after STEPS steps (checkpoints, the result). */
+static LoomWeights *
+snapshot (gpointer data, guint steps, GError **error)
+{
+  const Trainer *t = data;
+  const LoomSegmentConfig *c = t->config;
+  LoomWeights *w = loom_weights_new ();
+  g_autofree char *prov = provenance (c, steps, t->n_images, t->labelled->len);
+
+  if (!loom_unet_store (t->unet, w, error))
+    {
+      loom_weights_free (w);
+      return NULL;
+    }
+  loom_weights_set_metadata (w, LOOM_METADATA_PROVENANCE, prov);
+  if (c->colors != NULL)
+    loom_segment_set_classes (w, c->colors, c->names);
+  return w;
+}
+
+static gboolean
+train_step (gpointer data, guint step, double done, float *losses, GError **error)
+{
+  Trainer *t = data;
+  const LoomSegmentConfig *c = t->config;
+
+  /* Cosine decay over the steps or the time budget, whichever ends first:
+   * the weights settle instead of stopping mid-oscillation. */
+  loom_graph_set_learning_rate (t->graph, (float) (c->learning_rate
+                                                   * (0.05 + 0.95 * 0.5 * (1.0 + cos (G_PI * MIN (done, 1.0))))));
+  sample_batch (t);
+  loom_segment_random_colors (&t->augment, t->settings_buffer);
+  if (!loom_train_crops_write (&t->crops, t->graph, error)
+      || !loom_graph_write (t->graph, t->settings, t->settings_buffer, error)
+      || !loom_graph_run (t->graph, error) || !loom_graph_read (t->graph, t->loss, losses, error))
+    return FALSE;
+  if (!isfinite (losses[0]))
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_FAILED,
+                   "segment: the loss became %g at step %u; try a lower learning rate",
+                   losses[0], step + 1);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_images (const LoomSegmentConfig *c, const LoomTrainImage *images, guint n_images,
+              guint *crop, GError **error)
+{
+  guint quantum = 1u << c->unet.depth, smallest;
+  g_autofree char *model = g_strdup_printf ("a U-Net of depth %u", c->unet.depth);
+
+  /* Crops fit every image and the U-Net: a multiple of 2^depth. */
+  return loom_train_check_images ("segment", images, n_images, TRUE, &smallest, error)
+         && loom_train_check_crop ("segment", c->crop, smallest, quantum, model, crop, error)
+         && loom_train_check_batch ("segment", c->batch, "crop", c->steps, c->seconds, error);
+}
+
+LoomWeights *
+loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
+                    const LoomSegmentImage *images, guint n_images, LoomWeights *start,
+                    LoomTrainProgressFunc progress, gpointer data, GCancellable *cancellable,
+                    GError **error)
+{
+  static const char *const loss_names[] = { "loss" };
+  LoomSegmentConfig c = *config;
+  Trainer t = { .config = &c, .n_images = n_images };
+  g_autofree LoomSegmentImage *own = NULL;
+  g_autofree LoomTrainImage *train_images = NULL;
+  g_autoptr (GPtrArray) copies = NULL;
+  LoomTensor *x, *weights_t;
+  LoomWeights *result = NULL;
+  g_autofree float *class_weights = NULL;
+  guint crop;
+
+  g_return_val_if_fail (device != NULL && config != NULL && images != NULL, NULL);
+  if (start != NULL && !loom_unet_config_from_weights (start, &c.unet, error))
+    return NULL;
+  /* A starting point of other classes gives its shape, not its classes. */
+  if (start != NULL && c.start_features)
+    c.unet.classes = config->unet.classes;
+  own = g_new (LoomSegmentImage, n_images);
+  copies = loom_segment_apply_masks (images, n_images, own);
+  train_images = g_new (LoomTrainImage, n_images);
+  for (guint i = 0; i < n_images; i++)
+    train_images[i] = (LoomTrainImage) { own[i].planes, own[i].labels, own[i].width,
+                                         own[i].height };
+  if (!check_images (&c, train_images, n_images, &crop, error))
+    return NULL;
+  t.images = own;
+  t.labelled = g_array_new (FALSE, FALSE, sizeof (Labelled));
+  loom_segment_augment_init (&t.augment, &c, own, n_images, crop, c.batch);
+  class_weights = g_new (float, c.unet.classes);
+  if (!count_labels (&t, c.unet.classes, class_weights, error))
+    goto out;
+
+  t.graph = loom_graph_new ();
+  loom_train_crops_init (&t.crops, device, t.graph, train_images, n_images, c.unet.in_channels,
+                         crop, c.batch, c.host_crops);
+  /* Colours jittered on the device too: a few floats a crop. */
+  t.settings = loom_graph_input (t.graph, "photometric settings", c.batch, LOOM_PHOTO_FLOATS,
+                                 1, 1);
+  x = loom_graph_photometric (t.graph, t.crops.x, t.settings);
+  weights_t = loom_graph_input (t.graph, "class weights", c.unet.classes, 1, 1, 1);
+  /* Running statistics averaged over all batches for the first ten
+   * steps, then with momentum 0.1: right after a short training too. */
+  t.unet = loom_unet_build_full (t.graph, &c.unet, x, TRUE, -0.1f, error);
+  if (t.unet == NULL)
+    goto out;
+  t.loss = loom_graph_cross_entropy (t.graph, loom_unet_get_logits (t.unet), t.crops.labels,
+                                     weights_t, LOOM_UNLABELLED);
+  if (!loom_graph_train_adam (t.graph, t.loss, c.learning_rate, 0.9f, 0.999f, 1e-8f, 0.0f, error)
+      || !loom_graph_compile (t.graph, device, error)
+      || !(start == NULL ? loom_unet_init (t.unet, c.seed, error)
+           : c.start_features ? loom_unet_init (t.unet, c.seed, error)
+                                && loom_unet_load_features (t.unet, start, error)
+           : loom_unet_load (t.unet, start, error))
+      || !loom_graph_write (t.graph, weights_t, class_weights, error))
+    goto out;
+  loom_graph_set_seed (t.graph, c.seed);
+  if (!loom_train_crops_upload (&t.crops, t.graph, error))
+    goto out;
+  t.settings_buffer = g_new (float, (gsize) c.batch * LOOM_PHOTO_FLOATS);
+  result = loom_train_loop (&(LoomTrainLoop) { c.steps, c.seconds, c.checkpoint,
+                                               c.checkpoint_every, loss_names, 1, progress,
+                                               data, cancellable },
+                            train_step, snapshot, &t, error);
+out:
+  loom_unet_free (t.unet);
+  loom_graph_free (t.graph);
+  loom_train_crops_clear (&t.crops);
+  loom_segment_augment_clear (&t.augment);
+  g_array_unref (t.labelled);
+  g_free (t.settings_buffer);
+  return result;
+}
