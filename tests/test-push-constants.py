@@ -49,10 +49,14 @@ WHERE = "in shaders/probe.comp"
 # the phrases the build's error must hold.
 CASES = [
     ("agreeing layouts build, params_size is the struct's size",
-     BLOCK % "uvec4 dims; uint n; float alpha; int ignore; uint list[3]; vec2 xy;",
+     BLOCK % "uvec4 dims; uint n; float alpha; int ignore; uint list[3]; vec2 xy;"
+             " ivec2 grid[2][3];",
      STRUCT % "uint32_t dims[4]; uint32_t n; float alpha; int32_t ignore; uint32_t list[3];"
-              " float xy[2];",
-     WITH_PARAMS, 48),
+              " float xy[2]; int32_t grid[2][3][2];",
+     WITH_PARAMS, 96),
+    ("an array of vectors in the wrong shape",
+     BLOCK % "ivec2 grid[3];", STRUCT % "int32_t grid[2][3];", WITH_PARAMS,
+     ["probe: ProbeParams.grid must be int32_t[3][2] (ivec2[3] " + WHERE + ")"]),
     ("the shader's alignment: a uvec4 after a uint starts at byte 16",
      BLOCK % "uint n; uvec4 dims;", STRUCT % "uint32_t n; uint32_t dims[4];", WITH_PARAMS,
      ["probe: ProbeParams.dims is at byte 4 in C, at byte 16 " + WHERE,
@@ -97,7 +101,7 @@ CASES = [
 
 # Blocks with a member C has no plain type for: tools/spirv-header.py stops.
 UNSUPPORTED = [
-    ("a matrix member stops the header", BLOCK % "uint n; mat2 m;", "member 'm'"),
+    ("a matrix member stops the header", BLOCK % "uint n; mat2 m;", "member 'm' is a matrix"),
     ("an array with padding (std140) stops the header",
      "layout(std140, push_constant) uniform Params { float w[3]; } p;",
      "member 'w' is an array with padding"),

@@ -13,19 +13,31 @@ compute/ops/push-constants.h:
     LOOM_NO_PUSH_CONSTANTS_OP  checks that the shader has no block.
 
 The one that does not apply is a failing assertion that says why.  A
-member type with no plain C counterpart (bool, matrices, structs, 16- or
-64-bit numbers, arrays with padding) stops here, naming the member.
+member with no plain C counterpart (a matrix, a struct, a 16- or 64-bit
+number, an array with padding) stops here, named; a bool is a uint32_t, as
+glslang lays it out.
 """
 import struct
 import sys
 
 MAGIC = 0x07230203
 OP_NAME, OP_MEMBER_NAME = 5, 6
-OP_TYPE_INT, OP_TYPE_FLOAT, OP_TYPE_VECTOR, OP_TYPE_ARRAY = 21, 22, 23, 28
-OP_TYPE_STRUCT, OP_TYPE_POINTER, OP_CONSTANT, OP_VARIABLE = 30, 32, 43, 59
+OP_TYPE_VOID, OP_TYPE_BOOL, OP_TYPE_INT, OP_TYPE_FLOAT, OP_TYPE_VECTOR = 19, 20, 21, 22, 23
+OP_TYPE_MATRIX, OP_TYPE_ARRAY, OP_TYPE_RUNTIME_ARRAY, OP_TYPE_STRUCT = 24, 28, 29, 30
+OP_TYPE_POINTER, OP_CONSTANT, OP_VARIABLE = 32, 43, 59
 OP_DECORATE, OP_MEMBER_DECORATE = 71, 72
 DECORATION_ARRAY_STRIDE, DECORATION_OFFSET = 6, 35
 STORAGE_PUSH_CONSTANT = 9
+
+
+# What a member with no plain C counterpart is, by its SPIR-V type (bools
+# of a block are integers in SPIR-V).
+UNSUPPORTED = {
+    OP_TYPE_BOOL: "a bool", OP_TYPE_INT: "a 16- or 64-bit integer",
+    OP_TYPE_FLOAT: "a 16- or 64-bit float", OP_TYPE_MATRIX: "a matrix",
+    OP_TYPE_ARRAY: "an array sized by a specialization constant",
+    OP_TYPE_RUNTIME_ARRAY: "an array of no size", OP_TYPE_STRUCT: "a struct",
+}
 
 
 class Unsupported(Exception):
@@ -73,8 +85,7 @@ class Module:
                 self.offsets[(ops[0], ops[1])] = ops[3]
             elif opcode == OP_DECORATE and ops[1] == DECORATION_ARRAY_STRIDE:
                 self.strides[ops[0]] = ops[2]
-            elif opcode in (OP_TYPE_INT, OP_TYPE_FLOAT, OP_TYPE_VECTOR, OP_TYPE_ARRAY,
-                            OP_TYPE_STRUCT, OP_TYPE_POINTER):
+            elif OP_TYPE_VOID <= opcode <= OP_TYPE_POINTER:
                 self.types[ops[0]] = (opcode, ops[1:])
             elif opcode == OP_CONSTANT:
                 self.constants[ops[1]] = ops[2]
@@ -100,8 +111,10 @@ class Module:
             if self.strides.get(type_id, size) != size:
                 raise Unsupported("an array with padding (stride %d, elements of %d bytes)"
                                   % (self.strides[type_id], size))
-            return (element, [length] + dims), "%s[%d]" % (glsl, length), size * length
-        raise Unsupported("a type with no plain C counterpart (SPIR-V opcode %s)" % opcode)
+            base, bracket, lengths = glsl.partition("[")
+            return ((element, [length] + dims), "%s[%d]%s%s" % (base, length, bracket, lengths),
+                    size * length)
+        raise Unsupported(UNSUPPORTED.get(opcode, "of SPIR-V type %s" % opcode))
 
     def block(self, block_id):
         """The block's members, in order: (name, C type, GLSL type, offset, bytes)."""
@@ -113,7 +126,8 @@ class Module:
             try:
                 c_type, glsl, size = self.c_type(member_type)
             except Unsupported as e:
-                raise Unsupported("member '%s' is %s" % (name, e))
+                raise Unsupported("push-constant member '%s' is %s, which has no plain C "
+                                  "counterpart" % (name, e))
             members.append((name, c_type, glsl, self.offsets[(block_id, index)], size))
         return members
 
@@ -149,7 +163,7 @@ def header(op, words, module):
         out.append("  " + ", ".join("0x%08x" % w for w in words[at:at + 8]) + ",")
     out += ["};", ""]
     if len(module.push_blocks) > 1:
-        raise Unsupported("%s: %d push-constant blocks" % (shader, len(module.push_blocks)))
+        raise Unsupported("%d push-constant blocks" % len(module.push_blocks))
     if module.push_blocks:
         lines, size = checks(op, module.block(module.push_blocks[0]))
         out.append("/* %s's push constants as compiled: %d bytes. */" % (shader, size))
@@ -175,7 +189,7 @@ def main():
             words = words_of(f.read(), spv)
         text = header(op, words, Module(words))
     except Unsupported as e:
-        sys.exit("tools/spirv-header.py: %s: %s" % (op, e))
+        sys.exit("tools/spirv-header.py: shaders/%s.comp: %s" % (op, e))
     with open(output, "w") as f:
         f.write(text)
 
