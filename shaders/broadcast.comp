@@ -5,7 +5,7 @@ layout(local_size_x_id = 0) in;
 layout(push_constant) uniform Params
 {
   uvec4 dims;
-  uvec4 sa, sb;
+  uvec4 a_strides, b_strides;
   uint mul;
 } p;
 
@@ -22,8 +22,10 @@ void main ()
       uint w = t % p.dims.w, h = t / p.dims.w % p.dims.z;
       uint c = t / (p.dims.w * p.dims.z) % p.dims.y, n = t / (p.dims.w * p.dims.z * p.dims.y);
       uvec4 at = uvec4 (n, c, h, w);
-      float va = a[at.x * p.sa.x + at.y * p.sa.y + at.z * p.sa.z + at.w * p.sa.w];
-      float vb = b[at.x * p.sb.x + at.y * p.sb.y + at.z * p.sb.z + at.w * p.sb.w];
+      float va = a[at.x * p.a_strides.x + at.y * p.a_strides.y
+                   + at.z * p.a_strides.z + at.w * p.a_strides.w];
+      float vb = b[at.x * p.b_strides.x + at.y * p.b_strides.y
+                   + at.z * p.b_strides.z + at.w * p.b_strides.w];
       y[t] = p.mul != 0u ? va * vb : va + vb;
     }
 }

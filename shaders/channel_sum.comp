@@ -3,7 +3,7 @@
 // reduction in shared memory (deterministic, no atomics).
 layout(local_size_x_id = 0) in;
 
-layout(push_constant) uniform Params { uint N, C, HW; } p;
+layout(push_constant) uniform Params { uint n, c, hw; } p;
 
 layout(std430, binding = 0) writeonly buffer Out { float o[]; };
 layout(std430, binding = 1) readonly buffer In { float v[]; };
@@ -14,11 +14,11 @@ void main ()
 {
   const uint me = gl_LocalInvocationID.x, threads = gl_WorkGroupSize.x;
 
-  for (uint c = gl_WorkGroupID.x; c < p.C; c += gl_NumWorkGroups.x)
+  for (uint c = gl_WorkGroupID.x; c < p.c; c += gl_NumWorkGroups.x)
     {
       float sum = 0.0;
-      for (uint t = me; t < p.N * p.HW; t += threads)
-        sum += v[((t / p.HW) * p.C + c) * p.HW + t % p.HW];
+      for (uint t = me; t < p.n * p.hw; t += threads)
+        sum += v[((t / p.hw) * p.c + c) * p.hw + t % p.hw];
       partial[me] = sum;
       barrier ();
       for (uint half_ = threads / 2; half_ > 0; half_ /= 2)

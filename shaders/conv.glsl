@@ -3,9 +3,9 @@
 // cut into slices (the same partition as compute/ops/conv.c).
 layout(push_constant) uniform Params
 {
-  uint N, C, H, W;
-  uint K, R, S;
-  uint P, Q;
+  uint n, c, h, w;
+  uint k, r, s;
+  uint p, q;
   uint stride_h, stride_w;
   uint pad_h, pad_w;
   uint dil_h, dil_w;
@@ -31,9 +31,9 @@ int pad_index (int i, int size)
 // shaders that bind the input as x.
 float padded_input (uint n, uint c, uint op, uint oq, uint r, uint s)
 {
-  int h = pad_index (int (op * p.stride_h + r * p.dil_h) - int (p.pad_h), int (p.H));
-  int w = pad_index (int (oq * p.stride_w + s * p.dil_w) - int (p.pad_w), int (p.W));
-  return h < 0 || w < 0 ? 0.0 : x[((n * p.C + c) * p.H + uint (h)) * p.W + uint (w)];
+  int h = pad_index (int (op * p.stride_h + r * p.dil_h) - int (p.pad_h), int (p.h));
+  int w = pad_index (int (oq * p.stride_w + s * p.dil_w) - int (p.pad_w), int (p.w));
+  return h < 0 || w < 0 ? 0.0 : x[((n * p.c + c) * p.h + uint (h)) * p.w + uint (w)];
 }
 #endif
 

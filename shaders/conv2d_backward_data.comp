@@ -47,27 +47,27 @@ int output_index (int at, uint t, uint dil, uint stride, uint pad, uint size)
 // Reduction index e = (r·S + s)·K + k.
 float load_a (uint c, uint e)
 {
-  uint k = e % p.K, rs = e / p.K;
-  return w[(k * p.C + c) * p.R * p.S + rs];
+  uint k = e % p.k, rs = e / p.k;
+  return w[(k * p.c + c) * p.r * p.s + rs];
 }
 float load_b (uint e, uint col)
 {
-  uint k = e % p.K, rs = e / p.K, r = rs / p.S, s = rs % p.S;
-  uint n = col / (p.H * p.W), hw = col % (p.H * p.W);
+  uint k = e % p.k, rs = e / p.k, r = rs / p.s, s = rs % p.s;
+  uint n = col / (p.h * p.w), hw = col % (p.h * p.w);
   int hs[3], ws[3];
-  uint nh = preimages (int (hw / p.W), int (p.H), int (p.pad_h), hs);
-  uint nw = preimages (int (hw % p.W), int (p.W), int (p.pad_w), ws);
+  uint nh = preimages (int (hw / p.w), int (p.h), int (p.pad_h), hs);
+  uint nw = preimages (int (hw % p.w), int (p.w), int (p.pad_w), ws);
   float sum = 0.0;
   for (uint a = 0; a < nh; a++)
     {
-      int op = output_index (hs[a], r, p.dil_h, p.stride_h, p.pad_h, p.P);
+      int op = output_index (hs[a], r, p.dil_h, p.stride_h, p.pad_h, p.p);
       if (op < 0)
         continue;
       for (uint b = 0; b < nw; b++)
         {
-          int oq = output_index (ws[b], s, p.dil_w, p.stride_w, p.pad_w, p.Q);
+          int oq = output_index (ws[b], s, p.dil_w, p.stride_w, p.pad_w, p.q);
           if (oq >= 0)
-            sum += dy[((n * p.K + k) * p.P + uint (op)) * p.Q + uint (oq)];
+            sum += dy[((n * p.k + k) * p.p + uint (op)) * p.q + uint (oq)];
         }
     }
   return sum;
@@ -79,7 +79,7 @@ bool b_cols_contiguous () { return true; }
 
 void main ()
 {
-  const uint rows = p.C, cols = p.N * p.H * p.W, depth = p.K * p.R * p.S;
+  const uint rows = p.c, cols = p.n * p.h * p.w, depth = p.k * p.r * p.s;
   const uint tiles_m = (rows + TM - 1) / TM, tiles_n = (cols + TN - 1) / TN;
 
   for (uint tile_m = gl_WorkGroupID.y; tile_m < tiles_m; tile_m += gl_NumWorkGroups.y)
@@ -92,8 +92,8 @@ void main ()
               uint c = tile_row (tile_m, i), col = tile_col (tile_n, j);
               if (c < rows && col < cols)
                 {
-                  uint n = col / (p.H * p.W), hw = col % (p.H * p.W);
-                  dx[(n * p.C + c) * p.H * p.W + hw] = acc[i][j];
+                  uint n = col / (p.h * p.w), hw = col % (p.h * p.w);
+                  dx[(n * p.c + c) * p.h * p.w + hw] = acc[i][j];
                 }
             }
       }

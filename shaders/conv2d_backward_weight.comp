@@ -16,14 +16,14 @@ layout(std430, binding = 2) readonly buffer DY { float dy[]; };
 // Reduction index t = n·P·Q + p·Q + q.
 float load_a (uint k, uint t)
 {
-  uint n = t / (p.P * p.Q), pq = t % (p.P * p.Q);
-  return dy[(n * p.K + k) * p.P * p.Q + pq];
+  uint n = t / (p.p * p.q), pq = t % (p.p * p.q);
+  return dy[(n * p.k + k) * p.p * p.q + pq];
 }
 float load_b (uint t, uint col)
 {
-  uint n = t / (p.P * p.Q), pq = t % (p.P * p.Q);
-  uint c = col / (p.R * p.S), r = col / p.S % p.R, s = col % p.S;
-  return padded_input (n, c, pq / p.Q, pq % p.Q, r, s);
+  uint n = t / (p.p * p.q), pq = t % (p.p * p.q);
+  uint c = col / (p.r * p.s), r = col / p.s % p.r, s = col % p.s;
+  return padded_input (n, c, pq / p.q, pq % p.q, r, s);
 }
 bool a_rows_contiguous () { return true; }
 bool b_cols_contiguous () { return true; }
@@ -32,7 +32,7 @@ bool b_cols_contiguous () { return true; }
 
 void main ()
 {
-  const uint rows = p.K, cols = p.C * p.R * p.S, count = p.N * p.P * p.Q;
+  const uint rows = p.k, cols = p.c * p.r * p.s, count = p.n * p.p * p.q;
   const uint tiles_m = (rows + TM - 1) / TM, tiles_n = (cols + TN - 1) / TN;
 
   for (uint split = gl_WorkGroupID.z; split < p.splits; split += gl_NumWorkGroups.z)

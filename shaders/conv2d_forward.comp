@@ -15,13 +15,13 @@ layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
 // Reduction index e = (r·S + s)·C + c.
 float load_a (uint k, uint e)
 {
-  uint c = e % p.C, rs = e / p.C;
-  return w[(k * p.C + c) * p.R * p.S + rs];
+  uint c = e % p.c, rs = e / p.c;
+  return w[(k * p.c + c) * p.r * p.s + rs];
 }
 float load_b (uint e, uint col)
 {
-  uint c = e % p.C, rs = e / p.C, pq = col % (p.P * p.Q);
-  return padded_input (col / (p.P * p.Q), c, pq / p.Q, pq % p.Q, rs / p.S, rs % p.S);
+  uint c = e % p.c, rs = e / p.c, pq = col % (p.p * p.q);
+  return padded_input (col / (p.p * p.q), c, pq / p.q, pq % p.q, rs / p.s, rs % p.s);
 }
 bool a_rows_contiguous () { return false; }
 bool b_cols_contiguous () { return true; }
@@ -33,7 +33,7 @@ bool b_cols_contiguous () { return true; }
 // tap and column, and the inner loop is two strided loads and RM·RN fmas.
 void direct_multiply (uint tile_m, uint tile_n, uint rows, uint cols)
 {
-  const uint hw = p.H * p.W, crs = p.C * p.R * p.S;
+  const uint hw = p.h * p.w, crs = p.c * p.r * p.s;
   uint w_at[RM], x_at[RN];
   int h0[RN], w0[RN];
 
@@ -46,29 +46,29 @@ void direct_multiply (uint tile_m, uint tile_n, uint rows, uint cols)
   for (uint j = 0; j < RN; j++)
     {
       uint col = min (tile_col (tile_n, j), cols - 1);
-      uint n = col / (p.P * p.Q), pq = col % (p.P * p.Q);
-      x_at[j] = n * p.C * hw;
-      h0[j] = int ((pq / p.Q) * p.stride_h) - int (p.pad_h);
-      w0[j] = int ((pq % p.Q) * p.stride_w) - int (p.pad_w);
+      uint n = col / (p.p * p.q), pq = col % (p.p * p.q);
+      x_at[j] = n * p.c * hw;
+      h0[j] = int ((pq / p.q) * p.stride_h) - int (p.pad_h);
+      w0[j] = int ((pq % p.q) * p.stride_w) - int (p.pad_w);
     }
-  for (uint r = 0; r < p.R; r++)
-    for (uint s = 0; s < p.S; s++)
+  for (uint r = 0; r < p.r; r++)
+    for (uint s = 0; s < p.s; s++)
       {
         uint at[RN];
         float keep[RN];   // 0 where the tap reads zero padding
         for (uint j = 0; j < RN; j++)
           {
-            int h = pad_index (h0[j] + int (r * p.dil_h), int (p.H));
-            int w = pad_index (w0[j] + int (s * p.dil_w), int (p.W));
+            int h = pad_index (h0[j] + int (r * p.dil_h), int (p.h));
+            int w = pad_index (w0[j] + int (s * p.dil_w), int (p.w));
             keep[j] = h < 0 || w < 0 ? 0.0 : 1.0;
-            at[j] = x_at[j] + uint (max (h, 0)) * p.W + uint (max (w, 0));
+            at[j] = x_at[j] + uint (max (h, 0)) * p.w + uint (max (w, 0));
           }
-        uint tap = r * p.S + s;
-        for (uint c = 0; c < p.C; c++)
+        uint tap = r * p.s + s;
+        for (uint c = 0; c < p.c; c++)
           {
             float av[RM], bv[RN];
             for (uint i = 0; i < RM; i++)
-              av[i] = w[w_at[i] + c * p.R * p.S + tap];
+              av[i] = w[w_at[i] + c * p.r * p.s + tap];
             for (uint j = 0; j < RN; j++)
               bv[j] = x[at[j] + c * hw] * keep[j];
             for (uint i = 0; i < RM; i++)
@@ -80,7 +80,7 @@ void direct_multiply (uint tile_m, uint tile_n, uint rows, uint cols)
 
 void main ()
 {
-  const uint rows = p.K, cols = p.N * p.P * p.Q, depth = p.C * p.R * p.S;
+  const uint rows = p.k, cols = p.n * p.p * p.q, depth = p.c * p.r * p.s;
   const uint tiles_m = (rows + TM - 1) / TM, tiles_n = (cols + TN - 1) / TN;
 
   for (uint tile_m = gl_WorkGroupID.y; tile_m < tiles_m; tile_m += gl_NumWorkGroups.y)
@@ -96,8 +96,8 @@ void main ()
               uint k = tile_row (tile_m, i), col = tile_col (tile_n, j);
               if (k < rows && col < cols)
                 {
-                  uint n = col / (p.P * p.Q), pq = col % (p.P * p.Q);
-                  y[(n * p.K + k) * p.P * p.Q + pq] = acc[i][j] + (p.has_bias != 0 ? bias[k] : 0.0);
+                  uint n = col / (p.p * p.q), pq = col % (p.p * p.q);
+                  y[(n * p.k + k) * p.p * p.q + pq] = acc[i][j] + (p.has_bias != 0 ? bias[k] : 0.0);
                 }
             }
       }

@@ -6,7 +6,7 @@ layout(push_constant) uniform Params
 {
   uint planes, h, w, p, q;
   uint kernel, stride, pad;
-  uint max_pool;
+  uint max;
 } p;
 
 // Index inside plane BASE's input of window (op, oq)'s first maximum, or -1.

@@ -31,7 +31,7 @@ void main ()
         for (int oq = lo_w; oq < hi_w; oq++)
           {
             float g = dy[obase + uint (op) * p.q + uint (oq)];
-            if (p.max_pool == 0)
+            if (p.max == 0)
               sum += g / float (p.kernel * p.kernel);
             else if (window_argmax (base, uint (op), uint (oq)) == h * int (p.w) + w)
               sum += g;

@@ -13,7 +13,7 @@ void main ()
   for (uint t = gl_GlobalInvocationID.x; t < total; t += gl_NumWorkGroups.x * gl_WorkGroupSize.x)
     {
       uint plane = t / (p.p * p.q), op = t / p.q % p.p, oq = t % p.q, base = plane * p.h * p.w;
-      if (p.max_pool != 0)
+      if (p.max != 0)
         {
           int at = window_argmax (base, op, oq);
           y[t] = at < 0 ? 0.0 : x[base + uint (at)];

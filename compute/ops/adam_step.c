@@ -44,7 +44,7 @@ const LoomOp loom_op_adam_step = {
   .n_bindings = 5,
   .read_mask = 0x1f,
   .write_mask = (1 << LOOM_OPT_PARAM) | (1 << LOOM_OPT_STATE1) | (1 << LOOM_OPT_STATE2),
-  .params_size = sizeof (LoomOptimizerParams),
+  LOOM_OP_SHADER (adam_step, LoomOptimizerParams),
   .tolerance = 1e-5,
   .binding_lengths = loom_optimizer_lengths,
   .reference = adam_reference,
@@ -54,6 +54,4 @@ const LoomOp loom_op_adam_step = {
   .flops = loom_optimizer_flops,
   .test_case = loom_optimizer_test_case,
   .test_inputs = loom_optimizer_test_inputs,
-  .spirv = loom_spv_adam_step,
-  .spirv_size = sizeof (loom_spv_adam_step),
 };

@@ -139,7 +139,7 @@ const LoomOp loom_op_affine_sample = {
   .n_bindings = 5,
   .read_mask = (1 << IMAGES_) | (1 << LABEL_MAPS_) | (1 << MAPS_),
   .write_mask = (1 << X_) | (1 << LABELS_),
-  .params_size = sizeof (LoomAffineParams),
+  LOOM_OP_SHADER (affine_sample, LoomAffineParams),
   .tolerance = 1e-5,
   .binding_lengths = affine_lengths,
   .reference = affine_reference,
@@ -149,6 +149,4 @@ const LoomOp loom_op_affine_sample = {
   .flops = affine_flops,
   .test_case = affine_test_case,
   .test_inputs = affine_test_inputs,
-  .spirv = loom_spv_affine_sample,
-  .spirv_size = sizeof (loom_spv_affine_sample),
 };

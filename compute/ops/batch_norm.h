@@ -25,11 +25,10 @@ loom_bn_rstd (const LoomBatchNormParams *p, float var)
 #define LOOM_BN_OP(op_, bindings_, reads_, writes_, lengths_, ref_, cpu_, groups_, inputs_, tol_) \
   const LoomOp loom_op_##op_ = {                                                            \
     .name = #op_, .n_bindings = bindings_, .read_mask = reads_, .write_mask = writes_,      \
-    .params_size = sizeof (LoomBatchNormParams), .tolerance = tol_,                          \
+    LOOM_OP_SHADER (op_, LoomBatchNormParams), .tolerance = tol_,                           \
     .binding_lengths = lengths_, .reference = ref_, .cpu = cpu_,                             \
     .vk_spec = loom_vk_spec_linear, .vk_groups = groups_, .flops = loom_bn_flops,               \
     .test_case = loom_bn_test_case, .test_inputs = inputs_,                                  \
-    .spirv = loom_spv_##op_, .spirv_size = sizeof (loom_spv_##op_),                          \
   };
 
 void     loom_bn_vk_groups_each (const void *params, const guint32 *spec,

@@ -73,9 +73,8 @@ running_test_case (guint index, GRand *rand, void *params)
 
 const LoomOp loom_op_batch_norm_running = {
   .name = "batch_norm_running", .n_bindings = 5, .read_mask = 0x1f, .write_mask = 0x3,
-  .params_size = sizeof (LoomBatchNormParams), .tolerance = 1e-6,
+  LOOM_OP_SHADER (batch_norm_running, LoomBatchNormParams), .tolerance = 1e-6,
   .binding_lengths = running_lengths, .reference = running_reference, .cpu = running_cpu,
   .vk_spec = loom_vk_spec_linear, .vk_groups = running_groups, .flops = loom_bn_flops,
   .test_case = running_test_case, .test_inputs = running_inputs,
-  .spirv = loom_spv_batch_norm_running, .spirv_size = sizeof (loom_spv_batch_norm_running),
 };

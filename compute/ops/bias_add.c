@@ -85,7 +85,7 @@ const LoomOp loom_op_bias_add = {
   .n_bindings = 2,
   .read_mask = (1 << Y_) | (1 << BIAS_),
   .write_mask = 1 << Y_,
-  .params_size = sizeof (LoomChannelParams),
+  LOOM_OP_SHADER (bias_add, LoomChannelParams),
   .tolerance = 0.0,
   .binding_lengths = bias_add_lengths,
   .reference = bias_add_reference,
@@ -94,6 +94,4 @@ const LoomOp loom_op_bias_add = {
   .vk_groups = bias_add_vk_groups,
   .flops = bias_add_flops,
   .test_case = bias_add_test_case,
-  .spirv = loom_spv_bias_add,
-  .spirv_size = sizeof (loom_spv_bias_add),
 };

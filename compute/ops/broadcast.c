@@ -131,7 +131,7 @@ const LoomOp loom_op_broadcast = {
   .n_bindings = 3,
   .read_mask = (1 << A_) | (1 << B_),
   .write_mask = 1 << Y_,
-  .params_size = sizeof (LoomBroadcastParams),
+  LOOM_OP_SHADER (broadcast, LoomBroadcastParams),
   .tolerance = 0.0,
   .binding_lengths = broadcast_lengths,
   .reference = broadcast_reference,
@@ -140,6 +140,4 @@ const LoomOp loom_op_broadcast = {
   .vk_groups = broadcast_vk_groups,
   .flops = broadcast_flops,
   .test_case = broadcast_test_case,
-  .spirv = loom_spv_broadcast,
-  .spirv_size = sizeof (loom_spv_broadcast),
 };

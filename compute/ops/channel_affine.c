@@ -79,7 +79,7 @@ const LoomOp loom_op_channel_affine = {
   .n_bindings = 4,
   .read_mask = (1 << X_) | (1 << SCALE_) | (1 << SHIFT_),
   .write_mask = 1 << Y_,
-  .params_size = sizeof (LoomChannelParams),
+  LOOM_OP_SHADER (channel_affine, LoomChannelParams),
   .tolerance = 1e-6,
   .binding_lengths = channel_affine_lengths,
   .reference = channel_affine_reference,
@@ -88,6 +88,4 @@ const LoomOp loom_op_channel_affine = {
   .vk_groups = channel_affine_vk_groups,
   .flops = channel_affine_flops,
   .test_case = channel_affine_test_case,
-  .spirv = loom_spv_channel_affine,
-  .spirv_size = sizeof (loom_spv_channel_affine),
 };

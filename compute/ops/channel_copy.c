@@ -90,7 +90,7 @@ const LoomOp loom_op_channel_copy = {
   .n_bindings = 2,
   .read_mask = (1 << SRC_) | (1 << DST_),   /* the channels it does not copy stay */
   .write_mask = 1 << DST_,
-  .params_size = sizeof (LoomChannelCopyParams),
+  LOOM_OP_SHADER (channel_copy, LoomChannelCopyParams),
   .tolerance = 0.0,
   .binding_lengths = channel_copy_lengths,
   .reference = channel_copy_reference,
@@ -99,6 +99,4 @@ const LoomOp loom_op_channel_copy = {
   .vk_groups = channel_copy_vk_groups,
   .flops = channel_copy_flops,
   .test_case = channel_copy_test_case,
-  .spirv = loom_spv_channel_copy,
-  .spirv_size = sizeof (loom_spv_channel_copy),
 };

@@ -83,7 +83,7 @@ const LoomOp loom_op_channel_sum = {
   .n_bindings = 2,
   .read_mask = 1 << IN_,
   .write_mask = 1 << OUT_,
-  .params_size = sizeof (LoomChannelParams),
+  LOOM_OP_SHADER (channel_sum, LoomChannelParams),
   .tolerance = 1e-5,
   .binding_lengths = channel_sum_lengths,
   .reference = channel_sum_reference,
@@ -92,8 +92,6 @@ const LoomOp loom_op_channel_sum = {
   .vk_groups = channel_sum_vk_groups,
   .flops = channel_sum_flops,
   .test_case = channel_sum_test_case,
-  .spirv = loom_spv_channel_sum,
-  .spirv_size = sizeof (loom_spv_channel_sum),
 };
 
 gboolean

@@ -161,7 +161,7 @@ const LoomOp loom_op_conv2d_backward_data = {
   .n_bindings = 3,
   .read_mask = (1 << DY_) | (1 << W_),
   .write_mask = 1 << DX_,
-  .params_size = sizeof (LoomConvParams),
+  LOOM_OP_SHADER (conv2d_backward_data, LoomConvParams),
   .tolerance = 1e-5,
   .binding_lengths = backward_data_lengths,
   .reference = backward_data_reference,
@@ -170,8 +170,6 @@ const LoomOp loom_op_conv2d_backward_data = {
   .vk_groups = backward_data_vk_groups,
   .flops = loom_conv_flops,
   .test_case = loom_conv_test_case,
-  .spirv = loom_spv_conv2d_backward_data,
-  .spirv_size = sizeof (loom_spv_conv2d_backward_data),
 };
 
 gboolean

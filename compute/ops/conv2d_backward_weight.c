@@ -171,7 +171,7 @@ const LoomOp loom_op_conv2d_backward_weight = {
   .n_bindings = 3,
   .read_mask = (1 << X_) | (1 << DY_),
   .write_mask = 1 << WS_,
-  .params_size = sizeof (LoomConvParams),
+  LOOM_OP_SHADER (conv2d_backward_weight, LoomConvParams),
   .tolerance = 1e-5,
   .binding_lengths = backward_weight_lengths,
   .reference = backward_weight_reference,
@@ -180,8 +180,6 @@ const LoomOp loom_op_conv2d_backward_weight = {
   .vk_groups = backward_weight_vk_groups,
   .flops = loom_conv_flops,
   .test_case = loom_conv_test_case,
-  .spirv = loom_spv_conv2d_backward_weight,
-  .spirv_size = sizeof (loom_spv_conv2d_backward_weight),
 };
 
 gboolean

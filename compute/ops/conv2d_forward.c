@@ -199,7 +199,7 @@ const LoomOp loom_op_conv2d_forward = {
   .n_bindings = 4,
   .read_mask = (1 << X_) | (1 << W_) | (1 << BIAS_),
   .write_mask = 1 << Y_,
-  .params_size = sizeof (LoomConvParams),
+  LOOM_OP_SHADER (conv2d_forward, LoomConvParams),
   .tolerance = 1e-5,
   .binding_lengths = forward_lengths,
   .reference = forward_reference,
@@ -208,8 +208,6 @@ const LoomOp loom_op_conv2d_forward = {
   .vk_groups = forward_vk_groups,
   .flops = loom_conv_flops,
   .test_case = loom_conv_test_case,
-  .spirv = loom_spv_conv2d_forward,
-  .spirv_size = sizeof (loom_spv_conv2d_forward),
 };
 
 gboolean

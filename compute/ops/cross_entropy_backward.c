@@ -58,7 +58,7 @@ const LoomOp loom_op_cross_entropy_backward = {
   .n_bindings = 5,
   .read_mask = (1 << LOGITS_) | (1 << LABELS_) | (1 << WEIGHTS_) | (1 << NORM_),
   .write_mask = 1 << DLOGITS_,
-  .params_size = sizeof (LoomCrossEntropyParams),
+  LOOM_OP_SHADER (cross_entropy_backward, LoomCrossEntropyParams),
   .tolerance = 1e-5,
   .binding_lengths = ce_backward_lengths,
   .reference = ce_backward_reference,
@@ -68,6 +68,4 @@ const LoomOp loom_op_cross_entropy_backward = {
   .flops = loom_ce_flops,
   .test_case = loom_ce_test_case,
   .test_inputs = ce_backward_test_inputs,
-  .spirv = loom_spv_cross_entropy_backward,
-  .spirv_size = sizeof (loom_spv_cross_entropy_backward),
 };

@@ -57,7 +57,7 @@ const LoomOp loom_op_cross_entropy_forward = {
   .n_bindings = 5,
   .read_mask = (1 << LOGITS_) | (1 << LABELS_) | (1 << WEIGHTS_),
   .write_mask = (1 << LOSS_) | (1 << WEIGHT_),
-  .params_size = sizeof (LoomCrossEntropyParams),
+  LOOM_OP_SHADER (cross_entropy_forward, LoomCrossEntropyParams),
   .tolerance = 1e-5,
   .binding_lengths = ce_forward_lengths,
   .reference = ce_forward_reference,
@@ -67,6 +67,4 @@ const LoomOp loom_op_cross_entropy_forward = {
   .flops = loom_ce_flops,
   .test_case = loom_ce_test_case,
   .test_inputs = ce_forward_test_inputs,
-  .spirv = loom_spv_cross_entropy_forward,
-  .spirv_size = sizeof (loom_spv_cross_entropy_forward),
 };

@@ -18,7 +18,7 @@ const LoomOp loom_op_dropout_backward = {
   .n_bindings = 3,
   .read_mask = 0x6,
   .write_mask = 0x1,
-  .params_size = sizeof (LoomDropoutParams),
+  LOOM_OP_SHADER (dropout_backward, LoomDropoutParams),
   .tolerance = 0.0,
   .binding_lengths = loom_dropout_lengths,
   .reference = dropout_backward_reference,
@@ -27,6 +27,4 @@ const LoomOp loom_op_dropout_backward = {
   .vk_groups = loom_dropout_vk_groups,
   .flops = loom_dropout_flops,
   .test_case = loom_dropout_test_case,
-  .spirv = loom_spv_dropout_backward,
-  .spirv_size = sizeof (loom_spv_dropout_backward),
 };

@@ -43,15 +43,13 @@ gboolean loom_elt_run             (const LoomOp *op, float alpha, guint32 kind,
 /* The descriptor fields every elementwise op shares. */
 #define LOOM_ELT_OP_FIELDS(op)                                                  \
   .name = #op,                                                                  \
-  .params_size = sizeof (LoomEltParams),                                        \
+  LOOM_OP_SHADER (op, LoomEltParams),                                           \
   .elementwise = TRUE,                                                          \
   .binding_lengths = loom_elt_binding_lengths,                                  \
   .reference = op##_reference,                                                  \
   .cpu = op##_cpu,                                                              \
   .vk_spec = loom_vk_spec_linear,                                                  \
   .vk_groups = loom_elt_vk_groups,                                              \
-  .flops = loom_elt_flops,                                                      \
-  .spirv = loom_spv_##op,                                                       \
-  .spirv_size = sizeof (loom_spv_##op)
+  .flops = loom_elt_flops
 
 G_END_DECLS

@@ -128,7 +128,7 @@ const LoomOp loom_op_gemm = {
   .n_bindings = 3,
   .read_mask = (1 << A_) | (1 << B_) | (1 << C_), /* C too, when beta ≠ 0 */
   .write_mask = 1 << C_,
-  .params_size = sizeof (LoomGemmParams),
+  LOOM_OP_SHADER (gemm, LoomGemmParams),
   .tolerance = 1e-5,
   .binding_lengths = gemm_binding_lengths,
   .reference = gemm_reference,
@@ -137,8 +137,6 @@ const LoomOp loom_op_gemm = {
   .vk_groups = gemm_vk_groups,
   .flops = gemm_flops,
   .test_case = gemm_test_case,
-  .spirv = loom_spv_gemm,
-  .spirv_size = sizeof (loom_spv_gemm),
 };
 
 gboolean

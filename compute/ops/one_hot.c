@@ -94,7 +94,7 @@ const LoomOp loom_op_one_hot = {
   .n_bindings = 2,
   .read_mask = 1 << LABELS_,
   .write_mask = 1 << Y_,
-  .params_size = sizeof (LoomOneHotParams),
+  LOOM_OP_SHADER (one_hot, LoomOneHotParams),
   .tolerance = 0.0,
   .binding_lengths = one_hot_lengths,
   .reference = one_hot_reference,
@@ -104,6 +104,4 @@ const LoomOp loom_op_one_hot = {
   .flops = one_hot_flops,
   .test_case = one_hot_test_case,
   .test_inputs = one_hot_test_inputs,
-  .spirv = loom_spv_one_hot,
-  .spirv_size = sizeof (loom_spv_one_hot),
 };

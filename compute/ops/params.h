@@ -1,5 +1,6 @@
 /* The params blocks of the ops that other code (the graph) builds steps
- * for; each matches its shader's push constants. */
+ * for; each is its shader's push constants, field for field by name, as
+ * the build checks (LOOM_OP_SHADER, ops/push-constants.h). */
 #pragma once
 
 #include <glib.h>

@@ -185,7 +185,7 @@ const LoomOp loom_op_photometric = {
   .n_bindings = 3,
   .read_mask = (1 << X_) | (1 << SETTINGS_),
   .write_mask = 1 << Y_,
-  .params_size = sizeof (LoomPhotoParams),
+  LOOM_OP_SHADER (photometric, LoomPhotoParams),
   .tolerance = 1e-4,            /* the devices' pow, log and cos */
   .binding_lengths = photo_lengths,
   .reference = photo_reference,
@@ -195,6 +195,4 @@ const LoomOp loom_op_photometric = {
   .flops = photo_flops,
   .test_case = photo_test_case,
   .test_inputs = photo_test_inputs,
-  .spirv = loom_spv_photometric,
-  .spirv_size = sizeof (loom_spv_photometric),
 };

@@ -87,7 +87,7 @@ const LoomOp loom_op_pool_backward = {
   .n_bindings = 3,
   .read_mask = (1 << DY_) | (1 << X_),
   .write_mask = 1 << DX_,
-  .params_size = sizeof (LoomPoolParams),
+  LOOM_OP_SHADER (pool_backward, LoomPoolParams),
   .tolerance = 1e-6,
   .binding_lengths = pool_backward_lengths,
   .reference = pool_backward_reference,
@@ -96,6 +96,4 @@ const LoomOp loom_op_pool_backward = {
   .vk_groups = pool_backward_vk_groups,
   .flops = loom_pool_flops,
   .test_case = loom_pool_test_case,
-  .spirv = loom_spv_pool_backward,
-  .spirv_size = sizeof (loom_spv_pool_backward),
 };

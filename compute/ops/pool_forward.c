@@ -78,7 +78,7 @@ const LoomOp loom_op_pool_forward = {
   .n_bindings = 2,
   .read_mask = 1 << X_,
   .write_mask = 1 << Y_,
-  .params_size = sizeof (LoomPoolParams),
+  LOOM_OP_SHADER (pool_forward, LoomPoolParams),
   .tolerance = 1e-6,
   .binding_lengths = pool_forward_lengths,
   .reference = pool_forward_reference,
@@ -87,6 +87,4 @@ const LoomOp loom_op_pool_forward = {
   .vk_groups = pool_forward_vk_groups,
   .flops = loom_pool_flops,
   .test_case = loom_pool_test_case,
-  .spirv = loom_spv_pool_forward,
-  .spirv_size = sizeof (loom_spv_pool_forward),
 };

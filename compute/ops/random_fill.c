@@ -97,7 +97,7 @@ const LoomOp loom_op_random_fill = {
   .n_bindings = 2,
   .read_mask = 1 << SEED_,
   .write_mask = 1 << OUT_,
-  .params_size = sizeof (LoomRandomParams),
+  LOOM_OP_SHADER (random_fill, LoomRandomParams),
   .tolerance = 1e-5,            /* normal draws: the devices' log and cos */
   .binding_lengths = random_lengths,
   .reference = random_reference,
@@ -106,6 +106,4 @@ const LoomOp loom_op_random_fill = {
   .vk_groups = random_vk_groups,
   .flops = random_flops,
   .test_case = random_test_case,
-  .spirv = loom_spv_random_fill,
-  .spirv_size = sizeof (loom_spv_random_fill),
 };

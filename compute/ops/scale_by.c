@@ -25,7 +25,7 @@ LOOM_ELT_KERNELS (scale_by)
 const LoomOp loom_op_scale_by = {
   .name = "scale_by",
   .n_bindings = 3, .read_mask = 0x6, .write_mask = 0x1,
-  .params_size = sizeof (LoomEltParams),
+  LOOM_OP_SHADER (scale_by, LoomEltParams),
   .tolerance = 0.0,
   .binding_lengths = scale_by_lengths,
   .reference = scale_by_reference,
@@ -34,6 +34,4 @@ const LoomOp loom_op_scale_by = {
   .vk_groups = loom_elt_vk_groups,
   .flops = loom_elt_flops,
   .test_case = loom_elt_test_case,
-  .spirv = loom_spv_scale_by,
-  .spirv_size = sizeof (loom_spv_scale_by),
 };

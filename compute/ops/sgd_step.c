@@ -37,7 +37,7 @@ const LoomOp loom_op_sgd_step = {
   .n_bindings = 5,
   .read_mask = 0x1f,
   .write_mask = (1 << LOOM_OPT_PARAM) | (1 << LOOM_OPT_STATE1),
-  .params_size = sizeof (LoomOptimizerParams),
+  LOOM_OP_SHADER (sgd_step, LoomOptimizerParams),
   .tolerance = 1e-6,
   .binding_lengths = loom_optimizer_lengths,
   .reference = sgd_reference,
@@ -47,6 +47,4 @@ const LoomOp loom_op_sgd_step = {
   .flops = loom_optimizer_flops,
   .test_case = loom_optimizer_test_case,
   .test_inputs = loom_optimizer_test_inputs,
-  .spirv = loom_spv_sgd_step,
-  .spirv_size = sizeof (loom_spv_sgd_step),
 };

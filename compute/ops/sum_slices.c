@@ -78,7 +78,7 @@ const LoomOp loom_op_sum_slices = {
   .n_bindings = 2,
   .read_mask = 1 << IN_,
   .write_mask = 1 << OUT_,
-  .params_size = sizeof (LoomSumSlicesParams),
+  LOOM_OP_SHADER (sum_slices, LoomSumSlicesParams),
   .tolerance = 1e-6,
   .binding_lengths = sum_slices_lengths,
   .reference = sum_slices_reference,
@@ -87,8 +87,6 @@ const LoomOp loom_op_sum_slices = {
   .vk_groups = sum_slices_vk_groups,
   .flops = sum_slices_flops,
   .test_case = sum_slices_test_case,
-  .spirv = loom_spv_sum_slices,
-  .spirv_size = sizeof (loom_spv_sum_slices),
 };
 
 gboolean

@@ -128,7 +128,7 @@ const LoomOp loom_op_sum_to = {
   .n_bindings = 2,
   .read_mask = 1 << IN_,
   .write_mask = 1 << OUT_,
-  .params_size = sizeof (LoomSumToParams),
+  LOOM_OP_SHADER (sum_to, LoomSumToParams),
   .tolerance = 1e-5,
   .binding_lengths = sum_to_lengths,
   .reference = sum_to_reference,
@@ -137,6 +137,4 @@ const LoomOp loom_op_sum_to = {
   .vk_groups = sum_to_vk_groups,
   .flops = sum_to_flops,
   .test_case = sum_to_test_case,
-  .spirv = loom_spv_sum_to,
-  .spirv_size = sizeof (loom_spv_sum_to),
 };

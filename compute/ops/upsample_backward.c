@@ -99,7 +99,7 @@ const LoomOp loom_op_upsample_backward = {
   .n_bindings = 2,
   .read_mask = 1 << DY_,
   .write_mask = 1 << DX_,
-  .params_size = sizeof (LoomUpsampleParams),
+  LOOM_OP_SHADER (upsample_backward, LoomUpsampleParams),
   .tolerance = 1e-5,
   .binding_lengths = upsample_backward_lengths,
   .reference = upsample_backward_reference,
@@ -108,6 +108,4 @@ const LoomOp loom_op_upsample_backward = {
   .vk_groups = upsample_backward_vk_groups,
   .flops = loom_upsample_flops,
   .test_case = loom_upsample_test_case,
-  .spirv = loom_spv_upsample_backward,
-  .spirv_size = sizeof (loom_spv_upsample_backward),
 };

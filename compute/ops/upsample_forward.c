@@ -104,7 +104,7 @@ const LoomOp loom_op_upsample_forward = {
   .n_bindings = 2,
   .read_mask = 1 << X_,
   .write_mask = 1 << Y_,
-  .params_size = sizeof (LoomUpsampleParams),
+  LOOM_OP_SHADER (upsample_forward, LoomUpsampleParams),
   .tolerance = 1e-6,
   .binding_lengths = upsample_forward_lengths,
   .reference = upsample_forward_reference,
@@ -113,6 +113,4 @@ const LoomOp loom_op_upsample_forward = {
   .vk_groups = upsample_forward_vk_groups,
   .flops = loom_upsample_flops,
   .test_case = loom_upsample_test_case,
-  .spirv = loom_spv_upsample_forward,
-  .spirv_size = sizeof (loom_spv_upsample_forward),
 };
