@@ -1,4 +1,4 @@
-/* The scaffold both trainers stand on (segment-train.c, generative-train.c):
+/* The scaffold both trainers stand on (segment/train.c, generative/train.c):
  * their images checked, packed in atlases for the device to cut crops from
  * (or cut on the host), and the step loop with its time budget, cancelling,
  * checkpoints and progress. */

@@ -1,4 +1,4 @@
-/* Segmentation's augmentation, for training (segment-train.c) and on its
+/* Segmentation's augmentation, for training (segment/train.c) and on its
  * own (loom_segment_augment): each crop's random geometry and colours. */
 #pragma once
 

@@ -1,11 +1,11 @@
-/* Segmentation's augmentation (see segment-augment.h), and
+/* Segmentation's augmentation (see segment/augment.h), and
  * loom_segment_augment: augmented copies for data sets. */
 #include <math.h>
 #include <string.h>
 
 #include "crop-map.h"
 #include "ops/params.h"
-#include "segment-augment.h"
+#include "segment/augment.h"
 
 void
 loom_segment_config_set_augment_strength (LoomSegmentConfig *c, double strength)

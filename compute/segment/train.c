@@ -6,7 +6,7 @@
 #include "crop-map.h"
 #include <loom/loom-segment.h>
 #include "ops/params.h"
-#include "segment-augment.h"
+#include "segment/augment.h"
 #include "trainer.h"
 
 void
