@@ -7,7 +7,7 @@
 
 #include <loom/loom-segment.h>
 #include "common.h"
-#include "image-file.h"
+#include "loom-image-file.h"
 
 /* Copies made a call: bounds memory whatever --count says. */
 #define CHUNK 16

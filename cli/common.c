@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "image-file.h"
+#include "loom-image-file.h"
 #include <loom/loom-image.h>
 
 gboolean

@@ -4,7 +4,7 @@
 #include <loom/loom-generative.h>
 #include <loom/loom-segment.h>
 #include "common.h"
-#include "image-file.h"
+#include "loom-image-file.h"
 
 static const char *const kind_names[] = { "dcgan", "texture", "pix2pix" };
 

@@ -9,7 +9,7 @@
 
 #include "loom-plugin.h"
 #include <loom/loom-image.h>
-#include "image-file.h"
+#include "loom-image-file.h"
 
 #define MAX_LAYERS 100          /* copies as layers; more go to files only */
 #define MAX_FILES  99999        /* as `loom augment --count` */

@@ -14,7 +14,7 @@
 #include <loom/loom-gan.h>
 #include <loom/loom-generative.h>
 #include <loom/loom-image.h>
-#include "image-file.h"
+#include "loom-image-file.h"
 
 /* The kinds, as the choice argument's ids. */
 enum

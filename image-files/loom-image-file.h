@@ -1,7 +1,7 @@
-/* Image files for the command line, read and written with GEGL: whatever
- * the installed GEGL loads (PNG, JPEG, TIFF, WebP, …) comes in as
- * sRGB-encoded values with straight alpha, the numbers GIMP hands to the
- * plug-in, so a model sees the same pixels from either. */
+/* Image files for the command line and the plug-in, read and written with
+ * GEGL: whatever the installed GEGL loads (PNG, JPEG, TIFF, WebP, …) comes
+ * in as sRGB-encoded values with straight alpha, the numbers GIMP hands to
+ * the plug-in, so a model sees the same pixels from either. */
 #pragma once
 
 #include <gegl.h>

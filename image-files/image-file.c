@@ -5,7 +5,7 @@
 #include <glib/gstdio.h>
 
 #include <loom/loom-image.h>
-#include "image-file.h"
+#include "loom-image-file.h"
 
 static const char *
 format_name (const Babl *format)
