@@ -171,17 +171,6 @@ loom_cli_print_summary (GVariantDict *dict, gint64 began, LoomDevice *device)
 }
 
 char *
-loom_cli_numbered_path (const char *path, guint i)
-{
-  const char *dot = strrchr (path, '.');
-  const char *slash = strrchr (path, '/');
-
-  if (dot == NULL || (slash != NULL && dot < slash))
-    dot = path + strlen (path);
-  return g_strdup_printf ("%.*s-%04u%s", (int) (dot - path), path, i + 1, dot);
-}
-
-char *
 loom_cli_data_path (const char *name)
 {
   const char *env = g_getenv ("LOOM_DATA_DIR");

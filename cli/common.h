@@ -53,9 +53,6 @@ void         loom_cli_print_json (JsonBuilder *b);
  * the seconds since BEGAN, DEVICE's name and whether Ctrl-C stopped it. */
 void         loom_cli_print_summary (GVariantDict *dict, gint64 began, LoomDevice *device);
 
-/* "OUT-0001.png" for image I (from 0) of a set beside "OUT.png". */
-char        *loom_cli_numbered_path (const char *path, guint i);
-
 /* Where bundled data and shipped models are: $LOOM_DATA_DIR, the install
  * prefix's, or the source tree's (running from a build). NAME inside it. */
 char        *loom_cli_data_path  (const char *name);

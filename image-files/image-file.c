@@ -212,6 +212,17 @@ loom_image_file_copy_path (const char *stem, guint i)
   return g_strdup_printf ("%s-%04u.png", stem, i + 1);
 }
 
+char *
+loom_image_file_numbered_path (const char *path, guint i)
+{
+  const char *dot = strrchr (path, '.');
+  const char *slash = strrchr (path, '/');
+
+  if (dot == NULL || (slash != NULL && dot < slash))
+    dot = path + strlen (path);
+  return g_strdup_printf ("%.*s-%04u%s", (int) (dot - path), path, i + 1, dot);
+}
+
 static const char *
 saver_for (const char *path)
 {

@@ -60,6 +60,8 @@ gboolean   loom_image_file_copy_stems    (const char *dir, const char *name, gbo
                                           char **image_stem, char **label_stem, GError **error);
 /* "STEM-0001.png" for copy I (from 0). */
 char      *loom_image_file_copy_path     (const char *stem, guint i);
+/* "OUT-0001.png" for image I (from 0) of a set beside "OUT.png". */
+char      *loom_image_file_numbered_path (const char *path, guint i);
 
 /* Whether PATH names a type we can write (the error names it if not). */
 gboolean loom_image_file_check_writable (const char *path, GError **error);
