@@ -52,6 +52,10 @@ gboolean   loom_image_file_is_image_name (const char *name);
  * naming DIR when it cannot be read or holds none. */
 GPtrArray *loom_image_file_list_folder   (const char *dir, GError **error);
 
+/* ---- a data set's file names: numbered images, images/ beside labels/ ---- */
+
+/* PATH's file name without its extension: "photo" for "dir/photo.png". */
+char      *loom_image_file_base_name     (const char *path);
 /* Where augmented copies go (loom augment, GIMP's Augment…): with labels a
  * data set's layout, DIR/images/NAME-0001.png beside DIR/labels/NAME-0001.png,
  * else DIR/NAME-0001.png.  Makes the folders and sets the stems (LABEL_STEM

@@ -150,12 +150,10 @@ copy_name (GimpImage    *image,
 
   if (file != NULL)
     {
-      gchar *dot;
+      gchar *base = g_file_get_basename (file);
 
-      name = g_file_get_basename (file);
-      dot  = strrchr (name, '.');
-      if (dot != NULL && dot != name)
-        *dot = '\0';
+      name = loom_image_file_base_name (base);
+      g_free (base);
       g_object_unref (file);
     }
   else
