@@ -75,6 +75,8 @@ float       *loom_cli_load_labels  (const LoomImageFile *labels, guint width, gu
                                     GArray *colors, guint known, GError **error);
 
 /* The commands. */
+int loom_cmd_info      (int argc, char **argv);
+int loom_cmd_bench     (int argc, char **argv);
 int loom_cmd_train_seg (int argc, char **argv);
 int loom_cmd_segment   (int argc, char **argv);
 int loom_cmd_train_gan (int argc, char **argv);
