@@ -52,24 +52,30 @@ main (int argc, char **argv)
       print_usage (argc < 2 ? stderr : stdout);
       return argc < 2 ? EXIT_USAGE : 0;
     }
+  /* Images go through GEGL: a command that reads or writes them says so;
+   * info and bench need none of it. */
   static const struct
   {
     const char *name;
-    int (*run) (int argc, char **argv);
+    int       (*run) (int argc, char **argv);
+    gboolean    needs_gegl;
   } commands[] = {
-    { "info", loom_cmd_info }, { "bench", loom_cmd_bench }, { "train-seg", loom_cmd_train_seg },
-    { "segment", loom_cmd_segment }, { "train-gan", loom_cmd_train_gan },
-    { "generate", loom_cmd_generate }, { "augment", loom_cmd_augment },
-    { "demo", loom_cmd_demo },
+    { "info", loom_cmd_info, FALSE },
+    { "bench", loom_cmd_bench, FALSE },
+    { "train-seg", loom_cmd_train_seg, TRUE },
+    { "segment", loom_cmd_segment, TRUE },
+    { "train-gan", loom_cmd_train_gan, TRUE },
+    { "generate", loom_cmd_generate, TRUE },
+    { "augment", loom_cmd_augment, TRUE },
+    { "demo", loom_cmd_demo, TRUE },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (strcmp (argv[1], commands[i].name) == 0)
       {
-        /* Images go through GEGL; info and bench need none of it.  No
-         * gegl_exit(): it unloads GEGL's modules, whose registrations
+        /* No gegl_exit(): it unloads GEGL's modules, whose registrations
          * then show as leaks nobody can attribute. */
-        if (i >= 2)
+        if (commands[i].needs_gegl)
           gegl_init (NULL, NULL);
         return commands[i].run (argc - 1, argv + 1);
       }
