@@ -208,6 +208,14 @@ LoomWeights *loom_train_run      (LoomTrainRun *run, GimpRunMode run_mode, const
  * (LOSSES, one per curve); whether to go on. */
 gboolean     loom_train_run_step (LoomTrainRun *run, guint step, guint total,
                                   const float *losses, const gchar *detail, double eta);
+/* A finished training's RESULT saved as PATH and its CHECKPOINT removed
+ * (the model has it all now). */
+gboolean     loom_train_save     (LoomWeights *result, const gchar *path,
+                                  const gchar *checkpoint, GError **error);
+/* A trainer's answer: SUCCESS with the model's file PATH and LAYER (made
+ * with the new model, may be NULL), GIMP's progress bar ended. */
+GimpValueArray *loom_train_return_values (GimpProcedure *procedure, const gchar *path,
+                                          GimpLayer *layer);
 
 /* ---- segmentation outputs (segment-output.c) ---- */
 
