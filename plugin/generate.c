@@ -435,15 +435,8 @@ generate_run (GimpProcedure        *procedure,
 
   gegl_init (NULL, NULL);
 
-  if (gimp_image_get_base_type (image) != GIMP_RGB)
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "%s works on RGB images; this one is %s. "
-                   "Convert it with Image > Mode > RGB first",
-                   gimp_procedure_get_name (procedure),
-                   gimp_image_get_base_type (image) == GIMP_GRAY ? "grayscale" : "indexed");
-      return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
-    }
+  if (! loom_plugin_check_rgb (procedure, image, &error))
+    return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
 
   if (run_mode == GIMP_RUN_INTERACTIVE
       && ! loom_plugin_dialog_run (procedure, config, "Loom: Generate"))

@@ -40,6 +40,10 @@ GimpProcedure *loom_preferences_procedure_new        (GimpPlugIn *plug_in, const
 
 /* ---- layers' pixels (pixels.c) ---- */
 
+/* Whether IMAGE is RGB, else an error that names PROCEDURE (grey and
+ * indexed images are refused, not converted). */
+gboolean      loom_plugin_check_rgb      (GimpProcedure *procedure, GimpImage *image,
+                                          GError **error);
 /* The one layer of DRAWABLES, of an RGB IMAGE, or NULL and an error that
  * names PROCEDURE and says what is wrong (grey and indexed images are
  * refused, not converted). */

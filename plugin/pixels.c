@@ -6,6 +6,25 @@
 #include "loom-plugin.h"
 #include <loom/loom-image.h>
 
+gboolean
+loom_plugin_check_rgb (GimpProcedure  *procedure,
+                       GimpImage      *image,
+                       GError        **error)
+{
+  if (gimp_image_get_base_type (image) != GIMP_RGB)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "%s works on RGB images; this one is %s. "
+                   "Convert it with Image > Mode > RGB first",
+                   gimp_procedure_get_name (procedure),
+                   gimp_image_get_base_type (image) == GIMP_GRAY ? "grayscale"
+                                                                : "indexed");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 guint
 loom_plugin_check_layers (GimpProcedure  *procedure,
                           GimpImage      *image,
@@ -37,16 +56,8 @@ loom_plugin_check_layers (GimpProcedure  *procedure,
                      name);
         return 0;
       }
-  if (gimp_image_get_base_type (image) != GIMP_RGB)
-    {
-      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
-                   "%s works on RGB images; this one is %s. "
-                   "Convert it with Image > Mode > RGB first",
-                   name,
-                   gimp_image_get_base_type (image) == GIMP_GRAY ? "grayscale"
-                                                                : "indexed");
-      return 0;
-    }
+  if (! loom_plugin_check_rgb (procedure, image, error))
+    return 0;
 
   return (guint) n;
 }
