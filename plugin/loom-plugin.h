@@ -216,10 +216,12 @@ gboolean     loom_train_run_step (LoomTrainRun *run, guint step, guint total,
  * (the model has it all now). */
 gboolean     loom_train_save     (LoomWeights *result, const gchar *path,
                                   const gchar *checkpoint, GError **error);
-/* A trainer's answer: SUCCESS with the model's file PATH and LAYER (made
- * with the new model, may be NULL), GIMP's progress bar ended. */
-GimpValueArray *loom_train_return_values (GimpProcedure *procedure, const gchar *path,
-                                          GimpLayer *layer);
+/* A trainer's answer: when OK, SUCCESS with the model's file PATH and
+ * LAYER (made with the new model, may be NULL), GIMP's progress bar ended;
+ * else CANCEL when CANCELLED, or EXECUTION_ERROR with ERROR (taken). */
+GimpValueArray *loom_train_return_values (GimpProcedure *procedure, gboolean ok,
+                                          gboolean cancelled, GError *error,
+                                          const gchar *path, GimpLayer *layer);
 
 /* ---- segmentation outputs (segment-output.c) ---- */
 

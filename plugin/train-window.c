@@ -737,14 +737,27 @@ loom_train_save (LoomWeights  *result,
 
 GimpValueArray *
 loom_train_return_values (GimpProcedure *procedure,
+                          gboolean       ok,
+                          gboolean       cancelled,
+                          GError        *error,
                           const gchar   *path,
                           GimpLayer     *layer)
 {
   GimpValueArray *ret;
-  GFile          *file = g_file_new_for_path (path);
+  GFile          *file;
+
+  if (! ok && cancelled)
+    {
+      g_clear_error (&error);
+
+      return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+    }
+  if (! ok)
+    return gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
 
   gimp_progress_end ();
-  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
+  ret  = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
+  file = g_file_new_for_path (path);
   GIMP_VALUES_SET_FILE (ret, 1, file);
   GIMP_VALUES_SET_LAYER (ret, 2, layer);
   g_object_unref (file);

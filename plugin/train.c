@@ -580,7 +580,7 @@ train_run (GimpProcedure        *procedure,
            gpointer              run_data)
 {
   Job             job = { 0 };
-  gboolean        cancelled = FALSE;
+  gboolean        ok, cancelled = FALSE;
   GimpValueArray *ret;
   GError         *error = NULL;
 
@@ -601,18 +601,11 @@ train_run (GimpProcedure        *procedure,
     }
 
   job_get_arguments (&job, config);
-  if (job_check (&job, &error)
-      && job_collect (&job, &error)
-      && job_run (&job, run_mode, &cancelled, &error)
-      && job_output (&job, image, &error))
-    ret = loom_train_return_values (procedure, job.path, job.seg_layer);
-  else if (cancelled)
-    {
-      g_clear_error (&error);
-      ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
-    }
-  else
-    ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
+  ok = job_check (&job, &error)
+       && job_collect (&job, &error)
+       && job_run (&job, run_mode, &cancelled, &error)
+       && job_output (&job, image, &error);
+  ret = loom_train_return_values (procedure, ok, cancelled, error, job.path, job.seg_layer);
   job_clear (&job);
 
   return ret;
