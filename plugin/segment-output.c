@@ -216,72 +216,90 @@ insert_class_layers (GimpImage             *image,
   return GIMP_LAYER (group);
 }
 
-gboolean
-loom_plugin_segment (GimpImage                *image,
-                     GimpDrawable             *drawable,
-                     LoomDevice               *device,
-                     LoomWeights              *weights,
-                     const gchar              *model_name,
-                     const LoomPluginOutputs  *outputs,
-                     GimpLayer               **label_layer,
-                     GimpLayer               **class_group,
-                     GError                  **error)
+/* One segmentation and what it makes: the model's classes, the layer's
+ * pixels and the selection, the results, then the outputs' pixels.  Every
+ * step fills it in order; segmentation_clear frees what any of them made. */
+typedef struct
 {
-  guint               w = gimp_drawable_get_width (drawable);
-  guint               h = gimp_drawable_get_height (drawable);
-  gsize               n = (gsize) w * h;
-  gint                ox, oy, position;
+  guint               w, h;
+  gsize               n;
+  gint                ox, oy;
   GArray             *colors;
-  float              *planes = NULL, *alpha = NULL, *selection = NULL;
-  float              *classes = NULL, *confidence = NULL;
-  guint8             *labels_rgba = NULL, *conf_rgba = NULL, *class_masks = NULL;
-  char              **class_names = NULL;
-  GimpLayer          *parent;
-  GimpLayer          *seg_layer = NULL, *conf_layer = NULL, *group = NULL;
-  GimpChannel        *channel = NULL;
-  LoomPluginProgress  progress;
-  gboolean            ok = FALSE;
+  char              **class_names;
+  float              *planes, *alpha, *selection;
+  float              *classes, *confidence;
+  guint8             *labels_rgba, *conf_rgba, *class_masks;
+} Segmentation;
 
-  if (label_layer != NULL)
-    *label_layer = NULL;
-  if (class_group != NULL)
-    *class_group = NULL;
-
-  colors = loom_segment_get_classes (weights, &class_names, error);
-  if (colors == NULL)
+/* The model's classes, checked against the classes to select. */
+static gboolean
+segmentation_check (Segmentation             *s,
+                    LoomWeights              *weights,
+                    const gchar              *model_name,
+                    const LoomPluginOutputs  *outputs,
+                    GError                  **error)
+{
+  s->colors = loom_segment_get_classes (weights, &s->class_names, error);
+  if (s->colors == NULL)
     return FALSE;
-  if (colors->len < 32 && outputs->select_classes >> colors->len != 0)
+  if (s->colors->len < 32 && outputs->select_classes >> s->colors->len != 0)
     {
       g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
                    "Classes to select: the model '%s' has classes 0 to %u",
-                   model_name, colors->len - 1);
-      goto out;
+                   model_name, s->colors->len - 1);
+      return FALSE;
     }
 
-  gimp_drawable_get_offsets (drawable, &ox, &oy);
-  planes    = loom_plugin_read_planes (drawable, &alpha);
-  selection = read_selection (image, ox, oy, w, h);
-  classes    = g_new (float, n);
-  confidence = g_new (float, n);
+  return TRUE;
+}
+
+/* DRAWABLE's pixels and the selection over it, segmented: a class and a
+ * confidence per pixel. */
+static gboolean
+segmentation_run (Segmentation  *s,
+                  GimpImage     *image,
+                  GimpDrawable  *drawable,
+                  LoomDevice    *device,
+                  LoomWeights   *weights,
+                  GError       **error)
+{
+  LoomPluginProgress progress;
+
+  gimp_drawable_get_offsets (drawable, &s->ox, &s->oy);
+  s->planes    = loom_plugin_read_planes (drawable, &s->alpha);
+  s->selection = read_selection (image, s->ox, s->oy, s->w, s->h);
+  s->classes    = g_new (float, s->n);
+  s->confidence = g_new (float, s->n);
 
   loom_plugin_progress_init (&progress, "Segmenting", device);
-  if (! loom_segment_predict (device, weights,
-                              &(LoomSegmentImage) { planes, NULL, w, h,
-                                                    loom_plugin_has_holes (alpha, n) ? alpha : NULL },
-                              0, classes, confidence, on_tile, &progress, NULL, error))
-    goto out;
 
-  /* Everything is computed here, before the image is touched: the
-   * layers' pixels, their alpha (the source's, times the selection). */
-  labels_rgba = g_new (guint8, 4 * n);
-  loom_labels_to_rgba8 (classes, w, h, colors, labels_rgba, 4 * (gsize) w);
+  return loom_segment_predict (device, weights,
+                               &(LoomSegmentImage) { s->planes, NULL, s->w, s->h,
+                                                     loom_plugin_has_holes (s->alpha, s->n)
+                                                     ? s->alpha : NULL },
+                               0, s->classes, s->confidence, on_tile, &progress, NULL, error);
+}
+
+/* Everything is computed here, before the image is touched: the layers'
+ * pixels, their alpha (the source's, times the selection). */
+static void
+segmentation_pixels (Segmentation            *s,
+                     const LoomPluginOutputs *outputs)
+{
+  gsize        n         = s->n;
+  const float *alpha     = s->alpha;
+  const float *selection = s->selection;
+  const float *classes   = s->classes;
+
+  s->labels_rgba = g_new (guint8, 4 * n);
+  loom_labels_to_rgba8 (classes, s->w, s->h, s->colors, s->labels_rgba, 4 * (gsize) s->w);
   if (outputs->confidence)
-    conf_rgba = g_new (guint8, 4 * n);
+    s->conf_rgba = g_new (guint8, 4 * n);
   if (outputs->class_layers != LOOM_CLASS_LAYERS_NONE)
-    class_masks = g_new0 (guint8, n * colors->len);
+    s->class_masks = g_new0 (guint8, n * s->colors->len);
   for (gsize i = 0; i < n; i++)
     {
-      guint8 *p = labels_rgba + 4 * i;
+      guint8 *p = s->labels_rgba + 4 * i;
       float   a = p[3] != 0 ? alpha[i] : 0.0f;
 
       if (selection != NULL)
@@ -289,20 +307,36 @@ loom_plugin_segment (GimpImage                *image,
       p[3] = (guint8) lrintf (CLAMP (a, 0.0f, 1.0f) * 255.0f);
       if (p[3] == 0)
         p[0] = p[1] = p[2] = 0;
-      if (conf_rgba != NULL)
+      if (s->conf_rgba != NULL)
         {
-          guint8 *c = conf_rgba + 4 * i;
+          guint8 *c = s->conf_rgba + 4 * i;
 
-          c[0] = c[1] = c[2] = (guint8) lrintf (CLAMP (confidence[i], 0.0f, 1.0f) * 255.0f);
+          c[0] = c[1] = c[2] = (guint8) lrintf (CLAMP (s->confidence[i], 0.0f, 1.0f) * 255.0f);
           c[3] = p[3];
           if (c[3] == 0)
             c[0] = c[1] = c[2] = 0;
         }
       /* a class layer's mask: the class, inside the selection */
-      if (class_masks != NULL && classes[i] >= 0 && classes[i] < colors->len)
-        class_masks[(gsize) classes[i] * n + i] =
+      if (s->class_masks != NULL && classes[i] >= 0 && classes[i] < s->colors->len)
+        s->class_masks[(gsize) classes[i] * n + i] =
           (guint8) lrintf (CLAMP (selection != NULL ? selection[i] : 1.0f, 0.0f, 1.0f) * 255.0f);
     }
+}
+
+/* The outputs into IMAGE above DRAWABLE, in one undo step. */
+static void
+segmentation_output (Segmentation             *s,
+                     GimpImage                *image,
+                     GimpDrawable             *drawable,
+                     const gchar              *model_name,
+                     const LoomPluginOutputs  *outputs,
+                     GimpLayer               **label_layer,
+                     GimpLayer               **class_group)
+{
+  GimpLayer   *parent;
+  GimpLayer   *seg_layer = NULL, *conf_layer = NULL, *group = NULL;
+  GimpChannel *channel = NULL;
+  gint         position;
 
   /* The image changes from here on, in one undo step. */
   gimp_image_undo_group_start (image);
@@ -310,31 +344,32 @@ loom_plugin_segment (GimpImage                *image,
   parent   = GIMP_LAYER (gimp_item_get_parent (GIMP_ITEM (drawable)));
   position = gimp_image_get_item_position (image, GIMP_ITEM (drawable));
 
-  if (conf_rgba != NULL)
+  if (s->conf_rgba != NULL)
     {
-      conf_layer = new_layer (image, "Confidence", w, h, ox, oy, conf_rgba);
+      conf_layer = new_layer (image, "Confidence", s->w, s->h, s->ox, s->oy, s->conf_rgba);
       gimp_image_insert_layer (image, conf_layer, parent, position);
     }
   if (outputs->label_layer)
     {
       gchar *name = g_strdup_printf ("Segmentation (%s)", model_name);
 
-      seg_layer = new_layer (image, name, w, h, ox, oy, labels_rgba);
+      seg_layer = new_layer (image, name, s->w, s->h, s->ox, s->oy, s->labels_rgba);
       gimp_image_insert_layer (image, seg_layer, parent, position);
       g_free (name);
     }
-  if (class_masks != NULL)
+  if (s->class_masks != NULL)
     {
       gchar *name = g_strdup_printf ("Classes (%s)", model_name);
 
       group = insert_class_layers (image, GIMP_LAYER (drawable), parent, position, name,
-                                   class_names, colors->len, class_masks, w, h,
+                                   s->class_names, s->colors->len, s->class_masks, s->w, s->h,
                                    outputs->class_layers);
       g_free (name);
     }
   if (outputs->select_classes != 0)
     {
-      channel = class_channel (image, classes, outputs->select_classes, w, h, ox, oy);
+      channel = class_channel (image, s->classes, outputs->select_classes, s->w, s->h, s->ox,
+                               s->oy);
       gimp_image_insert_channel (image, channel, NULL, 0);
       gimp_context_push ();
       gimp_context_set_feather (FALSE);
@@ -349,19 +384,54 @@ loom_plugin_segment (GimpImage                *image,
     *label_layer = seg_layer;
   if (class_group != NULL)
     *class_group = group;
-  ok = TRUE;
+}
 
-out:
-  g_array_unref (colors);
-  g_strfreev (class_names);
-  g_free (class_masks);
-  g_free (planes);
-  g_free (alpha);
-  g_free (selection);
-  g_free (classes);
-  g_free (confidence);
-  g_free (labels_rgba);
-  g_free (conf_rgba);
+static void
+segmentation_clear (Segmentation *s)
+{
+  if (s->colors != NULL)
+    g_array_unref (s->colors);
+  g_strfreev (s->class_names);
+  g_free (s->class_masks);
+  g_free (s->planes);
+  g_free (s->alpha);
+  g_free (s->selection);
+  g_free (s->classes);
+  g_free (s->confidence);
+  g_free (s->labels_rgba);
+  g_free (s->conf_rgba);
+}
+
+gboolean
+loom_plugin_segment (GimpImage                *image,
+                     GimpDrawable             *drawable,
+                     LoomDevice               *device,
+                     LoomWeights              *weights,
+                     const gchar              *model_name,
+                     const LoomPluginOutputs  *outputs,
+                     GimpLayer               **label_layer,
+                     GimpLayer               **class_group,
+                     GError                  **error)
+{
+  Segmentation s = { 0 };
+  gboolean     ok;
+
+  if (label_layer != NULL)
+    *label_layer = NULL;
+  if (class_group != NULL)
+    *class_group = NULL;
+
+  s.w = gimp_drawable_get_width (drawable);
+  s.h = gimp_drawable_get_height (drawable);
+  s.n = (gsize) s.w * s.h;
+  ok = segmentation_check (&s, weights, model_name, outputs, error)
+       && segmentation_run (&s, image, drawable, device, weights, error);
+  if (ok)
+    {
+      segmentation_pixels (&s, outputs);
+      segmentation_output (&s, image, drawable, model_name, outputs, label_layer, class_group);
+    }
+  segmentation_clear (&s);
 
   return ok;
 }
