@@ -7,7 +7,7 @@
 
 #include <loom/loom-segment.h>
 #include "common.h"
-#include "image-file.h"
+#include "loom-image-file.h"
 
 /* Copies made a call: bounds memory whatever --count says. */
 #define CHUNK 16
@@ -110,11 +110,8 @@ loom_cmd_augment (int argc, char **argv)
   if (device == NULL)
     goto fail;
   {
-    g_autofree char *base = g_path_get_basename (in);
-    char *dot = strrchr (base, '.');
+    g_autofree char *base = loom_image_file_base_name (in);
 
-    if (dot != NULL && dot != base)
-      *dot = 0;
     if (!loom_image_file_copy_stems (out_dir, base, labels != NULL, &stem, &label_stem, &error))
       goto fail;
   }

@@ -1,3 +1,6 @@
+#include <stdlib.h>
+#include <string.h>
+
 #include "bench.h"
 #include <loom/loom-gan.h>
 #include <loom/loom-unet.h>
@@ -270,4 +273,90 @@ model_bench_run (LoomDevice *device, const ModelBench *bench, guint repeat,
 {
   return bench->gan ? dcgan_bench_run (device, bench, repeat, ms, flops, error)
                     : unet_bench_run (device, bench, repeat, ms, flops, error);
+}
+
+/* ---- devices and GEMM timing, for info and bench --------------------- */
+
+/* Every device to run on: each Vulkan device by index, then the CPU.  With
+ * BACKEND set, only those of that backend. */
+GPtrArray *
+bench_device_specs (const char *backend)
+{
+  GPtrArray *specs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) infos = loom_list_devices ();
+
+  for (guint i = 0; i < infos->len; i++)
+    {
+      const LoomDeviceInfo *info = infos->pdata[i];
+      gboolean vulkan = info->backend == LOOM_BACKEND_VULKAN;
+
+      if (backend != NULL && strcmp (backend, vulkan ? "vulkan" : "cpu") != 0)
+        continue;
+      g_ptr_array_add (specs, vulkan ? g_strdup_printf ("%d", info->index) : g_strdup ("cpu"));
+    }
+  return specs;
+}
+
+static int
+compare_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+Timing
+bench_timing_of (double *ms, guint n)
+{
+  qsort (ms, n, sizeof (double), compare_double);
+  return (Timing) { n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]), ms[0], ms[n - 1] };
+}
+
+void
+bench_random_floats (float *data, gsize n, guint32 seed)
+{
+  GRand *rand = g_rand_new_with_seed (seed);
+
+  for (gsize i = 0; i < n; i++)
+    data[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+  g_rand_free (rand);
+}
+
+/* Times C = A·B (N×N) REPEAT times after one warm-up run. */
+gboolean
+bench_time_gemm (LoomDevice *device, guint n, guint repeat, Timing *t, float *result, GError **error)
+{
+  gsize nn = (gsize) n * n;
+  g_autofree float *host = g_new (float, nn);
+  g_autofree double *ms = g_new (double, repeat);
+  LoomBuffer *a = NULL, *b = NULL, *c = NULL;
+  gboolean ok = FALSE;
+
+  if ((a = loom_buffer_new (device, nn, error)) == NULL
+      || (b = loom_buffer_new (device, nn, error)) == NULL
+      || (c = loom_buffer_new (device, nn, error)) == NULL)
+    goto out;
+  bench_random_floats (host, nn, 1);
+  if (!loom_buffer_write (a, 0, nn, host, error))
+    goto out;
+  bench_random_floats (host, nn, 2);
+  if (!loom_buffer_write (b, 0, nn, host, error))
+    goto out;
+  for (guint r = 0; r <= repeat; r++)
+    {
+      gint64 start = g_get_monotonic_time ();
+
+      if (!loom_gemm (c, a, b, n, n, n, FALSE, FALSE, 1.0f, 0.0f, error)
+          || !loom_device_sync (device, error))
+        goto out;
+      if (r > 0)
+        ms[r - 1] = (g_get_monotonic_time () - start) / 1000.0;
+    }
+  *t = bench_timing_of (ms, repeat);
+  ok = result == NULL || loom_buffer_read (c, 0, nn, result, error);
+out:
+  loom_buffer_free (a);
+  loom_buffer_free (b);
+  loom_buffer_free (c);
+  return ok;
 }

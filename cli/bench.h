@@ -1,8 +1,30 @@
-/* The convolution benchmarks of `loom bench`: the configurations the ops,
- * segmentation and generator issues measure, timed on one device. */
+/* The workloads of `loom info` and `loom bench`, timed on one device: a
+ * GEMM, the convolution configurations the ops, segmentation and generator
+ * issues measure, and whole models. */
 #pragma once
 
 #include <loom/loom.h>
+
+/* ---- GEMM timing, for loom info and loom bench ---- */
+
+typedef struct
+{
+  double median, min, max;  /* ms */
+} Timing;
+
+/* Every device to run on: each Vulkan device by index, then the CPU.  With
+ * BACKEND set, only those of that backend. */
+GPtrArray *bench_device_specs  (const char *backend);
+/* The median, fastest and slowest of the N figures MS (sorted in place). */
+Timing     bench_timing_of     (double *ms, guint n);
+/* N numbers in [-1, 1), the same for the same SEED. */
+void       bench_random_floats (float *data, gsize n, guint32 seed);
+/* Times C = A·B (N×N) REPEAT times after one warm-up run; RESULT, if not
+ * NULL, gets C (A from seed 1, B from seed 2). */
+gboolean   bench_time_gemm     (LoomDevice *device, guint n, guint repeat, Timing *t,
+                                float *result, GError **error);
+
+/* ---- convolutions ---- */
 
 typedef struct
 {

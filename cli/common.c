@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "image-file.h"
+#include "loom-image-file.h"
 #include <loom/loom-image.h>
 
 gboolean
@@ -183,17 +183,6 @@ loom_cli_print_summary (GVariantDict *dict, gint64 began, LoomDevice *device)
   all = g_variant_ref_sink (g_variant_dict_end (dict));
   text = json_gvariant_serialize_data (all, NULL);
   printf ("%s\n", text);
-}
-
-char *
-loom_cli_numbered_path (const char *path, guint i)
-{
-  const char *dot = strrchr (path, '.');
-  const char *slash = strrchr (path, '/');
-
-  if (dot == NULL || (slash != NULL && dot < slash))
-    dot = path + strlen (path);
-  return g_strdup_printf ("%.*s-%04u%s", (int) (dot - path), path, i + 1, dot);
 }
 
 /* ---- files ----------------------------------------------------------- */

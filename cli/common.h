@@ -66,9 +66,6 @@ void         loom_cli_print_json (JsonBuilder *b);
  * the seconds since BEGAN, DEVICE's name and whether Ctrl-C stopped it. */
 void         loom_cli_print_summary (GVariantDict *dict, gint64 began, LoomDevice *device);
 
-/* "OUT-0001.png" for image I (from 0) of a set beside "OUT.png". */
-char        *loom_cli_numbered_path (const char *path, guint i);
-
 /* Classes a new model may have: more colours than this in a label image is
  * antialiasing or a blended layer, not a plan. */
 #define LOOM_CLI_MAX_CLASSES 32
@@ -87,6 +84,8 @@ float       *loom_cli_load_labels  (const LoomImageFile *labels, guint width, gu
                                     GArray *colors, guint known, GError **error);
 
 /* The commands. */
+int loom_cmd_info      (int argc, char **argv);
+int loom_cmd_bench     (int argc, char **argv);
 int loom_cmd_train_seg (int argc, char **argv);
 int loom_cmd_segment   (int argc, char **argv);
 int loom_cmd_train_gan (int argc, char **argv);

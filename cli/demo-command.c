@@ -9,7 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "common.h"
-#include "image-file.h"
+#include "loom-image-file.h"
 
 typedef int (*Command) (int argc, char **argv);
 

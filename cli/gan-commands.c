@@ -4,7 +4,7 @@
 #include <loom/loom-generative.h>
 #include <loom/loom-segment.h>
 #include "common.h"
-#include "image-file.h"
+#include "loom-image-file.h"
 
 /* The files PATHS name: files as they are, folders' image files sorted. */
 static GPtrArray *
@@ -454,7 +454,7 @@ loom_cmd_generate (int argc, char **argv)
       for (guint i = 0; i < n; i++)
         {
           g_autofree char *path = count == 1 ? g_strdup (out)
-                                             : loom_cli_numbered_path (out, done + i);
+                                             : loom_image_file_numbered_path (out, done + i);
 
           if (!save_planes (path, planes + (gsize) i * gan.channels * width * height,
                             gan.channels, width, height, &error))
@@ -466,8 +466,9 @@ loom_cmd_generate (int argc, char **argv)
   loom_cli_progress_end (&bar);
   if (!quiet)
     {
-      g_autofree char *first = count == 1 ? g_strdup (out) : loom_cli_numbered_path (out, 0);
-      g_autofree char *last = loom_cli_numbered_path (out, count - 1);
+      g_autofree char *first = count == 1 ? g_strdup (out)
+                                          : loom_image_file_numbered_path (out, 0);
+      g_autofree char *last = loom_image_file_numbered_path (out, count - 1);
 
       fprintf (stderr, "%s%s%s: %d %s image%s of %u×%u\n", first, count == 1 ? "" : " … ",
                count == 1 ? "" : last, count, loom_gan_kind_name (gan.kind), count == 1 ? "" : "s",

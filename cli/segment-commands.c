@@ -4,7 +4,7 @@
 
 #include <loom/loom-segment.h>
 #include "common.h"
-#include "image-file.h"
+#include "loom-image-file.h"
 
 /* ---- shared ---------------------------------------------------------- */
 

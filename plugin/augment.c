@@ -9,7 +9,7 @@
 
 #include "loom-plugin.h"
 #include <loom/loom-image.h>
-#include "image-file.h"
+#include "loom-image-file.h"
 
 #define MAX_LAYERS 100          /* copies as layers; more go to files only */
 #define MAX_FILES  99999        /* as `loom augment --count` */
@@ -150,12 +150,10 @@ copy_name (GimpImage    *image,
 
   if (file != NULL)
     {
-      gchar *dot;
+      gchar *base = g_file_get_basename (file);
 
-      name = g_file_get_basename (file);
-      dot  = strrchr (name, '.');
-      if (dot != NULL && dot != name)
-        *dot = '\0';
+      name = loom_image_file_base_name (base);
+      g_free (base);
       g_object_unref (file);
     }
   else
@@ -225,222 +223,280 @@ insert_copies (GimpImage  *image,
     }
 }
 
-static GimpValueArray *
-augment_run (GimpProcedure        *procedure,
-             GimpRunMode           run_mode,
-             GimpImage            *image,
-             GimpDrawable        **drawables,
-             GimpProcedureConfig  *config,
-             gpointer              run_data)
+/* A copy's RGBA pixels as file C (from 0) of STEM, "STEM-0001.png". */
+static gboolean
+save_copy (const gchar   *stem,
+           guint          c,
+           const guint8  *rgba,
+           guint          size,
+           gboolean       alpha,
+           GError       **error)
 {
+  gchar    *path = loom_image_file_copy_path (stem, c);
+  gboolean  ok   = loom_image_file_save_rgba8 (path, rgba, size, size, alpha, error);
+
+  g_free (path);
+
+  return ok;
+}
+
+/* ---- the procedure: check -> collect -> run -> output ----------------------- */
+
+/* One run of the procedure: its arguments, then what each step adds.  Its
+ * steps fill it in order; job_clear frees what any of them made. */
+typedef struct
+{
+  /* the arguments, as the dialog or the caller left them */
   GimpDrawable       *drawable;
-  GimpLayer          *label_src   = NULL;
-  GimpImage          *new_image   = NULL;
-  GFile              *folder      = NULL;
-  gchar              *folder_path = NULL;
-  gchar              *name        = NULL;
-  gchar              *stem = NULL, *label_stem = NULL;
   gint                count, seed, size, output;
   gdouble             rotate, scale, shear, elastic, color, noise, blur, cutout;
-  gboolean            flips, holes;
+  gboolean            flips;
+  GimpLayer          *label_src;
+  GFile              *folder;
+  gchar              *folder_path;
+
+  /* check: the layer's size */
   guint               w, h;
-  gsize               n, per;
-  float              *planes = NULL, *alpha = NULL, *labels = NULL;
-  float              *out_planes = NULL, *out_labels = NULL;
-  guint8             *label_rgba = NULL, *rgba = NULL;
-  guint8            **copies = NULL, **copy_labels = NULL;
-  GArray             *colors = NULL;
-  LoomDevice         *device = NULL;
-  LoomSegmentConfig   sc;
-  LoomPluginProgress  progress;
-  GimpValueArray     *ret;
-  GError             *error = NULL;
+  gsize               n;
 
-  gegl_init (NULL, NULL);
+  /* collect: the label layer's classes, the layer's pixels */
+  GArray             *colors;
+  guint8             *label_rgba;
+  float              *labels;
+  float              *planes, *alpha;
+  gboolean            holes;
 
-  drawable = loom_plugin_check_drawable (procedure, image, drawables, &error);
-  if (drawable == NULL)
-    return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
+  /* run: the files' names, the device, the copies (kept for layers) */
+  gchar              *name;
+  gchar              *stem, *label_stem;
+  LoomDevice         *device;
+  float              *out_planes, *out_labels;
+  guint8             *rgba;
+  guint8            **copies, **copy_labels;
 
-  if (run_mode == GIMP_RUN_INTERACTIVE
-      && ! loom_plugin_dialog_run (procedure, config, "Loom: Augment"))
-    return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+  /* output: the new image, with output 'image' */
+  GimpImage          *new_image;
+} Job;
 
-  output = gimp_procedure_config_get_choice_id (config, "output");
+static void
+job_get_arguments (Job                 *job,
+                   GimpProcedureConfig *config)
+{
+  job->output = gimp_procedure_config_get_choice_id (config, "output");
   g_object_get (config,
-                "count",         &count,
-                "seed",          &seed,
-                "size",          &size,
-                "label-layer",   &label_src,
-                "rotate",        &rotate,
-                "scale",         &scale,
-                "flips",         &flips,
-                "shear",         &shear,
-                "elastic",       &elastic,
-                "color",         &color,
-                "noise",         &noise,
-                "blur",          &blur,
-                "cutout",        &cutout,
-                "export-folder", &folder,
+                "count",         &job->count,
+                "seed",          &job->seed,
+                "size",          &job->size,
+                "label-layer",   &job->label_src,
+                "rotate",        &job->rotate,
+                "scale",         &job->scale,
+                "flips",         &job->flips,
+                "shear",         &job->shear,
+                "elastic",       &job->elastic,
+                "color",         &job->color,
+                "noise",         &job->noise,
+                "blur",          &job->blur,
+                "cutout",        &job->cutout,
+                "export-folder", &job->folder,
                 NULL);
   /* Script-Fu hands "" over as a file with an empty path: none. */
-  if (folder != NULL && (folder_path = g_file_get_path (folder)) == NULL)
-    g_clear_object (&folder);
+  if (job->folder != NULL && (job->folder_path = g_file_get_path (job->folder)) == NULL)
+    g_clear_object (&job->folder);
+}
 
-  /* ---- checks, before anything is read or made ---- */
-  w = gimp_drawable_get_width (drawable);
-  h = gimp_drawable_get_height (drawable);
-  n = (gsize) w * h;
-  if (count < 1)
+/* The checks, before anything is read or made; the copies' size. */
+static gboolean
+job_check (Job     *job,
+           GError **error)
+{
+  guint w, h;
+
+  w = job->w = gimp_drawable_get_width (job->drawable);
+  h = job->h = gimp_drawable_get_height (job->drawable);
+  job->n = (gsize) w * h;
+  if (job->count < 1)
     {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, "Count %d: ask for at least one copy", count);
-      goto fail;
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0, "Count %d: ask for at least one copy",
+                   job->count);
+      return FALSE;
     }
-  if (output != OUTPUT_FILES && count > MAX_LAYERS)
+  if (job->output != OUTPUT_FILES && job->count > MAX_LAYERS)
     {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
                    "Count %d: at most %d copies as layers or an image; for more, export "
-                   "them to a folder with output 'files'", count, MAX_LAYERS);
-      goto fail;
+                   "them to a folder with output 'files'", job->count, MAX_LAYERS);
+      return FALSE;
     }
-  if (output == OUTPUT_FILES && folder == NULL)
+  if (job->output == OUTPUT_FILES && job->folder == NULL)
     {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
                    "Output 'files' needs an export folder: choose one");
-      goto fail;
+      return FALSE;
     }
-  if (size == 0)
-    size = (gint) MIN (1024, MIN (w, h) / 8 * 8);
-  if (size < 8 || (guint) size > MIN (w, h))
+  if (job->size == 0)
+    job->size = (gint) MIN (1024, MIN (w, h) / 8 * 8);
+  if (job->size < 8 || (guint) job->size > MIN (w, h))
     {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
                    "The layer '%s' is %u×%u, too small for copies of %d×%d: give a size "
-                   "from 8 to its shorter side", gimp_item_get_name (GIMP_ITEM (drawable)),
-                   w, h, MAX (size, 8), MAX (size, 8));
-      goto fail;
+                   "from 8 to its shorter side", gimp_item_get_name (GIMP_ITEM (job->drawable)),
+                   w, h, MAX (job->size, 8), MAX (job->size, 8));
+      return FALSE;
     }
-  colors = g_array_new (FALSE, FALSE, sizeof (LoomColor));
-  if (label_src != NULL)
+  if (job->label_src != NULL)
     {
-      const gchar *label_name = gimp_item_get_name (GIMP_ITEM (label_src));
-      guint        lw = gimp_drawable_get_width (GIMP_DRAWABLE (label_src));
-      guint        lh = gimp_drawable_get_height (GIMP_DRAWABLE (label_src));
+      const gchar *label_name = gimp_item_get_name (GIMP_ITEM (job->label_src));
+      guint        lw = gimp_drawable_get_width (GIMP_DRAWABLE (job->label_src));
+      guint        lh = gimp_drawable_get_height (GIMP_DRAWABLE (job->label_src));
 
-      if (GIMP_DRAWABLE (label_src) == drawable)
+      if (GIMP_DRAWABLE (job->label_src) == job->drawable)
         {
-          g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+          g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
                        "The label layer '%s' is the layer to copy: choose the layer its "
                        "labels are painted on", label_name);
-          goto fail;
+          return FALSE;
         }
       if (lw != w || lh != h)
         {
-          g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
+          g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
                        "The label layer '%s' is %u×%u, the layer %u×%u: they must be the "
                        "same size (Layer > Layer to Image Size on both)", label_name, lw, lh,
                        w, h);
-          goto fail;
-        }
-      label_rgba = loom_plugin_read_rgba8 (GIMP_DRAWABLE (label_src));
-      labels     = g_new (float, n);
-      if (! loom_labels_from_rgba8 (label_rgba, w, h, 4 * (gsize) w, colors,
-                                    LOOM_PLUGIN_MAX_CLASSES, labels, &error))
-        {
-          g_prefix_error (&error, "Label layer '%s': ", label_name);
-          goto fail;
+          return FALSE;
         }
     }
-  if (folder != NULL)
+
+  return TRUE;
+}
+
+/* The label layer's classes (with one), and the layer's pixels. */
+static gboolean
+job_collect (Job     *job,
+             GError **error)
+{
+  job->colors = g_array_new (FALSE, FALSE, sizeof (LoomColor));
+  if (job->label_src != NULL)
     {
-      name = copy_name (image, drawable);
-      if (! loom_image_file_copy_stems (folder_path, name, labels != NULL, &stem, &label_stem,
-                                        &error))
+      job->label_rgba = loom_plugin_read_rgba8 (GIMP_DRAWABLE (job->label_src));
+      job->labels     = g_new (float, job->n);
+      if (! loom_labels_from_rgba8 (job->label_rgba, job->w, job->h, 4 * (gsize) job->w,
+                                    job->colors, LOOM_PLUGIN_MAX_CLASSES, job->labels, error))
         {
-          g_prefix_error (&error, "Export folder: ");
-          goto fail;
+          gchar *label_name = gimp_item_get_name (GIMP_ITEM (job->label_src));
+
+          g_prefix_error (error, "Label layer '%s': ", label_name);
+          g_free (label_name);
+          return FALSE;
+        }
+    }
+  job->planes = loom_plugin_read_planes (job->drawable, &job->alpha);
+  job->holes  = loom_plugin_has_holes (job->alpha, job->n);
+
+  return TRUE;
+}
+
+/* The copies, written to files as they come (with an export folder) and
+ * kept for layers or an image. */
+static gboolean
+job_run (Job        *job,
+         GimpImage  *image,
+         GError    **error)
+{
+  LoomSegmentConfig  sc;
+  LoomPluginProgress progress;
+  guint              size = (guint) job->size;
+  gsize              per  = (gsize) size * size;
+
+  if (job->folder != NULL)
+    {
+      job->name = copy_name (image, job->drawable);
+      if (! loom_image_file_copy_stems (job->folder_path, job->name, job->labels != NULL,
+                                        &job->stem, &job->label_stem, error))
+        {
+          g_prefix_error (error, "Export folder: ");
+          return FALSE;
         }
     }
 
   /* The CLI's settings (loom augment). */
-  loom_segment_config_init (&sc, MAX (colors->len, 1));
-  sc.augment = flips;
-  sc.rotate  = rotate;
-  sc.scale   = scale;
-  sc.shear   = shear;
-  sc.elastic = elastic;
-  sc.color   = color;
-  sc.noise   = noise;
-  sc.blur    = blur;
-  sc.cutout  = cutout;
+  loom_segment_config_init (&sc, MAX (job->colors->len, 1));
+  sc.augment = job->flips;
+  sc.rotate  = job->rotate;
+  sc.scale   = job->scale;
+  sc.shear   = job->shear;
+  sc.elastic = job->elastic;
+  sc.color   = job->color;
+  sc.noise   = job->noise;
+  sc.blur    = job->blur;
+  sc.cutout  = job->cutout;
 
-  device = loom_plugin_open_device (&error);
-  if (device == NULL)
-    goto fail;
+  job->device = loom_plugin_open_device (error);
+  if (job->device == NULL)
+    return FALSE;
 
-  /* ---- the copies, written to files as they come, kept for layers ---- */
-  planes     = loom_plugin_read_planes (drawable, &alpha);
-  holes      = loom_plugin_has_holes (alpha, n);
-  per        = (gsize) size * size;
-  out_planes = g_new (float, (gsize) CHUNK * 3 * per);
-  out_labels = g_new (float, (gsize) CHUNK * per);
-  rgba       = g_new (guint8, 4 * per);
-  if (output != OUTPUT_FILES)
+  job->out_planes = g_new (float, (gsize) CHUNK * 3 * per);
+  job->out_labels = g_new (float, (gsize) CHUNK * per);
+  job->rgba       = g_new (guint8, 4 * per);
+  if (job->output != OUTPUT_FILES)
     {
-      copies = g_new0 (guint8 *, count);
-      if (labels != NULL)
-        copy_labels = g_new0 (guint8 *, count);
+      job->copies = g_new0 (guint8 *, job->count);
+      if (job->labels != NULL)
+        job->copy_labels = g_new0 (guint8 *, job->count);
     }
-  loom_plugin_progress_init (&progress, "Augmenting", device);
-  for (gint done = 0; done < count; done += CHUNK)
+  loom_plugin_progress_init (&progress, "Augmenting", job->device);
+  for (gint done = 0; done < job->count; done += CHUNK)
     {
-      guint k = (guint) MIN (CHUNK, count - done);
+      guint k = (guint) MIN (CHUNK, job->count - done);
 
       /* Each chunk its own stream, as `loom augment`: the same copies. */
-      sc.seed = (guint32) seed + (guint32) done * 7919u;
-      if (! loom_segment_augment (device, &sc,
-                                  &(LoomSegmentImage) { planes, labels, w, h,
-                                                        holes ? alpha : NULL },
-                                  k, (guint) size, out_planes, out_labels, &error))
-        goto fail;
+      sc.seed = (guint32) job->seed + (guint32) done * 7919u;
+      if (! loom_segment_augment (job->device, &sc,
+                                  &(LoomSegmentImage) { job->planes, job->labels, job->w,
+                                                        job->h,
+                                                        job->holes ? job->alpha : NULL },
+                                  k, size, job->out_planes, job->out_labels, error))
+        return FALSE;
       for (guint i = 0; i < k; i++)
         {
           guint c = (guint) done + i;
 
-          loom_image_to_rgba8 (out_planes + i * 3 * per, 3, size, size, rgba, 4 * (gsize) size);
-          if (stem != NULL)
-            {
-              gchar *path = loom_image_file_copy_path (stem, c);
-              gboolean ok = loom_image_file_save_rgba8 (path, rgba, size, size, FALSE, &error);
-
-              g_free (path);
-              if (! ok)
-                goto fail;
-            }
-          if (copies != NULL)
-            copies[c] = g_memdup2 (rgba, 4 * per);
-          if (labels == NULL)
+          loom_image_to_rgba8 (job->out_planes + i * 3 * per, 3, size, size, job->rgba,
+                               4 * (gsize) size);
+          if (job->stem != NULL && ! save_copy (job->stem, c, job->rgba, size, FALSE, error))
+            return FALSE;
+          if (job->copies != NULL)
+            job->copies[c] = g_memdup2 (job->rgba, 4 * per);
+          if (job->labels == NULL)
             continue;
-          loom_labels_to_rgba8 (out_labels + i * per, size, size, colors, rgba,
+          loom_labels_to_rgba8 (job->out_labels + i * per, size, size, job->colors, job->rgba,
                                 4 * (gsize) size);
-          if (label_stem != NULL)
-            {
-              gchar *path = loom_image_file_copy_path (label_stem, c);
-              gboolean ok = loom_image_file_save_rgba8 (path, rgba, size, size, TRUE, &error);
-
-              g_free (path);
-              if (! ok)
-                goto fail;
-            }
-          if (copy_labels != NULL)
-            copy_labels[c] = g_memdup2 (rgba, 4 * per);
+          if (job->label_stem != NULL
+              && ! save_copy (job->label_stem, c, job->rgba, size, TRUE, error))
+            return FALSE;
+          if (job->copy_labels != NULL)
+            job->copy_labels[c] = g_memdup2 (job->rgba, 4 * per);
         }
-      loom_plugin_progress_show (&progress, done + k, count, "copies", 0);
+      loom_plugin_progress_show (&progress, done + k, job->count, "copies", 0);
     }
 
+  return TRUE;
+}
+
+/* The copies as a layer group above the layer (in one undo step) or as a
+ * new image. */
+static void
+job_output (Job         *job,
+            GimpImage   *image,
+            GimpRunMode  run_mode)
+{
+  GimpDrawable *drawable = job->drawable;
+  guint         size     = (guint) job->size;
+  guint         count    = (guint) job->count;
+
   /* ---- the image changes from here on, in one undo step ---- */
-  if (output == OUTPUT_LAYERS)
+  if (job->output == OUTPUT_LAYERS)
     {
-      gchar          *group_name = g_strdup_printf ("Augmented (seed %d)", seed);
+      gchar          *group_name = g_strdup_printf ("Augmented (seed %d)", job->seed);
       GimpGroupLayer *group;
       gint            ox, oy;
 
@@ -450,52 +506,84 @@ augment_run (GimpProcedure        *procedure,
       gimp_image_insert_layer (image, GIMP_LAYER (group),
                                GIMP_LAYER (gimp_item_get_parent (GIMP_ITEM (drawable))),
                                gimp_image_get_item_position (image, GIMP_ITEM (drawable)));
-      insert_copies (image, GIMP_LAYER (group), 0, copies, copy_labels, count, size, ox, oy);
+      insert_copies (image, GIMP_LAYER (group), 0, job->copies, job->copy_labels, count, size,
+                     ox, oy);
       gimp_image_undo_group_end (image);
       g_free (group_name);
     }
-  else if (output == OUTPUT_IMAGE)
+  else if (job->output == OUTPUT_IMAGE)
     {
-      new_image = gimp_image_new (size, size, GIMP_RGB);
-      gimp_image_undo_disable (new_image);
-      insert_copies (new_image, NULL, 0, copies, copy_labels, count, size, 0, 0);
-      gimp_image_undo_enable (new_image);
+      job->new_image = gimp_image_new (size, size, GIMP_RGB);
+      gimp_image_undo_disable (job->new_image);
+      insert_copies (job->new_image, NULL, 0, job->copies, job->copy_labels, count, size, 0, 0);
+      gimp_image_undo_enable (job->new_image);
       if (run_mode == GIMP_RUN_INTERACTIVE)
-        gimp_display_new (new_image);
+        gimp_display_new (job->new_image);
     }
+}
 
-  gimp_progress_end ();
-  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
-  GIMP_VALUES_SET_IMAGE (ret, 1, new_image);
-  GIMP_VALUES_SET_INT (ret, 2, count);
-  goto out;
+static void
+job_clear (Job *job)
+{
+  if (job->device != NULL)
+    loom_device_free (job->device);
+  if (job->colors != NULL)
+    g_array_unref (job->colors);
+  for (gint i = 0; job->copies != NULL && i < job->count; i++)
+    g_free (job->copies[i]);
+  for (gint i = 0; job->copy_labels != NULL && i < job->count; i++)
+    g_free (job->copy_labels[i]);
+  g_free (job->copies);
+  g_free (job->copy_labels);
+  g_clear_object (&job->label_src);
+  g_clear_object (&job->folder);
+  g_free (job->folder_path);
+  g_free (job->name);
+  g_free (job->stem);
+  g_free (job->label_stem);
+  g_free (job->planes);
+  g_free (job->alpha);
+  g_free (job->labels);
+  g_free (job->label_rgba);
+  g_free (job->out_planes);
+  g_free (job->out_labels);
+  g_free (job->rgba);
+}
 
-fail:
-  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
-out:
-  if (device != NULL)
-    loom_device_free (device);
-  if (colors != NULL)
-    g_array_unref (colors);
-  for (gint i = 0; copies != NULL && i < count; i++)
-    g_free (copies[i]);
-  for (gint i = 0; copy_labels != NULL && i < count; i++)
-    g_free (copy_labels[i]);
-  g_free (copies);
-  g_free (copy_labels);
-  g_clear_object (&label_src);
-  g_clear_object (&folder);
-  g_free (folder_path);
-  g_free (name);
-  g_free (stem);
-  g_free (label_stem);
-  g_free (planes);
-  g_free (alpha);
-  g_free (labels);
-  g_free (label_rgba);
-  g_free (out_planes);
-  g_free (out_labels);
-  g_free (rgba);
+static GimpValueArray *
+augment_run (GimpProcedure        *procedure,
+             GimpRunMode           run_mode,
+             GimpImage            *image,
+             GimpDrawable        **drawables,
+             GimpProcedureConfig  *config,
+             gpointer              run_data)
+{
+  Job             job = { 0 };
+  GimpValueArray *ret;
+  GError         *error = NULL;
+
+  gegl_init (NULL, NULL);
+
+  job.drawable = loom_plugin_check_drawable (procedure, image, drawables, &error);
+  if (job.drawable == NULL)
+    return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
+
+  if (run_mode == GIMP_RUN_INTERACTIVE
+      && ! loom_plugin_dialog_run (procedure, config, "Loom: Augment"))
+    return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+
+  job_get_arguments (&job, config);
+  if (job_check (&job, &error) && job_collect (&job, &error) && job_run (&job, image, &error))
+    {
+      job_output (&job, image, run_mode);
+      gimp_progress_end ();
+      ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
+      GIMP_VALUES_SET_IMAGE (ret, 1, job.new_image);
+      GIMP_VALUES_SET_INT (ret, 2, job.count);
+    }
+  else
+    ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
+  job_clear (&job);
 
   return ret;
 }

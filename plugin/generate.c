@@ -5,7 +5,6 @@
 
 #include <string.h>
 
-
 #include "loom-plugin.h"
 #include <loom/loom-gan.h>
 #include <loom/loom-generative.h>
@@ -129,6 +128,284 @@ read_labels (GimpDrawable  *label_layer,
   return labels;
 }
 
+/* ---- the procedure: check -> collect -> run -> output ----------------------- */
+
+/* One run of the procedure: its arguments, then what each step adds.  Its
+ * steps fill it in order; job_clear frees what any of them made. */
+typedef struct
+{
+  /* the arguments, as the dialog or the caller left them */
+  GFile          *file;
+  GimpLayer      *label_layer;
+  gint            width, height, count, seed;
+  gboolean        tileable;
+
+  /* collect: the model, its name (for the layers) and shape */
+  gchar          *path;
+  gchar          *name;
+  LoomWeights    *weights;
+  LoomGanConfig   gan;
+
+  /* check: the images' size and place; label → image's classes */
+  GArray         *colors;
+  float          *labels;
+  gint            ox, oy;
+
+  /* run: the device, every image's pixels */
+  LoomDevice     *device;
+  float          *planes;
+  guint8        **rgba;
+
+  /* output: the new layers, first on top */
+  GimpLayer     **layers;
+} Job;
+
+static void
+job_get_arguments (Job                 *job,
+                   GimpProcedureConfig *config)
+{
+  g_object_get (config,
+                "model-file",  &job->file,
+                "width",       &job->width,
+                "height",      &job->height,
+                "count",       &job->count,
+                "seed",        &job->seed,
+                "tileable",    &job->tileable,
+                "label-layer", &job->label_layer,
+                NULL);
+}
+
+/* The model: the file given, else the shipped texture. */
+static gboolean
+job_collect_model (Job     *job,
+                   GError **error)
+{
+  /* Script-Fu hands "" over as a file with an empty path: none. */
+  if (job->file != NULL && (job->path = g_file_get_path (job->file)) == NULL)
+    g_clear_object (&job->file);
+  if (job->file == NULL)
+    {
+      /* none: the shipped texture, which is there where Loom is installed */
+      g_free (job->path);
+      job->path = loom_data_path (LOOM_PLUGIN_DEFAULT_TEXTURE);
+      if (! g_file_test (job->path, G_FILE_TEST_IS_REGULAR))
+        {
+          g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                       "No model file given and no shipped texture model at %s: choose a "
+                       "generator model (Train Texture / Image Generator, or `loom "
+                       "train-gan`)", job->path);
+          return FALSE;
+        }
+      job->file = g_file_new_for_path (job->path);
+    }
+  job->name = loom_plugin_model_name (job->file);
+  if (! g_file_test (job->path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0, "Model file %s: no such file", job->path);
+      return FALSE;
+    }
+  job->weights = loom_weights_load (job->path, error);
+  if (job->weights == NULL || ! loom_gan_config_from_weights (job->weights, &job->gan, error))
+    {
+      g_prefix_error (error, "Model file %s: ", job->path);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* The model's kind against the arguments: the images' size and place (a
+ * label layer's for label → image, its classes read). */
+static gboolean
+job_check (Job        *job,
+           GimpImage  *image,
+           GError    **error)
+{
+  guint   width  = (guint) job->width, height = (guint) job->height;
+  GError *rule   = NULL;
+
+  /* The core's rules for a request, in the plug-in's words. */
+  if (! loom_generative_check_request (&job->gan, job->label_layer != NULL, job->tileable,
+                                       &width, &height, &rule))
+    {
+      switch (rule->code)
+        {
+        case LOOM_GENERATE_ERROR_NEEDS_LABELS:
+          g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "The model '%s' is a label → image (pix2pix) model: choose a label "
+                       "layer (its size is the new layers'), and leave width and height 0",
+                       job->name);
+          break;
+        case LOOM_GENERATE_ERROR_NO_LABELS:
+          g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "A label layer needs a label → image (pix2pix) model; '%s' is a %s "
+                       "model: choose no label layer", job->name,
+                       loom_gan_kind_name (job->gan.kind));
+          break;
+        case LOOM_GENERATE_ERROR_FIXED_SIZE:
+          g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "The model '%s' %s: set width and height to %u (or 0)", job->name,
+                       rule->message, loom_gan_image_side (&job->gan));
+          break;
+        case LOOM_GENERATE_ERROR_NOT_TILEABLE:
+          g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "Tileable needs a texture model trained tileable; '%s' is not",
+                       job->name);
+          break;
+        default:
+          g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "Tileable: the model '%s' %s", job->name, rule->message);
+        }
+      g_clear_error (&rule);
+      return FALSE;
+    }
+  job->width  = (gint) width;
+  job->height = (gint) height;
+  if (job->gan.kind == LOOM_GAN_PIX2PIX)
+    {
+      if (gimp_item_get_image (GIMP_ITEM (job->label_layer)) != image)
+        {
+          g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                       "The label layer '%s' is in another image",
+                       gimp_item_get_name (GIMP_ITEM (job->label_layer)));
+          return FALSE;
+        }
+      job->colors = loom_segment_get_classes (job->weights, NULL, error);
+      if (job->colors == NULL)
+        {
+          g_prefix_error (error, "Model file %s: ", job->path);
+          return FALSE;
+        }
+      job->labels = read_labels (GIMP_DRAWABLE (job->label_layer), job->colors, job->gan.classes,
+                                 job->name, error);
+      if (job->labels == NULL)
+        return FALSE;
+      job->width  = gimp_drawable_get_width (GIMP_DRAWABLE (job->label_layer));
+      job->height = gimp_drawable_get_height (GIMP_DRAWABLE (job->label_layer));
+      gimp_drawable_get_offsets (GIMP_DRAWABLE (job->label_layer), &job->ox, &job->oy);
+    }
+
+  return TRUE;
+}
+
+/* The images, made on the device: every layer's pixels, before the image
+ * is touched. */
+static gboolean
+job_run (Job     *job,
+         GError **error)
+{
+  LoomPluginProgress progress;
+  guint              done = 0;
+  gsize              n;
+
+  job->device = loom_plugin_open_device (error);
+  if (job->device == NULL)
+    return FALSE;
+
+  /* Every layer's pixels, before the image is touched.  A DCGAN's images
+   * go up to 64 a call (batched); textures and label → image one at a
+   * time (each may be large, tiled inside). */
+  n           = (gsize) job->width * job->height;
+  job->planes = g_new (float, (gsize) (job->gan.kind == LOOM_GAN_DCGAN ? MIN (job->count, 64) : 1)
+                              * job->gan.channels * n);
+  job->rgba   = g_new0 (guint8 *, job->count);
+  loom_plugin_progress_init (&progress, "Generating", job->device);
+  while (done < (guint) job->count)
+    {
+      guint    k  = job->gan.kind == LOOM_GAN_DCGAN ? MIN ((guint) job->count - done, 64) : 1;
+      gboolean ok = job->gan.kind == LOOM_GAN_PIX2PIX
+                  ? loom_generative_render (job->device, job->weights, job->labels, job->width,
+                                            job->height, (guint32) job->seed + done, 0,
+                                            job->planes, error)
+                  : loom_generative_generate (job->device, job->weights, k,
+                                              (guint32) job->seed + done, job->width,
+                                              job->height, 0, job->planes, NULL, error);
+
+      if (! ok)
+        return FALSE;
+      for (guint i = 0; i < k; i++)
+        {
+          job->rgba[done + i] = g_new (guint8, 4 * n);
+          /* grey models: the grey value in R, G and B */
+          loom_image_to_rgba8 (job->planes + (gsize) i * job->gan.channels * n,
+                               job->gan.channels, job->width, job->height, job->rgba[done + i],
+                               4 * (gsize) job->width);
+        }
+      done += k;
+      loom_plugin_progress_show (&progress, done, job->count, "images", 0);
+    }
+
+  return TRUE;
+}
+
+/* The images as layers: the image changes from here on, in one undo
+ * step: the first layer on top, above the active layer (the first layer
+ * the procedure was given, else the image's first selected layer), or at
+ * the top of the image when there is none. */
+static void
+job_output (Job           *job,
+            GimpImage     *image,
+            GimpDrawable **drawables)
+{
+  GimpLayer  *parent   = NULL;
+  gint        position = 0;
+  GimpLayer **selected = gimp_image_get_selected_layers (image);
+  GimpItem   *active   = NULL;
+
+  if (drawables != NULL && drawables[0] != NULL && gimp_item_is_layer (GIMP_ITEM (drawables[0])))
+    active = GIMP_ITEM (drawables[0]);
+  else if (selected != NULL && selected[0] != NULL)
+    active = GIMP_ITEM (selected[0]);
+  if (active != NULL)
+    {
+      parent   = GIMP_LAYER (gimp_item_get_parent (active));
+      position = gimp_image_get_item_position (image, active);
+    }
+  g_free (selected);
+
+  job->layers = g_new0 (GimpLayer *, job->count + 1);
+  gimp_image_undo_group_start (image);
+  for (gint i = job->count - 1; i >= 0; i--)
+    {
+      gchar      *layer_name = g_strdup_printf ("Generated (%s, seed %u)", job->name,
+                                                (guint32) job->seed + (guint) i);
+      GimpLayer  *layer      = gimp_layer_new (image, layer_name, job->width, job->height,
+                                               GIMP_RGB_IMAGE, 100.0,
+                                               GIMP_LAYER_MODE_NORMAL);
+      GeglBuffer *buffer     = gimp_drawable_get_buffer (GIMP_DRAWABLE (layer));
+
+      gegl_buffer_set (buffer, GEGL_RECTANGLE (0, 0, job->width, job->height), 0,
+                       babl_format ("R'G'B'A u8"), job->rgba[i], GEGL_AUTO_ROWSTRIDE);
+      g_object_unref (buffer);   /* flushes the pixels to GIMP */
+      gimp_layer_set_offsets (layer, job->ox, job->oy);
+      gimp_image_insert_layer (image, layer, parent, position);
+      job->layers[i] = layer;
+      g_free (layer_name);
+    }
+  gimp_image_undo_group_end (image);
+}
+
+static void
+job_clear (Job *job)
+{
+  if (job->device != NULL)
+    loom_device_free (job->device);
+  if (job->weights != NULL)
+    loom_weights_free (job->weights);
+  if (job->colors != NULL)
+    g_array_unref (job->colors);
+  for (gint i = 0; job->rgba != NULL && i < job->count; i++)
+    g_free (job->rgba[i]);
+  g_free (job->rgba);
+  g_free (job->layers);
+  g_free (job->labels);
+  g_free (job->planes);
+  g_clear_object (&job->label_layer);
+  g_clear_object (&job->file);
+  g_free (job->path);
+  g_free (job->name);
+}
+
 static GimpValueArray *
 generate_run (GimpProcedure        *procedure,
               GimpRunMode           run_mode,
@@ -137,247 +414,31 @@ generate_run (GimpProcedure        *procedure,
               GimpProcedureConfig  *config,
               gpointer              run_data)
 {
-  GFile              *file        = NULL;
-  GimpLayer          *label_layer = NULL;
-  gchar              *path        = NULL;
-  gchar              *name        = NULL;
-  LoomWeights        *weights     = NULL;
-  LoomDevice         *device      = NULL;
-  GArray             *colors      = NULL;
-  float              *labels      = NULL;
-  float              *planes      = NULL;
-  guint8            **rgba        = NULL;
-  GimpLayer         **layers      = NULL;
-  gint                width, height, count, seed;
-  gboolean            tileable;
-  gint                ox = 0, oy = 0;
-  guint               done = 0;
-  gsize               n;
-  LoomGanConfig       gan;
-  LoomPluginProgress  progress;
-  GimpValueArray     *ret;
-  GError             *error = NULL;
+  Job             job = { 0 };
+  GimpValueArray *ret;
+  GError         *error = NULL;
 
   gegl_init (NULL, NULL);
 
-  if (gimp_image_get_base_type (image) != GIMP_RGB)
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "%s works on RGB images; this one is %s. "
-                   "Convert it with Image > Mode > RGB first",
-                   gimp_procedure_get_name (procedure),
-                   gimp_image_get_base_type (image) == GIMP_GRAY ? "grayscale" : "indexed");
-      return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
-    }
+  if (! loom_plugin_check_rgb (procedure, image, &error))
+    return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
 
   if (run_mode == GIMP_RUN_INTERACTIVE
       && ! loom_plugin_dialog_run (procedure, config, "Loom: Generate"))
     return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
 
-  g_object_get (config,
-                "model-file",  &file,
-                "width",       &width,
-                "height",      &height,
-                "count",       &count,
-                "seed",        &seed,
-                "tileable",    &tileable,
-                "label-layer", &label_layer,
-                NULL);
-
-  /* Script-Fu hands "" over as a file with an empty path: none. */
-  if (file != NULL && (path = g_file_get_path (file)) == NULL)
-    g_clear_object (&file);
-  if (file == NULL)
+  job_get_arguments (&job, config);
+  if (job_collect_model (&job, &error) && job_check (&job, image, &error)
+      && job_run (&job, &error))
     {
-      /* none: the shipped texture, which is there where Loom is installed */
-      g_free (path);
-      path = loom_data_path (LOOM_PLUGIN_DEFAULT_TEXTURE);
-      if (! g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        {
-          g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                       "No model file given and no shipped texture model at %s: choose a "
-                       "generator model (Train Texture / Image Generator, or `loom "
-                       "train-gan`)", path);
-          goto fail;
-        }
-      file = g_file_new_for_path (path);
+      job_output (&job, image, drawables);
+      gimp_progress_end ();
+      ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
+      GIMP_VALUES_SET_CORE_OBJECT_ARRAY (ret, 1, job.layers);
     }
-  name = loom_plugin_model_name (file);
-  if (! g_file_test (path, G_FILE_TEST_IS_REGULAR))
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, "Model file %s: no such file", path);
-      goto fail;
-    }
-  weights = loom_weights_load (path, &error);
-  if (weights == NULL || ! loom_gan_config_from_weights (weights, &gan, &error))
-    {
-      g_prefix_error (&error, "Model file %s: ", path);
-      goto fail;
-    }
-
-  /* The core's rules for a request, in the plug-in's words. */
-  {
-    guint   w = width, h = height;
-    GError *rule = NULL;
-
-    if (! loom_generative_check_request (&gan, label_layer != NULL, tileable, &w, &h, &rule))
-      {
-        switch (rule->code)
-          {
-          case LOOM_GENERATE_ERROR_NEEDS_LABELS:
-            g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                         "The model '%s' is a label → image (pix2pix) model: choose a label "
-                         "layer (its size is the new layers'), and leave width and height 0",
-                         name);
-            break;
-          case LOOM_GENERATE_ERROR_NO_LABELS:
-            g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                         "A label layer needs a label → image (pix2pix) model; '%s' is a %s "
-                         "model: choose no label layer", name, loom_gan_kind_name (gan.kind));
-            break;
-          case LOOM_GENERATE_ERROR_FIXED_SIZE:
-            g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                         "The model '%s' %s: set width and height to %u (or 0)", name,
-                         rule->message, loom_gan_image_side (&gan));
-            break;
-          case LOOM_GENERATE_ERROR_NOT_TILEABLE:
-            g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                         "Tileable needs a texture model trained tileable; '%s' is not", name);
-            break;
-          default:
-            g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                         "Tileable: the model '%s' %s", name, rule->message);
-          }
-        g_clear_error (&rule);
-        goto fail;
-      }
-    width  = w;
-    height = h;
-  }
-  if (gan.kind == LOOM_GAN_PIX2PIX)
-    {
-      if (gimp_item_get_image (GIMP_ITEM (label_layer)) != image)
-        {
-          g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                       "The label layer '%s' is in another image",
-                       gimp_item_get_name (GIMP_ITEM (label_layer)));
-          goto fail;
-        }
-      colors = loom_segment_get_classes (weights, NULL, &error);
-      if (colors == NULL)
-        {
-          g_prefix_error (&error, "Model file %s: ", path);
-          goto fail;
-        }
-      labels = read_labels (GIMP_DRAWABLE (label_layer), colors, gan.classes, name, &error);
-      if (labels == NULL)
-        goto fail;
-      width  = gimp_drawable_get_width (GIMP_DRAWABLE (label_layer));
-      height = gimp_drawable_get_height (GIMP_DRAWABLE (label_layer));
-      gimp_drawable_get_offsets (GIMP_DRAWABLE (label_layer), &ox, &oy);
-    }
-
-  device = loom_plugin_open_device (&error);
-  if (device == NULL)
-    goto fail;
-
-  /* Every layer's pixels, before the image is touched.  A DCGAN's images
-   * go up to 64 a call (batched); textures and label → image one at a
-   * time (each may be large, tiled inside). */
-  n      = (gsize) width * height;
-  planes = g_new (float, (gsize) (gan.kind == LOOM_GAN_DCGAN ? MIN (count, 64) : 1)
-                         * gan.channels * n);
-  rgba   = g_new0 (guint8 *, count);
-  loom_plugin_progress_init (&progress, "Generating", device);
-  while (done < (guint) count)
-    {
-      guint    k  = gan.kind == LOOM_GAN_DCGAN ? MIN ((guint) count - done, 64) : 1;
-      gboolean ok = gan.kind == LOOM_GAN_PIX2PIX
-                  ? loom_generative_render (device, weights, labels, width, height,
-                                            (guint32) seed + done, 0, planes, &error)
-                  : loom_generative_generate (device, weights, k, (guint32) seed + done,
-                                              width, height, 0, planes, NULL, &error);
-
-      if (! ok)
-        goto fail;
-      for (guint i = 0; i < k; i++)
-        {
-          rgba[done + i] = g_new (guint8, 4 * n);
-          /* grey models: the grey value in R, G and B */
-          loom_image_to_rgba8 (planes + (gsize) i * gan.channels * n, gan.channels,
-                               width, height, rgba[done + i], 4 * (gsize) width);
-        }
-      done += k;
-      loom_plugin_progress_show (&progress, done, count, "images", 0);
-    }
-
-  /* The image changes from here on, in one undo step: the first layer
-   * on top, above the active layer (the first layer the procedure was
-   * given, else the image's first selected layer), or at the top of the
-   * image when there is none. */
-  {
-    GimpLayer  *parent   = NULL;
-    gint        position = 0;
-    GimpLayer **selected = gimp_image_get_selected_layers (image);
-    GimpItem   *active   = NULL;
-
-    if (drawables != NULL && drawables[0] != NULL && gimp_item_is_layer (GIMP_ITEM (drawables[0])))
-      active = GIMP_ITEM (drawables[0]);
-    else if (selected != NULL && selected[0] != NULL)
-      active = GIMP_ITEM (selected[0]);
-    if (active != NULL)
-      {
-        parent   = GIMP_LAYER (gimp_item_get_parent (active));
-        position = gimp_image_get_item_position (image, active);
-      }
-    g_free (selected);
-
-    layers = g_new0 (GimpLayer *, count + 1);
-    gimp_image_undo_group_start (image);
-    for (gint i = count - 1; i >= 0; i--)
-      {
-        gchar      *layer_name = g_strdup_printf ("Generated (%s, seed %u)", name,
-                                                  (guint32) seed + (guint) i);
-        GimpLayer  *layer      = gimp_layer_new (image, layer_name, width, height,
-                                                 GIMP_RGB_IMAGE, 100.0,
-                                                 GIMP_LAYER_MODE_NORMAL);
-        GeglBuffer *buffer     = gimp_drawable_get_buffer (GIMP_DRAWABLE (layer));
-
-        gegl_buffer_set (buffer, GEGL_RECTANGLE (0, 0, width, height), 0,
-                         babl_format ("R'G'B'A u8"), rgba[i], GEGL_AUTO_ROWSTRIDE);
-        g_object_unref (buffer);   /* flushes the pixels to GIMP */
-        gimp_layer_set_offsets (layer, ox, oy);
-        gimp_image_insert_layer (image, layer, parent, position);
-        layers[i] = layer;
-        g_free (layer_name);
-      }
-    gimp_image_undo_group_end (image);
-  }
-
-  gimp_progress_end ();
-  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
-  GIMP_VALUES_SET_CORE_OBJECT_ARRAY (ret, 1, layers);
-  goto out;
-
-fail:
-  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
-out:
-  if (device != NULL)
-    loom_device_free (device);
-  if (weights != NULL)
-    loom_weights_free (weights);
-  if (colors != NULL)
-    g_array_unref (colors);
-  for (gint i = 0; rgba != NULL && i < count; i++)
-    g_free (rgba[i]);
-  g_free (rgba);
-  g_free (layers);
-  g_free (labels);
-  g_free (planes);
-  g_clear_object (&label_layer);
-  g_clear_object (&file);
-  g_free (path);
-  g_free (name);
+  else
+    ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
+  job_clear (&job);
 
   return ret;
 }

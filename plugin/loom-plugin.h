@@ -1,6 +1,7 @@
-/* What Loom's GIMP 3 procedures share: the plug-in type, layers <->
- * tensors, the device, the models folder, progress, and the outputs of a
- * segmentation (built off to the side, inserted in one undo group).
+/* What Loom's GIMP 3 procedures share, a section per file: layers <->
+ * tensors, the device, the models folder, dialogs, progress, the training
+ * window, and the outputs of a segmentation (built off to the side,
+ * inserted in one undo group).
  *
  * Errors are GErrors in GIMP_PLUG_IN_ERROR or the core's LOOM_ERROR; the
  * procedures hand them back with gimp_procedure_new_return_values. */
@@ -37,8 +38,12 @@ GimpProcedure *loom_train_generator_procedure_new    (GimpPlugIn *plug_in, const
 GimpProcedure *loom_augment_procedure_new            (GimpPlugIn *plug_in, const gchar *name);
 GimpProcedure *loom_preferences_procedure_new        (GimpPlugIn *plug_in, const gchar *name);
 
-/* ---- glue (glue.c) ---- */
+/* ---- layers' pixels (pixels.c) ---- */
 
+/* Whether IMAGE is RGB, else an error that names PROCEDURE (grey and
+ * indexed images are refused, not converted). */
+gboolean      loom_plugin_check_rgb      (GimpProcedure *procedure, GimpImage *image,
+                                          GError **error);
 /* The one layer of DRAWABLES, of an RGB IMAGE, or NULL and an error that
  * names PROCEDURE and says what is wrong (grey and indexed images are
  * refused, not converted). */
@@ -58,10 +63,14 @@ guint8       *loom_plugin_read_rgba8     (GimpDrawable *drawable);
  * passing as a mask). */
 gboolean      loom_plugin_has_holes      (const float *alpha, gsize n);
 
+/* ---- the device (preferences.c) ---- */
+
 /* Opens $LOOM_DEVICE, else the device of Loom's preferences, else "auto". */
 LoomDevice   *loom_plugin_open_device    (GError **error);
 /* The device saved by Filters > Loom > Preferences (preferences.c), or NULL. */
 gchar        *loom_plugin_preferred_device (void);
+
+/* ---- the models folder (models-folder.c) ---- */
 
 /* <gimp_directory ()>/loom/models (newly allocated). */
 gchar        *loom_plugin_models_dir     (void);
@@ -75,14 +84,19 @@ gboolean      loom_plugin_model_paths    (const gchar *model_name, gchar **path,
                                           gchar **checkpoint, GError **error);
 /* FILE's name without its folder and ".safetensors" (how layers name a model). */
 gchar        *loom_plugin_model_name     (GFile *file);
-/* A dialog's default label layer: CONFIG's "label-layer", when it has
- * none, becomes the first layer of IMAGE other than DRAWABLE. */
-void          loom_plugin_default_label_layer (GimpProcedureConfig *config, GimpImage *image,
-                                               GimpDrawable *drawable);
 /* Whether NAME (a model name argument) makes one file in the models
  * folder, else an error saying what a name may be; a ".safetensors" at
  * its end is cut off in place. */
 gboolean      loom_plugin_check_model_name (gchar *name, GError **error);
+/* The newest *.safetensors in the models folder, or NULL and an error. */
+GFile        *loom_plugin_newest_model   (GError **error);
+
+/* ---- dialogs (dialogs.c) ---- */
+
+/* A dialog's default label layer: CONFIG's "label-layer", when it has
+ * none, becomes the first layer of IMAGE other than DRAWABLE. */
+void          loom_plugin_default_label_layer (GimpProcedureConfig *config, GimpImage *image,
+                                               GimpDrawable *drawable);
 /* GIMP's dialog of PROCEDURE's arguments, titled TITLE: TRUE for OK. */
 gboolean      loom_plugin_dialog_run     (GimpProcedure *procedure, GimpProcedureConfig *config,
                                           const gchar *title);
@@ -101,8 +115,9 @@ gboolean      loom_plugin_dialog_wait    (GimpProcedure *procedure, GtkWidget *d
  * itself as <that folder>/NAME.png and clicks its button for RESPONSE. */
 void          loom_plugin_screenshot_then_press (GtkDialog *dialog, const gchar *name,
                                                  gint response);
-/* The newest *.safetensors in the models folder, or NULL and an error. */
-GFile        *loom_plugin_newest_model   (GError **error);
+
+/* ---- progress (progress.c) ---- */
+
 /* "1:05" */
 gchar        *loom_plugin_clock_text     (double seconds);
 
@@ -194,6 +209,18 @@ LoomWeights *loom_train_run      (LoomTrainRun *run, GimpRunMode run_mode, const
  * (the losses by name) or the window (a curve each); whether to go on. */
 #define LOOM_TRAIN_MAX_LOSSES 4
 gboolean     loom_train_run_step (const LoomTrainProgress *progress, gpointer data);
+/* A finished training's RESULT saved as PATH and its CHECKPOINT removed
+ * (the model has it all now). */
+gboolean     loom_train_save     (LoomWeights *result, const gchar *path,
+                                  const gchar *checkpoint, GError **error);
+/* A trainer's answer: when OK, SUCCESS with the model's file PATH and
+ * LAYER (made with the new model, may be NULL), GIMP's progress bar ended;
+ * else CANCEL when CANCELLED, or EXECUTION_ERROR with ERROR (taken). */
+GimpValueArray *loom_train_return_values (GimpProcedure *procedure, gboolean ok,
+                                          gboolean cancelled, GError *error,
+                                          const gchar *path, GimpLayer *layer);
+
+/* ---- segmentation outputs (segment-output.c) ---- */
 
 /* Per-class layers a segmentation can make, in a layer group. */
 typedef enum

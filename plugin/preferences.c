@@ -1,5 +1,6 @@
 /* preferences.c -- plug-in-loom-preferences: which device Loom's
- * procedures run on, kept in <gimp_directory ()>/loom/loomrc. */
+ * procedures run on, kept in <gimp_directory ()>/loom/loomrc, and the
+ * device a procedure opens. */
 
 #include <libgimp/gimpui.h>
 
@@ -69,6 +70,32 @@ loom_plugin_preferred_device (void)
   g_free (path);
 
   return spec;
+}
+
+LoomDevice *
+loom_plugin_open_device (GError **error)
+{
+  const gchar *env       = loom_device_env_spec ();
+  gchar       *preferred = loom_plugin_preferred_device ();
+  LoomDevice  *device;
+
+  if (env != NULL)
+    {
+      device = loom_device_open (env, error);
+      if (device == NULL)
+        g_prefix_error (error, "LOOM_DEVICE=%s: ", env);
+    }
+  else if (preferred != NULL && preferred[0] != '\0')
+    {
+      device = loom_device_open (preferred, error);
+      if (device == NULL)
+        g_prefix_error (error, "The device '%s' of Filters > Loom > Preferences: ", preferred);
+    }
+  else
+    device = loom_device_open ("auto", error);
+  g_free (preferred);
+
+  return device;
 }
 
 static gboolean

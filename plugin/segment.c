@@ -89,6 +89,135 @@ loom_segment_procedure_new (GimpPlugIn  *plug_in,
   return procedure;
 }
 
+/* ---- the procedure: check -> collect -> run -> output ----------------------- */
+
+/* One run of the procedure: its arguments, then what each step adds.  Its
+ * steps fill it in order; job_clear frees what any of them made. */
+typedef struct
+{
+  /* the arguments, as the dialog or the caller left them */
+  GimpDrawable      *drawable;
+  GFile             *file;
+  gchar             *select;
+  LoomPluginOutputs  outputs;
+
+  /* collect: the model, its name (for the layers) and classes */
+  gchar             *path;
+  gchar             *name;
+  LoomWeights       *weights;
+  GArray            *colors;
+  char             **names;
+
+  /* run and output: the device, the layers made */
+  LoomDevice        *device;
+  GimpLayer         *layer;
+  GimpLayer         *group;
+} Job;
+
+static void
+job_get_arguments (Job                 *job,
+                   GimpProcedureConfig *config)
+{
+  g_object_get (config,
+                "model-file",       &job->file,
+                "label-layer",      &job->outputs.label_layer,
+                "confidence-layer", &job->outputs.confidence,
+                "select-classes",   &job->select,
+                "channel-op",       &job->outputs.channel_op,
+                NULL);
+  job->outputs.class_layers =
+    gimp_procedure_config_get_choice_id (config, "class-layers");
+  if (job->select == NULL)
+    job->select = g_strdup ("");
+}
+
+/* The model file (else the newest in the models folder) and something to
+ * make. */
+static gboolean
+job_check (Job     *job,
+           GError **error)
+{
+  /* Script-Fu hands "" over as a file with an empty path: none. */
+  if (job->file != NULL && (job->path = g_file_get_path (job->file)) == NULL)
+    g_clear_object (&job->file);
+  g_clear_pointer (&job->path, g_free);
+  if (job->file == NULL && (job->file = loom_plugin_newest_model (error)) == NULL)
+    return FALSE;
+
+  if (! job->outputs.label_layer && ! job->outputs.confidence
+      && g_strstrip (job->select)[0] == '\0'
+      && job->outputs.class_layers == LOOM_CLASS_LAYERS_NONE)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Nothing to make: ask for the label layer, the confidence layer, "
+                   "class layers or classes to select");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* The model and its classes, the classes to select among them. */
+static gboolean
+job_collect (Job     *job,
+             GError **error)
+{
+  job->path = g_file_get_path (job->file);
+  job->name = loom_plugin_model_name (job->file);
+  if (! g_file_test (job->path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0, "Model file %s: no such file", job->path);
+      return FALSE;
+    }
+  job->weights = loom_weights_load (job->path, error);
+  if (job->weights == NULL)
+    {
+      g_prefix_error (error, "Model file %s: ", job->path);
+      return FALSE;
+    }
+  job->colors = loom_segment_get_classes (job->weights, &job->names, error);
+  if (job->colors == NULL ||
+      ! loom_plugin_parse_classes (job->select, job->colors, job->names, job->name,
+                                   &job->outputs.select_classes, error))
+    {
+      g_prefix_error (error, "Model file %s: ", job->path);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* The segmentation and its outputs (segment-output.c: nothing touches the
+ * image before every result is computed). */
+static gboolean
+job_run (Job        *job,
+         GimpImage  *image,
+         GError    **error)
+{
+  job->device = loom_plugin_open_device (error);
+  if (job->device == NULL)
+    return FALSE;
+
+  return loom_plugin_segment (image, job->drawable, job->device, job->weights, job->name,
+                              &job->outputs, &job->layer, &job->group, error);
+}
+
+static void
+job_clear (Job *job)
+{
+  if (job->device != NULL)
+    loom_device_free (job->device);
+  if (job->weights != NULL)
+    loom_weights_free (job->weights);
+  if (job->colors != NULL)
+    g_array_unref (job->colors);
+  g_strfreev (job->names);
+  g_clear_object (&job->file);
+  g_free (job->path);
+  g_free (job->name);
+  g_free (job->select);
+}
+
 static GimpValueArray *
 segment_run (GimpProcedure        *procedure,
              GimpRunMode           run_mode,
@@ -97,25 +226,14 @@ segment_run (GimpProcedure        *procedure,
              GimpProcedureConfig  *config,
              gpointer              run_data)
 {
-  GimpDrawable      *drawable;
-  GFile             *file     = NULL;
-  gchar             *path     = NULL;
-  gchar             *name     = NULL;
-  LoomWeights       *weights  = NULL;
-  LoomDevice        *device   = NULL;
-  GimpLayer         *layer    = NULL;
-  GimpLayer         *group    = NULL;
-  gchar             *select   = NULL;
-  GArray            *colors   = NULL;
-  char             **names    = NULL;
-  LoomPluginOutputs  outputs  = { 0 };
-  GimpValueArray    *ret;
-  GError            *error    = NULL;
+  Job             job = { 0 };
+  GimpValueArray *ret;
+  GError         *error = NULL;
 
   gegl_init (NULL, NULL);
 
-  drawable = loom_plugin_check_drawable (procedure, image, drawables, &error);
-  if (drawable == NULL)
+  job.drawable = loom_plugin_check_drawable (procedure, image, drawables, &error);
+  if (job.drawable == NULL)
     return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
 
   if (run_mode == GIMP_RUN_INTERACTIVE)
@@ -132,82 +250,17 @@ segment_run (GimpProcedure        *procedure,
         return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
     }
 
-  g_object_get (config,
-                "model-file",       &file,
-                "label-layer",      &outputs.label_layer,
-                "confidence-layer", &outputs.confidence,
-                "select-classes",   &select,
-                "channel-op",       &outputs.channel_op,
-                NULL);
-  outputs.class_layers =
-    gimp_procedure_config_get_choice_id (config, "class-layers");
-  if (select == NULL)
-    select = g_strdup ("");
-
-  /* Script-Fu hands "" over as a file with an empty path: none. */
-  if (file != NULL && (path = g_file_get_path (file)) == NULL)
-    g_clear_object (&file);
-  g_clear_pointer (&path, g_free);
-  if (file == NULL && (file = loom_plugin_newest_model (&error)) == NULL)
-    goto fail;
-
-  if (! outputs.label_layer && ! outputs.confidence && g_strstrip (select)[0] == '\0' &&
-      outputs.class_layers == LOOM_CLASS_LAYERS_NONE)
+  job_get_arguments (&job, config);
+  if (job_check (&job, &error) && job_collect (&job, &error) && job_run (&job, image, &error))
     {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "Nothing to make: ask for the label layer, the confidence layer, "
-                   "class layers or classes to select");
-      goto fail;
+      gimp_progress_end ();
+      ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
+      GIMP_VALUES_SET_LAYER (ret, 1, job.layer);
+      GIMP_VALUES_SET_LAYER (ret, 2, job.group);
     }
-
-  path = g_file_get_path (file);
-  name = loom_plugin_model_name (file);
-  if (! g_file_test (path, G_FILE_TEST_IS_REGULAR))
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, "Model file %s: no such file", path);
-      goto fail;
-    }
-  weights = loom_weights_load (path, &error);
-  if (weights == NULL)
-    {
-      g_prefix_error (&error, "Model file %s: ", path);
-      goto fail;
-    }
-  colors = loom_segment_get_classes (weights, &names, &error);
-  if (colors == NULL ||
-      ! loom_plugin_parse_classes (select, colors, names, name, &outputs.select_classes, &error))
-    {
-      g_prefix_error (&error, "Model file %s: ", path);
-      goto fail;
-    }
-  device = loom_plugin_open_device (&error);
-  if (device == NULL)
-    goto fail;
-
-  if (! loom_plugin_segment (image, drawable, device, weights, name, &outputs, &layer, &group,
-                             &error))
-    goto fail;
-
-  gimp_progress_end ();
-  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
-  GIMP_VALUES_SET_LAYER (ret, 1, layer);
-  GIMP_VALUES_SET_LAYER (ret, 2, group);
-  goto out;
-
-fail:
-  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
-out:
-  if (device != NULL)
-    loom_device_free (device);
-  if (weights != NULL)
-    loom_weights_free (weights);
-  if (colors != NULL)
-    g_array_unref (colors);
-  g_strfreev (names);
-  g_clear_object (&file);
-  g_free (path);
-  g_free (name);
-  g_free (select);
+  else
+    ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
+  job_clear (&job);
 
   return ret;
 }

@@ -14,7 +14,7 @@
 #include <loom/loom-gan.h>
 #include <loom/loom-generative.h>
 #include <loom/loom-image.h>
-#include "image-file.h"
+#include "loom-image-file.h"
 
 /* The kinds, as the choice argument's ids. */
 enum
@@ -472,7 +472,382 @@ generator_dialog (GimpProcedure       *procedure,
   return dialog;
 }
 
-/* ---- the procedure ----------------------------------------------------------- */
+/* ---- the procedure: check -> collect -> run -> output ----------------------- */
+
+/* One run of the procedure: its arguments, then what each step adds.  Its
+ * steps fill it in order; job_clear frees what any of them made. */
+typedef struct
+{
+  /* the arguments, as the dialog or the caller left them */
+  gint                  kind, size, steps, seed, width, batch;
+  gdouble               seconds;
+  gboolean              tileable, generate_after;
+  gchar                *model_name;
+  GimpLayer            *label_src;
+  GFile                *folder;
+  gchar                *folder_path;
+
+  /* check: the layer learnt (KIND_IMAGES: where the sample goes, may be
+   * NULL), the side of the crops or images, the settings so far */
+  GimpDrawable         *drawable;
+  guint                 side;
+  LoomGenerativeConfig  gc;
+
+  /* collect: the examples (their planes in BUFFERS); a texture's or
+   * pix2pix's part of the layer and the label layer's classes */
+  GPtrArray            *buffers;
+  LoomGenerativeImage  *images;
+  gchar                *what;
+  GeglRectangle         region;
+  gboolean              selected;
+  float                *labels;
+  guint8               *label_rgba;
+  GArray               *colors;
+
+  /* run: where the model goes, the device, the training */
+  gchar                *path, *ckpt_path;
+  LoomDevice           *device;
+  Training              t;
+  LoomWeights          *result;
+
+  /* output: the sample layer, if one was asked for */
+  GimpLayer            *sample;
+} Job;
+
+static void
+job_get_arguments (Job                 *job,
+                   GimpProcedureConfig *config)
+{
+  job->kind = gimp_procedure_config_get_choice_id (config, "kind");
+  g_object_get (config,
+                "model-name",     &job->model_name,
+                "label-layer",    &job->label_src,
+                "folder",         &job->folder,
+                "tileable",       &job->tileable,
+                "size",           &job->size,
+                "steps",          &job->steps,
+                "seconds",        &job->seconds,
+                "seed",           &job->seed,
+                "width",          &job->width,
+                "batch",          &job->batch,
+                "generate-after", &job->generate_after,
+                NULL);
+  /* Script-Fu hands "" over as a file with an empty path: none. */
+  if (job->folder != NULL && (job->folder_path = g_file_get_path (job->folder)) == NULL)
+    g_clear_object (&job->folder);
+}
+
+/* The checks, before anything is read or made; the model's kind and side. */
+static gboolean
+job_check (Job            *job,
+           GimpProcedure  *procedure,
+           GimpImage      *image,
+           GimpDrawable  **drawables,
+           GError        **error)
+{
+  gint kind = job->kind;
+
+  if (kind != KIND_IMAGES)
+    {
+      job->drawable = loom_plugin_check_drawable (procedure, image, drawables, error);
+      if (job->drawable == NULL)
+        return FALSE;
+    }
+  else if (drawables != NULL && drawables[0] != NULL && gimp_item_is_layer (GIMP_ITEM (drawables[0])))
+    job->drawable = drawables[0];    /* where the sample goes */
+  if (! loom_plugin_check_model_name (job->model_name, error))
+    return FALSE;
+  if (! loom_train_check_budget (job->steps, job->seconds, NULL))
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Steps 0 needs a time limit: give steps, seconds or both");
+      return FALSE;
+    }
+  if (kind == KIND_LABELS && job->label_src == NULL)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Label → image needs a label layer: paint the layer's classes, one "
+                   "opaque colour each, on a layer of its size and choose it");
+      return FALSE;
+    }
+  /* GIMP remembers every argument across runs: a label layer or folder
+   * chosen for another kind is left out, not refused. */
+  if (kind != KIND_LABELS)
+    g_clear_object (&job->label_src);
+  if (kind != KIND_IMAGES)
+    g_clear_object (&job->folder);
+  if (job->folder != NULL && ! g_file_test (job->folder_path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0, "Folder %s: no such folder", job->folder_path);
+      return FALSE;
+    }
+
+  loom_generative_config_init (&job->gc, kind == KIND_IMAGES ? LOOM_GAN_DCGAN
+                                         : kind == KIND_LABELS ? LOOM_GAN_PIX2PIX
+                                         : LOOM_GAN_TEXTURE, 3);
+  if (! loom_generative_config_set_size (&job->gc, (guint) job->size, error))
+    {
+      g_prefix_error (error, "Size ");
+      return FALSE;
+    }
+  job->side = kind == KIND_IMAGES ? loom_gan_image_side (&job->gc.gan) : job->gc.crop;
+
+  return TRUE;
+}
+
+/* A DCGAN's examples: the folder's files or the image's layers, two at least. */
+static gboolean
+job_collect_dcgan (Job        *job,
+                   GimpImage  *image,
+                   GError    **error)
+{
+  if (! dcgan_examples (image, job->folder, job->side, job->buffers, &job->what, error))
+    return FALSE;
+  if (job->buffers->len < 2)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "A DCGAN learns a set of pictures; %s hold%s %u: add layers (one "
+                   "picture each) or choose a folder of images, or train a texture "
+                   "from one picture", job->what, job->folder != NULL ? "s" : "",
+                   job->buffers->len);
+      return FALSE;
+    }
+  job->images = g_new0 (LoomGenerativeImage, job->buffers->len);
+  for (guint i = 0; i < job->buffers->len; i++)
+    job->images[i] = (LoomGenerativeImage) { job->buffers->pdata[i], job->side, job->side,
+                                             NULL };
+
+  return TRUE;
+}
+
+/* Label → image's classes: the label layer (another layer of IMAGE, the
+ * size of the layer NAME) as class numbers, two classes at least. */
+static gboolean
+job_collect_labels (Job          *job,
+                    GimpImage    *image,
+                    const gchar  *name,
+                    GError      **error)
+{
+  GimpDrawable *label_src  = GIMP_DRAWABLE (job->label_src);
+  const gchar  *label_name = gimp_item_get_name (GIMP_ITEM (label_src));
+  guint         lw = gimp_drawable_get_width (label_src);
+  guint         lh = gimp_drawable_get_height (label_src);
+
+  if (label_src == job->drawable)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "The label layer '%s' is the layer to learn: paint the labels "
+                   "on a layer of their own", label_name);
+      return FALSE;
+    }
+  if (gimp_item_get_image (GIMP_ITEM (label_src)) != image)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "The label layer '%s' is in another image: copy it into this one",
+                   label_name);
+      return FALSE;
+    }
+  if (lw != (guint) job->region.width || lh != (guint) job->region.height)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "The label layer '%s' is %u×%u, the layer '%s' %d×%d: they must "
+                   "be the same size (Layer > Layer to Image Size on both)",
+                   label_name, lw, lh, name, job->region.width, job->region.height);
+      return FALSE;
+    }
+  job->label_rgba = loom_plugin_read_rgba8 (label_src);
+  job->labels     = g_new (float, (gsize) lw * lh);
+  job->colors     = g_array_new (FALSE, FALSE, sizeof (LoomColor));
+  if (! loom_labels_from_rgba8 (job->label_rgba, lw, lh, 4 * (gsize) lw, job->colors,
+                                LOOM_PLUGIN_MAX_CLASSES, job->labels, error))
+    {
+      g_prefix_error (error, "Label layer '%s': ", label_name);
+      return FALSE;
+    }
+  if (job->colors->len < 2)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Label layer '%s' has %s: paint at least two classes, one "
+                   "opaque colour each", label_name,
+                   job->colors->len == 0 ? "no opaque pixels" : "one colour, one class");
+      return FALSE;
+    }
+  job->gc.gan.classes = job->colors->len;
+  job->gc.colors      = job->colors;
+
+  return TRUE;
+}
+
+/* The examples: a DCGAN's pictures, else the part of the layer learnt (a
+ * texture: the selection's; label → image: all of it, with its labels). */
+static gboolean
+job_collect (Job        *job,
+             GimpImage  *image,
+             GError    **error)
+{
+  const gchar *name;
+
+  job->buffers = g_ptr_array_new_with_free_func (g_free);
+  if (job->kind == KIND_IMAGES)
+    return job_collect_dcgan (job, image, error);
+
+  name = gimp_item_get_name (GIMP_ITEM (job->drawable));
+  if (job->kind == KIND_TEXTURE
+      && ! texture_region (image, job->drawable, &job->region, &job->selected, error))
+    return FALSE;
+  if (job->kind == KIND_LABELS)
+    job->region = (GeglRectangle) { 0, 0, gimp_drawable_get_width (job->drawable),
+                                    gimp_drawable_get_height (job->drawable) };
+  if ((guint) job->region.width < job->side || (guint) job->region.height < job->side)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "%s '%s' is %d×%d, smaller than the training crops (%u×%u): %s or "
+                   "lower the size",
+                   job->selected ? "The selection on the layer" : "The layer", name,
+                   job->region.width, job->region.height, job->side, job->side,
+                   job->selected ? "select a larger area" : "use a larger layer");
+      return FALSE;
+    }
+  if (job->kind == KIND_LABELS && ! job_collect_labels (job, image, name, error))
+    return FALSE;
+  g_ptr_array_add (job->buffers, read_region (job->drawable, job->region.x, job->region.y,
+                                              job->region.width, job->region.height));
+  job->images = g_new0 (LoomGenerativeImage, 1);
+  job->images[0] = (LoomGenerativeImage) { job->buffers->pdata[0], job->region.width,
+                                           job->region.height, job->labels };
+
+  return TRUE;
+}
+
+/* The training, in Loom's window or under GIMP's progress bar, and the
+ * model saved; FALSE with *CANCELLED set after Cancel. */
+static gboolean
+job_run (Job          *job,
+         GimpRunMode   run_mode,
+         gboolean     *cancelled,
+         GError      **error)
+{
+  LoomGenerativeConfig *gc = &job->gc;
+
+  /* The CLI's settings (loom train-gan): steps 0 with a time budget. */
+  gc->steps   = (guint) job->steps;
+  gc->seconds = job->seconds;
+  gc->seed    = (guint32) job->seed;
+  if (job->kind == KIND_TEXTURE)
+    gc->gan.tileable = job->tileable;
+  if (job->width > 0)
+    gc->gan.g_width = gc->gan.d_width = (guint) job->width;
+  if (job->batch > 0)
+    gc->batch = (guint) job->batch;
+
+  /* GIMP may kill the plug-in (Cancel on its progress bar): a checkpoint
+   * off to the side keeps the work so far, and the models folder only
+   * ever gets a finished model. */
+  if (! loom_plugin_model_paths (job->model_name, &job->path, &job->ckpt_path, error))
+    return FALSE;
+  gc->checkpoint = job->ckpt_path;
+  gc->checkpoint_every = 50;
+
+  job->device = loom_plugin_open_device (error);
+  if (job->device == NULL)
+    return FALSE;
+
+  job->t.device   = job->device;
+  job->t.config   = gc;
+  job->t.images   = job->images;
+  job->t.n_images = job->buffers->len;
+  if (run_mode == GIMP_RUN_INTERACTIVE)
+    {
+      if (job->kind == KIND_LABELS)
+        preview_labels (&job->t, job->labels, job->region.width, job->region.height);
+      else
+        job->t.sw = job->t.sh = job->kind == KIND_IMAGES ? job->side : PREVIEW_TEXTURE;
+    }
+  job->result = loom_train_run (&job->t.run, run_mode, LOOM_PROC_TRAIN_GEN "-window",
+                                job->model_name, job->device,
+                                (const gchar *const[]) { "D", "G", NULL }, gc->checkpoint_every,
+                                update_preview, train_thread, &job->t, cancelled, error);
+
+  if (*cancelled || job->result == NULL)
+    return FALSE;
+
+  return loom_train_save (job->result, job->path, job->ckpt_path, error);
+}
+
+/* With "generate-after", a sample of the new model as a layer above the
+ * one learnt (and over the part learnt), in one undo step. */
+static gboolean
+job_output (Job        *job,
+            GimpImage  *image,
+            GError    **error)
+{
+  LoomGanConfig gan;
+  guint         w = job->side, h = job->side;
+  gint          ox = 0, oy = 0;
+
+  if (! job->generate_after)
+    return TRUE;
+  if (! loom_gan_config_from_weights (job->result, &gan, error))
+    return FALSE;
+  if (job->drawable != NULL)
+    gimp_drawable_get_offsets (job->drawable, &ox, &oy);
+  if (job->kind != KIND_IMAGES)
+    {
+      /* over the part learnt: a texture of its size (bounded), the
+       * label layer rendered */
+      w   = job->kind == KIND_LABELS ? (guint) job->region.width
+                                     : MIN (job->region.width, SAMPLE_SIDE_MAX);
+      h   = job->kind == KIND_LABELS ? (guint) job->region.height
+                                     : MIN (job->region.height, SAMPLE_SIDE_MAX);
+      ox += job->region.x;
+      oy += job->region.y;
+    }
+  gimp_progress_set_text_printf ("Generating a sample with %s", job->model_name);
+  job->sample = make_sample (image, job->device, job->result, &gan, job->labels, w, h,
+                             (guint32) job->seed, job->model_name, error);
+  if (job->sample == NULL)
+    return FALSE;
+
+  /* The image changes here only, in one undo step. */
+  gimp_image_undo_group_start (image);
+  gimp_layer_set_offsets (job->sample, ox, oy);
+  if (job->drawable != NULL)
+    gimp_image_insert_layer (image, job->sample,
+                             GIMP_LAYER (gimp_item_get_parent (GIMP_ITEM (job->drawable))),
+                             gimp_image_get_item_position (image, GIMP_ITEM (job->drawable)));
+  else
+    gimp_image_insert_layer (image, job->sample, NULL, 0);
+  gimp_image_undo_group_end (image);
+
+  return TRUE;
+}
+
+static void
+job_clear (Job *job)
+{
+  /* Only a killed plug-in leaves its checkpoint behind. */
+  if (job->ckpt_path != NULL)
+    g_remove (job->ckpt_path);
+  g_free (job->t.small_labels);
+  if (job->device != NULL)
+    loom_device_free (job->device);
+  if (job->result != NULL)
+    loom_weights_free (job->result);
+  if (job->colors != NULL)
+    g_array_unref (job->colors);
+  if (job->buffers != NULL)
+    g_ptr_array_unref (job->buffers);
+  g_clear_object (&job->label_src);
+  g_clear_object (&job->folder);
+  g_free (job->folder_path);
+  g_free (job->model_name);
+  g_free (job->what);
+  g_free (job->path);
+  g_free (job->ckpt_path);
+  g_free (job->images);
+  g_free (job->labels);
+  g_free (job->label_rgba);
+}
 
 static GimpValueArray *
 train_generator_run (GimpProcedure        *procedure,
@@ -482,44 +857,15 @@ train_generator_run (GimpProcedure        *procedure,
                      GimpProcedureConfig  *config,
                      gpointer              run_data)
 {
-  GimpDrawable         *drawable   = NULL;
-  GimpLayer            *label_src  = NULL;
-  GimpLayer            *sample     = NULL;
-  GFile                *folder     = NULL;
-  gchar                *folder_path = NULL;
-  gchar                *model_name = NULL;
-  gchar                *what       = NULL;
-  gchar                *path = NULL, *ckpt_path = NULL;
-  gint                  kind, size, steps, seed, width, batch;
-  gdouble               seconds;
-  gboolean              tileable, generate_after, selected = FALSE;
-  guint                 side;
-  GeglRectangle         region = { 0 };
-  GPtrArray            *buffers = g_ptr_array_new_with_free_func (g_free);
-  LoomGenerativeImage  *images  = NULL;
-  float                *labels  = NULL;
-  guint8               *label_rgba = NULL;
-  GArray               *colors  = NULL;
-  LoomWeights          *result  = NULL;
-  LoomDevice           *device  = NULL;
-  LoomGenerativeConfig  gc;
-  Training              t = { 0 };
-  gboolean              cancelled = FALSE;
-  GimpValueArray       *ret;
-  GError               *error = NULL;
+  Job             job = { 0 };
+  gboolean        ok, cancelled = FALSE;
+  GimpValueArray *ret;
+  GError         *error = NULL;
 
   gegl_init (NULL, NULL);
 
-  if (gimp_image_get_base_type (image) != GIMP_RGB)
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "%s works on RGB images; this one is %s. "
-                   "Convert it with Image > Mode > RGB first",
-                   gimp_procedure_get_name (procedure),
-                   gimp_image_get_base_type (image) == GIMP_GRAY ? "grayscale" : "indexed");
-      g_ptr_array_unref (buffers);
-      return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
-    }
+  if (! loom_plugin_check_rgb (procedure, image, &error))
+    return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
 
   if (run_mode == GIMP_RUN_INTERACTIVE)
     {
@@ -527,288 +873,16 @@ train_generator_run (GimpProcedure        *procedure,
       if (drawables != NULL && drawables[0] != NULL)
         loom_plugin_default_label_layer (config, image, drawables[0]);
       if (! loom_plugin_dialog_wait (procedure, generator_dialog (procedure, config)))
-        {
-          g_ptr_array_unref (buffers);
-          return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
-        }
+        return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
     }
 
-  kind = gimp_procedure_config_get_choice_id (config, "kind");
-  g_object_get (config,
-                "model-name",     &model_name,
-                "label-layer",    &label_src,
-                "folder",         &folder,
-                "tileable",       &tileable,
-                "size",           &size,
-                "steps",          &steps,
-                "seconds",        &seconds,
-                "seed",           &seed,
-                "width",          &width,
-                "batch",          &batch,
-                "generate-after", &generate_after,
-                NULL);
-  /* Script-Fu hands "" over as a file with an empty path: none. */
-  if (folder != NULL && (folder_path = g_file_get_path (folder)) == NULL)
-    g_clear_object (&folder);
-
-  /* ---- checks, before anything is read or made ---- */
-  if (kind != KIND_IMAGES)
-    {
-      drawable = loom_plugin_check_drawable (procedure, image, drawables, &error);
-      if (drawable == NULL)
-        goto fail;
-    }
-  else if (drawables != NULL && drawables[0] != NULL && gimp_item_is_layer (GIMP_ITEM (drawables[0])))
-    drawable = drawables[0];    /* where the sample goes */
-  if (! loom_plugin_check_model_name (model_name, &error))
-    goto fail;
-  if (! loom_train_check_budget (steps, seconds, NULL))
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "Steps 0 needs a time limit: give steps, seconds or both");
-      goto fail;
-    }
-  if (kind == KIND_LABELS && label_src == NULL)
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "Label → image needs a label layer: paint the layer's classes, one "
-                   "opaque colour each, on a layer of its size and choose it");
-      goto fail;
-    }
-  /* GIMP remembers every argument across runs: a label layer or folder
-   * chosen for another kind is left out, not refused. */
-  if (kind != KIND_LABELS)
-    g_clear_object (&label_src);
-  if (kind != KIND_IMAGES)
-    g_clear_object (&folder);
-  if (folder != NULL && ! g_file_test (folder_path, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, "Folder %s: no such folder", folder_path);
-      goto fail;
-    }
-
-  loom_generative_config_init (&gc, kind == KIND_IMAGES ? LOOM_GAN_DCGAN
-                                    : kind == KIND_LABELS ? LOOM_GAN_PIX2PIX
-                                    : LOOM_GAN_TEXTURE, 3);
-  if (! loom_generative_config_set_size (&gc, (guint) size, &error))
-    {
-      g_prefix_error (&error, "Size ");
-      goto fail;
-    }
-  side = kind == KIND_IMAGES ? loom_gan_image_side (&gc.gan) : gc.crop;
-
-  /* ---- the examples ---- */
-  if (kind == KIND_IMAGES)
-    {
-      if (! dcgan_examples (image, folder, side, buffers, &what, &error))
-        goto fail;
-      if (buffers->len < 2)
-        {
-          g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                       "A DCGAN learns a set of pictures; %s hold%s %u: add layers (one "
-                       "picture each) or choose a folder of images, or train a texture "
-                       "from one picture", what, folder != NULL ? "s" : "", buffers->len);
-          goto fail;
-        }
-      images = g_new0 (LoomGenerativeImage, buffers->len);
-      for (guint i = 0; i < buffers->len; i++)
-        images[i] = (LoomGenerativeImage) { buffers->pdata[i], side, side, NULL };
-    }
-  else
-    {
-      const gchar *name = gimp_item_get_name (GIMP_ITEM (drawable));
-
-      if (kind == KIND_TEXTURE && ! texture_region (image, drawable, &region, &selected, &error))
-        goto fail;
-      if (kind == KIND_LABELS)
-        region = (GeglRectangle) { 0, 0, gimp_drawable_get_width (drawable),
-                                   gimp_drawable_get_height (drawable) };
-      if ((guint) region.width < side || (guint) region.height < side)
-        {
-          g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                       "%s '%s' is %d×%d, smaller than the training crops (%u×%u): %s or "
-                       "lower the size",
-                       selected ? "The selection on the layer" : "The layer", name,
-                       region.width, region.height, side, side,
-                       selected ? "select a larger area" : "use a larger layer");
-          goto fail;
-        }
-      if (kind == KIND_LABELS)
-        {
-          const gchar *label_name = gimp_item_get_name (GIMP_ITEM (label_src));
-          guint        lw = gimp_drawable_get_width (GIMP_DRAWABLE (label_src));
-          guint        lh = gimp_drawable_get_height (GIMP_DRAWABLE (label_src));
-
-          if (GIMP_DRAWABLE (label_src) == drawable)
-            {
-              g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                           "The label layer '%s' is the layer to learn: paint the labels "
-                           "on a layer of their own", label_name);
-              goto fail;
-            }
-          if (gimp_item_get_image (GIMP_ITEM (label_src)) != image)
-            {
-              g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                           "The label layer '%s' is in another image: copy it into this one",
-                           label_name);
-              goto fail;
-            }
-          if (lw != (guint) region.width || lh != (guint) region.height)
-            {
-              g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                           "The label layer '%s' is %u×%u, the layer '%s' %d×%d: they must "
-                           "be the same size (Layer > Layer to Image Size on both)",
-                           label_name, lw, lh, name, region.width, region.height);
-              goto fail;
-            }
-          label_rgba = loom_plugin_read_rgba8 (GIMP_DRAWABLE (label_src));
-          labels     = g_new (float, (gsize) lw * lh);
-          colors     = g_array_new (FALSE, FALSE, sizeof (LoomColor));
-          if (! loom_labels_from_rgba8 (label_rgba, lw, lh, 4 * (gsize) lw, colors,
-                                        LOOM_PLUGIN_MAX_CLASSES, labels, &error))
-            {
-              g_prefix_error (&error, "Label layer '%s': ", label_name);
-              goto fail;
-            }
-          if (colors->len < 2)
-            {
-              g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                           "Label layer '%s' has %s: paint at least two classes, one "
-                           "opaque colour each", label_name,
-                           colors->len == 0 ? "no opaque pixels" : "one colour, one class");
-              goto fail;
-            }
-          gc.gan.classes = colors->len;
-          gc.colors      = colors;
-        }
-      g_ptr_array_add (buffers, read_region (drawable, region.x, region.y,
-                                             region.width, region.height));
-      images = g_new0 (LoomGenerativeImage, 1);
-      images[0] = (LoomGenerativeImage) { buffers->pdata[0], region.width, region.height,
-                                          labels };
-    }
-
-  /* The CLI's settings (loom train-gan): steps 0 with a time budget. */
-  gc.steps   = (guint) steps;
-  gc.seconds = seconds;
-  gc.seed    = (guint32) seed;
-  if (kind == KIND_TEXTURE)
-    gc.gan.tileable = tileable;
-  if (width > 0)
-    gc.gan.g_width = gc.gan.d_width = (guint) width;
-  if (batch > 0)
-    gc.batch = (guint) batch;
-
-  /* GIMP may kill the plug-in (Cancel on its progress bar): a checkpoint
-   * off to the side keeps the work so far, and the models folder only
-   * ever gets a finished model. */
-  if (! loom_plugin_model_paths (model_name, &path, &ckpt_path, &error))
-    goto fail;
-  gc.checkpoint = ckpt_path;
-  gc.checkpoint_every = 50;
-
-  device = loom_plugin_open_device (&error);
-  if (device == NULL)
-    goto fail;
-
-  t.device   = device;
-  t.config   = &gc;
-  t.images   = images;
-  t.n_images = buffers->len;
-  if (run_mode == GIMP_RUN_INTERACTIVE)
-    {
-      if (kind == KIND_LABELS)
-        preview_labels (&t, labels, region.width, region.height);
-      else
-        t.sw = t.sh = kind == KIND_IMAGES ? side : PREVIEW_TEXTURE;
-    }
-  result = loom_train_run (&t.run, run_mode, LOOM_PROC_TRAIN_GEN "-window", model_name, device,
-                           (const gchar *const[]) { "D", "G", NULL }, gc.checkpoint_every,
-                           update_preview, train_thread, &t, &cancelled, &error);
-  if (cancelled)
-    {
-      g_clear_error (&error);
-      ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
-      goto out;
-    }
-  if (result == NULL)
-    goto fail;
-  if (! loom_weights_save (result, path, &error))
-    goto fail;
-  g_remove (ckpt_path);   /* the model has it all now */
-
-  if (generate_after)
-    {
-      LoomGanConfig gan;
-      guint         w = side, h = side;
-      gint          ox = 0, oy = 0;
-
-      if (! loom_gan_config_from_weights (result, &gan, &error))
-        goto fail;
-      if (drawable != NULL)
-        gimp_drawable_get_offsets (drawable, &ox, &oy);
-      if (kind != KIND_IMAGES)
-        {
-          /* over the part learnt: a texture of its size (bounded), the
-           * label layer rendered */
-          w   = kind == KIND_LABELS ? (guint) region.width : MIN (region.width, SAMPLE_SIDE_MAX);
-          h   = kind == KIND_LABELS ? (guint) region.height : MIN (region.height, SAMPLE_SIDE_MAX);
-          ox += region.x;
-          oy += region.y;
-        }
-      gimp_progress_set_text_printf ("Generating a sample with %s", model_name);
-      sample = make_sample (image, device, result, &gan, labels, w, h, (guint32) seed,
-                            model_name, &error);
-      if (sample == NULL)
-        goto fail;
-
-      /* The image changes here only, in one undo step. */
-      gimp_image_undo_group_start (image);
-      gimp_layer_set_offsets (sample, ox, oy);
-      if (drawable != NULL)
-        gimp_image_insert_layer (image, sample,
-                                 GIMP_LAYER (gimp_item_get_parent (GIMP_ITEM (drawable))),
-                                 gimp_image_get_item_position (image, GIMP_ITEM (drawable)));
-      else
-        gimp_image_insert_layer (image, sample, NULL, 0);
-      gimp_image_undo_group_end (image);
-    }
-
-  gimp_progress_end ();
-  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
-  {
-    GFile *file = g_file_new_for_path (path);
-
-    GIMP_VALUES_SET_FILE (ret, 1, file);
-    g_object_unref (file);
-  }
-  GIMP_VALUES_SET_LAYER (ret, 2, sample);
-  goto out;
-
-fail:
-  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
-out:
-  /* Only a killed plug-in leaves its checkpoint behind. */
-  if (ckpt_path != NULL)
-    g_remove (ckpt_path);
-  g_free (t.small_labels);
-  if (device != NULL)
-    loom_device_free (device);
-  if (result != NULL)
-    loom_weights_free (result);
-  if (colors != NULL)
-    g_array_unref (colors);
-  g_ptr_array_unref (buffers);
-  g_clear_object (&label_src);
-  g_clear_object (&folder);
-  g_free (folder_path);
-  g_free (model_name);
-  g_free (what);
-  g_free (path);
-  g_free (ckpt_path);
-  g_free (images);
-  g_free (labels);
-  g_free (label_rgba);
+  job_get_arguments (&job, config);
+  ok = job_check (&job, procedure, image, drawables, &error)
+       && job_collect (&job, image, &error)
+       && job_run (&job, run_mode, &cancelled, &error)
+       && job_output (&job, image, &error);
+  ret = loom_train_return_values (procedure, ok, cancelled, error, job.path, job.sample);
+  job_clear (&job);
 
   return ret;
 }

@@ -18,6 +18,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "loom-plugin.h"
 
 #define REFRESH_MS     100   /* how often the main thread shows what came in */
@@ -729,4 +731,47 @@ loom_train_run_step (const LoomTrainProgress *progress,
   g_string_free (detail, TRUE);
 
   return TRUE;
+}
+
+gboolean
+loom_train_save (LoomWeights  *result,
+                 const gchar  *path,
+                 const gchar  *checkpoint,
+                 GError      **error)
+{
+  if (! loom_weights_save (result, path, error))
+    return FALSE;
+  g_remove (checkpoint);   /* the model has it all now */
+
+  return TRUE;
+}
+
+GimpValueArray *
+loom_train_return_values (GimpProcedure *procedure,
+                          gboolean       ok,
+                          gboolean       cancelled,
+                          GError        *error,
+                          const gchar   *path,
+                          GimpLayer     *layer)
+{
+  GimpValueArray *ret;
+  GFile          *file;
+
+  if (! ok && cancelled)
+    {
+      g_clear_error (&error);
+
+      return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+    }
+  if (! ok)
+    return gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
+
+  gimp_progress_end ();
+  ret  = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
+  file = g_file_new_for_path (path);
+  GIMP_VALUES_SET_FILE (ret, 1, file);
+  GIMP_VALUES_SET_LAYER (ret, 2, layer);
+  g_object_unref (file);
+
+  return ret;
 }

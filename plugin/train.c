@@ -223,6 +223,340 @@ preview_image (Training     *t,
   g_object_unref (full);
 }
 
+/* ---- the procedure: check -> collect -> run -> output ----------------------- */
+
+/* One run of the procedure: its arguments, then what each step adds.  Its
+ * steps fill it in order; job_clear frees what any of them made. */
+typedef struct
+{
+  /* the arguments, as the dialog or the caller left them; the layers */
+  GimpDrawable     **drawables;
+  guint              n_layers;
+  GimpDrawable      *drawable;     /* the first: where the segmentation goes */
+  GimpLayer         *label_src;
+  gchar             *model_name;
+  GFile             *init_file;
+  gdouble            seconds, augment;
+  gint               steps, seed, depth, base;
+  gboolean           segment_after;
+
+  /* check: the layers' size */
+  gchar             *label_name;
+  guint              w, h;
+  gsize              n;
+
+  /* collect: the model to fine-tune or the starting point, the classes,
+   * the layers' pixels and the labels */
+  gchar             *init_path, *start_path;
+  LoomWeights       *start;
+  guint              known;        /* the fine-tuned model's classes, else 0 */
+  GArray            *colors;
+  float             *planes[LOOM_PLUGIN_MAX_TRAIN_LAYERS];
+  float             *alpha[LOOM_PLUGIN_MAX_TRAIN_LAYERS];
+  guint8            *label_rgba;
+  float             *labels;
+
+  /* run: the settings, where the model goes, the device, the training */
+  LoomSegmentConfig  sc;
+  LoomSegmentImage   images[LOOM_PLUGIN_MAX_TRAIN_LAYERS];
+  gchar             *path, *ckpt_path;
+  LoomDevice        *device;
+  Training           t;
+  LoomWeights       *result;
+
+  /* output: the label layer, with segment-after */
+  GimpLayer         *seg_layer;
+} Job;
+
+static void
+job_get_arguments (Job                 *job,
+                   GimpProcedureConfig *config)
+{
+  g_object_get (config,
+                "label-layer",   &job->label_src,
+                "model-name",    &job->model_name,
+                "init-model",    &job->init_file,
+                "augment",       &job->augment,
+                "steps",         &job->steps,
+                "seconds",       &job->seconds,
+                "seed",          &job->seed,
+                "depth",         &job->depth,
+                "base",          &job->base,
+                "segment-after", &job->segment_after,
+                NULL);
+}
+
+/* The checks, before anything is read or made: a label layer of its own,
+ * a model name, a time limit, every layer of one size. */
+static gboolean
+job_check (Job     *job,
+           GError **error)
+{
+  if (job->label_src == NULL)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "No label layer: paint labels on a transparent layer and choose it");
+      return FALSE;
+    }
+  job->label_name = gimp_item_get_name (GIMP_ITEM (job->label_src));
+  for (guint i = 0; i < job->n_layers; i++)
+    if (GIMP_DRAWABLE (job->label_src) == job->drawables[i])
+      {
+        g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                     "The label layer '%s' is a layer to train on: paint the labels "
+                     "on a layer of their own", job->label_name);
+        return FALSE;
+      }
+  if (! loom_plugin_check_model_name (job->model_name, error))
+    return FALSE;
+  if (! loom_train_check_budget (job->steps, job->seconds, NULL))
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Steps 0 needs a time limit: give steps, seconds or both");
+      return FALSE;
+    }
+  job->w = gimp_drawable_get_width (job->drawable);
+  job->h = gimp_drawable_get_height (job->drawable);
+  job->n = (gsize) job->w * job->h;
+  for (guint i = 0; i <= job->n_layers; i++)
+    {
+      GimpDrawable *d = i < job->n_layers ? job->drawables[i] : GIMP_DRAWABLE (job->label_src);
+
+      if (gimp_drawable_get_width (d) != (gint) job->w
+          || gimp_drawable_get_height (d) != (gint) job->h)
+        {
+          gchar *other = gimp_item_get_name (GIMP_ITEM (d));
+
+          g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                       "The %s '%s' is %d×%d, the image layer %u×%u: they must be "
+                       "the same size (Layer > Layer to Image Size on both)",
+                       i < job->n_layers ? "image layer" : "label layer", other,
+                       gimp_drawable_get_width (d), gimp_drawable_get_height (d),
+                       job->w, job->h);
+          g_free (other);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+/* A model to fine-tune: its classes come first, in its order. */
+static gboolean
+job_collect_init_model (Job     *job,
+                        GError **error)
+{
+  LoomUNetConfig shape;
+
+  job->colors = g_array_new (FALSE, FALSE, sizeof (LoomColor));
+  if (job->init_file == NULL || (job->init_path = g_file_get_path (job->init_file)) == NULL)
+    return TRUE;
+  g_array_unref (job->colors);
+  job->colors = NULL;
+  if ((job->start = loom_weights_load (job->init_path, error)) == NULL ||
+      ! loom_unet_config_from_weights (job->start, &shape, error) ||
+      (job->colors = loom_segment_get_classes (job->start, NULL, error)) == NULL)
+    {
+      g_prefix_error (error, "Model to fine-tune %s: ", job->init_path);
+      return FALSE;
+    }
+  job->known = job->colors->len;
+
+  return TRUE;
+}
+
+/* The layers' pixels and the label layer's classes: labelled pixels over
+ * the layers, two classes for a new model, none a fine-tuned one lacks. */
+static gboolean
+job_collect_labels (Job     *job,
+                    GError **error)
+{
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < job->n_layers; i++)
+    job->planes[i] = loom_plugin_read_planes (job->drawables[i], &job->alpha[i]);
+  job->label_rgba = loom_plugin_read_rgba8 (GIMP_DRAWABLE (job->label_src));
+  job->labels     = g_new (float, job->n);
+  if (! loom_labels_from_rgba8 (job->label_rgba, job->w, job->h, 4 * (gsize) job->w,
+                                job->colors, job->known > 0 ? 256 : LOOM_PLUGIN_MAX_CLASSES,
+                                job->labels, error))
+    {
+      g_prefix_error (error, "Label layer '%s': ", job->label_name);
+      return FALSE;
+    }
+  if (job->known > 0 && job->colors->len > job->known)
+    {
+      const LoomColor *c = &g_array_index (job->colors, LoomColor, job->known);
+
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Label layer '%s': the colour #%02x%02x%02x is not one of the %u "
+                   "classes of the model to fine-tune %s", job->label_name, c->r, c->g, c->b,
+                   job->known, job->init_path);
+      return FALSE;
+    }
+  for (guint i = 0; i < job->n_layers; i++)
+    for (gsize k = 0; k < job->n && ! any; k++)
+      any = job->labels[k] >= 0 && job->alpha[i][k] >= 0.5f;
+  if (! any)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Label layer '%s' has no labelled pixels over the image layer: paint "
+                   "opaque strokes, one colour per class, on a transparent layer",
+                   job->label_name);
+      return FALSE;
+    }
+  if (job->known == 0 && job->colors->len < 2)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Label layer '%s' has one colour, one class: paint at least two",
+                   job->label_name);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* The starting point: the shipped one for the default shape. */
+static gboolean
+job_collect_start (Job     *job,
+                   GError **error)
+{
+  LoomUNetConfig shape;
+
+  if (job->start != NULL || job->depth != 0 || job->base != 0)
+    return TRUE;
+  job->start_path = loom_data_path ("weights/segment-start.safetensors");
+  if (! g_file_test (job->start_path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  job->start = loom_weights_load (job->start_path, error);
+  if (job->start == NULL || ! loom_unet_config_from_weights (job->start, &shape, error))
+    {
+      g_prefix_error (error, "Starting point %s: ", job->start_path);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* What the training learns from and starts with. */
+static gboolean
+job_collect (Job     *job,
+             GError **error)
+{
+  return job_collect_init_model (job, error)
+      && job_collect_labels (job, error)
+      && job_collect_start (job, error);
+}
+
+/* The training, in Loom's window or under GIMP's progress bar, and the
+ * model saved; FALSE with *CANCELLED set after Cancel. */
+static gboolean
+job_run (Job          *job,
+         GimpRunMode   run_mode,
+         gboolean     *cancelled,
+         GError      **error)
+{
+  LoomSegmentConfig *sc = &job->sc;
+
+  loom_segment_config_init (sc, job->colors->len);
+  sc->start_features = job->start != NULL && job->known == 0;
+  sc->steps   = (guint) job->steps;
+  sc->seconds = job->seconds;
+  sc->seed    = (guint32) job->seed;
+  if (job->depth > 0)
+    sc->unet.depth = (guint) job->depth;
+  if (job->base > 0)
+    sc->unet.base = (guint) job->base;
+  sc->colors  = job->colors;
+  loom_segment_config_set_augment_strength (sc, job->augment);
+
+  /* GIMP may kill the plug-in (Cancel on its progress bar): a checkpoint
+   * off to the side keeps the work so far, and the models folder only
+   * ever gets a finished model. */
+  if (! loom_plugin_model_paths (job->model_name, &job->path, &job->ckpt_path, error))
+    return FALSE;
+  sc->checkpoint = job->ckpt_path;
+  sc->checkpoint_every = 50;
+
+  job->device = loom_plugin_open_device (error);
+  if (job->device == NULL)
+    return FALSE;
+
+  job->t.device = job->device;
+  job->t.config = sc;
+  for (guint i = 0; i < job->n_layers; i++)
+    job->images[i] = (LoomSegmentImage) { job->planes[i], job->labels, job->w, job->h,
+                                          loom_plugin_has_holes (job->alpha[i], job->n)
+                                          ? job->alpha[i] : NULL };
+  job->t.images   = job->images;
+  job->t.n_images = job->n_layers;
+  job->t.start  = job->start;
+  if (run_mode == GIMP_RUN_INTERACTIVE)
+    {
+      guint8 *rgba = loom_plugin_read_rgba8 (job->drawable);
+
+      preview_image (&job->t, job->drawable, rgba);
+      g_free (rgba);
+    }
+  job->result = loom_train_run (&job->t.run, run_mode, LOOM_PROC_TRAIN_SEG "-window",
+                                job->model_name, job->device,
+                                (const gchar *const[]) { "loss", NULL }, sc->checkpoint_every,
+                                update_preview, train_thread, &job->t, cancelled, error);
+  if (*cancelled || job->result == NULL)
+    return FALSE;
+
+  return loom_train_save (job->result, job->path, job->ckpt_path, error);
+}
+
+/* With "segment-after", the layer segmented with the new model. */
+static gboolean
+job_output (Job        *job,
+            GimpImage  *image,
+            GError    **error)
+{
+  LoomPluginOutputs outputs = { .label_layer = TRUE };
+
+  if (! job->segment_after)
+    return TRUE;
+
+  return loom_plugin_segment (image, job->drawable, job->device, job->result, job->model_name,
+                              &outputs, &job->seg_layer, NULL, error);
+}
+
+static void
+job_clear (Job *job)
+{
+  /* Only a killed plug-in leaves its checkpoint behind. */
+  if (job->ckpt_path != NULL)
+    g_remove (job->ckpt_path);
+  g_free (job->t.small_planes);
+  g_free (job->t.small_alpha);
+  g_free (job->t.small_rgba);
+  if (job->device != NULL)
+    loom_device_free (job->device);
+  if (job->result != NULL)
+    loom_weights_free (job->result);
+  if (job->start != NULL)
+    loom_weights_free (job->start);
+  if (job->colors != NULL)
+    g_array_unref (job->colors);
+  g_clear_object (&job->label_src);
+  g_free (job->model_name);
+  g_free (job->label_name);
+  g_free (job->path);
+  g_free (job->ckpt_path);
+  g_free (job->start_path);
+  g_clear_object (&job->init_file);
+  g_free (job->init_path);
+  for (guint i = 0; i < G_N_ELEMENTS (job->planes); i++)
+    {
+      g_free (job->planes[i]);
+      g_free (job->alpha[i]);
+    }
+  g_free (job->labels);
+  g_free (job->label_rgba);
+}
+
 static GimpValueArray *
 train_run (GimpProcedure        *procedure,
            GimpRunMode           run_mode,
@@ -231,290 +565,34 @@ train_run (GimpProcedure        *procedure,
            GimpProcedureConfig  *config,
            gpointer              run_data)
 {
-  GimpDrawable      *drawable;
-  guint              n_layers;
-  GimpLayer         *label_src  = NULL;
-  GimpLayer         *seg_layer  = NULL;
-  gchar             *model_name = NULL;
-  gchar             *label_name = NULL;
-  gchar             *path = NULL, *start_path = NULL;
-  gchar             *ckpt_path = NULL;
-  gint               steps, seed, depth, base;
-  gdouble            seconds, augment;
-  gboolean           segment_after;
-  guint              w, h, known = 0;
-  gsize              n;
-  float             *planes[LOOM_PLUGIN_MAX_TRAIN_LAYERS] = { 0 };
-  float             *alpha[LOOM_PLUGIN_MAX_TRAIN_LAYERS]  = { 0 };
-  float             *labels = NULL;
-  LoomSegmentImage   images[LOOM_PLUGIN_MAX_TRAIN_LAYERS];
-  guint8            *label_rgba = NULL;
-  GArray            *colors = NULL;
-  GFile             *init_file = NULL;
-  gchar             *init_path = NULL;
-  LoomWeights       *start = NULL, *result = NULL;
-  LoomDevice        *device = NULL;
-  LoomSegmentConfig  sc;
-  Training           t = { 0 };
-  gboolean           cancelled = FALSE;
-  gboolean           any = FALSE;
-  GimpValueArray    *ret;
-  GError            *error = NULL;
+  Job             job = { 0 };
+  gboolean        ok, cancelled = FALSE;
+  GimpValueArray *ret;
+  GError         *error = NULL;
 
   gegl_init (NULL, NULL);
 
-  n_layers = loom_plugin_check_layers (procedure, image, drawables,
-                                       LOOM_PLUGIN_MAX_TRAIN_LAYERS, &error);
-  if (n_layers == 0)
+  job.n_layers = loom_plugin_check_layers (procedure, image, drawables,
+                                           LOOM_PLUGIN_MAX_TRAIN_LAYERS, &error);
+  if (job.n_layers == 0)
     return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
-  drawable = drawables[0];
+  job.drawables = drawables;
+  job.drawable  = drawables[0];
 
   if (run_mode == GIMP_RUN_INTERACTIVE)
     {
-      loom_plugin_default_label_layer (config, image, drawable);
+      loom_plugin_default_label_layer (config, image, job.drawable);
       if (! loom_plugin_dialog_run (procedure, config, "Loom: Train Segmentation"))
         return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
     }
 
-  g_object_get (config,
-                "label-layer",   &label_src,
-                "model-name",    &model_name,
-                "init-model",    &init_file,
-                "augment",       &augment,
-                "steps",         &steps,
-                "seconds",       &seconds,
-                "seed",          &seed,
-                "depth",         &depth,
-                "base",          &base,
-                "segment-after", &segment_after,
-                NULL);
-
-  /* ---- checks, before anything is read or made ---- */
-  if (label_src == NULL)
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "No label layer: paint labels on a transparent layer and choose it");
-      goto fail;
-    }
-  label_name = gimp_item_get_name (GIMP_ITEM (label_src));
-  for (guint i = 0; i < n_layers; i++)
-    if (GIMP_DRAWABLE (label_src) == drawables[i])
-      {
-        g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                     "The label layer '%s' is a layer to train on: paint the labels "
-                     "on a layer of their own", label_name);
-        goto fail;
-      }
-  if (! loom_plugin_check_model_name (model_name, &error))
-    goto fail;
-  if (! loom_train_check_budget (steps, seconds, NULL))
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "Steps 0 needs a time limit: give steps, seconds or both");
-      goto fail;
-    }
-  w = gimp_drawable_get_width (drawable);
-  h = gimp_drawable_get_height (drawable);
-  n = (gsize) w * h;
-  for (guint i = 0; i <= n_layers; i++)
-    {
-      GimpDrawable *d = i < n_layers ? drawables[i] : GIMP_DRAWABLE (label_src);
-
-      if (gimp_drawable_get_width (d) != (gint) w || gimp_drawable_get_height (d) != (gint) h)
-        {
-          gchar *other = gimp_item_get_name (GIMP_ITEM (d));
-
-          g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                       "The %s '%s' is %d×%d, the image layer %u×%u: they must be "
-                       "the same size (Layer > Layer to Image Size on both)",
-                       i < n_layers ? "image layer" : "label layer", other,
-                       gimp_drawable_get_width (d), gimp_drawable_get_height (d), w, h);
-          g_free (other);
-          goto fail;
-        }
-    }
-
-  /* ---- a model to fine-tune: its classes come first, in its order ---- */
-  colors = g_array_new (FALSE, FALSE, sizeof (LoomColor));
-  if (init_file != NULL && (init_path = g_file_get_path (init_file)) != NULL)
-    {
-      LoomUNetConfig shape;
-
-      g_array_unref (colors);
-      colors = NULL;
-      if ((start = loom_weights_load (init_path, &error)) == NULL ||
-          ! loom_unet_config_from_weights (start, &shape, &error) ||
-          (colors = loom_segment_get_classes (start, NULL, &error)) == NULL)
-        {
-          g_prefix_error (&error, "Model to fine-tune %s: ", init_path);
-          goto fail;
-        }
-      known = colors->len;
-    }
-
-  /* ---- pixels and labels ---- */
-  for (guint i = 0; i < n_layers; i++)
-    planes[i] = loom_plugin_read_planes (drawables[i], &alpha[i]);
-  label_rgba = loom_plugin_read_rgba8 (GIMP_DRAWABLE (label_src));
-  labels     = g_new (float, n);
-  if (! loom_labels_from_rgba8 (label_rgba, w, h, 4 * (gsize) w, colors,
-                                known > 0 ? 256 : LOOM_PLUGIN_MAX_CLASSES, labels, &error))
-    {
-      g_prefix_error (&error, "Label layer '%s': ", label_name);
-      goto fail;
-    }
-  if (known > 0 && colors->len > known)
-    {
-      const LoomColor *c = &g_array_index (colors, LoomColor, known);
-
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "Label layer '%s': the colour #%02x%02x%02x is not one of the %u "
-                   "classes of the model to fine-tune %s", label_name, c->r, c->g, c->b,
-                   known, init_path);
-      goto fail;
-    }
-  for (guint i = 0; i < n_layers; i++)
-    for (gsize k = 0; k < n && ! any; k++)
-      any = labels[k] >= 0 && alpha[i][k] >= 0.5f;
-  if (! any)
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "Label layer '%s' has no labelled pixels over the image layer: paint "
-                   "opaque strokes, one colour per class, on a transparent layer",
-                   label_name);
-      goto fail;
-    }
-  if (known == 0 && colors->len < 2)
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
-                   "Label layer '%s' has one colour, one class: paint at least two",
-                   label_name);
-      goto fail;
-    }
-
-  /* ---- the starting point: the shipped one for the default shape ---- */
-  if (start == NULL && depth == 0 && base == 0)
-    {
-      start_path = loom_data_path ("weights/segment-start.safetensors");
-      if (g_file_test (start_path, G_FILE_TEST_EXISTS))
-        {
-          LoomUNetConfig shape;
-
-          start = loom_weights_load (start_path, &error);
-          if (start == NULL || ! loom_unet_config_from_weights (start, &shape, &error))
-            {
-              g_prefix_error (&error, "Starting point %s: ", start_path);
-              goto fail;
-            }
-        }
-    }
-
-  loom_segment_config_init (&sc, colors->len);
-  sc.start_features = start != NULL && known == 0;
-  sc.steps   = (guint) steps;
-  sc.seconds = seconds;
-  sc.seed    = (guint32) seed;
-  if (depth > 0)
-    sc.unet.depth = (guint) depth;
-  if (base > 0)
-    sc.unet.base = (guint) base;
-  sc.colors  = colors;
-  loom_segment_config_set_augment_strength (&sc, augment);
-
-  /* GIMP may kill the plug-in (Cancel on its progress bar): a checkpoint
-   * off to the side keeps the work so far, and the models folder only
-   * ever gets a finished model. */
-  if (! loom_plugin_model_paths (model_name, &path, &ckpt_path, &error))
-    goto fail;
-  sc.checkpoint = ckpt_path;
-  sc.checkpoint_every = 50;
-
-  device = loom_plugin_open_device (&error);
-  if (device == NULL)
-    goto fail;
-
-  t.device = device;
-  t.config = &sc;
-  for (guint i = 0; i < n_layers; i++)
-    images[i] = (LoomSegmentImage) { planes[i], labels, w, h,
-                                     loom_plugin_has_holes (alpha[i], n) ? alpha[i] : NULL };
-  t.images   = images;
-  t.n_images = n_layers;
-  t.start  = start;
-  if (run_mode == GIMP_RUN_INTERACTIVE)
-    {
-      guint8 *rgba = loom_plugin_read_rgba8 (drawable);
-
-      preview_image (&t, drawable, rgba);
-      g_free (rgba);
-    }
-  result = loom_train_run (&t.run, run_mode, LOOM_PROC_TRAIN_SEG "-window", model_name, device,
-                           (const gchar *const[]) { "loss", NULL }, sc.checkpoint_every,
-                           update_preview, train_thread, &t, &cancelled, &error);
-  if (cancelled)
-    {
-      g_clear_error (&error);
-      ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
-      goto out;
-    }
-  if (result == NULL)
-    goto fail;
-  if (! loom_weights_save (result, path, &error))
-    goto fail;
-  g_remove (ckpt_path);   /* the model has it all now */
-
-  if (segment_after)
-    {
-      LoomPluginOutputs outputs = { .label_layer = TRUE };
-
-      if (! loom_plugin_segment (image, drawable, device, result, model_name, &outputs,
-                                 &seg_layer, NULL, &error))
-        goto fail;
-    }
-
-  gimp_progress_end ();
-  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
-  {
-    GFile *file = g_file_new_for_path (path);
-
-    GIMP_VALUES_SET_FILE (ret, 1, file);
-    g_object_unref (file);
-  }
-  GIMP_VALUES_SET_LAYER (ret, 2, seg_layer);
-  goto out;
-
-fail:
-  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
-out:
-  /* Only a killed plug-in leaves its checkpoint behind. */
-  if (ckpt_path != NULL)
-    g_remove (ckpt_path);
-  g_free (t.small_planes);
-  g_free (t.small_alpha);
-  g_free (t.small_rgba);
-  if (device != NULL)
-    loom_device_free (device);
-  if (result != NULL)
-    loom_weights_free (result);
-  if (start != NULL)
-    loom_weights_free (start);
-  if (colors != NULL)
-    g_array_unref (colors);
-  g_clear_object (&label_src);
-  g_free (model_name);
-  g_free (label_name);
-  g_free (path);
-  g_free (ckpt_path);
-  g_free (start_path);
-  g_clear_object (&init_file);
-  g_free (init_path);
-  for (guint i = 0; i < G_N_ELEMENTS (planes); i++)
-    {
-      g_free (planes[i]);
-      g_free (alpha[i]);
-    }
-  g_free (labels);
-  g_free (label_rgba);
+  job_get_arguments (&job, config);
+  ok = job_check (&job, &error)
+       && job_collect (&job, &error)
+       && job_run (&job, run_mode, &cancelled, &error)
+       && job_output (&job, image, &error);
+  ret = loom_train_return_values (procedure, ok, cancelled, error, job.path, job.seg_layer);
+  job_clear (&job);
 
   return ret;
 }

@@ -7,7 +7,7 @@ Starts Xvfb on a free display (-displayfd), installs the built plug-in into
 a throwaway GIMP profile, and runs gimp-console-3.0 with DISPLAY set and
 tests/plugin-dialogs.py in its Python-Fu, which runs each procedure of
 DIALOGS RUN-INTERACTIVE on a 64 × 48 image with a label layer.  The
-plug-in's screenshot hook (LOOM_PLUGIN_SCREENSHOTS=DIR, in plugin/glue.c)
+plug-in's screenshot hook (LOOM_PLUGIN_SCREENSHOTS=DIR, in plugin/dialogs.c)
 saves each dialog, once drawn, as DIR/<procedure>.png and clicks OK; Loom's
 training window saves DIR/<procedure>-window.png after its first preview
 and clicks Stop or Cancel, as LOOM_PLUGIN_SCREENSHOTS_PRESS says.  Four

@@ -5,7 +5,7 @@
 #include <glib/gstdio.h>
 
 #include <loom/loom-image.h>
-#include "image-file.h"
+#include "loom-image-file.h"
 
 static const char *
 format_name (const Babl *format)
@@ -180,6 +180,17 @@ loom_image_file_list_folder (const char *dir, GError **error)
 
 /* ---- writing ---------------------------------------------------------- */
 
+char *
+loom_image_file_base_name (const char *path)
+{
+  char *name = g_path_get_basename (path);
+  char *dot = strrchr (name, '.');
+
+  if (dot != NULL && dot != name)
+    *dot = 0;
+  return name;
+}
+
 gboolean
 loom_image_file_copy_stems (const char *dir, const char *name, gboolean labels,
                             char **image_stem, char **label_stem, GError **error)
@@ -209,7 +220,20 @@ loom_image_file_copy_stems (const char *dir, const char *name, gboolean labels,
 char *
 loom_image_file_copy_path (const char *stem, guint i)
 {
-  return g_strdup_printf ("%s-%04u.png", stem, i + 1);
+  g_autofree char *path = g_strconcat (stem, ".png", NULL);
+
+  return loom_image_file_numbered_path (path, i);
+}
+
+char *
+loom_image_file_numbered_path (const char *path, guint i)
+{
+  const char *dot = strrchr (path, '.');
+  const char *slash = strrchr (path, '/');
+
+  if (dot == NULL || (slash != NULL && dot < slash))
+    dot = path + strlen (path);
+  return g_strdup_printf ("%.*s-%04u%s", (int) (dot - path), path, i + 1, dot);
 }
 
 static const char *

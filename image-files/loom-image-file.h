@@ -1,7 +1,7 @@
-/* Image files for the command line, read and written with GEGL: whatever
- * the installed GEGL loads (PNG, JPEG, TIFF, WebP, …) comes in as
- * sRGB-encoded values with straight alpha, the numbers GIMP hands to the
- * plug-in, so a model sees the same pixels from either. */
+/* Image files for the command line and the plug-in, read and written with
+ * GEGL: whatever the installed GEGL loads (PNG, JPEG, TIFF, WebP, …) comes
+ * in as sRGB-encoded values with straight alpha, the numbers GIMP hands to
+ * the plug-in, so a model sees the same pixels from either. */
 #pragma once
 
 #include <gegl.h>
@@ -52,6 +52,10 @@ gboolean   loom_image_file_is_image_name (const char *name);
  * naming DIR when it cannot be read or holds none. */
 GPtrArray *loom_image_file_list_folder   (const char *dir, GError **error);
 
+/* ---- a data set's file names: numbered images, images/ beside labels/ ---- */
+
+/* PATH's file name without its extension: "photo" for "dir/photo.png". */
+char      *loom_image_file_base_name     (const char *path);
 /* Where augmented copies go (loom augment, GIMP's Augment…): with labels a
  * data set's layout, DIR/images/NAME-0001.png beside DIR/labels/NAME-0001.png,
  * else DIR/NAME-0001.png.  Makes the folders and sets the stems (LABEL_STEM
@@ -60,6 +64,8 @@ gboolean   loom_image_file_copy_stems    (const char *dir, const char *name, gbo
                                           char **image_stem, char **label_stem, GError **error);
 /* "STEM-0001.png" for copy I (from 0). */
 char      *loom_image_file_copy_path     (const char *stem, guint i);
+/* "OUT-0001.png" for image I (from 0) of a set beside "OUT.png". */
+char      *loom_image_file_numbered_path (const char *path, guint i);
 
 /* Whether PATH names a type we can write (the error names it if not). */
 gboolean loom_image_file_check_writable (const char *path, GError **error);
