@@ -57,9 +57,12 @@ loom_generative_config_set_size (LoomGenerativeConfig *c, guint size, GError **e
   return TRUE;
 }
 
+/* The scaffold's checks of the images, then what a GAN of this kind needs
+ * of its examples (labels, a DCGAN's side), the crops and the batch. */
 static gboolean
-check_images (const LoomGenerativeConfig *c, const LoomGenerativeImage *images,
-              const LoomTrainImage *train_images, guint n_images, guint *crop, GError **error)
+check_examples (const LoomGenerativeConfig *c, const LoomGenerativeImage *images,
+                const LoomTrainImage *train_images, guint n_images, guint *crop,
+                GError **error)
 {
   guint quantum = 1u << c->gan.levels, smallest;
   g_autofree char *model = g_strdup_printf ("a texture GAN of %u levels", c->gan.levels);
@@ -309,7 +312,7 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
   for (guint i = 0; i < n_images; i++)
     t.images[i] = (LoomTrainImage) { images[i].planes, pix2pix ? images[i].labels : NULL,
                                      images[i].width, images[i].height };
-  if (!check_images (&c, images, t.images, n_images, &t.crop, error))
+  if (!check_examples (&c, images, t.images, n_images, &t.crop, error))
     goto out;
   for (guint i = 0; i < n_images; i++)
     if (images[i].width < t.crop || images[i].height < t.crop)

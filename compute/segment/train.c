@@ -180,9 +180,10 @@ train_step (gpointer data, guint step, double done, float *losses, GError **erro
   return TRUE;
 }
 
+/* The scaffold's checks of the images, the crops and the batch. */
 static gboolean
-check_images (const LoomSegmentConfig *c, const LoomTrainImage *images, guint n_images,
-              guint *crop, GError **error)
+check_crops (const LoomSegmentConfig *c, const LoomTrainImage *images, guint n_images,
+             guint *crop, GError **error)
 {
   guint quantum = 1u << c->unet.depth, smallest;
   g_autofree char *model = g_strdup_printf ("a U-Net of depth %u", c->unet.depth);
@@ -222,7 +223,7 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
   for (guint i = 0; i < n_images; i++)
     train_images[i] = (LoomTrainImage) { own[i].planes, own[i].labels, own[i].width,
                                          own[i].height };
-  if (!check_images (&c, train_images, n_images, &crop, error))
+  if (!check_crops (&c, train_images, n_images, &crop, error))
     return NULL;
   t.images = own;
   t.labelled = g_array_new (FALSE, FALSE, sizeof (Labelled));
