@@ -1,38 +1,74 @@
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include "common.h"
 #include "loom-image-file.h"
 #include <loom/loom-image.h>
+
+/* ---- text on the terminal --------------------------------------------- */
+
+void
+loom_cli_puts (FILE *out, const char *text)
+{
+  g_autofree char *ascii = NULL;
+
+  /* In a locale whose charset is not UTF-8 (C, as tools/env gives), "…",
+   * "—" and "×" read as "...", "-" and "x" rather than as "?" or bytes. */
+  if (!g_get_charset (NULL))
+    text = ascii = g_str_to_ascii (text, "C");
+  fputs (text, out);
+}
+
+static gboolean verbose;
+
+gboolean
+loom_cli_verbose (void)
+{
+  return verbose;
+}
 
 gboolean
 loom_cli_parse (const char *command, const char *summary, const GOptionEntry *entries,
                 int *argc, char ***argv)
 {
-  g_autoptr (GOptionContext) ctx = g_option_context_new (summary);
+  const GOptionEntry common[] = {
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
+      "Also show GEGL's, GLib's and the image codecs' own warnings", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
   g_autoptr (GError) error = NULL;
 
+  /* "Usage: loom COMMAND [OPTION…]": main() names the program so. */
+  g_option_context_set_summary (ctx, summary);
   g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_main_entries (ctx, common, NULL);
   if (!g_option_context_parse (ctx, argc, argv, &error))
     {
-      fprintf (stderr, "loom %s: %s\n", command, error->message);
+      loom_cli_fail (command, EXIT_USAGE, "%s", error->message);
       return FALSE;
     }
+  loom_image_file_set_verbose (verbose);
   return TRUE;
 }
 
 int
 loom_cli_fail (const char *command, int status, const char *format, ...)
 {
+  g_autofree char *message = NULL;
+  g_autofree char *line = NULL;
   va_list args;
 
-  fprintf (stderr, "loom %s: ", command);
   va_start (args, format);
-  vfprintf (stderr, format, args);
+  message = g_strdup_vprintf (format, args);
   va_end (args);
-  fputc ('\n', stderr);
+  line = g_strdup_printf ("loom %s: %s\n", command, message);
+  loom_cli_puts (stderr, line);
   return status;
 }
 
@@ -197,9 +233,16 @@ loom_cli_load_model (const char *path, GError **error)
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no such file", path);
       return NULL;
     }
-  w = loom_weights_load (path, error);
-  if (w == NULL)
-    g_prefix_error (error, "%s: ", path);
+  /* GLib's own words for these name the file a second time. */
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) || g_access (path, R_OK) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES, "%s: cannot be read (%s)", path,
+                   g_file_test (path, G_FILE_TEST_IS_DIR) ? "a folder" : g_strerror (saved));
+      return NULL;
+    }
+  w = loom_weights_load (path, error);   /* its errors name PATH */
   return w;
 }
 
