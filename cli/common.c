@@ -1,10 +1,7 @@
-#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <glib/gstdio.h>
 
 #include "common.h"
 #include "loom-image-file.h"
@@ -231,15 +228,6 @@ loom_cli_load_model (const char *path, GError **error)
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no such file", path);
-      return NULL;
-    }
-  /* GLib's own words for these name the file a second time. */
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) || g_access (path, R_OK) != 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES, "%s: cannot be read (%s)", path,
-                   g_file_test (path, G_FILE_TEST_IS_DIR) ? "a folder" : g_strerror (saved));
       return NULL;
     }
   w = loom_weights_load (path, error);   /* its errors name PATH */
