@@ -54,18 +54,18 @@ loom_cli_parse (const char *command, const char *summary, const GOptionEntry *en
   return TRUE;
 }
 
+/* As it comes, not through loom_cli_puts(): a file's name is bytes, to be
+ * shown exactly. */
 int
 loom_cli_fail (const char *command, int status, const char *format, ...)
 {
-  g_autofree char *message = NULL;
-  g_autofree char *line = NULL;
   va_list args;
 
+  fprintf (stderr, "loom %s: ", command);
   va_start (args, format);
-  message = g_strdup_vprintf (format, args);
+  vfprintf (stderr, format, args);
   va_end (args);
-  line = g_strdup_printf ("loom %s: %s\n", command, message);
-  loom_cli_puts (stderr, line);
+  fputc ('\n', stderr);
   return status;
 }
 

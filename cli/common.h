@@ -23,7 +23,8 @@ gboolean     loom_cli_parse      (const char *command, const char *summary,
 /* Whether --verbose was given: GEGL's, GLib's and the codecs' warnings
  * reach stderr only then. */
 gboolean     loom_cli_verbose    (void);
-/* TEXT (UTF-8) on OUT, in ASCII where the locale's charset is not UTF-8. */
+/* TEXT (UTF-8: --help, the usage) on OUT, in ASCII where the locale's
+ * charset is not UTF-8. */
 void         loom_cli_puts       (FILE *out, const char *text);
 
 /* "loom COMMAND: MESSAGE" on stderr; returns STATUS. */
