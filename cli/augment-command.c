@@ -54,7 +54,7 @@ loom_cmd_augment (int argc, char **argv)
   gboolean holes = FALSE;
   int status = EXIT_FAILURE;
 
-  if (!loom_cli_parse (cmd, "— augmented copies of an image and its labels", entries, &argc, &argv))
+  if (!loom_cli_parse (cmd, "Augmented copies of an image and its labels.", entries, &argc, &argv))
     return EXIT_USAGE;
   if (argc > 1)
     return loom_cli_fail (cmd, EXIT_USAGE, "unexpected argument '%s'", argv[1]);

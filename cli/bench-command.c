@@ -130,7 +130,6 @@ loom_cmd_bench (int argc, char **argv)
       "Only the figures whose names start with one of these (e.g. gemm,conv3x3)", "NAMES" },
     { NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("— GEMM and dispatch figures");
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) specs = NULL;
   g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -139,12 +138,8 @@ loom_cmd_bench (int argc, char **argv)
   g_autofree double *ms = NULL;
   int status = 0;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    {
-      fprintf (stderr, "loom bench: %s\n", error->message);
-      return EXIT_USAGE;
-    }
+  if (!loom_cli_parse ("bench", "GEMM, convolution and model timings.", entries, &argc, &argv))
+    return EXIT_USAGE;
   if (backend != NULL && strcmp (backend, "cpu") != 0 && strcmp (backend, "vulkan") != 0)
     {
       fprintf (stderr, "loom bench: --backend must be cpu or vulkan, not '%s'\n", backend);

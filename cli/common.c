@@ -7,22 +7,55 @@
 #include "loom-image-file.h"
 #include <loom/loom-image.h>
 
+/* ---- text on the terminal --------------------------------------------- */
+
+void
+loom_cli_puts (FILE *out, const char *text)
+{
+  g_autofree char *ascii = NULL;
+
+  /* In a locale whose charset is not UTF-8 (C, as tools/env gives), "…",
+   * "—" and "×" read as "...", "-" and "x" rather than as "?" or bytes. */
+  if (!g_get_charset (NULL))
+    text = ascii = g_str_to_ascii (text, "C");
+  fputs (text, out);
+}
+
+static gboolean verbose;
+
+gboolean
+loom_cli_verbose (void)
+{
+  return verbose;
+}
+
 gboolean
 loom_cli_parse (const char *command, const char *summary, const GOptionEntry *entries,
                 int *argc, char ***argv)
 {
-  g_autoptr (GOptionContext) ctx = g_option_context_new (summary);
+  const GOptionEntry common[] = {
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
+      "Also show GEGL's, GLib's and the image codecs' own warnings", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
   g_autoptr (GError) error = NULL;
 
+  /* "Usage: loom COMMAND [OPTION…]": main() names the program so. */
+  g_option_context_set_summary (ctx, summary);
   g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_main_entries (ctx, common, NULL);
   if (!g_option_context_parse (ctx, argc, argv, &error))
     {
-      fprintf (stderr, "loom %s: %s\n", command, error->message);
+      loom_cli_fail (command, EXIT_USAGE, "%s", error->message);
       return FALSE;
     }
+  loom_image_file_set_verbose (verbose);
   return TRUE;
 }
 
+/* As it comes, not through loom_cli_puts(): a file's name is bytes, to be
+ * shown exactly. */
 int
 loom_cli_fail (const char *command, int status, const char *format, ...)
 {
@@ -197,9 +230,7 @@ loom_cli_load_model (const char *path, GError **error)
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no such file", path);
       return NULL;
     }
-  w = loom_weights_load (path, error);
-  if (w == NULL)
-    g_prefix_error (error, "%s: ", path);
+  w = loom_weights_load (path, error);   /* its errors name PATH */
   return w;
 }
 

@@ -14,11 +14,18 @@ G_BEGIN_DECLS
 
 #define EXIT_USAGE 2            /* bad usage; 1 (EXIT_FAILURE) is a runtime error */
 
-/* Parses ARGV with ENTRIES for COMMAND; on a bad option prints one line and
- * returns FALSE (exit with EXIT_USAGE).  Arguments that are not options are
- * left in ARGV[1…] (ARGC updated). */
+/* Parses ARGV with ENTRIES for COMMAND, SUMMARY the sentence under --help's
+ * usage line, and the options every command has (--verbose); on a bad
+ * option prints one line and returns FALSE (exit with EXIT_USAGE).
+ * Arguments that are not options are left in ARGV[1…] (ARGC updated). */
 gboolean     loom_cli_parse      (const char *command, const char *summary,
                                   const GOptionEntry *entries, int *argc, char ***argv);
+/* Whether --verbose was given: GEGL's, GLib's and the codecs' warnings
+ * reach stderr only then. */
+gboolean     loom_cli_verbose    (void);
+/* TEXT (UTF-8: --help, the usage) on OUT, in ASCII where the locale's
+ * charset is not UTF-8. */
+void         loom_cli_puts       (FILE *out, const char *text);
 
 /* "loom COMMAND: MESSAGE" on stderr; returns STATUS. */
 int          loom_cli_fail       (const char *command, int status, const char *format, ...)

@@ -93,7 +93,7 @@ loom_cmd_demo (int argc, char **argv)
   Common common;
   double agree;
 
-  if (!loom_cli_parse (cmd, "— the main job on bundled data", entries, &argc, &argv))
+  if (!loom_cli_parse (cmd, "The main job on bundled data.", entries, &argc, &argv))
     return EXIT_USAGE;
   if (argc > 1)
     return loom_cli_fail (cmd, EXIT_USAGE, "unexpected argument '%s'", argv[1]);

@@ -84,7 +84,7 @@ loom_cmd_train_gan (int argc, char **argv)
   gint64 began;
   int status = EXIT_FAILURE;
 
-  if (!loom_cli_parse (cmd, "— train a texture or image generator", entries, &argc, &argv))
+  if (!loom_cli_parse (cmd, "Train a texture or image generator.", entries, &argc, &argv))
     return EXIT_USAGE;
   if (kind_text == NULL)
     return loom_cli_fail (cmd, EXIT_USAGE, "--kind dcgan|texture|pix2pix is required");
@@ -355,7 +355,7 @@ loom_cmd_generate (int argc, char **argv)
   guint width = 0, height = 0, done = 0;
   int status = EXIT_FAILURE;
 
-  if (!loom_cli_parse (cmd, "— images from a generator model", entries, &argc, &argv))
+  if (!loom_cli_parse (cmd, "Images from a generator model.", entries, &argc, &argv))
     return EXIT_USAGE;
   if (argc > 1)
     return loom_cli_fail (cmd, EXIT_USAGE, "unexpected argument '%s'", argv[1]);

@@ -58,19 +58,14 @@ loom_cmd_info (int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("— backends, devices and a GEMM on each");
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) specs = NULL;
   g_autoptr (JsonBuilder) b = json_builder_new ();
   LoomDevice *chosen;
   int status = 0;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    {
-      fprintf (stderr, "loom info: %s\n", error->message);
-      return EXIT_USAGE;
-    }
+  if (!loom_cli_parse ("info", "Backends, devices and a GEMM on each.", entries, &argc, &argv))
+    return EXIT_USAGE;
 
   chosen = loom_device_open (NULL, &error);
   if (chosen == NULL)

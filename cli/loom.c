@@ -4,6 +4,7 @@
  * segment-commands.c, …); here the usage and the dispatch.
  *
  * Exit status: 0 on success, 2 for bad usage, 1 for a runtime error. */
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,10 +13,8 @@
 #include <loom/loom.h>
 #include "common.h"
 
-static void
-print_usage (FILE *out)
-{
-  fputs ("usage: loom COMMAND [OPTIONS]\n"
+static const char usage[] =
+         "usage: loom COMMAND [OPTIONS]\n"
          "\n"
          "commands:\n"
          "  info      [--json]                backends, devices, limits, and a GEMM on each\n"
@@ -39,17 +38,46 @@ print_usage (FILE *out)
          "'loom COMMAND --help' lists a command's options.\n"
          "\n"
          "environment: LOOM_DEVICE (auto, cpu, vulkan, an index or part of a name),\n"
-         "LOOM_PROFILE=1 (time per op), LOOM_VALIDATION=1 (Vulkan validation layer)\n",
-         out);
+         "LOOM_PROFILE=1 (time per op), LOOM_VALIDATION=1 (Vulkan validation layer),\n"
+         "LOOM_MAX_PIXELS (the largest image read; default: what memory holds)\n";
+
+/* GEGL's, babl's and GLib's warnings and messages are theirs, not the
+ * user's: they reach the terminal with --verbose.  Criticals are bugs and
+ * always do. */
+static void
+on_log (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+  if (loom_cli_verbose () || (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)))
+    g_log_default_handler (domain, level, message, data);
+}
+
+static void
+on_print (const char *text)
+{
+  loom_cli_puts (stdout, text);
+}
+
+static void
+on_printerr (const char *text)
+{
+  loom_cli_puts (stderr, text);
 }
 
 int
 main (int argc, char **argv)
 {
+  /* The user's language for text, C's for numbers (--time 2.5 anywhere). */
+  setlocale (LC_ALL, "");
+  setlocale (LC_NUMERIC, "C");
+  g_log_set_default_handler (on_log, NULL);
+  /* --help comes through g_print: in ASCII where the charset is not UTF-8,
+   * not with "?" for each "…" and "—". */
+  g_set_print_handler (on_print);
+  g_set_printerr_handler (on_printerr);
   if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
       || strcmp (argv[1], "help") == 0)
     {
-      print_usage (argc < 2 ? stderr : stdout);
+      loom_cli_puts (argc < 2 ? stderr : stdout, usage);
       return argc < 2 ? EXIT_USAGE : 0;
     }
   /* Images go through GEGL: a command that reads or writes them says so;
@@ -73,6 +101,10 @@ main (int argc, char **argv)
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (strcmp (argv[1], commands[i].name) == 0)
       {
+        g_autofree char *name = g_strdup_printf ("loom %s", commands[i].name);
+
+        /* --help's usage line: "loom train-seg [OPTION…]". */
+        g_set_prgname (name);
         /* No gegl_exit(): it unloads GEGL's modules, whose registrations
          * then show as leaks nobody can attribute. */
         if (commands[i].needs_gegl)

@@ -79,7 +79,7 @@ loom_cmd_train_seg (int argc, char **argv)
   gint64 began;
   int status = EXIT_FAILURE;
 
-  if (!loom_cli_parse (cmd, "— train a segmentation model from painted labels", entries, &argc, &argv))
+  if (!loom_cli_parse (cmd, "Train a segmentation model from painted labels.", entries, &argc, &argv))
     return EXIT_USAGE;
   n_images = image_paths != NULL ? g_strv_length (image_paths) : 0;
   if (argc > 1)
@@ -290,7 +290,7 @@ loom_cmd_segment (int argc, char **argv)
   gsize n;
   int status = EXIT_FAILURE;
 
-  if (!loom_cli_parse (cmd, "— label every pixel of an image", entries, &argc, &argv))
+  if (!loom_cli_parse (cmd, "Label every pixel of an image.", entries, &argc, &argv))
     return EXIT_USAGE;
   if (argc > 1)
     return loom_cli_fail (cmd, EXIT_USAGE, "unexpected argument '%s'", argv[1]);

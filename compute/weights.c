@@ -2,7 +2,13 @@
  * nothing: every length, offset, dtype and shape is checked before a byte
  * of data is touched, and the tensors must tile the data exactly, as the
  * format requires. */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include <loom/loom-weights.h>
@@ -532,11 +538,30 @@ loom_weights_load (const char *path, GError **error)
   g_autoptr (GMappedFile) file = NULL;
   g_autoptr (GError) local = NULL;
   LoomWeights *w;
+  GStatBuf st;
+  int fd, saved;
 
   g_return_val_if_fail (path != NULL, NULL);
-  file = g_mapped_file_new (path, FALSE, error);
+  /* Opened here, not by g_mapped_file_new(), so every error reads
+   * "PATH: …" as the parse errors do (GLib's own words name it again). */
+  fd = g_open (path, O_RDONLY, 0);
+  saved = fd < 0 || fstat (fd, &st) != 0 ? errno : S_ISDIR (st.st_mode) ? EISDIR : 0;
+  if (saved != 0)
+    {
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s: cannot be read (%s)",
+                   path, saved == EISDIR ? "a folder" : g_strerror (saved));
+      return NULL;
+    }
+  file = g_mapped_file_new_from_fd (fd, FALSE, &local);
+  close (fd);
   if (file == NULL)
-    return NULL;
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE, "%s: cannot be read (%s)", path,
+                   local->message);
+      return NULL;
+    }
   w = loom_weights_parse ((const guint8 *) g_mapped_file_get_contents (file),
                           g_mapped_file_get_length (file), &local);
   if (w == NULL)

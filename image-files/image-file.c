@@ -1,11 +1,21 @@
 #include <errno.h>
+#include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <jpeglib.h>
+#include <jerror.h>
 
 #include <loom/loom-image.h>
 #include "loom-image-file.h"
+
+/* What Loom holds of one pixel of an image it reads, at most: GEGL's
+ * buffer of the file (up to 16 bytes), its R'G'B'A floats on the way to
+ * planes (16), the planes and alpha (16), and a command's outputs beside
+ * them (segment: classes, confidence, the colours written, 16). */
+#define BYTES_PER_PIXEL 64
 
 static const char *
 format_name (const Babl *format)
@@ -13,12 +23,285 @@ format_name (const Babl *format)
   return babl_get_name (babl_format_get_model (format));
 }
 
+/* ---- the pixel limit ------------------------------------------------- */
+
+static guint64
+physical_memory (void)
+{
+  long pages = sysconf (_SC_PHYS_PAGES), page = sysconf (_SC_PAGESIZE);
+
+  return pages > 0 && page > 0 ? (guint64) pages * (guint64) page : (guint64) 4 << 30;
+}
+
+gboolean
+loom_image_file_max_pixels (guint64 *max, GError **error)
+{
+  const char *env = g_getenv ("LOOM_MAX_PIXELS");
+  g_autoptr (GError) local = NULL;
+
+  if (env == NULL || env[0] == 0)
+    {
+      /* GEGL's rectangles hold sides and areas in ints. */
+      *max = MIN (physical_memory () / BYTES_PER_PIXEL, (guint64) G_MAXINT);
+      return TRUE;
+    }
+  if (!g_ascii_string_to_unsigned (env, 10, 1, G_MAXINT, max, &local))
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "LOOM_MAX_PIXELS=%s: not a number of pixels from 1 to %d", env, G_MAXINT);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_size (const char *path, int width, int height, GError **error)
+{
+  guint64 max, n = (guint64) width * (guint64) height;
+
+  if (!loom_image_file_max_pixels (&max, error))
+    return FALSE;
+  if (n <= max)
+    return TRUE;
+  if (g_getenv ("LOOM_MAX_PIXELS") != NULL && g_getenv ("LOOM_MAX_PIXELS")[0] != 0)
+    g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+                 "%s: %d×%d is %" G_GUINT64_FORMAT " pixels, more than LOOM_MAX_PIXELS=%"
+                 G_GUINT64_FORMAT, path, width, height, n, max);
+  else
+    {
+      g_autofree char *need = g_format_size_full (n * BYTES_PER_PIXEL, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *have = g_format_size_full (physical_memory (), G_FORMAT_SIZE_IEC_UNITS);
+
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+                   "%s: %d×%d pixels would need about %s of memory, this machine has %s "
+                   "(LOOM_MAX_PIXELS=N sets the largest image read)", path, width, height,
+                   need, have);
+    }
+  return FALSE;
+}
+
+/* ---- what GEGL and the codecs say while a file loads ----------------- */
+
+/* gegl:load makes no error of a file it cannot decode: the codecs' errors
+ * (libpng's "bad adaptive filter value", a loader's "failed to open file")
+ * come as GLib warnings and g_printerr() lines, and the buffer holds
+ * whatever was decoded before.  While a file loads they are caught here:
+ * any of them fails the load, with its text in the error, and they reach
+ * stderr only when verbose. */
+static gboolean verbose;
+static GMutex capture_lock;
+static GString *captured;
+
+void
+loom_image_file_set_verbose (gboolean on)
+{
+  verbose = on;
+}
+
+/* Warnings that change nothing of the pixels read. */
+static gboolean
+is_benign (const char *message)
+{
+  /* A colour profile babl cannot use: the pixels are taken as sRGB, as
+   * GIMP does. */
+  return strstr (message, "babl space from icc") != NULL;
+}
+
+static void
+capture (const char *text)
+{
+  g_autofree char *line = g_strstrip (g_strdup (text));
+
+  if (line[0] == 0 || is_benign (line))
+    return;
+  if (g_str_has_prefix (line, "LIBPNG ERROR: "))
+    {
+      char *tail = g_strconcat ("libpng: ", line + strlen ("LIBPNG ERROR: "), NULL);
+
+      g_free (line);
+      line = tail;
+    }
+  g_mutex_lock (&capture_lock);
+  if (captured != NULL && captured->len == 0)
+    g_string_append (captured, line);
+  g_mutex_unlock (&capture_lock);
+}
+
+static GLogFunc previous_log;
+static GPrintFunc previous_printerr;
+static int saved_stderr = -1;
+static FILE *stderr_text;
+
+static void
+on_log (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+    capture (message);
+  if (verbose)
+    previous_log (domain, level, message, NULL);
+}
+
+static void
+on_printerr (const char *text)
+{
+  capture (text);
+  if (verbose)
+    {
+      if (previous_printerr != NULL)
+        previous_printerr (text);
+      else
+        fputs (text, stderr);
+    }
+}
+
+static void
+capture_begin (void)
+{
+  g_mutex_lock (&capture_lock);
+  captured = g_string_new (NULL);
+  g_mutex_unlock (&capture_lock);
+  previous_log = g_log_set_default_handler (on_log, NULL);
+  previous_printerr = g_set_printerr_handler (on_printerr);
+  /* libpng's default error handler (after GEGL's own) writes to stderr
+   * itself: for the load, stderr is a file, read afterwards. */
+  fflush (stderr);
+  stderr_text = tmpfile ();
+  saved_stderr = stderr_text != NULL ? dup (STDERR_FILENO) : -1;
+  if (saved_stderr >= 0)
+    dup2 (fileno (stderr_text), STDERR_FILENO);
+  else
+    g_clear_pointer (&stderr_text, fclose);
+}
+
+/* What was caught (NULL: nothing), the handlers as they were. */
+static char *
+capture_end (void)
+{
+  char *text;
+
+  if (stderr_text != NULL)
+    {
+      char line[512];
+
+      fflush (stderr);
+      dup2 (saved_stderr, STDERR_FILENO);
+      close (saved_stderr);
+      rewind (stderr_text);
+      while (fgets (line, sizeof line, stderr_text) != NULL)
+        {
+          capture (line);
+          if (verbose)
+            fputs (line, stderr);
+        }
+      g_clear_pointer (&stderr_text, fclose);
+    }
+  g_log_set_default_handler (previous_log, NULL);
+  g_set_printerr_handler (previous_printerr);
+  g_mutex_lock (&capture_lock);
+  text = g_string_free (g_steal_pointer (&captured), FALSE);
+  g_mutex_unlock (&capture_lock);
+  if (text[0] == 0)
+    g_clear_pointer (&text, g_free);
+  return text;
+}
+
+/* ---- JPEG: the whole file there ------------------------------------- */
+
+/* gegl:jpg-load reads through a source that never reports the end of the
+ * file, so a JPEG cut short decodes, silently, into grey rows.  libjpeg
+ * reads its coefficients here (no pixels made) from a stdio source, which
+ * does say when the data ends before the image does. */
+typedef struct
+{
+  struct jpeg_error_mgr mgr;
+  jmp_buf               jump;
+  gboolean              cut;
+  char                  message[JMSG_LENGTH_MAX];
+} JpegCheck;
+
+static void
+jpeg_check_exit (j_common_ptr info)
+{
+  JpegCheck *check = (JpegCheck *) info->err;
+
+  info->err->format_message (info, check->message);
+  longjmp (check->jump, 1);
+}
+
+static void
+jpeg_check_message (j_common_ptr info, int level)
+{
+  JpegCheck *check = (JpegCheck *) info->err;
+
+  /* Warnings of data missing; others (extra bytes between markers, say)
+   * are common in files every viewer shows. */
+  if (level < 0 && !check->cut
+      && (info->err->msg_code == JWRN_JPEG_EOF || info->err->msg_code == JWRN_HIT_MARKER))
+    {
+      check->cut = TRUE;
+      info->err->format_message (info, check->message);
+    }
+}
+
+static gboolean
+is_jpeg (const char *path)
+{
+  guint8 magic[3] = { 0 };
+  FILE *f = g_fopen (path, "rb");
+  gboolean yes;
+
+  if (f == NULL)
+    return FALSE;
+  yes = fread (magic, 1, 3, f) == 3 && magic[0] == 0xff && magic[1] == 0xd8 && magic[2] == 0xff;
+  fclose (f);
+  return yes;
+}
+
+static gboolean
+check_jpeg (const char *path, GError **error)
+{
+  struct jpeg_decompress_struct info;
+  JpegCheck check;
+  FILE *f;
+
+  if (!is_jpeg (path) || (f = g_fopen (path, "rb")) == NULL)
+    return TRUE;
+  memset (&check, 0, sizeof check);
+  info.err = jpeg_std_error (&check.mgr);
+  check.mgr.error_exit = jpeg_check_exit;
+  check.mgr.emit_message = jpeg_check_message;
+  jpeg_create_decompress (&info);
+  if (setjmp (check.jump) == 0)
+    {
+      jpeg_stdio_src (&info, f);
+      jpeg_read_header (&info, TRUE);
+      jpeg_read_coefficients (&info);
+      jpeg_finish_decompress (&info);
+    }
+  else
+    check.cut = TRUE;
+  jpeg_destroy_decompress (&info);
+  fclose (f);
+  if (check.cut)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+                   "%s: a damaged or cut-short image (%s)", path, check.message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- reading --------------------------------------------------------- */
+
 gboolean
 loom_image_file_load (LoomImageFile *file, const char *path, GError **error)
 {
   g_autoptr (GeglNode) graph = NULL;
+  g_autofree char *problem = NULL;
   GeglNode *load, *sink;
   GeglBuffer *buffer = NULL;
+  GeglRectangle box;
+  GStatBuf st;
   const char *model;
 
   memset (file, 0, sizeof *file);
@@ -33,18 +316,52 @@ loom_image_file_load (LoomImageFile *file, const char *path, GError **error)
                    g_file_test (path, G_FILE_TEST_IS_DIR) ? "a folder" : g_strerror (errno));
       return FALSE;
     }
+  if (g_stat (path, &st) == 0 && st.st_size == 0)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE, "%s: an empty file", path);
+      return FALSE;
+    }
   graph = gegl_node_new ();
+  capture_begin ();
   load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
-  sink = gegl_node_new_child (graph, "operation", "gegl:buffer-sink", "buffer", &buffer, NULL);
-  gegl_node_link (load, sink);
-  gegl_node_process (sink);
-  /* gegl:load makes no error of a file it cannot decode: it yields nothing,
-   * or a placeholder from a loader that is not an image loader. */
-  if (buffer == NULL || gegl_buffer_get_width (buffer) <= 0 || gegl_buffer_get_height (buffer) <= 0)
+  /* The loader's bounding box comes from the file's header: the size is
+   * known, and checked, before a pixel is decoded or a byte allocated. */
+  box = gegl_node_get_bounding_box (load);
+  if (box.width > 0 && box.height > 0 && !check_size (path, box.width, box.height, error))
+    {
+      g_free (capture_end ());
+      return FALSE;
+    }
+  if (box.width > 0 && box.height > 0)
+    {
+      sink = gegl_node_new_child (graph, "operation", "gegl:buffer-sink", "buffer", &buffer, NULL);
+      gegl_node_link (load, sink);
+      gegl_node_process (sink);
+    }
+  problem = capture_end ();
+  /* Nothing, or a placeholder from a loader that is not an image loader. */
+  if (buffer == NULL || gegl_buffer_get_width (buffer) <= 0 || gegl_buffer_get_height (buffer) <= 0
+      || (problem != NULL && g_str_has_prefix (problem, "No loader for")))
+    {
+      g_clear_object (&buffer);
+      if (problem != NULL)
+        g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+                     "%s: not an image that GEGL can read (%s)", path, problem);
+      else
+        g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+                     "%s: not an image that GEGL can read", path);
+      return FALSE;
+    }
+  if (problem != NULL)
     {
       g_clear_object (&buffer);
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
-                   "%s: not an image that GEGL can read", path);
+                   "%s: a damaged or cut-short image (%s)", path, problem);
+      return FALSE;
+    }
+  if (!check_jpeg (path, error))
+    {
+      g_clear_object (&buffer);
       return FALSE;
     }
   model = format_name (gegl_buffer_get_format (buffer));

@@ -20,7 +20,19 @@ struct _LoomImageFile
 };
 typedef struct _LoomImageFile LoomImageFile;
 
+/* Reads PATH.  An error names it: missing, unreadable, empty, not an
+ * image, larger than loom_image_file_max_pixels() (checked from the
+ * header, before any pixel is decoded), or damaged or cut short (what the
+ * codec said while decoding, or for a JPEG the data ending early): never
+ * half an image. */
 gboolean loom_image_file_load   (LoomImageFile *file, const char *path, GError **error);
+/* The most pixels an image may have: $LOOM_MAX_PIXELS, else what the
+ * machine's memory holds at the bytes Loom keeps a pixel (64); FALSE with
+ * an error for a LOOM_MAX_PIXELS that is not a number. */
+gboolean loom_image_file_max_pixels (guint64 *max, GError **error);
+/* Whether GEGL's and the codecs' own messages while a file loads go on to
+ * stderr too (default: only the load's error says what they said). */
+void     loom_image_file_set_verbose (gboolean on);
 void     loom_image_file_clear  (LoomImageFile *file);
 
 /* Its pixels as R, G, B planes (3 × H × W floats in [0, 1]); ALPHA, if not

@@ -205,7 +205,12 @@ job_collect_model (Job     *job,
       return FALSE;
     }
   job->weights = loom_weights_load (job->path, error);
-  if (job->weights == NULL || ! loom_gan_config_from_weights (job->weights, &job->gan, error))
+  if (job->weights == NULL)
+    {
+      g_prefix_error (error, "Model file ");         /* the error names it */
+      return FALSE;
+    }
+  if (! loom_gan_config_from_weights (job->weights, &job->gan, error))
     {
       g_prefix_error (error, "Model file %s: ", job->path);
       return FALSE;

@@ -172,7 +172,7 @@ job_collect (Job     *job,
   job->weights = loom_weights_load (job->path, error);
   if (job->weights == NULL)
     {
-      g_prefix_error (error, "Model file %s: ", job->path);
+      g_prefix_error (error, "Model file ");         /* the error names it */
       return FALSE;
     }
   job->colors = loom_segment_get_classes (job->weights, &job->names, error);

@@ -353,8 +353,12 @@ job_collect_init_model (Job     *job,
     return TRUE;
   g_array_unref (job->colors);
   job->colors = NULL;
-  if ((job->start = loom_weights_load (job->init_path, error)) == NULL ||
-      ! loom_unet_config_from_weights (job->start, &shape, error) ||
+  if ((job->start = loom_weights_load (job->init_path, error)) == NULL)
+    {
+      g_prefix_error (error, "Model to fine-tune ");  /* the error names it */
+      return FALSE;
+    }
+  if (! loom_unet_config_from_weights (job->start, &shape, error) ||
       (job->colors = loom_segment_get_classes (job->start, NULL, error)) == NULL)
     {
       g_prefix_error (error, "Model to fine-tune %s: ", job->init_path);
@@ -429,7 +433,12 @@ job_collect_start (Job     *job,
   if (! g_file_test (job->start_path, G_FILE_TEST_EXISTS))
     return TRUE;
   job->start = loom_weights_load (job->start_path, error);
-  if (job->start == NULL || ! loom_unet_config_from_weights (job->start, &shape, error))
+  if (job->start == NULL)
+    {
+      g_prefix_error (error, "Starting point ");      /* the error names it */
+      return FALSE;
+    }
+  if (! loom_unet_config_from_weights (job->start, &shape, error))
     {
       g_prefix_error (error, "Starting point %s: ", job->start_path);
       return FALSE;

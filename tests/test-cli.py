@@ -5,7 +5,9 @@
 
 Every subcommand on small inputs, each error case of the interface (exit
 status and the file or option named), exact label colours out of
-`segment`, seeds, Ctrl-C.  Images are made here with PIL.  Under the
+`segment`, seeds, Ctrl-C, odd image files (a header that claims 10^10
+pixels, cut-short PNG and JPEG, 16-bit, CMYK, palette, grey+alpha, 1×1),
+--help in the C locale.  Images are made here with PIL.  Under the
 sanitizers LOOM_RUNNER_PRELOAD is the binary's LD_PRELOAD.
 """
 import json
@@ -16,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import struct
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -39,8 +43,9 @@ def env():
     return e
 
 
-def loom(*args, timeout=600):
-    r = subprocess.run([LOOM, *map(str, args)], capture_output=True, text=True, env=env(), timeout=timeout)
+def loom(*args, timeout=600, extra=None):
+    r = subprocess.run([LOOM, *map(str, args)], capture_output=True, text=True, env={**env(), **(extra or {})},
+                       timeout=timeout)
     # Any message of the validation layer is a failure.
     check("Vulkan validation" not in r.stderr, f"loom {' '.join(map(str, args))}: {r.stderr[-2000:]}")
     return r
@@ -73,6 +78,25 @@ def fails(r, status, *words):
     for w in words:
         check(w in line, f"'{w}' not in the error line: {line!r}")
     check("Segmentation fault" not in r.stderr and "AddressSanitizer" not in r.stderr, r.stderr)
+
+
+def one_line(r, *words):
+    """R failed with exit 1 and a single stderr line naming each of WORDS once."""
+    fails(r, 1, *words)
+    lines = r.stderr.strip().splitlines()
+    check(len(lines) == 1, f"more than the error on stderr: {r.stderr[-1500:]}")
+    for w in words:
+        check(lines[0].count(w) == 1, f"'{w}' named {lines[0].count(w)} times: {lines[0]!r}")
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+
+
+def raw_png(width, height, depth, rows):
+    """A PNG of RGB rows (bytes, filter byte included) at DEPTH bits."""
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, 2, 0, 0, 0))
+            + png_chunk(b"IDAT", zlib.compress(rows)) + png_chunk(b"IEND", b""))
 
 
 def pixels(name):
@@ -128,6 +152,26 @@ def setup():
         Image.fromarray(np.clip(tex[i:i + 40, i:i + 40] + 10 * i, 0, 255).astype(np.uint8)).save(path(f"set/{i}.png"))
     with open(path("set/notes.txt"), "w") as f:
         f.write("not an image, skipped\n")
+    # Odd files.  A header-only bomb: 100000×100000 claimed, 70 bytes.
+    with open(path("bomb.png"), "wb") as f:
+        f.write(raw_png(100000, 100000, 8, b"\0" * 301))
+    Image.fromarray(img).save(path("img.jpg"), quality=95)
+    for name in ("img.png", "img.jpg"):
+        data = open(path(name), "rb").read()
+        with open(path("cut" + name[3:]), "wb") as f:
+            f.write(data[: len(data) // 2])
+    open(path("zero.png"), "wb").close()
+    with open(path("rgb16.png"), "wb") as f:        # 16 bits a channel: the 8-bit values × 257
+        f.write(raw_png(96, 64, 16, b"".join(b"\0" + (img[y].astype(">u2") * 257).tobytes() for y in range(64))))
+    Image.fromarray(img[..., 0].astype(np.uint16) * 257).save(path("grey16.png"))
+    Image.fromarray(img).convert("CMYK").save(path("cmyk.jpg"), quality=95)
+    Image.fromarray(img).convert("CMYK").save(path("cmyk.tif"))
+    Image.fromarray(img).quantize(64).save(path("palette.png"))
+    la = Image.fromarray(img).convert("LA")
+    alpha = np.array(la)
+    alpha[:, 72:, 1] = 0
+    Image.fromarray(alpha, "LA").save(path("grey-alpha.png"))
+    Image.fromarray(img[:1, :1]).save(path("one.png"))
 
 
 # ---- the commands -----------------------------------------------------------
@@ -235,6 +279,102 @@ def _():
           "gone.safetensors", "no such file")
     fails(loom("generate", "--model", path("m.safetensors"), "-o", path("g.png")), 1, "m.safetensors", "not")
     check(not os.path.exists(path("s.png")) and not os.path.exists(path("g.png")), "output written after an error")
+
+
+@case("odd files: a header claiming 100000×100000 fails from the header, before any pixel")
+def _():
+    start = time.monotonic()
+    one_line(loom("segment", "--model", path("m.safetensors"), "-i", path("bomb.png"), "-o", path("b.png")),
+             "bomb.png", "100000×100000", "LOOM_MAX_PIXELS")
+    one_line(loom("train-seg", "--image", path("bomb.png"), "--labels", path("lbl.png"), "-o", path("b.safetensors"),
+                  "--steps", 1), "bomb.png", "100000×100000")
+    one_line(loom("train-seg", "--image", path("img.png"), "--labels", path("bomb.png"), "-o", path("b.safetensors"),
+                  "--steps", 1), "bomb.png")
+    one_line(loom("augment", "-i", path("bomb.png"), "-o", path("b-aug"), "--count", 1), "bomb.png")
+    check(time.monotonic() - start < 120, f"{time.monotonic() - start:.0f} s: decoded, not read from the header")
+    check(not os.path.exists(path("b.png")) and not os.path.exists(path("b.safetensors")), "output after an error")
+    # The limit moves: below this image, refused; a bad value is an error.
+    one_line(loom("segment", "--model", path("m.safetensors"), "-i", path("img.png"), "-o", path("b.png"),
+                  extra={"LOOM_MAX_PIXELS": "6000"}), "img.png", "96×64", "LOOM_MAX_PIXELS=6000")
+    ok(loom("segment", "--model", path("m.safetensors"), "-i", path("img.png"), "-o", path("b.png"),
+            extra={"LOOM_MAX_PIXELS": "6144"}), "at the limit")
+    one_line(loom("segment", "--model", path("m.safetensors"), "-i", path("img.png"), "-o", path("b2.png"),
+                  extra={"LOOM_MAX_PIXELS": "lots"}), "LOOM_MAX_PIXELS=lots")
+
+
+@case("odd files: cut-short PNG and JPEG, an empty file: exit 1, one line, no output")
+def _():
+    for name in ("cut.png", "cut.jpg"):
+        one_line(loom("segment", "--model", path("m.safetensors"), "-i", path(name), "-o", path("c.png")), name,
+                 "damaged or cut-short")
+        one_line(loom("train-seg", "--image", path(name), "--labels", path("lbl.png"), "-o", path("c.safetensors"),
+                      "--steps", 1), name)
+    one_line(loom("segment", "--model", path("m.safetensors"), "-i", path("zero.png"), "-o", path("c.png")),
+             "zero.png", "empty file")
+    one_line(loom("segment", "--model", path("m.safetensors"), "-i", path("text.png"), "-o", path("c.png")),
+             "text.png", "not an image")
+    check(not os.path.exists(path("c.png")) and not os.path.exists(path("c.safetensors")), "output after an error")
+    # The codec's own words come with --verbose.
+    r = loom("segment", "--model", path("m.safetensors"), "-i", path("cut.png"), "-o", path("c.png"), "--verbose")
+    fails(r, 1, "cut.png")
+    check(len(r.stderr.strip().splitlines()) > 1 and "libpng" in r.stderr.lower(), f"--verbose: {r.stderr}")
+
+
+@case("odd files that are images: 16-bit, CMYK JPEG and TIFF, palette, grey+alpha, 1×1")
+def _():
+    ok(loom("segment", "--model", path("m.safetensors"), "-i", path("img.png"), "-o", path("o-ref.png"),
+            "--format", "index"), "segment")
+    ref = pixels("o-ref.png")
+    # 16 bits a channel: the same values, the same answer.
+    for name in ("rgb16.png", "grey16.png", "cmyk.jpg", "cmyk.tif", "palette.png", "grey-alpha.png"):
+        r = loom("segment", "--model", path("m.safetensors"), "-i", path(name), "-o", path(f"o-{name}.png"), "--format",
+                 "index")
+        ok(r, name)
+        check(r.stderr.count("WARNING") == 0, f"{name}: warnings on stderr: {r.stderr}")
+        out = pixels(f"o-{name}.png")
+        check(out.shape == (64, 96), f"{name}: {out.shape}")
+        if name in ("rgb16.png", "cmyk.tif"):
+            check((out == ref).mean() > 0.97, f"{name}: agrees with the 8-bit RGB file on {(out == ref).mean():.3f}")
+        elif name in ("cmyk.jpg", "palette.png"):
+            check((out == ref).mean() > 0.9, f"{name}: agrees with the RGB file on {(out == ref).mean():.3f}")
+    ok(loom("segment", "--model", path("m.safetensors"), "-i", path("grey-alpha.png"), "-o", path("o-la.png")), "LA")
+    la = pixels("o-la.png")
+    check(la.shape == (64, 96, 4) and (la[:, 72:, 3] == 0).all() and (la[:, :72, 3] == 255).all(),
+          "grey+alpha: alpha not kept")
+    ok(loom("segment", "--model", path("m.safetensors"), "-i", path("one.png"), "-o", path("o-one.png")), "1×1")
+    check(pixels("o-one.png").shape[:2] == (1, 1), f"1×1: {pixels('o-one.png').shape}")
+
+
+@case("each command's --help names it, in the C locale as in UTF-8")
+def _():
+    for command in ("info", "bench", "train-seg", "segment", "train-gan", "generate", "augment", "demo"):
+        for lang, dots in (("C", "[OPTION...]"), ("C.UTF-8", "[OPTION…]")):
+            r = subprocess.run([LOOM, command, "--help"], capture_output=True, env={**env(), "LC_ALL": lang},
+                               timeout=60)
+            check(r.returncode == 0, f"{command} --help under {lang}: exit {r.returncode}")
+            text = r.stdout.decode("utf-8")
+            check(f"loom {command} {dots}" in text, f"{command} --help under {lang}: {text[:200]!r}")
+            check("--verbose" in text, f"{command} --help has no --verbose")
+            if lang == "C":
+                check(all(b < 128 for b in r.stdout) and "?" not in text.split("\n")[1],
+                      f"{command} --help under C is not plain ASCII: {text[:300]!r}")
+    r = subprocess.run([LOOM, "--help"], capture_output=True, env={**env(), "LC_ALL": "C"}, timeout=60)
+    check(r.returncode == 0 and all(b < 128 for b in r.stdout) and b"LBL ...]" in r.stdout, r.stdout[:300])
+
+
+@case("a weights error names its file once")
+def _():
+    data = open(path("m.safetensors"), "rb").read()
+    with open(path("half.safetensors"), "wb") as f:
+        f.write(data[:100])
+    os.makedirs(path("folder.safetensors"), exist_ok=True)
+    one_line(loom("segment", "--model", path("half.safetensors"), "-i", path("img.png"), "-o", path("w.png")),
+             "half.safetensors")
+    one_line(loom("segment", "--model", path("folder.safetensors"), "-i", path("img.png"), "-o", path("w.png")),
+             "folder.safetensors", "a folder")
+    one_line(loom("train-seg", "--image", path("img.png"), "--labels", path("lbl.png"), "--init",
+                  path("half.safetensors"), "-o", path("w.safetensors")), "half.safetensors")
+    one_line(loom("generate", "--model", path("m.safetensors"), "-o", path("w.png")), "m.safetensors")
 
 
 @case("bad usage exits 2 naming the option")
