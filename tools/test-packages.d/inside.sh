@@ -48,6 +48,14 @@ else
   ls -lR /usr/bin/loom /usr/share/loom "$plugins/loom" 2>&1 | sed 's/^/#   /'
 fi
 
+# The packages' binaries look for data in /usr/share/loom only
+# (-Dsource_tree_data=false): the folder they were built in is not in them.
+if [ -n "${LOOM_TEST_SRC:-}" ] && grep -qF "$LOOM_TEST_SRC" /usr/bin/loom "$plugins/loom/loom"; then
+  not_ok "no build path ($LOOM_TEST_SRC) in the installed binaries"
+else
+  ok "no build path (${LOOM_TEST_SRC:-?}) in the installed binaries"
+fi
+
 # The user: uid 1000, a home of its own, far from any source tree.
 home=/home/user
 mkdir -p "$home/work" && chown -R 1000:1000 "$home" && chmod 1777 "$log"
