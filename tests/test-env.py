@@ -53,12 +53,14 @@ def mkdir(*parts):
 CACHE = mkdir("cache")
 
 
-def printed(*args, cwd, home, bind=None):
-    """tools/env's bwrap arguments and its messages for ARGS run from CWD."""
+def printed(*args, cwd, home, bind=None, env=None):
+    """tools/env's bwrap arguments and its messages for ARGS run from CWD
+    (ENV: more variables)."""
     e = {k: v for k, v in os.environ.items() if not k.startswith("LOOM_ENV")}
     e.update(LOOM_ENV="root", LOOM_ENV_PRINT="1", LOOM_ROOT_CACHE=CACHE, HOME=home, PWD=cwd)
     if bind is not None:
         e["LOOM_ENV_BIND"] = bind
+    e.update(env or {})
     r = subprocess.run([TOOL, *args], cwd=cwd, env=e, capture_output=True, text=True, timeout=60)
     check(r.returncode == 0, f"tools/env exit {r.returncode}: {r.stderr}")
     argv = r.stdout.splitlines()
@@ -174,6 +176,31 @@ def _():
     check(os.path.relpath(photo, home) in err and f"LOOM_ENV_BIND={outside}" in err and err.count("\n") == 1, err)
     _, _, err = printed("loom", "segment", "-i", photo, cwd=home, home=home, bind=outside)
     check(err == "", f"bound, and still a message: {err}")
+
+
+@case("LOOM_ENV_GIMP (tools/gimp): the profile, the X authority file and the Wayland socket bound")
+def _():
+    import socket
+    home, profile, run = mkdir("home6"), mkdir("gimp-profile"), mkdir("run")
+    xauth = os.path.join(home, ".Xauthority")
+    open(xauth, "w").close()
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(os.path.join(run, "wayland-1"))
+    try:
+        binds, _, err = printed("gimp", cwd=SOURCE, home=home,
+                                env={"LOOM_ENV_GIMP": profile, "DISPLAY": ":5", "XAUTHORITY": xauth,
+                                     "XDG_RUNTIME_DIR": run, "WAYLAND_DISPLAY": "wayland-1"})
+    finally:
+        sock.close()
+    check(bound(binds, profile), f"the profile is not bound: {binds}")
+    check(("--ro-bind", xauth, "/tmp/loom-xauthority") in binds, f"no X authority file: {binds}")
+    check(("--bind", os.path.join(run, "wayland-1"), "/tmp/loom-runtime/wayland-0") in binds,
+          f"no Wayland socket: {binds}")
+    check(err == "", f"messages: {err}")
+    binds, _, _ = printed("gimp", cwd=SOURCE, home=home)
+    check(not any(b[2] == "/tmp/loom-xauthority" or b[2].startswith("/tmp/loom-runtime/") for b in binds)
+          and not bound(binds, profile),
+          f"display binds without LOOM_ENV_GIMP: {binds}")
 
 
 @case("the CLI on files in a folder of $HOME outside the repository, through tools/env's bind")
