@@ -119,7 +119,8 @@ def run_rank(args, rank, size, local_rank):
         return 0
     except (DataError, ValueError, OSError) as e:
         where = f" [rank {rank}/{size}]" if size > 1 else ""
-        print(f"{PROG} {args.command}{where}: {e}", file=sys.stderr, flush=True)
+        sys.stderr.write(f"{PROG} {args.command}{where}: {e}\n")     # one write: ranks' lines stay whole
+        sys.stderr.flush()
         return 1
     except KeyboardInterrupt:
         return 130
@@ -142,7 +143,10 @@ def launch(args):
         return run_rank(args, 0, 1, 0)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()), USE_LIBUV="0")
     os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")     # one machine: the loopback
-    ctx = torch.multiprocessing.get_context("spawn")
+    # fork starts at once (torch already imported) and is safe before any
+    # work on the CPU; GPUs need spawn (CUDA does not survive a fork).
+    method = args.start_method or ("spawn" if args.cuda else "fork")
+    ctx = torch.multiprocessing.get_context(method)
     procs = [ctx.Process(target=_spawned, args=(args, r, args.nproc)) for r in range(args.nproc)]
     for p in procs:
         p.start()
@@ -992,6 +996,9 @@ def parser():
                        help="data-loading processes a rank (default 2 on GPUs, 0 on CPUs)")
         s.add_argument("--timeout", type=float, default=300, metavar="S",
                        help="seconds a collective may wait for the others (default 300)")
+        s.add_argument("--start-method", choices=("spawn", "fork", "forkserver"),
+                       help="--nproc: how the processes start (default: fork on CPUs, spawn "
+                            "on GPUs)")
         s.add_argument("--grace", type=float, default=10, metavar="S",
                        help="--nproc: seconds the others get after one fails (default 10)")
         s.add_argument("--log-every", type=int, default=10, metavar="N")
@@ -1027,11 +1034,16 @@ def main(argv):
     if not os.path.isdir(out_dir):
         print(f"{PROG}: -o {args.output}: no such folder {out_dir!r}", file=sys.stderr)
         return 2
+    if not under_torchrun() and args.batch % args.nproc:
+        print(f"{PROG} {args.command}: --batch {args.batch} (the global batch) does not split "
+              f"evenly between {args.nproc} processes", file=sys.stderr)
+        return 2
     if under_torchrun() and args.nproc > 1:
         print(f"{PROG}: --nproc under torchrun: torchrun starts the processes", file=sys.stderr)
         return 2
     cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
     args.amp_on = cuda and not args.no_amp
+    args.cuda = cuda
     if args.workers is None:
         args.workers = 2 if cuda else 0
     args.steps_done = 0
