@@ -145,7 +145,7 @@ def loom(cli, *args):
 def main():
     cli = sys.argv[1]
     print("TAP version 14")
-    print("1..11", flush=True)
+    print("1..12", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data")
         make_pair(data, "a", seed=1)
@@ -318,7 +318,7 @@ def main():
         Image.fromarray(np.stack([v, 255 - v, v // 2], -1)).save(os.path.join(tex, "t.png"))
         gan_file = os.path.join(tmp, "texture.safetensors")
         status, _ = run(["texture", "--data", tex, "-o", gan_file, "--nproc", "2", "--steps", "3",
-                         "--batch", "4", "--size", "16", "--latent", "4", "--g-width", "4",
+                         "--batch", "4", "--size", "32", "--latent", "4", "--g-width", "4",
                          "--d-width", "4"])
         if status != 0:
             errors.append(f"exit {status}")
@@ -339,6 +339,43 @@ def main():
             if r.returncode != 0:
                 errors.append(f"loom generate: {r.stderr.strip()}")
         check("texture GAN over two processes: EMA of G as Loom saves it; loom generate", errors)
+
+        # 12: a texture GAN loom trained resumes in train.py; a DCGAN trains; both generate
+        errors = []
+        loomed, resumed, dc = (os.path.join(tmp, f"{n}.safetensors")
+                               for n in ("loom-texture", "resumed-texture", "dcgan"))
+        r = loom(cli, "train-gan", "--kind", "texture", "--image", os.path.join(tex, "t.png"),
+                 "-o", loomed, "--steps", "2", "--size", "32", "--batch", "2", "--width", "4",
+                 "--latent", "4", "--device", "cpu", "-q")
+        if r.returncode != 0:
+            errors.append(f"loom train-gan: exit {r.returncode}: {r.stderr.strip()}")
+        else:
+            (status, _), (dc_status, _) = run_many([
+                ["texture", "--data", tex, "--init", loomed, "-o", resumed, "--steps", "2",
+                 "--batch", "2", "--size", "32", "-q"],
+                ["dcgan", "--data", tex, "-o", dc, "--nproc", "2", "--steps", "2", "--batch", "4",
+                 "--size", "32", "--latent", "8", "--g-width", "4", "--d-width", "4", "-q"]])
+            if status != 0 or dc_status != 0:
+                errors.append(f"train.py texture --init: exit {status}; dcgan: exit {dc_status}")
+            else:
+                a, ma = loomweights.load(resumed)
+                b, mb = loomweights.load(loomed)
+                if json.loads(ma["loom.architecture"]) != json.loads(mb["loom.architecture"]):
+                    errors.append("the architecture changed")
+                live = [k for k in b if k.startswith("training.")]
+                if not live or set(a) != set(b):
+                    errors.append(f"tensors {sorted(set(a) ^ set(b))[:4]} differ in name")
+                elif not max(differences({k: a[k] for k in live}, {k: b[k] for k in live})
+                             .values()) > 0:
+                    errors.append("the live G did not move")
+                for model in (resumed, dc):
+                    r = loom(cli, "generate", "--model", model, "-o",
+                             os.path.join(tmp, "again.png"), "--device", "cpu", "-q")
+                    if r.returncode != 0:
+                        errors.append(f"loom generate {os.path.basename(model)}: "
+                                      f"{r.stderr.strip()}")
+        check("a texture GAN loom trained resumes in train.py; a DCGAN over two processes; "
+              "both generate", errors)
 
         # 11: the batch must split between the processes
         status, err = run(["segment", "--data", data, "-o", os.path.join(tmp, "odd.safetensors"),

@@ -842,9 +842,10 @@ def cmd_gan(args, world):
         else:
             quantum = 1 << config["levels"]
             crop = args.size or 64
-            if crop % quantum or not 16 <= crop <= 1024:
+            if crop % quantum or not max(16, 2 * quantum) <= crop <= 1024:
                 raise DataError(f"{crop}: the training crops' side is a multiple of {quantum} "
-                                f"from 16 to 1024")
+                                f"from {max(16, 2 * quantum)} to 1024 (a texture GAN of "
+                                f"{config['levels']} levels)")
             for p in paths:
                 h, w = read_rgba(p).shape[:2]
                 if min(h, w) < crop:
