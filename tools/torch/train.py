@@ -579,7 +579,7 @@ def provenance(task, args, world, **more):
     p = dict(task=task, **more, steps=args.steps_done, batch=args.batch, seed=args.seed,
              learning_rate=args.lr, trainer="tools/torch/train.py", torch=torch.__version__,
              processes=world.size, backend=world.backend, device=world.device.type,
-             amp=bool(args.amp_on), init=args.init)
+             amp=bool(args.amp_on), init=args.init, pretrained=getattr(args, "pretrained", None))
     return json.dumps(p, separators=(",", ":"))
 
 
@@ -621,24 +621,34 @@ def cmd_segment(args, world):
     error, table, names, counts, smallest, start = None, [], None, None, None, None
     try:
         pairs = list_pairs(args.data)
+        if args.init and args.pretrained:
+            raise DataError("--init goes on from a model of the same classes: no --pretrained "
+                            "with it")
         if args.init:
-            tensors, metadata = loomweights.load(args.init)
+            _, metadata = loomweights.load(args.init)
             start = UNet.load(args.init)
             table, names = table_of(metadata, args.init)
+        pretrained = UNet.load(args.pretrained) if args.pretrained else None
         known = len(table)
         smallest, counts = scan_pairs(pairs, table, known)
         if not args.init and len(table) < 2:
             raise DataError(f"{pairs[-1][2]}: only one class (one colour); paint at least two")
         per_rank = check_batch(args, world)
-        depth = start.config["depth"] if start else args.depth
+        shape = start or pretrained
+        depth = shape.config["depth"] if shape else args.depth
         crop = check_crop(args.crop, smallest, 1 << depth, f"a U-Net of depth {depth}")
-    except (DataError, ValueError, OSError) as e:
-        error = e
+    except Exception as e:      # every rank must reach agree(), whatever went wrong
+        error = e if isinstance(e, (DataError, ValueError, OSError)) \
+            else DataError(f"{type(e).__name__}: {e}")
     agree(world, error)
 
     torch.manual_seed(args.seed)
     if start is not None:
         net = start
+    elif pretrained is not None:     # its features, new classes: all but the head
+        net = UNet(3, len(table), pretrained.config["depth"], pretrained.config["base"])
+        net.load_state_dict({k: v for k, v in pretrained.state_dict().items()
+                             if not k.startswith("head.")}, strict=False)
     else:
         net = UNet(3, len(table), args.depth, args.base)
     global_batch_norms(net, world)
@@ -823,6 +833,11 @@ def cmd_gan(args, world):
     try:
         paths = list_images(args.data)
         if args.init:
+            _, metadata = loomweights.load(args.init)
+            arch = json.loads(metadata.get("loom.architecture", "{}"))
+            if arch.get("name") != kind:
+                raise DataError(f"{args.init}: a {arch.get('name') or 'file without an architecture'}, "
+                                f"not a {kind}")
             start = Gan.load(args.init)
             if start.config["name"] != kind:
                 raise DataError(f"{args.init}: a {start.config['name']}, not a {kind}")
@@ -851,8 +866,9 @@ def cmd_gan(args, world):
                 if min(h, w) < crop:
                     raise DataError(f"{p} ({w}×{h}) is smaller than the crops ({crop})")
         per_rank = check_batch(args, world)
-    except (DataError, ValueError, OSError) as e:
-        error = e
+    except Exception as e:      # every rank must reach agree(), whatever went wrong
+        error = e if isinstance(e, (DataError, ValueError, OSError)) \
+            else DataError(f"{type(e).__name__}: {e}")
     agree(world, error)
 
     torch.manual_seed(args.seed)
@@ -1009,6 +1025,9 @@ def parser():
             s.add_argument("--depth", type=int, default=3, help="U-Net poolings (default 3)")
             s.add_argument("--base", type=int, default=16, help="channels at full size (16)")
             s.add_argument("--no-balance", action="store_true", help="no class weights")
+            s.add_argument("--pretrained", metavar="MODEL",
+                           help="a new model's starting point: all but the classes of this "
+                                "U-Net (as loom train-seg --pretrained)")
         else:
             s.add_argument("--size", type=int, default=0,
                            help="dcgan: image side (32–256, default 64); texture: crop side (64)")
