@@ -152,7 +152,14 @@ def launch(args):
         p.start()
     failed_at = None
     while any(p.is_alive() for p in procs):
-        time.sleep(0.05)
+        try:
+            time.sleep(0.05)
+        except KeyboardInterrupt:       # the children got it too: let them go
+            for p in procs:
+                p.join(args.grace)
+                if p.is_alive():
+                    p.terminate()
+            return 130
         if failed_at is None and any(p.exitcode not in (None, 0) for p in procs):
             failed_at = time.monotonic()
         if failed_at is not None and time.monotonic() - failed_at > args.grace:
