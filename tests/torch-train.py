@@ -224,8 +224,9 @@ def main():
         errors = []
         image = os.path.join(data, "images", "b.png")
         seg = os.path.join(tmp, "seg.png")
+        conf = os.path.join(tmp, "confidence.png")
         r = loom(cli, "segment", "-m", two, "-i", image, "-o", seg, "--format", "index",
-                 "--device", "cpu", "-q")
+                 "--confidence", conf, "--device", "cpu", "-q")
         if r.returncode != 0:
             errors.append(f"loom segment: exit {r.returncode}: {r.stderr.strip()}")
         elif os.path.exists(two):
@@ -239,9 +240,15 @@ def main():
                               f"classes")
             if clear.mean() < 0.99:
                 errors.append(f"only {clear.mean():.1%} of the pixels have a clear class")
+            # the confidence (the top class's probability, 8 bits) to a level
+            sure = np.rint(torch.softmax(logits, 0).max(0).values.numpy() * 255)
+            off = np.abs(np.asarray(Image.open(conf)).astype(np.int64) - sure).max()
+            if off > 1:
+                errors.append(f"the confidence is {int(off)} levels off the twin's")
             if len(np.unique(want.numpy())) < 2:
                 errors.append("the twin predicts a single class: nothing to compare")
-        check("loom segment labels the trained file's pixels as the twin does", errors)
+        check("loom segment labels the trained file's pixels as the twin does "
+              "(classes, confidence)", errors)
 
         # 6: a model loom trained resumes in train.py
         errors = []
