@@ -12,7 +12,8 @@ Script-Fu batch that calls both procedures with keyword arguments and
 exports the result with gimp-file-save, checked here with PIL.  The
 generator models the Generate cases need (texture, dcgan, pix2pix and a
 grey texture; tiny, 2 steps) are trained here first with the command-line
-tool, into $LOOM_TEST_GAN_DIR.
+tool, into $LOOM_TEST_GAN_DIR, beside a U-Net tools/torch/train.py trained
+and `loom segment`'s output with it (tests/plugin-cases-torch.py).
 
 GIMP itself never runs under the sanitizers' LD_PRELOAD: in the ASan build
 (LOOM_RUNNER_PRELOAD set) the plug-in, linked with ASan, starts from GIMP
@@ -83,6 +84,34 @@ def train_gans():
         subprocess.run([CLI, "train-gan", *args, *common, "-o", name + ".safetensors"],
                        cwd=GAN_DIR, env=dict(env(), LOOM_DEVICE=os.environ.get("LOOM_DEVICE") or "cpu"),
                        check=True, capture_output=True, timeout=120)
+
+
+def train_torch():
+    """A tiny U-Net trained by tools/torch/train.py (Loom's models on
+    PyTorch's tooling) on the cases' picture and scribbles, and what
+    `loom segment` makes of that picture with it: the plug-in must load the
+    file and agree."""
+    folder = os.path.join(GAN_DIR, "torch")
+    for sub in ("images", "labels"):
+        os.makedirs(os.path.join(folder, "pairs", sub))
+    img = np.zeros((H, W, 3), np.uint8)
+    img[:, :W // 2], img[:, W // 2:] = (220, 40, 30), (30, 60, 200)
+    lbl = np.zeros((H, W, 4), np.uint8)
+    for x, y, sw, sh, rgb in ((4, 20, 20, 4, LBL_LEFT), (40, 20, 20, 4, LBL_RIGHT),
+                              (8, 6, 4, 30, LBL_LEFT), (50, 6, 4, 30, LBL_RIGHT)):
+        lbl[y:y + sh, x:x + sw] = (*rgb, 255)
+    Image.fromarray(img).save(os.path.join(folder, "pairs", "images", "picture.png"))
+    Image.fromarray(lbl, "RGBA").save(os.path.join(folder, "pairs", "labels", "picture.png"))
+    model = os.path.join(GAN_DIR, "torch-seg.safetensors")
+    subprocess.run([sys.executable, os.path.join(HERE, "..", "tools", "torch", "train.py"), "segment",
+                    "--data", os.path.join(folder, "pairs"), "-o", model, "--device", "cpu",
+                    "--steps", "40", "--depth", "1", "--base", "4", "--crop", "32", "--batch", "2",
+                    "--seed", "3", "-q"],
+                   env=env(), check=True, capture_output=True, timeout=300)
+    subprocess.run([CLI, "segment", "-m", model, "-i", os.path.join(folder, "pairs", "images", "picture.png"),
+                    "-o", os.path.join(GAN_DIR, "torch-seg-cli.png"), "-q"],
+                   env=dict(env(), LOOM_DEVICE=os.environ.get("LOOM_DEVICE") or "cpu"),
+                   check=True, capture_output=True, timeout=120)
 
 
 def install():
@@ -165,6 +194,7 @@ def case_names():
 def main():
     install()
     train_gans()
+    train_torch()
     names = case_names()
     print(f"1..{len(names) + 1}", flush=True)
     r = gimp("python-fu-eval", "; ".join("exec(open(%r).read())" % f for f in case_files()))
