@@ -138,6 +138,10 @@ def loom(cli, *args):
     env = dict(os.environ)
     if env.get("LOOM_RUNNER_PRELOAD"):
         env["LD_PRELOAD"] = env["LOOM_RUNNER_PRELOAD"]
+        # Whole stacks, as tests/test-cli.py: the libraries GEGL's modules
+        # load allocate in their constructors (tests/lsan.supp), which frame
+        # pointers cannot reach.
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":fast_unwind_on_malloc=0"
     return subprocess.run([cli] + list(args), capture_output=True, text=True, timeout=LIMIT,
                           env=env)
 
