@@ -4,7 +4,7 @@ forest (ilastik's method) at 5, 10, 30 and 60 s, then a second round of
 corrective strokes.  Prints a table, writes a JSON; not a test.
 
     python3 tools/eval/photos.py --fetch           # once, on the host (apt-get)
-    tools/env python3 tools/eval/photos.py [--composites 4] [--seeds 2]
+    tools/env python3 tools/eval/photos.py [--composites 5] [--seeds 2]
         [--marks 5,10,30,60] [--separate] [--per-composite] [--json PATH]
 
 Photographs: 23 freely licensed ones from three Debian packages
@@ -345,12 +345,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fetch", action="store_true",
                         help="take the photographs from Debian (apt-get download) and stop")
+    parser.add_argument("--list", action="store_true",
+                        help="print the photographs' table (package, file, copyright, licence) and stop")
     parser.add_argument("--photos", default=os.path.join(REPO, "build", "eval-photos"))
     parser.add_argument("--runner", default=os.path.join(REPO, "build", "tools", "eval",
                                                          "photo-runner"))
     parser.add_argument("--start", default=os.path.join(REPO, "weights", "segment-start.safetensors"),
                         help="Loom's starting point (the command line's default); '' for none")
-    parser.add_argument("--composites", type=int, default=4)
+    parser.add_argument("--composites", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=2, help="stroke seeds per composite")
     parser.add_argument("--size", default="640x480")
     parser.add_argument("--per-class", default="2-3",
@@ -373,6 +375,10 @@ def main():
     args = parser.parse_args()
     if args.fetch:
         fetch(args.photos)
+        return 0
+    if args.list:
+        for name, pkg, path, who, lic, digest in PHOTOS:
+            print(f"{name:<14} {pkg:<24} /{path:<62} {lic:<13} © {who}")
         return 0
     try:
         args.marks = [float(m) for m in args.marks.split(",")]
