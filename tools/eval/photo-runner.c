@@ -11,7 +11,8 @@
  * from the marks, reported) into OUT-I.f32 (H × W class numbers, I the
  * mark's index).  The model at the end of the run goes to
  * OUT.safetensors (what `--init` takes for a second round).  Prints one
- * JSON object: every mark's step, time and prediction seconds.
+ * JSON object: every mark's step, time and prediction seconds, and when
+ * the first step ended.
  * $LOOM_EVAL_DEVICE: the device (default cpu). */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@ typedef struct
   char    *slot[MAX_MARKS];     /* the weights each mark keeps */
   guint    step_at[MAX_MARKS];  /* their step (0: none ended in time) */
   double   time_at[MAX_MARKS];  /* and when that step ended */
+  double   first_step;          /* when the first step ended (setup included) */
   gboolean failed;
 } Anytime;
 
@@ -43,6 +45,8 @@ on_step (const LoomTrainProgress *progress, gpointer data)
   Anytime *a = data;
   double now = (g_get_monotonic_time () - a->began) / 1e6;
 
+  if (progress->step == 1)
+    a->first_step = now;
   while (a->next < a->n_marks && now > a->marks[a->next])
     a->next++;
   if (a->next == a->n_marks)
@@ -157,7 +161,8 @@ main (int argc, char **argv)
     goto out;
   g_unlink (a.checkpoint);
 
-  g_string_append_printf (json, "{\"train_s\": %.2f, \"marks\": [", (t1 - a.began) / 1e6);
+  g_string_append_printf (json, "{\"train_s\": %.2f, \"first_step_s\": %.2f, \"marks\": [",
+                          (t1 - a.began) / 1e6, a.first_step);
   image.labels = NULL;
   classes = g_new (float, (gsize) width * height);
   for (guint i = 0; i < a.n_marks; i++)

@@ -158,6 +158,18 @@ def fetch(folder):
           f"in {folder}")
 
 
+def machine():
+    model = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} CPUs"
+
+
 def held_out_check():
     """Provenance files of the shipped weights that name an evaluation photograph or package."""
     hits = []
@@ -330,15 +342,16 @@ def loom_round(args, image, labels, classes, tmp, tag, init=None):
     if not args.separate:
         preds, info, model = loom(args.runner, image, labels, classes, args.marks, tmp, tag,
                                   init=init, start=args.start)
-        return preds, info["marks"], model, info["train_s"]
-    preds, marks, train_s = [], [], 0.0
+        return preds, info["marks"], model, info["train_s"], info["first_step_s"]
+    preds, marks, train_s, first = [], [], 0.0, []
     for t in args.marks:
         p, info, model = loom(args.runner, image, labels, classes, [t], tmp, f"{tag}-{t:g}",
                               init=init, start=args.start)
         preds += p
         marks += info["marks"]
         train_s += info["train_s"]
-    return preds, marks, model, train_s
+        first.append(info["first_step_s"])
+    return preds, marks, model, train_s, min(first)
 
 
 def main():
@@ -449,14 +462,14 @@ def main():
                                                             args.corrective)
                     rf_pred, rf_s = forest(image, labels)
                     # Round two goes on from round one's model of the last mark (--init).
-                    preds, marks, model, train_s = loom_round(args, image, labels, classes, tmp,
+                    preds, marks, model, train_s, first = loom_round(args, image, labels, classes, tmp,
                                                               f"{tag}r{r}", model)
                     rd = {
                         "painted_share": float((labels >= 0).mean()),
                         "forest_miou": miou(rf_pred, truth, classes), "forest_s": rf_s,
                         "loom_miou": [miou(p, truth, classes) if p is not None else None
                                       for p in preds],
-                        "loom_marks": marks, "loom_train_s": train_s,
+                        "loom_marks": marks, "loom_train_s": train_s, "loom_first_step_s": first,
                         "forest_pred": rf_pred, "loom_pred_last": preds[-1],
                     }
                     if r == 1:
@@ -507,19 +520,21 @@ def main():
         lm = [mean([rd["loom_miou"][i] for rd in rounds]) for i in range(len(args.marks))]
         steps = [mean([rd["loom_marks"][i]["step"] for rd in rounds]) for i in range(len(args.marks))]
         pred_s = mean([m["predict_s"] for rd in rounds for m in rd["loom_marks"]])
+        first = mean([rd["loom_first_step_s"] for rd in rounds])
         rf_s = mean([rd["forest_s"] for rd in rounds])
         painted = mean([rd["painted_share"] for rd in rounds])
         print(f"{r + 1:<6}{'forest':<8}{''.join(fmt(rf, 8) for _ in args.marks)}   fit + predict "
               f"{rf_s:.1f} s (the same answer at every mark); painted {100 * painted:.2f} %")
         print(f"{'':<6}{'Loom':<8}{''.join(fmt(v, 8) for v in lm)}   steps "
               f"{'/'.join(f'{v:.0f}' if v is not None else '—' for v in steps)}; "
-              f"whole-image prediction {pred_s:.1f} s (not in the marks)")
+              f"first step at {first:.1f} s; whole-image prediction {pred_s:.1f} s (not in the marks)")
         print(f"{'':<6}{'Δ':<8}{''.join(fmt(v - rf if v is not None else None, 8) for v in lm)}"
               f"   Loom − forest")
         summary.append({"round": r + 1, "forest_miou": rf, "forest_s": rf_s,
                         "loom_miou": dict(zip((f"{m:g}" for m in args.marks), lm)),
                         "loom_steps": dict(zip((f"{m:g}" for m in args.marks), steps)),
-                        "loom_predict_s": pred_s, "painted_share": painted})
+                        "loom_predict_s": pred_s, "loom_first_step_s": first,
+                        "painted_share": painted})
     first = summary[0]
     for t, bar in ((60, 0.10), (10, 0.03)):
         v = first["loom_miou"].get(f"{t:g}")
@@ -542,6 +557,7 @@ def main():
                    for n, p, path, who, lic, d in PHOTOS],
         "held_out": not clash, "held_out_clashes": clash,
         "load_average": [load0[0], load1[0]], "seconds": time.time() - began,
+        "machine": machine(),
         "summary": summary, "runs": runs,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
