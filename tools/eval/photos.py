@@ -462,8 +462,8 @@ def main():
                                                             args.corrective)
                     rf_pred, rf_s = forest(image, labels)
                     # Round two goes on from round one's model of the last mark (--init).
-                    preds, marks, model, train_s, first = loom_round(args, image, labels, classes, tmp,
-                                                              f"{tag}r{r}", model)
+                    preds, marks, model, train_s, first = loom_round(
+                        args, image, labels, classes, tmp, f"{tag}r{r}", model)
                     rd = {
                         "painted_share": float((labels >= 0).mean()),
                         "forest_miou": miou(rf_pred, truth, classes), "forest_s": rf_s,
