@@ -15,11 +15,11 @@ build/eval-photos with the packages' copyright files; the evaluation
 refuses files whose checksum differs.  These photographs are held out:
 nothing Loom ships may be trained on them (the script looks for their
 names and packages in weights/*.provenance.json and says so); the shipped
-segment-start saw only scikit-image's photographs, and Debian's
-labelme-examples is never used.
+segment-start saw only scikit-image's photographs, and the package that
+is reserved for the independent evaluation is never used.
 
 Composites: WIDTH × HEIGHT (default 640 × 480, 0.31 MP), 3–5 classes,
-each class one photograph (a random crop at a random scale, 0.6–1 of the
+each class 2–3 photographs (--per-class; each a random crop at a random scale, 0.6–1 of the
 photograph brought to a short side of 768), cut along irregular shapes:
 SLIC superpixels of yet another photograph, each given to the class whose
 smoothed random field is largest over it, so every class has several
