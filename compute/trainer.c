@@ -215,8 +215,9 @@ loom_train_loop (const LoomTrainLoop *loop, LoomTrainStepFunc step_func,
         return NULL;
       elapsed = (g_get_monotonic_time () - began) / 1e6;
       eta = loom_budget_eta (step + 1, loop->steps, loop->seconds, elapsed);
-      if (loop->checkpoint != NULL && loop->checkpoint_every > 0
-          && (step + 1) % loop->checkpoint_every == 0)
+      if (loop->checkpoint != NULL
+          && ((loop->checkpoint_every > 0 && (step + 1) % loop->checkpoint_every == 0)
+              || (loop->checkpoint_first && step == 0)))
         {
           LoomWeights *w = snapshot (trainer, step + 1, error);
           gboolean saved = w != NULL && loom_weights_save (w, loop->checkpoint, error);

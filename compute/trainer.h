@@ -85,6 +85,7 @@ typedef struct
   LoomTrainProgressFunc progress;
   gpointer              data;
   GCancellable         *cancellable;
+  gboolean              checkpoint_first; /* … and after the first step (a quick first answer) */
 } LoomTrainLoop;
 
 /* Runs STEP until the steps or the time are spent, CANCELLABLE is

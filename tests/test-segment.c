@@ -8,6 +8,8 @@
 #include <glib/gstdio.h>
 
 #include <loom/loom-segment.h>
+#include "segment/features.h"
+#include "segment/head.h"
 #include "test-util.h"
 
 #define W 96
@@ -76,6 +78,7 @@ small_config (LoomSegmentConfig *c, guint steps)
   c->steps = steps;
   c->learning_rate = 5e-3f;
   c->seed = 11;
+  c->pixel_head = FALSE;        /* these test the network; phase one has its own */
 }
 
 static double
@@ -460,6 +463,126 @@ test_start_features (void)
   loom_device_free (cpu);
 }
 
+/* Phase one alone (a run of one step): the pixel head on fixed features
+ * learns the image from its strokes, and the model's answer is the head's. */
+static void
+test_phase_one (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  Synthetic *s = g_new (Synthetic, 1);
+  LoomSegmentConfig c;
+  LoomSegmentImage image;
+  LoomWeights *w;
+  LoomPixelHeadConfig hc;
+  gboolean present;
+  g_autofree float *classes = g_new (float, W * H), *confidence = g_new (float, W * H);
+  GError *error = NULL;
+  double acc;
+
+  synthetic (s);
+  image = (LoomSegmentImage) { s->planes, s->strokes, W, H, NULL };
+  small_config (&c, 1);
+  c.pixel_head = TRUE;
+  w = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (loom_pixel_head_config_from_weights (w, &present, &hc, &error));
+  g_assert_true (present);
+  g_assert_cmpfloat (hc.blend, ==, 1.0);
+  g_assert_cmpuint (hc.classes, ==, 2);
+  image.labels = NULL;
+  g_assert_true (loom_segment_predict (cpu, w, &image, 48, classes, confidence, NULL, NULL,
+                                       NULL, &error));
+  g_assert_no_error (error);
+  acc = accuracy (classes, s->truth);
+  g_test_message ("phase one: pixel accuracy %.4f", acc);
+  g_assert_cmpfloat (acc, >, 0.95);
+  for (gsize i = 0; i < W * H; i++)
+    g_assert_true (confidence[i] >= 0.5f && confidence[i] <= 1.0001f);
+  loom_weights_free (w);
+  g_free (s);
+  loom_device_free (cpu);
+}
+
+/* Both phases: the head's share falls as the network trains, the blend
+ * still learns the image, and a file without a head (the network alone)
+ * answers as before. */
+static void
+test_both_phases (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  Synthetic *s = g_new (Synthetic, 1);
+  LoomSegmentConfig c;
+  LoomSegmentImage image;
+  LoomWeights *w;
+  LoomPixelHeadConfig hc;
+  gboolean present;
+  g_autofree float *classes = g_new (float, W * H);
+  GError *error = NULL;
+
+  synthetic (s);
+  image = (LoomSegmentImage) { s->planes, s->strokes, W, H, NULL };
+  small_config (&c, 41);
+  c.pixel_head = TRUE;
+  c.head_ramp = 80;
+  c.head_blend = 0.5f;
+  w = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (loom_pixel_head_config_from_weights (w, &present, &hc, &error));
+  g_assert_true (present);
+  /* 40 network steps of a ramp of 80 down to 0.5: three quarters. */
+  g_assert_cmpfloat (fabs (hc.blend - 0.75), <, 1e-6);
+  image.labels = NULL;
+  g_assert_true (loom_segment_predict (cpu, w, &image, 48, classes, NULL, NULL, NULL, NULL,
+                                       &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (accuracy (classes, s->truth), >, 0.95);
+  loom_weights_free (w);
+  g_free (s);
+  loom_device_free (cpu);
+}
+
+/* The features of a band of rows are those of the whole image, and they
+ * mean what they say: on a ramp, the smoothed value is the ramp, the
+ * gradient its slope (times σ) and the Hessian nothing, away from edges. */
+static void
+test_features (void)
+{
+  enum { FW = 70, FH = 90 };
+  guint F = loom_pixel_features_count (1);
+  g_autofree float *ramp = g_new (float, FW * FH);
+  g_autofree float *whole = g_new (float, (gsize) F * FW * FH);
+  g_autofree float *band = g_new (float, (gsize) F * 20 * FW);
+  GRand *rand = g_rand_new_with_seed (3);
+  g_autofree float *noise = g_new (float, FW * FH);
+
+  g_assert_cmpuint (F, ==, LOOM_FEATURE_N_SIGMAS * LOOM_FEATURES_PER_SIGMA);
+  for (guint i = 0; i < FW * FH; i++)
+    noise[i] = (float) g_rand_double (rand);
+  loom_pixel_features_band (noise, 1, FW, FH, 0, FH, whole);
+  loom_pixel_features_band (noise, 1, FW, FH, 37, 20, band);
+  for (guint f = 0; f < F; f++)
+    for (guint v = 0; v < 20; v++)
+      for (guint q = 0; q < FW; q++)
+        g_assert_cmpfloat (fabs (band[((gsize) f * 20 + v) * FW + q]
+                                 - whole[((gsize) f * FH + 37 + v) * FW + q]), <, 1e-5);
+  for (guint y = 0; y < FH; y++)
+    for (guint x = 0; x < FW; x++)
+      ramp[y * FW + x] = 0.01f * x;
+  loom_pixel_features_band (ramp, 1, FW, FH, 0, FH, whole);
+  /* σ = 4 (the third scale): 12 pixels of reach, so x in 14…55 is clear. */
+  for (guint y = 0; y < FH; y++)
+    for (guint x = 14; x < 56; x++)
+      {
+        const float *f = whole + (gsize) 2 * LOOM_FEATURES_PER_SIGMA * FW * FH + y * FW + x;
+
+        g_assert_cmpfloat (fabs (f[0] - 0.01f * x), <, 1e-4);
+        g_assert_cmpfloat (fabs (f[(gsize) FW * FH] - 0.04f), <, 1e-4);
+        g_assert_cmpfloat (fabs (f[(gsize) 2 * FW * FH]), <, 1e-4);
+        g_assert_cmpfloat (fabs (f[(gsize) 3 * FW * FH]), <, 1e-4);
+      }
+  g_rand_free (rand);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -473,5 +596,8 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/several-images", test_several_images);
   g_test_add_func ("/segment/alpha-mask", test_mask);
   g_test_add_func ("/segment/start-features", test_start_features);
+  g_test_add_func ("/segment/phase-one", test_phase_one);
+  g_test_add_func ("/segment/both-phases", test_both_phases);
+  g_test_add_func ("/segment/features", test_features);
   return g_test_run ();
 }

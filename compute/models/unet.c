@@ -238,6 +238,9 @@ loom_unet_load (LoomUNet *u, LoomWeights *weights, GError **error)
    * holds all of a smaller one's tensors, with the same shapes). */
   for (const char *const *name = loom_weights_get_names (weights); *name != NULL; name++)
     {
+      /* A segmentation model's pixel head is not the network's to load. */
+      if (g_str_has_prefix (*name, "pixel."))
+        continue;
       if (loom_net_find (&u->net, *name) == NULL)
         {
           g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,

@@ -3,7 +3,67 @@
 #include <string.h>
 
 #include <loom/loom-segment.h>
+#include "segment/head.h"
 #include "tiles.h"
+
+#define HEAD_BAND 64            /* rows a head-only prediction does at once */
+
+/* Rows [ROW0, ROW0 + ROWS) out from their class probabilities P (K ×
+ * ROWS × width): the class and its probability, unlabelled outside the
+ * image's mask. */
+static void
+emit_rows (const LoomSegmentImage *image, guint K, const float *p, guint row0, guint rows,
+           float *classes, float *confidence)
+{
+  gsize size = (gsize) rows * image->width;
+
+  for (gsize i = 0; i < size; i++)
+    {
+      gsize at = (gsize) row0 * image->width + i;
+      float best = -1.0f;
+      guint arg = 0;
+
+      for (guint k = 0; k < K; k++)
+        if (p[k * size + i] > best)
+          best = p[k * size + i], arg = k;
+      if (image->mask != NULL && image->mask[at] < 0.5f)
+        {
+          best = 0.0f;
+          arg = (guint) -1;     /* not part of the image: unlabelled */
+        }
+      if (classes != NULL)
+        classes[at] = arg == (guint) -1 ? LOOM_UNLABELLED : (float) arg;
+      if (confidence != NULL)
+        confidence[at] = best;
+    }
+}
+
+/* A model whose answer is its pixel head's alone: bands of rows, no tiles. */
+static gboolean
+predict_head_only (LoomPixelHead *head, const LoomSegmentImage *image, float *classes,
+                   float *confidence, LoomTrainProgressFunc progress, gpointer data,
+                   GCancellable *cancellable, GError **error)
+{
+  guint K = loom_pixel_head_get_config (head)->classes;
+  guint total = (image->height + HEAD_BAND - 1) / HEAD_BAND;
+  g_autofree float *p = g_new (float, (gsize) K * HEAD_BAND * image->width);
+
+  for (guint b = 0; b < total; b++)
+    {
+      guint row0 = b * HEAD_BAND, rows = MIN (HEAD_BAND, image->height - row0);
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error)
+          || !loom_pixel_head_predict (head, image, row0, rows, p, error))
+        return FALSE;
+      emit_rows (image, K, p, row0, rows, classes, confidence);
+      if (progress != NULL && !progress (&(LoomTrainProgress) { b + 1, total, 0.0, NULL, 0 }, data))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "segment: stopped");
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
 
 gboolean
 loom_segment_predict (LoomDevice *device, LoomWeights *weights, const LoomSegmentImage *image,
@@ -14,21 +74,41 @@ loom_segment_predict (LoomDevice *device, LoomWeights *weights, const LoomSegmen
   LoomUNetConfig c;
   LoomGraph *g = NULL;
   LoomUNet *u = NULL;
+  LoomPixelHead *head = NULL;
+  LoomPixelHeadConfig hc;
+  gboolean has_head;
   LoomTensor *x;
   g_autoptr (GArray) ys = NULL, xs = NULL;
-  g_autofree float *in = NULL, *logits = NULL, *acc = NULL, *norm = NULL;
+  g_autofree float *in = NULL, *logits = NULL, *acc = NULL, *norm = NULL, *p = NULL, *hp = NULL;
   guint th, tw, overlap, step, done = 0, total, K;
   gsize plane = (gsize) image->width * image->height;
   guint band0 = 0;              /* the image row acc's first row holds */
   gboolean ok = FALSE;
 
   g_return_val_if_fail (device != NULL && weights != NULL && image != NULL, FALSE);
-  if (!loom_unet_config_from_weights (weights, &c, error))
+  if (!loom_unet_config_from_weights (weights, &c, error)
+      || !loom_pixel_head_config_from_weights (weights, &has_head, &hc, error))
     return FALSE;
   if (image->planes == NULL || image->width == 0 || image->height == 0)
     {
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT, "segment: an empty image");
       return FALSE;
+    }
+  if (has_head && (hc.classes != c.classes || hc.channels != c.in_channels))
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
+                   "segment: the model's pixel head has %u classes of %u channels, its network "
+                   "%u of %u", hc.classes, hc.channels, c.classes, c.in_channels);
+      return FALSE;
+    }
+  if (has_head && (head = loom_pixel_head_open (device, weights, error)) == NULL)
+    return FALSE;
+  if (has_head && hc.blend >= 1.0f)
+    {
+      ok = predict_head_only (head, image, classes, confidence, progress, data, cancellable,
+                              error);
+      loom_pixel_head_free (head);
+      return ok;
     }
   step = 1u << c.depth;
   tile = tile == 0 ? 256 : tile;
@@ -52,6 +132,9 @@ loom_segment_predict (LoomDevice *device, LoomWeights *weights, const LoomSegmen
   /* Blended probabilities of a band of TH rows, and their weights. */
   acc = g_new0 (float, (gsize) K * th * image->width);
   norm = g_new0 (float, (gsize) th * image->width);
+  p = g_new (float, (gsize) K * th * image->width);
+  if (head != NULL)
+    hp = g_new (float, (gsize) K * th * image->width);
 
   for (guint ty = 0; ty < ys->len; ty++)
     {
@@ -106,31 +189,24 @@ loom_segment_predict (LoomDevice *device, LoomWeights *weights, const LoomSegmen
               goto out;
             }
         }
-      /* Rows before the next tile row are final: out, and the band moves. */
-      for (guint row = band0; row < next && row < image->height; row++)
-        for (guint q = 0; q < image->width; q++)
+      /* Rows before the next tile row are final: their probabilities,
+       * blended with the pixel head's, out; and the band moves. */
+      {
+        guint rows = MIN (next, image->height) - band0;
+        gsize size = (gsize) rows * image->width;
+
+        for (guint k = 0; k < K; k++)
+          for (gsize i = 0; i < size; i++)
+            p[k * size + i] = acc[(gsize) k * th * image->width + i] / norm[i];
+        if (head != NULL)
           {
-            gsize at = (gsize) (row - band0) * image->width + q;
-            float best = -1.0f;
-            guint arg = 0;
-
-            for (guint k = 0; k < K; k++)
-              {
-                float p = acc[(gsize) k * th * image->width + at] / norm[at];
-
-                if (p > best)
-                  best = p, arg = k;
-              }
-            if (image->mask != NULL && image->mask[(gsize) row * image->width + q] < 0.5f)
-              {
-                best = 0.0f;
-                arg = (guint) -1;       /* not part of the image: unlabelled */
-              }
-            if (classes != NULL)
-              classes[(gsize) row * image->width + q] = arg == (guint) -1 ? LOOM_UNLABELLED : (float) arg;
-            if (confidence != NULL)
-              confidence[(gsize) row * image->width + q] = best;
+            if (!loom_pixel_head_predict (head, image, band0, rows, hp, error))
+              goto out;
+            for (gsize i = 0; i < (gsize) K * size; i++)
+              p[i] = (1.0f - hc.blend) * p[i] + hc.blend * hp[i];
           }
+        emit_rows (image, K, p, band0, rows, classes, confidence);
+      }
       if (next < image->height)
         {
           gsize keep = (gsize) (band0 + th - next) * image->width;
@@ -150,6 +226,7 @@ loom_segment_predict (LoomDevice *device, LoomWeights *weights, const LoomSegmen
     }
   ok = TRUE;
 out:
+  loom_pixel_head_free (head);
   loom_unet_free (u);
   loom_graph_free (g);
   return ok;

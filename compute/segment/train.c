@@ -7,6 +7,7 @@
 #include <loom/loom-segment.h>
 #include "ops/params.h"
 #include "segment/augment.h"
+#include "segment/head.h"
 #include "trainer.h"
 
 void
@@ -19,6 +20,8 @@ loom_segment_config_init (LoomSegmentConfig *c, guint classes)
     .rotate = 20.0, .scale = 1.25, .shear = 0.1, .elastic = 2.0,
     .color = 0.5, .noise = 0.02, .blur = 0.2, .cutout = 0.0,
     .host_crops = loom_train_host_crops_from_env (),
+    .pixel_head = TRUE, .head_hidden = 64, .head_steps = 300, .head_blend = 0.5f,
+    .head_ramp = 200,
   };
 }
 
@@ -43,6 +46,9 @@ typedef struct
   LoomUNet                *unet;
   LoomTensor              *settings, *loss;
   float                   *settings_buffer;
+  LoomDevice              *device;
+  const float             *class_weights;
+  LoomWeights             *head;        /* phase one's pixel head, once fitted */
 } Trainer;
 
 /* The maps of a batch of crops, mostly around a labelled pixel. */
@@ -134,6 +140,49 @@ provenance (const LoomSegmentConfig *c, guint steps, guint n_images, guint label
                           c->learning_rate, LOOM_VERSION);
 }
 
+/* Phase one: the pixel head on every labelled pixel (up to 65 536). */
+static gboolean
+fit_head (Trainer *t, float *loss, GError **error)
+{
+  const LoomSegmentConfig *c = t->config;
+  LoomPixelHeadConfig hc = { c->unet.in_channels, c->head_hidden, c->unet.classes, 1.0f };
+
+  t->head = loom_weights_new ();
+  return loom_pixel_head_fit (t->device, &hc, t->images, t->n_images, t->class_weights,
+                              c->head_steps, 65536, c->seed, t->head, loss, error);
+}
+
+/* The head's tensors into W, with its share after STEPS steps of the run
+ * (the first was phase one's): all of the answer until the network has
+ * trained, falling to HEAD_BLEND over HEAD_RAMP of its steps. */
+static gboolean
+add_head (const Trainer *t, guint steps, LoomWeights *w, GError **error)
+{
+  const LoomSegmentConfig *c = t->config;
+  guint net_steps = steps > 0 ? steps - 1 : 0;
+  double ramp = c->head_ramp > 0 ? MIN ((double) net_steps / c->head_ramp, 1.0) : 1.0;
+  float blend = net_steps == 0 ? 1.0f : (float) (1.0 - ramp * (1.0 - c->head_blend));
+  g_autofree char *json = NULL;
+  gboolean present;
+  LoomPixelHeadConfig hc;
+
+  for (const char *const *name = loom_weights_get_names (t->head); *name != NULL; name++)
+    {
+      guint n_dims;
+      const guint64 *shape;
+      const float *data = loom_weights_lookup (t->head, *name, &n_dims, &shape);
+
+      if (!loom_weights_add (w, *name, n_dims, shape, data, error))
+        return FALSE;
+    }
+  if (!loom_pixel_head_config_from_weights (t->head, &present, &hc, error))
+    return FALSE;
+  hc.blend = blend;
+  json = loom_pixel_head_config_json (&hc);
+  loom_weights_set_metadata (w, LOOM_METADATA_PIXEL_HEAD, json);
+  return TRUE;
+}
+
 /* The weights after STEPS steps (checkpoints, the result). */
 static LoomWeights *
 snapshot (gpointer data, guint steps, GError **error)
@@ -144,6 +193,11 @@ snapshot (gpointer data, guint steps, GError **error)
   g_autofree char *prov = provenance (c, steps, t->n_images, t->labelled->len);
 
   if (!loom_unet_store (t->unet, w, error))
+    {
+      loom_weights_free (w);
+      return NULL;
+    }
+  if (t->head != NULL && !add_head (t, steps, w, error))
     {
       loom_weights_free (w);
       return NULL;
@@ -160,6 +214,8 @@ train_step (gpointer data, guint step, double done, float *losses, GError **erro
   Trainer *t = data;
   const LoomSegmentConfig *c = t->config;
 
+  if (c->pixel_head && step == 0)
+    return fit_head (t, losses, error);
   /* Cosine decay over the steps or the time budget, whichever ends first:
    * the weights settle instead of stopping mid-oscillation. */
   loom_graph_set_learning_rate (t->graph, (float) (c->learning_rate
@@ -202,7 +258,7 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
 {
   static const char *const loss_names[] = { "loss" };
   LoomSegmentConfig c = *config;
-  Trainer t = { .config = &c, .n_images = n_images };
+  Trainer t = { .config = &c, .n_images = n_images, .device = device };
   g_autofree LoomSegmentImage *own = NULL;
   g_autofree LoomTrainImage *train_images = NULL;
   g_autoptr (GPtrArray) copies = NULL;
@@ -231,6 +287,7 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
   class_weights = g_new (float, c.unet.classes);
   if (!count_labels (&t, c.unet.classes, class_weights, error))
     goto out;
+  t.class_weights = class_weights;
 
   t.graph = loom_graph_new ();
   loom_train_crops_init (&t.crops, device, t.graph, train_images, n_images, c.unet.in_channels,
@@ -259,9 +316,10 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
   if (!loom_train_crops_upload (&t.crops, t.graph, error))
     goto out;
   t.settings_buffer = g_new (float, (gsize) c.batch * LOOM_PHOTO_FLOATS);
+  /* With phase one, its result is a checkpoint at once: the first answer. */
   result = loom_train_loop (&(LoomTrainLoop) { c.steps, c.seconds, c.checkpoint,
                                                c.checkpoint_every, loss_names, 1, progress,
-                                               data, cancellable },
+                                               data, cancellable, c.pixel_head },
                             train_step, snapshot, &t, error);
 out:
   loom_unet_free (t.unet);
@@ -270,5 +328,7 @@ out:
   loom_segment_augment_clear (&t.augment);
   g_array_unref (t.labelled);
   g_free (t.settings_buffer);
+  if (t.head != NULL)
+    loom_weights_free (t.head);
   return result;
 }

@@ -51,12 +51,24 @@ typedef struct
   const char *const *names;     /* file made, checkpoints too; NULL: none */
   gboolean host_crops;          /* cut the crops on the host, not the device (the same
                                  * weights; a check): $LOOM_HOST_CROPS set at config init */
+  /* Phase one: the run's first step fits a small classifier of single
+   * pixels on fixed multi-scale features (a first answer within seconds);
+   * the network's steps follow, and the model's answer blends the two. */
+  gboolean pixel_head;
+  guint    head_hidden;         /* its hidden units per layer */
+  guint    head_steps;          /* its full-batch Adam steps */
+  float    head_blend;          /* its share of the answer once the network has trained
+                                 * (1: the head alone, 0: the network alone) */
+  guint    head_ramp;           /* network steps over which the head's share falls from
+                                 * 1 to HEAD_BLEND */
 } LoomSegmentConfig;
 
 /* Sensible defaults for CLASSES classes: a U-Net of depth 3, base 16, crops
  * of 128, batch 4, 300 steps, Adam at 5e-3, balanced, augmented (flips,
  * turns, ±20°, scale 0.8–1.25, shear ±0.1, elastic 2 pixels, colour
- * jitter 0.5, noise up to 0.02, blur one crop in five, no cutout). */
+ * jitter 0.5, noise up to 0.02, blur one crop in five, no cutout), and
+ * phase one's pixel head (64 hidden units, 300 steps, blended 1 → 0.5
+ * over the network's first 200 steps). */
 void         loom_segment_config_init (LoomSegmentConfig *config, guint classes);
 /* Scales the augmentation the config holds by STRENGTH: 0 none, 1 as is,
  * 2 twice as strong (chances capped at 1); the command line's --augment
