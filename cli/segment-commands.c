@@ -42,8 +42,8 @@ loom_cmd_train_seg (int argc, char **argv)
   g_auto (GStrv) image_paths = NULL, label_paths = NULL;
   g_autofree char *out = NULL, *init = NULL, *device_spec = NULL, *pretrained = NULL;
   int steps = -1, seed = 1, crop = 0, batch = 0, depth = 0, base = 0, every = 50;
-  double seconds = 0, lr = 0, augment = 1.0;
-  gboolean quiet = FALSE, json = FALSE, no_pretrained = FALSE;
+  double seconds = 0, lr = 0, augment = 1.0, head_blend = -1;
+  gboolean quiet = FALSE, json = FALSE, no_pretrained = FALSE, no_pixel_head = FALSE;
   GOptionEntry entries[] = {
     { "image", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &image_paths, "An image (repeat with --labels for each)", "IMG" },
     { "labels", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &label_paths, "Its label image: opaque colours are classes", "LBL" },
@@ -62,6 +62,8 @@ loom_cmd_train_seg (int argc, char **argv)
     { "learning-rate", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Adam's learning rate (default 5e-3)", "LR" },
     { "augment", 0, 0, G_OPTION_ARG_DOUBLE, &augment, "Augmentation strength, 0 (none) to 2 (default 1)", "F" },
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &every, "Rewrite the model every N steps (default 50, 0: never)", "N" },
+    { "no-pixel-head", 0, 0, G_OPTION_ARG_NONE, &no_pixel_head, "No phase one: the network alone (by default the first step fits a quick per-pixel classifier, written at once, blended into the answer)", NULL },
+    { "head-blend", 0, 0, G_OPTION_ARG_DOUBLE, &head_blend, "The per-pixel classifier's share of the answer once the network has trained, 0 to 1 (default 0.5)", "F" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print what was done as JSON", NULL },
     { NULL }
@@ -92,7 +94,8 @@ loom_cmd_train_seg (int argc, char **argv)
   if (out == NULL)
     return loom_cli_fail (cmd, EXIT_USAGE, "-o MODEL is required");
   if (steps < -1 || seconds < 0 || seed < 0 || crop < 0 || batch < 0 || depth < 0 || base < 0
-      || lr < 0 || every < 0 || augment < 0 || augment > 2)
+      || lr < 0 || every < 0 || augment < 0 || augment > 2 || head_blend > 1
+      || (head_blend < 0 && head_blend != -1))
     return loom_cli_fail (cmd, EXIT_USAGE, "a negative or out-of-range number (see --help)");
   /* (no --steps: the default, or with --time none) */
   if (!loom_train_check_budget (steps < 0 ? G_MAXUINT : (guint) steps, seconds, NULL))
@@ -201,6 +204,9 @@ loom_cmd_train_seg (int argc, char **argv)
   if (lr > 0)
     config.learning_rate = (float) lr;
   loom_segment_config_set_augment_strength (&config, augment);
+  config.pixel_head = !no_pixel_head;
+  if (head_blend >= 0)
+    config.head_blend = (float) head_blend;
   config.checkpoint = out;
   config.checkpoint_every = (guint) every;
   config.colors = colors;

@@ -13,7 +13,9 @@
  * OUT.safetensors (what `--init` takes for a second round).  Prints one
  * JSON object: every mark's step, time and prediction seconds, and when
  * the first step ended.
- * $LOOM_EVAL_DEVICE: the device (default cpu). */
+ * $LOOM_EVAL_DEVICE: the device (default cpu); $LOOM_EVAL_PIXEL_HEAD (0/1),
+ * $LOOM_EVAL_HEAD_BLEND, $LOOM_EVAL_HEAD_RAMP, $LOOM_EVAL_HEAD_HIDDEN: phase
+ * one's settings (default: the command line's). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,7 @@ typedef struct
   guint    next;                /* the first mark not yet passed */
   gint64   began;
   char    *checkpoint;          /* written after every step */
+  char    *first;               /* a copy of the first step's (phase one's answer) */
   char    *slot[MAX_MARKS];     /* the weights each mark keeps */
   guint    step_at[MAX_MARKS];  /* their step (0: none ended in time) */
   double   time_at[MAX_MARKS];  /* and when that step ended */
@@ -46,7 +49,19 @@ on_step (const LoomTrainProgress *progress, gpointer data)
   double now = (g_get_monotonic_time () - a->began) / 1e6;
 
   if (progress->step == 1)
-    a->first_step = now;
+    {
+      g_autofree char *bytes = NULL;
+      gsize size;
+
+      a->first_step = now;
+      if (!g_file_get_contents (a->checkpoint, &bytes, &size, NULL)
+          || !g_file_set_contents (a->first, bytes, (gssize) size, NULL))
+        {
+          fprintf (stderr, "photo-runner: cannot copy the first checkpoint to %s\n", a->first);
+          a->failed = TRUE;
+          return FALSE;
+        }
+    }
   while (a->next < a->n_marks && now > a->marks[a->next])
     a->next++;
   if (a->next == a->n_marks)
@@ -125,6 +140,7 @@ main (int argc, char **argv)
   if (!parse_marks (argv[6], &a, &error))
     goto out;
   a.checkpoint = g_strdup_printf ("%s.checkpoint.safetensors", argv[7]);
+  a.first = g_strdup_printf ("%s-first.safetensors", argv[7]);
   for (guint i = 0; i < a.n_marks; i++)
     a.slot[i] = g_strdup_printf ("%s-%u.safetensors", argv[7], i);
   final = g_strdup_printf ("%s.safetensors", argv[7]);
@@ -141,6 +157,15 @@ main (int argc, char **argv)
   c.seconds = a.marks[a.n_marks - 1];
   c.checkpoint = a.checkpoint;
   c.checkpoint_every = 1;
+  /* Phase one's settings, to compare (defaults: the command line's). */
+  if (g_getenv ("LOOM_EVAL_PIXEL_HEAD") != NULL)
+    c.pixel_head = atoi (g_getenv ("LOOM_EVAL_PIXEL_HEAD")) != 0;
+  if (g_getenv ("LOOM_EVAL_HEAD_BLEND") != NULL)
+    c.head_blend = (float) g_ascii_strtod (g_getenv ("LOOM_EVAL_HEAD_BLEND"), NULL);
+  if (g_getenv ("LOOM_EVAL_HEAD_RAMP") != NULL)
+    c.head_ramp = (guint) atoi (g_getenv ("LOOM_EVAL_HEAD_RAMP"));
+  if (g_getenv ("LOOM_EVAL_HEAD_HIDDEN") != NULL)
+    c.head_hidden = (guint) atoi (g_getenv ("LOOM_EVAL_HEAD_HIDDEN"));
   if (argc == 9)
     {
       if ((start = loom_weights_load (argv[8], &error)) == NULL)
@@ -192,7 +217,29 @@ main (int argc, char **argv)
       g_string_append_printf (json, ", \"predict_s\": %.2f}",
                               (g_get_monotonic_time () - p0) / 1e6);
     }
-  printf ("%s], \"provenance\": %s}\n", json->str,
+  g_string_append (json, "]");
+  /* The first answer a user sees: the first step's model over the whole
+   * image, timed (OUT-first.f32). */
+  {
+    g_autofree char *path = g_strdup_printf ("%s-first.f32", argv[7]);
+    LoomWeights *m;
+    gint64 p0 = g_get_monotonic_time ();
+
+    if ((m = loom_weights_load (a.first, &error)) == NULL)
+      goto out;
+    if (!loom_segment_predict (device, m, &image, 0, classes, NULL, NULL, NULL, NULL, &error)
+        || !g_file_set_contents (path, (const char *) classes,
+                                 (gssize) ((gsize) width * height * sizeof (float)), &error))
+      {
+        loom_weights_free (m);
+        goto out;
+      }
+    loom_weights_free (m);
+    g_unlink (a.first);
+    g_string_append_printf (json, ", \"first_predict_s\": %.2f",
+                            (g_get_monotonic_time () - p0) / 1e6);
+  }
+  printf ("%s, \"provenance\": %s}\n", json->str,
           loom_weights_get_metadata (w, LOOM_METADATA_PROVENANCE));
   status = 0;
 
@@ -205,6 +252,7 @@ out:
   if (device != NULL)
     loom_device_free (device);
   g_free (a.checkpoint);
+  g_free (a.first);
   for (guint i = 0; i < a.n_marks; i++)
     g_free (a.slot[i]);
   return status;

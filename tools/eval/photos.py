@@ -328,6 +328,9 @@ def loom(runner, image, labels, classes, marks, tmp, tag, init=None, start=None)
     if result.returncode != 0:
         sys.exit(f"photos.py: {' '.join(cmd)}: {result.stderr.strip() or result.returncode}")
     info = json.loads(result.stdout)
+    first = f"{out}-first.f32"
+    info["first_pred"] = (np.fromfile(first, dtype="<f4").reshape(h, w).astype(np.int32)
+                          if os.path.exists(first) else None)
     preds = []
     for i, mark in enumerate(info["marks"]):
         path = f"{out}-{i}.f32"
@@ -342,16 +345,16 @@ def loom_round(args, image, labels, classes, tmp, tag, init=None):
     if not args.separate:
         preds, info, model = loom(args.runner, image, labels, classes, args.marks, tmp, tag,
                                   init=init, start=args.start)
-        return preds, info["marks"], model, info["train_s"], info["first_step_s"]
-    preds, marks, train_s, first = [], [], 0.0, []
+        return preds, info["marks"], model, info["train_s"], info
+    preds, marks, train_s, first = [], [], 0.0, None
     for t in args.marks:
         p, info, model = loom(args.runner, image, labels, classes, [t], tmp, f"{tag}-{t:g}",
                               init=init, start=args.start)
         preds += p
         marks += info["marks"]
         train_s += info["train_s"]
-        first.append(info["first_step_s"])
-    return preds, marks, model, train_s, min(first)
+        first = first or info
+    return preds, marks, model, train_s, first
 
 
 def main():
@@ -469,7 +472,12 @@ def main():
                         "forest_miou": miou(rf_pred, truth, classes), "forest_s": rf_s,
                         "loom_miou": [miou(p, truth, classes) if p is not None else None
                                       for p in preds],
-                        "loom_marks": marks, "loom_train_s": train_s, "loom_first_step_s": first,
+                        "loom_marks": marks, "loom_train_s": train_s,
+                        "loom_first_step_s": first["first_step_s"],
+                        # The first answer a user sees (the first step's model, whole image).
+                        "loom_first_result_s": first["first_step_s"] + first.get("first_predict_s", 0),
+                        "loom_first_miou": (miou(first["first_pred"], truth, classes)
+                                            if first["first_pred"] is not None else None),
                         "forest_pred": rf_pred, "loom_pred_last": preds[-1],
                     }
                     if r == 1:
@@ -521,6 +529,8 @@ def main():
         steps = [mean([rd["loom_marks"][i]["step"] for rd in rounds]) for i in range(len(args.marks))]
         pred_s = mean([m["predict_s"] for rd in rounds for m in rd["loom_marks"]])
         first = mean([rd["loom_first_step_s"] for rd in rounds])
+        first_result = mean([rd["loom_first_result_s"] for rd in rounds])
+        first_miou = mean([rd["loom_first_miou"] for rd in rounds])
         rf_s = mean([rd["forest_s"] for rd in rounds])
         painted = mean([rd["painted_share"] for rd in rounds])
         print(f"{r + 1:<6}{'forest':<8}{''.join(fmt(rf, 8) for _ in args.marks)}   fit + predict "
@@ -530,10 +540,14 @@ def main():
               f"first step at {first:.1f} s; whole-image prediction {pred_s:.1f} s (not in the marks)")
         print(f"{'':<6}{'Δ':<8}{''.join(fmt(v - rf if v is not None else None, 8) for v in lm)}"
               f"   Loom − forest")
+        print(f"{'':<6}{'first':<8}{fmt(first_miou, 8)}   Loom's first whole-image answer "
+              f"(the first step's model) after {first_result:.1f} s, training setup and prediction "
+              f"included")
         summary.append({"round": r + 1, "forest_miou": rf, "forest_s": rf_s,
                         "loom_miou": dict(zip((f"{m:g}" for m in args.marks), lm)),
                         "loom_steps": dict(zip((f"{m:g}" for m in args.marks), steps)),
                         "loom_predict_s": pred_s, "loom_first_step_s": first,
+                        "loom_first_result_s": first_result, "loom_first_miou": first_miou,
                         "painted_share": painted})
     first = summary[0]
     for t, bar in ((60, 0.10), (10, 0.03)):
