@@ -43,6 +43,12 @@ typedef struct
   LoomUNet                *unet;
   LoomTensor              *settings, *loss;
   float                   *settings_buffer;
+  /* Live training (fold_labels): */
+  const LoomSegmentImage  *given;       /* the caller's images (their masks) */
+  LoomSegmentImage        *own;         /* = images, whose labels change */
+  LoomTrainImage          *train_images;
+  LoomTensor              *class_weights;
+  float                  **refreshed;   /* n_images labels a refresh gave, or NULL */
 } Trainer;
 
 /* The maps of a batch of crops, mostly around a labelled pixel. */
@@ -154,6 +160,87 @@ snapshot (gpointer data, guint steps, GError **error)
   return w;
 }
 
+/* A refresh's new LABELS (NULL: unchanged) into the training: masks
+ * applied, the labelled pixels and the class weights counted again, the
+ * label atlas rewritten.  Labels refused leave the training as it was. */
+static gboolean
+fold_labels (Trainer *t, const float *const *labels, GError **error)
+{
+  guint classes = t->config->unet.classes, n = t->n_images;
+  g_autofree float *weights = g_new (float, classes);
+  g_autofree float **fresh = g_new0 (float *, n);
+  g_autofree const float **was = g_new (const float *, n);
+  GArray *old = t->labelled;
+  gboolean ok = TRUE;
+
+  for (guint i = 0; i < n; i++)
+    {
+      const LoomSegmentImage *given = &t->given[i];
+      gsize pixels = (gsize) given->width * given->height;
+
+      was[i] = t->own[i].labels;
+      if (labels[i] == NULL)
+        continue;
+      fresh[i] = g_memdup2 (labels[i], pixels * sizeof (float));
+      for (gsize at = 0; at < pixels; at++)
+        {
+          if (given->mask != NULL && given->mask[at] < 0.5f)
+            fresh[i][at] = LOOM_UNLABELLED;
+          else if (ok && fresh[i][at] >= (float) classes)
+            {
+              g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                           "segment: the new labels of image %u have class %g; this model "
+                           "has %u classes and a running training cannot add one yet "
+                           "(train again to add it)", i + 1, fresh[i][at], classes);
+              ok = FALSE;
+            }
+        }
+      t->own[i].labels = fresh[i];
+    }
+  t->labelled = g_array_new (FALSE, FALSE, sizeof (Labelled));
+  if (!ok || !count_labels (t, classes, weights, error))
+    {
+      g_array_unref (t->labelled);
+      t->labelled = old;
+      for (guint i = 0; i < n; i++)
+        {
+          t->own[i].labels = was[i];
+          g_free (fresh[i]);
+        }
+      return FALSE;
+    }
+  g_array_unref (old);
+  for (guint i = 0; i < n; i++)
+    if (fresh[i] != NULL)
+      {
+        g_free (t->refreshed[i]);
+        t->refreshed[i] = fresh[i];
+        t->train_images[i].labels = fresh[i];
+        if (!loom_train_crops_update_labels (&t->crops, t->graph, i, error))
+          return FALSE;
+      }
+  return loom_graph_write (t->graph, t->class_weights, weights, error);
+}
+
+/* Live training: the caller sees the weights so far and may hand new
+ * labels (loom-segment.h). */
+static gboolean
+refresh (gpointer data, guint steps, GError **error)
+{
+  Trainer *t = data;
+  g_autofree const float **labels = g_new0 (const float *, t->n_images);
+  LoomWeights *current = snapshot (t, steps, error);
+  gboolean ok, any = FALSE;
+
+  if (current == NULL)
+    return FALSE;
+  ok = t->config->refresh (steps, current, labels, t->n_images, t->config->refresh_data, error);
+  loom_weights_free (current);
+  for (guint i = 0; i < t->n_images; i++)
+    any = any || labels[i] != NULL;
+  return ok && (!any || fold_labels (t, labels, error));
+}
+
 static gboolean
 train_step (gpointer data, guint step, double done, float *losses, GError **error)
 {
@@ -225,7 +312,10 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
                                          own[i].height };
   if (!check_crops (&c, train_images, n_images, &crop, error))
     return NULL;
-  t.images = own;
+  t.images = t.own = own;
+  t.given = images;
+  t.train_images = train_images;
+  t.refreshed = g_new0 (float *, n_images);
   t.labelled = g_array_new (FALSE, FALSE, sizeof (Labelled));
   loom_segment_augment_init (&t.augment, &c, own, n_images, crop, c.batch);
   class_weights = g_new (float, c.unet.classes);
@@ -239,7 +329,8 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
   t.settings = loom_graph_input (t.graph, "photometric settings", c.batch, LOOM_PHOTO_FLOATS,
                                  1, 1);
   x = loom_graph_photometric (t.graph, t.crops.x, t.settings);
-  weights_t = loom_graph_input (t.graph, "class weights", c.unet.classes, 1, 1, 1);
+  weights_t = t.class_weights = loom_graph_input (t.graph, "class weights", c.unet.classes,
+                                                  1, 1, 1);
   /* Running statistics averaged over all batches for the first ten
    * steps, then with momentum 0.1: right after a short training too. */
   t.unet = loom_unet_build_full (t.graph, &c.unet, x, TRUE, -0.1f, error);
@@ -261,7 +352,9 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
   t.settings_buffer = g_new (float, (gsize) c.batch * LOOM_PHOTO_FLOATS);
   result = loom_train_loop (&(LoomTrainLoop) { c.steps, c.seconds, c.checkpoint,
                                                c.checkpoint_every, loss_names, 1, progress,
-                                               data, cancellable },
+                                               data, cancellable,
+                                               c.refresh != NULL ? refresh : NULL,
+                                               c.refresh_seconds },
                             train_step, snapshot, &t, error);
 out:
   loom_unet_free (t.unet);
@@ -270,5 +363,8 @@ out:
   loom_segment_augment_clear (&t.augment);
   g_array_unref (t.labelled);
   g_free (t.settings_buffer);
+  for (guint i = 0; i < n_images; i++)
+    g_free (t.refreshed[i]);
+  g_free (t.refreshed);
   return result;
 }

@@ -24,6 +24,20 @@ typedef struct
                                  * LOOM_UNLABELLED with confidence 0 */
 } LoomSegmentImage;
 
+/* Live training (LoomSegmentConfig's refresh): called between steps with
+ * STEPS done and CURRENT, the weights so far (the trainer's, valid during
+ * the call: save them, predict a preview with them).  To fold new strokes
+ * in without starting over, set LABELS[i] (N_IMAGES of them, all NULL on
+ * entry: unchanged) to new labels of image i: the same size, class numbers
+ * below the model's classes (a new class is an error: the head does not
+ * grow yet), copied before the call returns.  The weights, the optimiser's
+ * state and the schedule go on; the crops follow the new labelled pixels
+ * and the class weights their new counts.  FALSE and ERROR stop the
+ * training with that error. */
+typedef gboolean (*LoomSegmentRefreshFunc) (guint steps, LoomWeights *current,
+                                            const float **labels, guint n_images,
+                                            gpointer data, GError **error);
+
 typedef struct
 {
   LoomUNetConfig unet;          /* classes: how many the labels use */
@@ -51,6 +65,9 @@ typedef struct
   const char *const *names;     /* file made, checkpoints too; NULL: none */
   gboolean host_crops;          /* cut the crops on the host, not the device (the same
                                  * weights; a check): $LOOM_HOST_CROPS set at config init */
+  LoomSegmentRefreshFunc refresh; /* live training, or NULL: called between steps, at */
+  double   refresh_seconds;     /* most every this many seconds (0: after every step), */
+  gpointer refresh_data;        /* with this */
 } LoomSegmentConfig;
 
 /* Sensible defaults for CLASSES classes: a U-Net of depth 3, base 16, crops
