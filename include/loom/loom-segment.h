@@ -30,7 +30,9 @@ typedef struct
  * in without starting over, set LABELS[i] (N_IMAGES of them, all NULL on
  * entry: unchanged) to new labels of image i: the same size, class numbers
  * below the model's classes (a new class is an error: the head does not
- * grow yet), copied before the call returns.  The weights, the optimiser's
+ * grow yet), kept by the caller until the next call or the end of the
+ * training (the trainer copies them after this returns).  The weights, the
+ * optimiser's
  * state and the schedule go on; the crops follow the new labelled pixels
  * and the class weights their new counts.  FALSE and ERROR stop the
  * training with that error. */
