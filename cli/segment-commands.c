@@ -46,8 +46,8 @@ typedef struct
   const char      *labels_path, *out, *preview;
   Loaded          *loaded;              /* the one image */
   const float     *mask;                /* its alpha where it has holes, or NULL */
-  const GArray    *colors;              /* the model's classes */
-  guint            classes, every;      /* write every this many steps (0: at the end) */
+  GArray          *colors;              /* the model's classes (new ones appended) */
+  guint            every;               /* write every this many steps (0: at the end) */
   gboolean         quiet;
   LoomDevice      *device;
   LoomCliProgress *bar;
@@ -124,15 +124,18 @@ watch_write (Watch *w, LoomWeights *weights, guint steps, GError **error)
 /* The label file again, if it changed and has settled (the same size and
  * time at two polls: a file being written is not read half-way); NULL
  * when there is nothing new to take.  A file that does not read (yet) is
- * tried again at the next poll; labels that cannot be taken (a new colour,
- * another size, nothing painted) are reported once and skipped. */
+ * tried again at the next poll; labels that cannot be taken (another size,
+ * too many colours, nothing painted) are reported once and skipped.  New
+ * colours are new classes: appended to the table (the trainer grows the
+ * model's head). */
 static float *
 watch_poll (Watch *w)
 {
   const LoomImageFile *file = &w->loaded->file;
   gsize n = (gsize) file->width * file->height;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GArray) colors = g_array_copy ((GArray *) w->colors);
+  g_autoptr (GArray) colors = g_array_copy (w->colors);
+  g_autoptr (GString) added = g_string_new (NULL);
   g_autofree guint64 *counts = NULL;
   LoomImageFile lf;
   GStatBuf now;
@@ -151,21 +154,21 @@ watch_poll (Watch *w)
   if (!loom_image_file_load (&lf, w->labels_path, &error))
     return NULL;
   w->seen = now;
-  labels = loom_cli_load_labels (&lf, file->width, file->height, colors, w->classes, &error);
+  labels = loom_cli_load_labels (&lf, file->width, file->height, colors, 0, &error);
   loom_image_file_clear (&lf);
   if (labels == NULL)
     {
       watch_say (w, "labels changed, not taken: %s", error->message);
       return NULL;
     }
-  counts = g_new0 (guint64, w->classes);
+  counts = g_new0 (guint64, colors->len);
   for (gsize i = 0; i < n; i++)
     if (labels[i] >= 0 && (w->mask == NULL || w->mask[i] >= 0.5f))
       {
         labelled++;
         counts[(guint) labels[i]]++;
       }
-  for (guint k = 0; k < w->classes; k++)
+  for (guint k = 0; k < colors->len; k++)
     present += counts[k] > 0;
   if (labelled == 0)
     {
@@ -173,8 +176,17 @@ watch_poll (Watch *w)
       g_free (labels);
       return NULL;
     }
-  watch_say (w, "labels changed: %" G_GUINT64_FORMAT " labelled pixels, %u classes", labelled,
-             present);
+  for (guint k = w->colors->len; k < colors->len; k++)
+    {
+      const LoomColor *c = &g_array_index (colors, LoomColor, k);
+
+      g_string_append_printf (added, "%s#%02x%02x%02x", added->len > 0 ? ", " : "", c->r, c->g,
+                              c->b);
+      g_array_append_val (w->colors, *c);
+    }
+  watch_say (w, "labels changed: %" G_GUINT64_FORMAT " labelled pixels, %u classes%s%s%s",
+             labelled, present, added->len > 0 ? " (new: " : "", added->str,
+             added->len > 0 ? ")" : "");
   return labels;
 }
 
@@ -404,7 +416,7 @@ loom_cmd_train_seg (int argc, char **argv)
         config.steps = 0, config.seconds = 1e7;
       live = (Watch) { .labels_path = label_paths[0], .out = out, .preview = preview,
                        .loaded = &loaded[0], .mask = images[0].mask, .colors = colors,
-                       .classes = config.unet.classes, .every = (guint) every,
+                       .every = (guint) every,
                        .quiet = quiet || json };
       if (g_stat (label_paths[0], &now) == 0)
         live.seen = now;

@@ -1,7 +1,8 @@
 /* Live training (LoomSegmentConfig's refresh): new labels handed to a
  * running loom_segment_train are trained on from then on, with the device's
  * crops and the host's; the weights so far are there to predict with; a
- * class the model has no room for is refused with a clear error. */
+ * new class grows the head; labels with nothing painted are refused with
+ * a clear error. */
 #include <string.h>
 
 #include <loom/loom-segment.h>
@@ -162,24 +163,149 @@ test_refresh (gconstpointer host)
   loom_device_free (cpu);
 }
 
-/* A class past the model's: refused, the training stops with the reason. */
-static void
-test_new_class_refused (void)
+/* A class past the model's grows the head: the known classes' rows go on
+ * as they were (learning rate 0: exactly), the new class is learnt where
+ * it was painted, and the class table grows with the caller's colour. */
+typedef struct
 {
+  Live        live;
+  GArray     *colors;
+  LoomWeights *before;          /* the weights at the hand-over */
+} Grow;
+
+static gboolean
+on_grow (guint steps, LoomWeights *current, const float **labels, guint n_images,
+         gpointer data, GError **error)
+{
+  Grow *g = data;
+  LoomUNetConfig unet;
+
+  g_assert_true (loom_unet_config_from_weights (current, &unet, NULL));
+  g_assert_cmpuint (unet.classes, ==, g->live.handed_at == 0 ? 2 : 3);
+  g->live.calls++;
+  if (steps >= 10 && g->live.handed_at == 0)
+    {
+      LoomColor third = { 200, 30, 200 };
+
+      labels[0] = g->live.hand;
+      g->live.handed_at = steps;
+      g_array_append_val (g->colors, third);
+      /* The weights as they were, to compare with after. */
+      g->before = loom_weights_new ();
+      for (const char *const *name = loom_weights_get_names (current); *name != NULL; name++)
+        {
+          guint n_dims;
+          const guint64 *shape;
+          const float *v = loom_weights_lookup (current, *name, &n_dims, &shape);
+
+          g_assert_true (loom_weights_add (g->before, *name, n_dims, shape, v, NULL));
+        }
+    }
+  return TRUE;
+}
+
+static void
+test_new_class_grows (gconstpointer zero_rate)
+{
+  static const char *const names[] = { "left", "right", NULL };
   LoomDevice *cpu = loom_device_open ("cpu", NULL);
   Bands *b = g_new (Bands, 1);
   g_autofree float *three = g_new (float, W * H);
+  g_autoptr (GArray) colors = g_array_new (FALSE, FALSE, sizeof (LoomColor));
+  g_auto (GStrv) got_names = NULL;
+  g_autoptr (GArray) got = NULL;
+  LoomColor two[] = { { 30, 60, 200 }, { 220, 40, 30 } };
+  LoomSegmentConfig c;
+  Grow grow = { .live = { .bands = b, .device = cpu }, .colors = colors };
+  LoomUNetConfig unet;
+  LoomWeights *w;
+  GError *error = NULL;
+  guint compared = 0;
+
+  bands (b);
+  g_array_append_vals (colors, two, 2);
+  memcpy (three, b->first, sizeof b->first);
+  for (gsize i = 0; i < W * H; i++)
+    if (band (i % W) == 1 && three[i] >= 0)
+      three[i] = 2.0f;
+  grow.live.hand = three;
+  config (&c);
+  /* A class that must be told apart from one it was trained as takes
+   * longer than the 70 steps a relabelling does: Adam starts afresh. */
+  c.steps = 160;
+  if (GPOINTER_TO_INT (zero_rate))
+    {
+      c.steps = 15;
+      c.learning_rate = 0.0f;
+    }
+  c.colors = colors;
+  c.names = names;
+  c.refresh = on_grow;
+  c.refresh_data = &grow;
+  w = loom_segment_train (cpu, &c, &(LoomSegmentImage) { b->planes, b->first, W, H, NULL }, 1,
+                          NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (grow.live.handed_at, ==, 10);
+  g_assert_true (loom_unet_config_from_weights (w, &unet, &error));
+  g_assert_cmpuint (unet.classes, ==, 3);
+  got = loom_segment_get_classes (w, &got_names, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (got->len, ==, 3);
+  g_assert_cmpstr (got_names[1], ==, "right");
+  g_assert_cmpstr (got_names[2], ==, "class 3");
+  if (GPOINTER_TO_INT (zero_rate))
+    /* Nothing moved but the new rows of the head (and the running
+     * statistics, which move whatever the rate). */
+    for (const char *const *name = loom_weights_get_names (w); *name != NULL; name++)
+      {
+        guint n_dims, was_dims;
+        const guint64 *shape, *was_shape;
+        const float *now = loom_weights_lookup (w, *name, &n_dims, &shape);
+        const float *was = loom_weights_lookup (grow.before, *name, &was_dims, &was_shape);
+        guint64 n = 1;
+
+        if (strstr (*name, "running") != NULL || strstr (*name, "num_batches") != NULL)
+          continue;
+        g_assert_nonnull (was);
+        for (guint d = 1; d < n_dims; d++)
+          n *= shape[d];
+        n *= g_str_has_prefix (*name, "head.") ? 2 : shape[0];
+        if (g_str_has_prefix (*name, "head."))
+          g_assert_cmpuint (shape[0], ==, 3);
+        g_assert_cmpmem (now, n * sizeof (float), was, n * sizeof (float));
+        compared++;
+      }
+  else
+    {
+      double share = band_b (cpu, w, b, 2.0f);
+      g_test_message ("band B: %.3f the new class, %.3f class 0, %.3f class 1", share,
+                      band_b (cpu, w, b, 0.0f), band_b (cpu, w, b, 1.0f));
+      g_assert_cmpfloat (share, >, 0.9);
+    }
+  g_assert_true (!GPOINTER_TO_INT (zero_rate) || compared > 10);
+  loom_weights_free (grow.before);
+  loom_weights_free (w);
+  g_free (b);
+  loom_device_free (cpu);
+}
+
+/* Labels with nothing painted: refused, the training stops with the
+ * reason. */
+static void
+test_nothing_painted_refused (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  Bands *b = g_new (Bands, 1);
+  g_autofree float *none = g_new (float, W * H);
   LoomSegmentConfig c;
   Live live = { .bands = b, .device = cpu };
   LoomWeights *w;
   GError *error = NULL;
 
   bands (b);
-  memcpy (three, b->later, sizeof b->later);
   for (gsize i = 0; i < W * H; i++)
-    if (band (i % W) == 1 && three[i] >= 0)
-      three[i] = 2.0f;
-  live.hand = three;
+    none[i] = LOOM_UNLABELLED;
+  live.hand = none;
   config (&c);
   c.steps = 15;
   c.refresh = on_refresh;
@@ -188,7 +314,8 @@ test_new_class_refused (void)
                           NULL, NULL, NULL, NULL, &error);
   g_assert_null (w);
   g_assert_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT);
-  g_assert_nonnull (strstr (error->message, "cannot add one yet"));
+  g_assert_nonnull (strstr (error->message, "the new labels"));
+  g_assert_nonnull (strstr (error->message, "no labelled pixels"));
   g_test_message ("%s", error->message);
   g_clear_error (&error);
   g_assert_cmpuint (live.handed_at, ==, 10);
@@ -203,6 +330,10 @@ main (int argc, char **argv)
   g_test_add_data_func ("/segment-live/refresh", GINT_TO_POINTER (FALSE), test_refresh);
   g_test_add_data_func ("/segment-live/refresh-host-crops", GINT_TO_POINTER (TRUE),
                         test_refresh);
-  g_test_add_func ("/segment-live/new-class-refused", test_new_class_refused);
+  g_test_add_data_func ("/segment-live/new-class-grows", GINT_TO_POINTER (FALSE),
+                        test_new_class_grows);
+  g_test_add_data_func ("/segment-live/new-class-keeps-the-known-rows", GINT_TO_POINTER (TRUE),
+                        test_new_class_grows);
+  g_test_add_func ("/segment-live/nothing-painted-refused", test_nothing_painted_refused);
   return g_test_run ();
 }

@@ -28,14 +28,18 @@ typedef struct
  * STEPS done and CURRENT, the weights so far (the trainer's, valid during
  * the call: save them, predict a preview with them).  To fold new strokes
  * in without starting over, set LABELS[i] (N_IMAGES of them, all NULL on
- * entry: unchanged) to new labels of image i: the same size, class numbers
- * below the model's classes (a new class is an error: the head does not
- * grow yet), kept by the caller until the next call or the end of the
- * training (the trainer copies them after this returns).  The weights, the
- * optimiser's
- * state and the schedule go on; the crops follow the new labelled pixels
- * and the class weights their new counts.  FALSE and ERROR stop the
- * training with that error. */
+ * entry: unchanged) to new labels of image i, the same size, kept by the
+ * caller until the next call or the end of the training (the trainer
+ * copies them after the call).  The weights, the optimiser's state and the
+ * schedule go on; the crops follow the new labelled pixels and the class
+ * weights their new counts.  A class number past the model's (below
+ * LOOM_SEGMENT_MAX_CLASSES) grows the head: the known classes' rows kept,
+ * the new ones fresh, Adam's moments started afresh (the graph is built
+ * again); the caller appends the new classes' colours to CONFIG->colors (a
+ * GArray it owns) in the call, names beyond CONFIG->names become "class N".
+ * Labels refused (nothing painted, a bad class) stop the training: FALSE
+ * and ERROR likewise. */
+#define LOOM_SEGMENT_MAX_CLASSES 1024
 typedef gboolean (*LoomSegmentRefreshFunc) (guint steps, LoomWeights *current,
                                             const float **labels, guint n_images,
                                             gpointer data, GError **error);
