@@ -232,7 +232,14 @@ grow_head (Trainer *t, guint classes, LoomWeights *current, guint steps, GError 
           float *head;
           const float *init = loom_weights_lookup (fresh, *name, &n_dims, &shape);
 
-          g_assert (init != NULL && shape[0] == classes);
+          if (init == NULL || n_dims == 0 || shape[0] != classes)
+            {
+              g_set_error (error, LOOM_ERROR, LOOM_ERROR_FAILED,
+                           "segment: the grown model has no head '%s' of %u classes", *name,
+                           classes);
+              ok = FALSE;
+              break;
+            }
           for (guint d = 1; d < n_dims; d++)
             row *= shape[d];
           memcpy (grown, shape, n_dims * sizeof *shape);

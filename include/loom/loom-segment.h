@@ -93,7 +93,8 @@ void         loom_segment_config_set_augment_strength (LoomSegmentConfig *config
  * architecture wins over CONFIG's; with CONFIG->start_features, all but
  * its classes (a pretrained starting point, its head left out).  PROGRESS
  * gets every step's "loss"; CANCELLABLE stops between steps with the
- * weights so far, like PROGRESS returning FALSE. */
+ * weights so far, like PROGRESS returning FALSE.  CONFIG->refresh trains
+ * live: new labels while it runs (LoomSegmentRefreshFunc). */
 LoomWeights *loom_segment_train   (LoomDevice *device, const LoomSegmentConfig *config,
                                    const LoomSegmentImage *images, guint n_images,
                                    LoomWeights *start, LoomTrainProgressFunc progress,
