@@ -1,6 +1,8 @@
 /* loom train-seg and loom segment: segmentation models from painted labels. */
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include <loom/loom-segment.h>
 #include "common.h"
@@ -33,6 +35,197 @@ has_holes (const float *alpha, gsize n)
   return FALSE;
 }
 
+/* ---- train-seg --watch ------------------------------------------------- */
+
+/* Live training for files: the label file polled between steps, re-read
+ * once it has settled, its strokes folded into the running training
+ * (loom-segment.h's refresh); the model and a preview rewritten as it
+ * goes. */
+typedef struct
+{
+  const char      *labels_path, *out, *preview;
+  Loaded          *loaded;              /* the one image */
+  const float     *mask;                /* its alpha where it has holes, or NULL */
+  GArray          *colors;              /* the model's classes (new ones appended) */
+  guint            every;               /* write every this many steps (0: at the end) */
+  gboolean         quiet;
+  LoomDevice      *device;
+  LoomCliProgress *bar;
+  GStatBuf         seen, settling;      /* the file as read last, as seen at the last poll */
+  gboolean         settling_set, written;
+  guint            written_at, changes;
+  float           *handed;              /* the labels handed over last (kept for the trainer) */
+} Watch;
+
+static gboolean
+same_stat (const GStatBuf *a, const GStatBuf *b)
+{
+  return a->st_mtime == b->st_mtime && a->st_size == b->st_size && a->st_ino == b->st_ino
+#ifdef __linux__
+         && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec
+#endif
+         ;
+}
+
+static void
+watch_say (Watch *w, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+watch_say (Watch *w, const char *format, ...)
+{
+  va_list args;
+
+  if (w->quiet)
+    return;
+  if (w->bar->tty && w->bar->drawn)
+    fputc ('\n', stderr);
+  va_start (args, format);
+  vfprintf (stderr, format, args);
+  va_end (args);
+  fputc ('\n', stderr);
+}
+
+/* The segmentation of the image with WEIGHTS, as `loom segment` writes its
+ * colour format (the image's alpha kept), to PATH (atomically). */
+static gboolean
+write_preview (Watch *w, LoomWeights *weights, GError **error)
+{
+  const LoomImageFile *file = &w->loaded->file;
+  gsize n = (gsize) file->width * file->height;
+  g_autofree float *classes = g_new (float, n);
+  g_autofree guint8 *pixels = g_new (guint8, 4 * n), *source = NULL;
+
+  if (!loom_segment_predict (w->device, weights,
+                             &(LoomSegmentImage) { w->loaded->planes, NULL, file->width,
+                                                   file->height, w->mask },
+                             0, classes, NULL, NULL, NULL, NULL, error))
+    return FALSE;
+  source = loom_image_file_rgba8 (file);
+  loom_labels_to_rgba8 (classes, file->width, file->height, w->colors, pixels,
+                        4 * (gsize) file->width);
+  for (gsize i = 0; i < n; i++)
+    pixels[4 * i + 3] = pixels[4 * i + 3] != 0 ? source[4 * i + 3] : 0;
+  return loom_image_file_save_rgba8 (w->preview, pixels, file->width, file->height,
+                                     file->alpha || w->mask != NULL, error);
+}
+
+/* The model and the preview from WEIGHTS. */
+static gboolean
+watch_write (Watch *w, LoomWeights *weights, guint steps, GError **error)
+{
+  if (!loom_weights_save (weights, w->out, error)
+      || (w->preview != NULL && !write_preview (w, weights, error)))
+    return FALSE;
+  w->written = TRUE;
+  w->written_at = steps;
+  return TRUE;
+}
+
+/* The label file again, if it changed and has settled (the same size and
+ * time at two polls: a file being written is not read half-way); NULL
+ * when there is nothing new to take.  A file that does not read (yet) is
+ * tried again at the next poll; labels that cannot be taken (another size,
+ * too many colours, nothing painted) are reported once and skipped.  New
+ * colours are new classes: appended to the table (the trainer grows the
+ * model's head). */
+static float *
+watch_poll (Watch *w)
+{
+  const LoomImageFile *file = &w->loaded->file;
+  gsize n = (gsize) file->width * file->height;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) colors = g_array_copy (w->colors);
+  g_autoptr (GString) added = g_string_new (NULL);
+  g_autofree guint64 *counts = NULL;
+  LoomImageFile lf;
+  GStatBuf now;
+  float *labels;
+  guint64 labelled = 0;
+  guint present = 0;
+
+  if (g_stat (w->labels_path, &now) != 0 || same_stat (&now, &w->seen))
+    return NULL;
+  if (!w->settling_set || !same_stat (&now, &w->settling))
+    {
+      w->settling = now;
+      w->settling_set = TRUE;
+      return NULL;
+    }
+  if (!loom_image_file_load (&lf, w->labels_path, &error))
+    return NULL;
+  w->seen = now;
+  labels = loom_cli_load_labels (&lf, file->width, file->height, colors, 0, &error);
+  loom_image_file_clear (&lf);
+  if (labels == NULL)
+    {
+      watch_say (w, "labels changed, not taken: %s", error->message);
+      return NULL;
+    }
+  counts = g_new0 (guint64, colors->len);
+  for (gsize i = 0; i < n; i++)
+    if (labels[i] >= 0 && (w->mask == NULL || w->mask[i] >= 0.5f))
+      {
+        labelled++;
+        counts[(guint) labels[i]]++;
+      }
+  for (guint k = 0; k < colors->len; k++)
+    present += counts[k] > 0;
+  if (labelled == 0)
+    {
+      watch_say (w, "labels changed, not taken: %s has no labelled pixels", w->labels_path);
+      g_free (labels);
+      return NULL;
+    }
+  for (guint k = w->colors->len; k < colors->len; k++)
+    {
+      const LoomColor *c = &g_array_index (colors, LoomColor, k);
+
+      g_string_append_printf (added, "%s#%02x%02x%02x", added->len > 0 ? ", " : "", c->r, c->g,
+                              c->b);
+      g_array_append_val (w->colors, *c);
+    }
+  watch_say (w, "labels changed: %" G_GUINT64_FORMAT " labelled pixels, %u classes%s%s%s",
+             labelled, present, added->len > 0 ? " (new: " : "", added->str,
+             added->len > 0 ? ")" : "");
+  return labels;
+}
+
+static gboolean
+on_watch (guint steps, LoomWeights *current, const float **labels, guint n_images,
+          gpointer data, GError **error)
+{
+  Watch *w = data;
+  float *fresh;
+
+  /* The outputs: at once, then every EVERY steps (after a change, EVERY
+   * steps after it: trained on the new strokes). */
+  if ((!w->written || (w->every > 0 && steps >= w->written_at + w->every))
+      && !watch_write (w, current, steps, error))
+    return FALSE;
+  fresh = watch_poll (w);
+  if (fresh != NULL)
+    {
+      g_free (w->handed);
+      w->handed = fresh;
+      labels[0] = fresh;
+      w->written_at = steps;
+      w->changes++;
+    }
+  return TRUE;
+}
+
+
+/* --watch without --steps or --time runs until Ctrl-C: no ETA to show. */
+static gboolean
+on_endless_step (const LoomTrainProgress *progress, gpointer data)
+{
+  LoomTrainProgress p = *progress;
+
+  p.total = 0;
+  p.eta = 0;
+  return loom_cli_on_train_step (&p, data);
+}
+
 /* ---- train-seg ------------------------------------------------------- */
 
 int
@@ -41,9 +234,11 @@ loom_cmd_train_seg (int argc, char **argv)
   const char *cmd = "train-seg";
   g_auto (GStrv) image_paths = NULL, label_paths = NULL;
   g_autofree char *out = NULL, *init = NULL, *device_spec = NULL, *pretrained = NULL;
+  g_autofree char *preview = NULL;
   int steps = -1, seed = 1, crop = 0, batch = 0, depth = 0, base = 0, every = 50;
   double seconds = 0, lr = 0, augment = 1.0, head_blend = -1;
   gboolean quiet = FALSE, json = FALSE, no_pretrained = FALSE, no_pixel_head = FALSE;
+  gboolean watch = FALSE;
   GOptionEntry entries[] = {
     { "image", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &image_paths, "An image (repeat with --labels for each)", "IMG" },
     { "labels", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &label_paths, "Its label image: opaque colours are classes", "LBL" },
@@ -66,6 +261,8 @@ loom_cmd_train_seg (int argc, char **argv)
     { "head-blend", 0, 0, G_OPTION_ARG_DOUBLE, &head_blend, "The per-pixel classifier's share of the answer once the network has trained, 0 to 1 (default 0.5)", "F" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print what was done as JSON", NULL },
+    { "watch", 0, 0, G_OPTION_ARG_NONE, &watch, "Live: re-read the label file when it changes and train on it without starting over; the model (and --preview) rewritten every --checkpoint-every steps; until --steps, --time or Ctrl-C", NULL },
+    { "preview", 0, 0, G_OPTION_ARG_FILENAME, &preview, "With --watch: the image's current segmentation (as segment's colour format), rewritten with the model", "OUT.png" },
     { NULL }
   };
   guint n_images;
@@ -78,6 +275,7 @@ loom_cmd_train_seg (int argc, char **argv)
   LoomSegmentConfig config;
   LoomUNetConfig start_unet = { 0 };
   LoomCliTraining state = { 0 };
+  Watch live = { 0 };
   gint64 began;
   int status = EXIT_FAILURE;
 
@@ -102,6 +300,12 @@ loom_cmd_train_seg (int argc, char **argv)
     return loom_cli_fail (cmd, EXIT_USAGE, "--steps 0 needs --time");
   if (!loom_cli_check_output (out, &error))
     return loom_cli_fail (cmd, EXIT_USAGE, "-o %s", error->message);
+  if (preview != NULL && !watch)
+    return loom_cli_fail (cmd, EXIT_USAGE, "--preview goes with --watch");
+  if (watch && n_images != 1)
+    return loom_cli_fail (cmd, EXIT_USAGE, "--watch follows one label file: give one --image and its --labels");
+  if (preview != NULL && !loom_image_file_check_writable (preview, &error))
+    return loom_cli_fail (cmd, EXIT_USAGE, "--preview %s", error->message);
   if (init != NULL && (pretrained != NULL || no_pretrained))
     return loom_cli_fail (cmd, EXIT_USAGE, "--init goes on from a model of the same classes: no --pretrained with it");
   /* New models start from the shipped starting point unless told not to,
@@ -210,19 +414,42 @@ loom_cmd_train_seg (int argc, char **argv)
   config.checkpoint = out;
   config.checkpoint_every = (guint) every;
   config.colors = colors;
+  if (watch)
+    {
+      GStatBuf now;
+
+      /* Until Ctrl-C unless told otherwise (the rate then stays up). */
+      if (steps < 0 && seconds <= 0)
+        config.steps = 0, config.seconds = 1e7;
+      live = (Watch) { .labels_path = label_paths[0], .out = out, .preview = preview,
+                       .loaded = &loaded[0], .mask = images[0].mask, .colors = colors,
+                       .every = (guint) every,
+                       .quiet = quiet || json };
+      if (g_stat (label_paths[0], &now) == 0)
+        live.seen = now;
+      /* The refresh writes the model itself, with the preview. */
+      config.checkpoint = NULL;
+      config.refresh = on_watch;
+      config.refresh_seconds = 1.0;
+      config.refresh_data = &live;
+    }
 
   device = loom_cli_open_device (device_spec, quiet || json, &error);
   if (device == NULL)
     goto fail;
+  live.device = device;
+  live.bar = &state.bar;
   if (pretrained != NULL && !quiet && !json)
     fprintf (stderr, "starting point: %s\n", pretrained);
   loom_cli_catch_interrupt ();
   loom_cli_progress_init (&state.bar, "training", quiet || json);
   began = g_get_monotonic_time ();
   result = loom_segment_train (device, &config, images, n_images, start,
-                               loom_cli_on_train_step, &state, NULL, &error);
+                               watch && config.seconds >= 1e7 ? on_endless_step
+                               : loom_cli_on_train_step, &state, NULL, &error);
   loom_cli_progress_end (&state.bar);
-  if (result == NULL || !loom_weights_save (result, out, &error))
+  if (result == NULL || !loom_weights_save (result, out, &error)
+      || (preview != NULL && !write_preview (&live, result, &error)))
     goto fail;
   if (json)
     {
@@ -232,6 +459,8 @@ loom_cmd_train_seg (int argc, char **argv)
       g_variant_dict_insert (&dict, "classes", "u", colors->len);
       g_variant_dict_insert (&dict, "steps", "u", state.step);
       g_variant_dict_insert (&dict, "loss", "d", (double) state.losses[0]);
+      if (watch)
+        g_variant_dict_insert (&dict, "label_changes", "u", live.changes);
       if (pretrained != NULL)
         g_variant_dict_insert (&dict, "starting_point", "s", pretrained);
       loom_cli_print_summary (&dict, began, device);
@@ -246,6 +475,7 @@ fail:
     loom_cli_fail (cmd, EXIT_FAILURE, "%s", error->message);
   for (guint i = 0; loaded != NULL && i < n_images; i++)
     loaded_clear (&loaded[i]);
+  g_free (live.handed);
   if (result != NULL)
     loom_weights_free (result);
   if (start != NULL)

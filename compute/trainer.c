@@ -177,6 +177,18 @@ loom_train_crops_write (LoomTrainCrops *crops, LoomGraph *g, GError **error)
          && loom_graph_write (g, crops->labels, crops->host_labels, error);
 }
 
+gboolean
+loom_train_crops_update_labels (LoomTrainCrops *crops, LoomGraph *g, guint image,
+                                GError **error)
+{
+  const LoomTrainImage *im = &crops->images[image];
+
+  g_return_val_if_fail (image < crops->n_images && im->labels != NULL, FALSE);
+  return !crops->on_device
+         || loom_graph_write_range (g, crops->label_atlas, crops->label_at[image],
+                                    (gsize) im->width * im->height, im->labels, error);
+}
+
 void
 loom_train_crops_clear (LoomTrainCrops *crops)
 {
@@ -195,7 +207,7 @@ loom_train_loop (const LoomTrainLoop *loop, LoomTrainStepFunc step_func,
 {
   g_autofree float *values = g_new0 (float, MAX (loop->n_losses, 1));
   g_autofree LoomTrainLoss *losses = g_new0 (LoomTrainLoss, MAX (loop->n_losses, 1));
-  gint64 began = g_get_monotonic_time ();
+  gint64 began = g_get_monotonic_time (), refreshed = began;
   guint step;
 
   for (step = 0; loop->steps == 0 || step < loop->steps; step++)
@@ -225,6 +237,13 @@ loom_train_loop (const LoomTrainLoop *loop, LoomTrainStepFunc step_func,
           loom_weights_free (w);
           if (!saved)
             return NULL;
+        }
+      if (loop->refresh != NULL
+          && (g_get_monotonic_time () - refreshed) / 1e6 >= loop->refresh_seconds)
+        {
+          if (!loop->refresh (trainer, step + 1, error))
+            return NULL;
+          refreshed = g_get_monotonic_time ();
         }
       for (guint i = 0; i < loop->n_losses; i++)
         losses[i] = (LoomTrainLoss) { loop->loss_names[i], values[i] };

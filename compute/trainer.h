@@ -66,6 +66,11 @@ void     loom_train_crops_place  (LoomTrainCrops *crops, guint i, guint image);
 /* The step's crops to G: the maps, or the host's crops. */
 gboolean loom_train_crops_write  (LoomTrainCrops *crops, LoomGraph *g, GError **error);
 void     loom_train_crops_clear  (LoomTrainCrops *crops);
+/* After the labels of image IMAGE (in the array given to init, same size)
+ * were replaced: the new ones to the device's label atlas (host crops read
+ * them from the array anyway). */
+gboolean loom_train_crops_update_labels (LoomTrainCrops *crops, LoomGraph *g, guint image,
+                                         GError **error);
 
 /* One step of a trainer (STEP from 0; DONE the share of the budget spent,
  * 0…1, for schedules): its losses into LOSSES, or FALSE and ERROR. */
@@ -73,6 +78,9 @@ typedef gboolean     (*LoomTrainStepFunc)     (gpointer trainer, guint step, dou
                                                float *losses, GError **error);
 /* The weights after STEPS steps (checkpoints, the result). */
 typedef LoomWeights *(*LoomTrainSnapshotFunc) (gpointer trainer, guint steps, GError **error);
+/* Between steps, STEPS done: the trainer may take new data (live
+ * training); FALSE and ERROR stop the run. */
+typedef gboolean     (*LoomTrainRefreshFunc)  (gpointer trainer, guint steps, GError **error);
 
 typedef struct
 {
@@ -85,12 +93,16 @@ typedef struct
   LoomTrainProgressFunc progress;
   gpointer              data;
   GCancellable         *cancellable;
+  LoomTrainRefreshFunc  refresh;        /* or NULL: called after a step, at most every … */
+  double                refresh_seconds; /* … this many seconds (0: after every step) */
   gboolean              checkpoint_first; /* … and after the first step (a quick first answer) */
 } LoomTrainLoop;
 
 /* Runs STEP until the steps or the time are spent, CANCELLABLE is
  * cancelled or the progress says stop; returns SNAPSHOT of the steps done,
- * or NULL and ERROR. */
+ * or NULL and ERROR.  REFRESH, if set, runs between steps (after the
+ * checkpoint, before the progress) with the weights, the optimiser and the
+ * schedule going on as they were. */
 LoomWeights *loom_train_loop (const LoomTrainLoop *loop, LoomTrainStepFunc step,
                               LoomTrainSnapshotFunc snapshot, gpointer trainer,
                               GError **error);

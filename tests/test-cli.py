@@ -467,6 +467,99 @@ def _():
     ok(r, "segment with the stopped model")
 
 
+def three_bands(w=96, h=64, seed=3):
+    """Red, green and blue bands across, with noise."""
+    rng = np.random.default_rng(seed)
+    img = np.zeros((h, w, 3), np.float64)
+    img[:, : w // 3], img[:, w // 3: 2 * w // 3], img[:, 2 * w // 3:] = RED, GREEN, BLUE
+    return np.clip(img + rng.normal(0, 12, img.shape), 0, 255).astype(np.uint8)
+
+
+def wait_for(what, test, seconds, proc=None):
+    """Polls TEST until it holds; fails after SECONDS or when PROC ends first."""
+    end = time.monotonic() + seconds
+    while not test():
+        check(proc is None or proc.poll() is None, f"the process ended while waiting for {what}")
+        check(time.monotonic() < end, f"no {what} after {seconds} s")
+        time.sleep(0.25)
+
+
+@case("train-seg --watch: a rewritten label file is picked up (a new colour, a new class), a half-written one is not")
+def _():
+    Image.fromarray(three_bands()).save(path("bands.png"))
+    lab = np.zeros((64, 96, 4), np.uint8)
+    lab[30:34, 4:28] = RED + (255,)
+    lab[30:34, 68:92] = BLUE + (255,)
+    Image.fromarray(lab).save(path("w-lbl.png"))
+    log = open(path("watch.log"), "w")
+    preview = path("w-preview.png")
+    args = [LOOM, "train-seg", "--image", path("bands.png"), "--labels", path("w-lbl.png"), "-o",
+            path("w.safetensors"), "--watch", "--time", "60", "--preview", preview, "--crop", "32",
+            "--depth", "2", "--base", "8", "--checkpoint-every", "20"]
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log, text=True, env=env())
+    middle = (slice(None), slice(32, 64))
+
+    def text():
+        with open(path("watch.log")) as f:
+            return f.read()
+
+    def shown(colour, band=middle):
+        try:
+            seg = np.array(Image.open(preview))[..., :3]
+        except (OSError, ValueError):           # PIL's error for a file it cannot read (yet)
+            return 0.0
+        return (seg[band] == colour).all(axis=2).mean()
+
+    def all_three():
+        return min(shown(RED, (slice(None), slice(0, 32))), shown(GREEN),
+                   shown(BLUE, (slice(None), slice(64, 96)))) > 0.8
+
+    try:
+        wait_for("first preview", lambda: os.path.exists(preview), 60, p)
+        seg = np.array(Image.open(preview))[..., :3]
+        colours = {tuple(c) for c in seg.reshape(-1, 3).tolist()}
+        check(colours <= {RED, BLUE}, f"first preview's colours {sorted(colours)[:5]}")
+        check(shown(GREEN) == 0, "green before it was painted")
+        # A half-written file (another program still writing it): no crash, nothing taken.
+        lab[10:14, 36:60] = GREEN + (255,)
+        buf = path("w-new.png")
+        Image.fromarray(lab).save(buf)
+        data = open(buf, "rb").read()
+        with open(path("w-lbl.png"), "wb") as f:
+            f.write(data[: len(data) // 2])
+        time.sleep(3)
+        check(p.poll() is None, f"the process ended on a half-written file: {text()[-1500:]}")
+        check("labels changed:" not in text(), f"a half-written file was taken: {text()[-1500:]}")
+        # Then the whole file, atomically: a stroke of a new colour in the middle band.
+        os.replace(buf, path("w-lbl.png"))
+        wait_for("'labels changed' line", lambda: "labels changed:" in text(), 20, p)
+        line = next(ln for ln in text().splitlines() if ln.startswith("labels changed:"))
+        check("labels changed: 288 labelled pixels, 3 classes (new: #28aa3c)" == line, line)
+        wait_for("the three bands in the preview", all_three, 40, p)
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=120)
+        log.close()
+    check(p.returncode == 0, f"exit {p.returncode}: {text()[-1500:]}")
+    check("3 classes" in text().splitlines()[-1], text()[-500:])
+    ok(loom("segment", "--model", path("w.safetensors"), "-i", path("bands.png"), "-o", path("w-seg.png")),
+       "segment with the watched model")
+    # The model as it was at Ctrl-C (a few steps past the preview): its three classes.
+    seg = pixels("w-seg.png")[..., :3]
+    colours = {tuple(c) for c in seg.reshape(-1, 3).tolist()}
+    check(colours <= {RED, GREEN, BLUE}, f"colours {sorted(colours)[:5]}")
+    share = (seg[middle] == GREEN).all(axis=2).mean()
+    check(share > 0.5, f"green: {share:.3f} of the middle band")
+
+
+@case("train-seg --watch: usage errors")
+def _():
+    base = ["train-seg", "--image", path("img.png"), "--labels", path("lbl.png"), "-o", path("x.safetensors")]
+    fails(loom(*base, "--preview", path("x.png")), 2, "--preview", "--watch")
+    fails(loom(*base, "--image", path("img.png"), "--labels", path("lbl.png"), "--watch"), 2, "--watch", "one")
+    fails(loom(*base, "--watch", "--preview", path("no/such/folder/x.png")), 2, "--preview")
+
+
 @case("bench --json has the benchmark table's names")
 def _():
     names = ["conv3x3_64_256_fwd", "conv3x3_64_256_fwdbwd", "conv3x3_16_256_b4_fwdbwd", "convT4x4_128_64_fwdbwd",

@@ -450,7 +450,8 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
     goto out;
 
   w = loom_train_loop (&(LoomTrainLoop) { c.steps, c.seconds, c.checkpoint, c.checkpoint_every,
-                                          loss_names, 2, progress, data, cancellable, FALSE },
+                                          loss_names, 2, progress, data, cancellable, NULL, 0,
+                                          FALSE },
                        train_step, snapshot, &t, error);
   /* Only an averaged G needs its statistics recomputed (and pix2pix's
    * would need label maps: it saves the live G). */

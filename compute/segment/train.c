@@ -36,7 +36,7 @@ typedef struct
 /* What the training loop holds. */
 typedef struct
 {
-  const LoomSegmentConfig *config;
+  LoomSegmentConfig       *config;      /* a copy (its classes grow in a refresh) */
   const LoomSegmentImage  *images;      /* masks applied */
   guint                    n_images;
   GArray                  *labelled;    /* Labelled */
@@ -46,8 +46,15 @@ typedef struct
   LoomUNet                *unet;
   LoomTensor              *settings, *loss;
   float                   *settings_buffer;
+  /* Live training (fold_labels, grow_head): */
   LoomDevice              *device;
-  const float             *class_weights;
+  guint                    crop;
+  const LoomSegmentImage  *given;       /* the caller's images (their masks) */
+  LoomSegmentImage        *own;         /* = images, whose labels change */
+  LoomTrainImage          *train_images;
+  LoomTensor              *class_weights;
+  float                  **refreshed;   /* n_images labels a refresh gave, or NULL */
+  float                   *host_class_weights; /* as last counted (phase one's) */
   LoomWeights             *head;        /* phase one's pixel head, once fitted */
 } Trainer;
 
@@ -148,7 +155,7 @@ fit_head (Trainer *t, float *loss, GError **error)
   LoomPixelHeadConfig hc = { c->unet.in_channels, c->head_hidden, c->unet.classes, 1.0f };
 
   t->head = loom_weights_new ();
-  return loom_pixel_head_fit (t->device, &hc, t->images, t->n_images, t->class_weights,
+  return loom_pixel_head_fit (t->device, &hc, t->images, t->n_images, t->host_class_weights,
                               c->head_steps, 65536, c->seed, t->head, loss, error);
 }
 
@@ -204,8 +211,203 @@ snapshot (gpointer data, guint steps, GError **error)
     }
   loom_weights_set_metadata (w, LOOM_METADATA_PROVENANCE, prov);
   if (c->colors != NULL)
-    loom_segment_set_classes (w, c->colors, c->names);
+    {
+      /* Classes a refresh added may have no names yet: "class N". */
+      guint named = c->names != NULL ? g_strv_length ((char **) c->names) : 0;
+      g_autofree const char **names = g_new0 (const char *, c->colors->len + 1);
+
+      if (named > 0)
+        memcpy (names, c->names, MIN (named, c->colors->len) * sizeof *names);
+      loom_segment_set_classes (w, c->colors, c->names != NULL ? names : NULL);
+    }
   return w;
+}
+
+/* The training graph of the config's classes, compiled: the crops, their
+ * colour jitter, the U-Net (its batch norms' MOMENTUM, see
+ * loom_unet_build_full) and the weighted loss. */
+static gboolean
+build_graph (Trainer *t, float momentum, GError **error)
+{
+  const LoomSegmentConfig *c = t->config;
+  LoomTensor *x;
+
+  t->graph = loom_graph_new ();
+  loom_train_crops_init (&t->crops, t->device, t->graph, t->train_images, t->n_images,
+                         c->unet.in_channels, t->crop, c->batch, c->host_crops);
+  /* Colours jittered on the device too: a few floats a crop. */
+  t->settings = loom_graph_input (t->graph, "photometric settings", c->batch,
+                                  LOOM_PHOTO_FLOATS, 1, 1);
+  x = loom_graph_photometric (t->graph, t->crops.x, t->settings);
+  t->class_weights = loom_graph_input (t->graph, "class weights", c->unet.classes, 1, 1, 1);
+  t->unet = loom_unet_build_full (t->graph, &c->unet, x, TRUE, momentum, error);
+  if (t->unet == NULL)
+    return FALSE;
+  t->loss = loom_graph_cross_entropy (t->graph, loom_unet_get_logits (t->unet), t->crops.labels,
+                                      t->class_weights, LOOM_UNLABELLED);
+  return loom_graph_train_adam (t->graph, t->loss, c->learning_rate, 0.9f, 0.999f, 1e-8f, 0.0f,
+                                error)
+         && loom_graph_compile (t->graph, t->device, error);
+}
+
+/* The head made room for CLASSES classes (more than now): the graph built
+ * again around CURRENT, the weights so far, the known classes' rows of the
+ * head kept and the new ones fresh (from the seed and STEPS).  Adam's
+ * moments start afresh; the schedule goes on. */
+static gboolean
+grow_head (Trainer *t, guint classes, LoomWeights *current, guint steps, GError **error)
+{
+  guint known = t->config->unet.classes;
+  guint32 seed = t->config->seed + steps;
+  LoomWeights *fresh = loom_weights_new (), *merged = loom_weights_new ();
+  gboolean ok;
+
+  loom_unet_free (t->unet);
+  loom_graph_free (t->graph);
+  t->unet = NULL;
+  t->graph = NULL;
+  loom_train_crops_clear (&t->crops);
+  t->config->unet.classes = classes;
+  /* Batch norms' running statistics go on from CURRENT's: momentum 0.1. */
+  ok = build_graph (t, 0.1f, error) && loom_unet_init (t->unet, seed, error)
+       && loom_unet_store (t->unet, fresh, error);
+  for (const char *const *name = loom_weights_get_names (current); ok && *name != NULL; name++)
+    {
+      guint n_dims;
+      const guint64 *shape;
+      const float *data = loom_weights_lookup (current, *name, &n_dims, &shape);
+
+      if (g_str_has_prefix (*name, "head."))
+        {
+          /* head.weight (classes × base × 1 × 1), head.bias (classes):
+           * the known rows over the fresh head's. */
+          guint64 row = 1, grown[LOOM_WEIGHTS_MAX_DIMS];
+          float *head;
+          const float *init = loom_weights_lookup (fresh, *name, &n_dims, &shape);
+
+          if (init == NULL || n_dims == 0 || shape[0] != classes)
+            {
+              g_set_error (error, LOOM_ERROR, LOOM_ERROR_FAILED,
+                           "segment: the grown model has no head '%s' of %u classes", *name,
+                           classes);
+              ok = FALSE;
+              break;
+            }
+          for (guint d = 1; d < n_dims; d++)
+            row *= shape[d];
+          memcpy (grown, shape, n_dims * sizeof *shape);
+          head = g_memdup2 (init, classes * row * sizeof (float));
+          memcpy (head, data, known * row * sizeof (float));
+          ok = loom_weights_add (merged, *name, n_dims, grown, head, error);
+          g_free (head);
+        }
+      else
+        ok = loom_weights_add (merged, *name, n_dims, shape, data, error);
+    }
+  ok = ok && loom_unet_load (t->unet, merged, error);
+  loom_weights_free (fresh);
+  loom_weights_free (merged);
+  if (!ok)
+    return FALSE;
+  loom_graph_set_seed (t->graph, seed);
+  return loom_train_crops_upload (&t->crops, t->graph, error);
+}
+
+/* A refresh's new LABELS (NULL: unchanged) into the training: masks
+ * applied, the labelled pixels and the class weights counted again, the
+ * label atlas rewritten; a class past the model's grows its head (from
+ * CURRENT, the weights after STEPS).  Labels refused leave the training as
+ * it was. */
+static gboolean
+fold_labels (Trainer *t, const float *const *labels, LoomWeights *current, guint steps,
+             GError **error)
+{
+  guint known = t->config->unet.classes, classes = known, n = t->n_images;
+  g_autofree float *weights = NULL;
+  g_autofree float **fresh = g_new0 (float *, n);
+  g_autofree const float **was = g_new (const float *, n);
+  GArray *old = t->labelled;
+
+  for (guint i = 0; i < n; i++)
+    {
+      const LoomSegmentImage *given = &t->given[i];
+      gsize pixels = (gsize) given->width * given->height;
+
+      was[i] = t->own[i].labels;
+      if (labels[i] == NULL)
+        continue;
+      fresh[i] = g_memdup2 (labels[i], pixels * sizeof (float));
+      for (gsize at = 0; at < pixels; at++)
+        {
+          float v = fresh[i][at];
+
+          if (given->mask != NULL && given->mask[at] < 0.5f)
+            fresh[i][at] = LOOM_UNLABELLED;
+          else if (v >= (float) classes && v < (float) LOOM_SEGMENT_MAX_CLASSES
+                   && v == floorf (v))
+            classes = (guint) v + 1;
+        }
+      t->own[i].labels = fresh[i];
+    }
+  weights = g_new (float, classes);
+  t->labelled = g_array_new (FALSE, FALSE, sizeof (Labelled));
+  if (!count_labels (t, classes, weights, error))
+    {
+      g_array_unref (t->labelled);
+      t->labelled = old;
+      for (guint i = 0; i < n; i++)
+        {
+          t->own[i].labels = was[i];
+          g_free (fresh[i]);
+        }
+      g_prefix_error (error, "the new labels: ");
+      return FALSE;
+    }
+  g_array_unref (old);
+  for (guint i = 0; i < n; i++)
+    if (fresh[i] != NULL)
+      {
+        g_free (t->refreshed[i]);
+        t->refreshed[i] = fresh[i];
+        t->train_images[i].labels = fresh[i];
+        if (classes == known && !loom_train_crops_update_labels (&t->crops, t->graph, i, error))
+          return FALSE;
+      }
+  if (classes > known && !grow_head (t, classes, current, steps, error))
+    return FALSE;
+  g_free (t->host_class_weights);
+  t->host_class_weights = g_memdup2 (weights, classes * sizeof (float));
+  if (!loom_graph_write (t->graph, t->class_weights, weights, error))
+    return FALSE;
+  /* Phase one again on the new strokes: its answer follows them at once. */
+  if (t->head != NULL)
+    {
+      float loss;
+
+      g_clear_pointer (&t->head, loom_weights_free);
+      return fit_head (t, &loss, error);
+    }
+  return TRUE;
+}
+
+/* Live training: the caller sees the weights so far and may hand new
+ * labels (loom-segment.h). */
+static gboolean
+refresh (gpointer data, guint steps, GError **error)
+{
+  Trainer *t = data;
+  g_autofree const float **labels = g_new0 (const float *, t->n_images);
+  LoomWeights *current = snapshot (t, steps, error);
+  gboolean ok, any = FALSE;
+
+  if (current == NULL)
+    return FALSE;
+  ok = t->config->refresh (steps, current, labels, t->n_images, t->config->refresh_data, error);
+  for (guint i = 0; i < t->n_images; i++)
+    any = any || labels[i] != NULL;
+  ok = ok && (!any || fold_labels (t, labels, current, steps, error));
+  loom_weights_free (current);
+  return ok;
 }
 
 static gboolean
@@ -262,7 +464,6 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
   g_autofree LoomSegmentImage *own = NULL;
   g_autofree LoomTrainImage *train_images = NULL;
   g_autoptr (GPtrArray) copies = NULL;
-  LoomTensor *x, *weights_t;
   LoomWeights *result = NULL;
   g_autofree float *class_weights = NULL;
   guint crop;
@@ -281,36 +482,27 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
                                          own[i].height };
   if (!check_crops (&c, train_images, n_images, &crop, error))
     return NULL;
-  t.images = own;
+  t.images = t.own = own;
+  t.given = images;
+  t.device = device;
+  t.crop = crop;
+  t.train_images = train_images;
+  t.refreshed = g_new0 (float *, n_images);
   t.labelled = g_array_new (FALSE, FALSE, sizeof (Labelled));
   loom_segment_augment_init (&t.augment, &c, own, n_images, crop, c.batch);
   class_weights = g_new (float, c.unet.classes);
   if (!count_labels (&t, c.unet.classes, class_weights, error))
     goto out;
-  t.class_weights = class_weights;
+  t.host_class_weights = g_memdup2 (class_weights, c.unet.classes * sizeof (float));
 
-  t.graph = loom_graph_new ();
-  loom_train_crops_init (&t.crops, device, t.graph, train_images, n_images, c.unet.in_channels,
-                         crop, c.batch, c.host_crops);
-  /* Colours jittered on the device too: a few floats a crop. */
-  t.settings = loom_graph_input (t.graph, "photometric settings", c.batch, LOOM_PHOTO_FLOATS,
-                                 1, 1);
-  x = loom_graph_photometric (t.graph, t.crops.x, t.settings);
-  weights_t = loom_graph_input (t.graph, "class weights", c.unet.classes, 1, 1, 1);
   /* Running statistics averaged over all batches for the first ten
    * steps, then with momentum 0.1: right after a short training too. */
-  t.unet = loom_unet_build_full (t.graph, &c.unet, x, TRUE, -0.1f, error);
-  if (t.unet == NULL)
-    goto out;
-  t.loss = loom_graph_cross_entropy (t.graph, loom_unet_get_logits (t.unet), t.crops.labels,
-                                     weights_t, LOOM_UNLABELLED);
-  if (!loom_graph_train_adam (t.graph, t.loss, c.learning_rate, 0.9f, 0.999f, 1e-8f, 0.0f, error)
-      || !loom_graph_compile (t.graph, device, error)
+  if (!build_graph (&t, -0.1f, error)
       || !(start == NULL ? loom_unet_init (t.unet, c.seed, error)
            : c.start_features ? loom_unet_init (t.unet, c.seed, error)
                                 && loom_unet_load_features (t.unet, start, error)
            : loom_unet_load (t.unet, start, error))
-      || !loom_graph_write (t.graph, weights_t, class_weights, error))
+      || !loom_graph_write (t.graph, t.class_weights, class_weights, error))
     goto out;
   loom_graph_set_seed (t.graph, c.seed);
   if (!loom_train_crops_upload (&t.crops, t.graph, error))
@@ -319,7 +511,9 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
   /* With phase one, its result is a checkpoint at once: the first answer. */
   result = loom_train_loop (&(LoomTrainLoop) { c.steps, c.seconds, c.checkpoint,
                                                c.checkpoint_every, loss_names, 1, progress,
-                                               data, cancellable, c.pixel_head },
+                                               data, cancellable,
+                                               c.refresh != NULL ? refresh : NULL,
+                                               c.refresh_seconds, c.pixel_head },
                             train_step, snapshot, &t, error);
 out:
   loom_unet_free (t.unet);
@@ -330,5 +524,9 @@ out:
   g_free (t.settings_buffer);
   if (t.head != NULL)
     loom_weights_free (t.head);
+  g_free (t.host_class_weights);
+  for (guint i = 0; i < n_images; i++)
+    g_free (t.refreshed[i]);
+  g_free (t.refreshed);
   return result;
 }

@@ -24,6 +24,26 @@ typedef struct
                                  * LOOM_UNLABELLED with confidence 0 */
 } LoomSegmentImage;
 
+/* Live training (LoomSegmentConfig's refresh): called between steps with
+ * STEPS done and CURRENT, the weights so far (the trainer's, valid during
+ * the call: save them, predict a preview with them).  To fold new strokes
+ * in without starting over, set LABELS[i] (N_IMAGES of them, all NULL on
+ * entry: unchanged) to new labels of image i, the same size, kept by the
+ * caller until the next call or the end of the training (the trainer
+ * copies them after the call).  The weights, the optimiser's state and the
+ * schedule go on; the crops follow the new labelled pixels and the class
+ * weights their new counts.  A class number past the model's (below
+ * LOOM_SEGMENT_MAX_CLASSES) grows the head: the known classes' rows kept,
+ * the new ones fresh, Adam's moments started afresh (the graph is built
+ * again); the caller appends the new classes' colours to CONFIG->colors (a
+ * GArray it owns) in the call, names beyond CONFIG->names become "class N".
+ * Labels refused (nothing painted, a bad class) stop the training: FALSE
+ * and ERROR likewise. */
+#define LOOM_SEGMENT_MAX_CLASSES 1024
+typedef gboolean (*LoomSegmentRefreshFunc) (guint steps, LoomWeights *current,
+                                            const float **labels, guint n_images,
+                                            gpointer data, GError **error);
+
 typedef struct
 {
   LoomUNetConfig unet;          /* classes: how many the labels use */
@@ -61,6 +81,9 @@ typedef struct
                                  * (1: the head alone, 0: the network alone) */
   guint    head_ramp;           /* network steps over which the head's share falls from
                                  * 1 to HEAD_BLEND */
+  LoomSegmentRefreshFunc refresh; /* live training, or NULL: called between steps, at */
+  double   refresh_seconds;     /* most every this many seconds (0: after every step), */
+  gpointer refresh_data;        /* with this */
 } LoomSegmentConfig;
 
 /* Sensible defaults for CLASSES classes: a U-Net of depth 3, base 16, crops
@@ -82,7 +105,8 @@ void         loom_segment_config_set_augment_strength (LoomSegmentConfig *config
  * architecture wins over CONFIG's; with CONFIG->start_features, all but
  * its classes (a pretrained starting point, its head left out).  PROGRESS
  * gets every step's "loss"; CANCELLABLE stops between steps with the
- * weights so far, like PROGRESS returning FALSE. */
+ * weights so far, like PROGRESS returning FALSE.  CONFIG->refresh trains
+ * live: new labels while it runs (LoomSegmentRefreshFunc). */
 LoomWeights *loom_segment_train   (LoomDevice *device, const LoomSegmentConfig *config,
                                    const LoomSegmentImage *images, guint n_images,
                                    LoomWeights *start, LoomTrainProgressFunc progress,
