@@ -191,6 +191,8 @@ typedef struct
   LoomTrainWindow    *window;          /* NULL: GIMP's progress bar */
   LoomPluginProgress  bar;
   LoomDevice         *preview_device;  /* the window's previews run on the CPU */
+  gboolean            preview_first;   /* a preview after the first step too (the
+                                        * segmentation's phase one checkpoints it) */
   LoomWeights        *result;
   GError             *error;
 } LoomTrainRun;

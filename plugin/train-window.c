@@ -59,6 +59,7 @@ struct _LoomTrainWindow
 
   /* The preview's maker (training thread, set before it starts). */
   guint       preview_every;
+  gboolean    preview_first;  /* … and after step 1 */
   GFunc       preview_func;
   gpointer    preview_data;
 };
@@ -556,7 +557,7 @@ loom_train_window_step (LoomTrainWindow *window,
   /* The training wrote its checkpoint just before calling this step's
    * callback: the previewer reads it. */
   if (window->preview_func != NULL && window->preview_every > 0 &&
-      step % window->preview_every == 0 &&
+      (step % window->preview_every == 0 || (step == 1 && window->preview_first)) &&
       loom_train_window_get_state (window) == LOOM_TRAIN_WINDOW_RUNNING)
     window->preview_func (window->preview_data, NULL);
 
@@ -685,6 +686,7 @@ loom_train_run (LoomTrainRun        *run,
       run->window = loom_train_window_new (role, title, loom_device_get_info (device)->name,
                                            curves);
       loom_train_window_set_previewer (run->window, every, preview, data);
+      run->window->preview_first = run->preview_first;
       g_free (title);
       loom_train_window_run (run->window, train, data);
       *cancelled = loom_train_window_get_state (run->window) == LOOM_TRAIN_WINDOW_CANCEL;

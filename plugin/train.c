@@ -507,6 +507,7 @@ job_run (Job          *job,
       preview_image (&job->t, job->drawable, rgba);
       g_free (rgba);
     }
+  job->t.run.preview_first = sc->pixel_head && sc->checkpoint != NULL;
   job->result = loom_train_run (&job->t.run, run_mode, LOOM_PROC_TRAIN_SEG "-window",
                                 job->model_name, job->device,
                                 (const gchar *const[]) { "loss", NULL }, sc->checkpoint_every,
