@@ -64,8 +64,16 @@ test_walk_ends (void)
       GError *error = NULL;
       double ends, mid_a, mid_b, steps = 0;
 
-      g_assert_true (loom_generative_interpolate (cpu, w, 7, 30, COUNT, W, H, 0, walk, NULL, &error));
+      g_assert_true (loom_generative_interpolate (cpu, w, 7, 30, COUNT, 0, COUNT, W, H, 0, walk,
+                                                  NULL, &error));
       g_assert_no_error (error);
+      {                                          /* in parts: the same walk */
+        g_autofree float *part = g_new (float, 2 * n);
+
+        g_assert_true (loom_generative_interpolate (cpu, w, 7, 30, COUNT, 2, 2, W, H, 0, part,
+                                                    NULL, &error));
+        g_assert_cmpfloat (largest_difference (part, walk + 2 * n, 2 * n), <, 1e-5);
+      }
       g_assert_true (loom_generative_generate (cpu, w, 1, 7, W, H, 0, a, NULL, &error));
       g_assert_true (loom_generative_generate (cpu, w, 1, 30, W, H, 0, b, NULL, &error));
       g_assert_no_error (error);
@@ -101,12 +109,17 @@ test_walk_refused (void)
   float out[2 * 3 * 16 * 16];
   GError *error = NULL;
 
-  g_assert_false (loom_generative_interpolate (cpu, w, 1, 2, 1, 16, 16, 0, out, NULL, &error));
+  g_assert_false (loom_generative_interpolate (cpu, w, 1, 2, 1, 0, 1, 16, 16, 0, out, NULL,
+                                              &error));
   g_assert_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "at least 2"));
   g_clear_error (&error);
+  g_assert_false (loom_generative_interpolate (cpu, w, 1, 2, 3, 2, 2, 16, 16, 0, out, NULL,
+                                               &error));
+  g_assert_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
   /* the same seed twice: a still walk, every image the seed's */
-  g_assert_true (loom_generative_interpolate (cpu, w, 4, 4, 2, 16, 16, 0, out, NULL, &error));
+  g_assert_true (loom_generative_interpolate (cpu, w, 4, 4, 2, 0, 2, 16, 16, 0, out, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpmem (out, sizeof out / 2, out + 3 * 16 * 16, sizeof out / 2);
   loom_weights_free (w);
@@ -123,7 +136,8 @@ test_walk_refused (void)
     g_assert_true (loom_gan_store (gan, w, &error));
     loom_gan_free (gan);
     loom_graph_free (g);
-    g_assert_false (loom_generative_interpolate (cpu, w, 1, 2, 3, 16, 16, 0, out, NULL, &error));
+    g_assert_false (loom_generative_interpolate (cpu, w, 1, 2, 3, 0, 2, 16, 16, 0, out, NULL,
+                                                 &error));
     g_assert_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT);
     g_assert_nonnull (strstr (error->message, "pix2pix"));
     g_clear_error (&error);

@@ -9,7 +9,7 @@
 typedef struct
 {
   guint32 seed_a, seed_b;
-  guint   count;
+  guint   count, first;
   gsize   n;                    /* the noise drawn so far is this long */
   float  *a, *b;
 } Walk;
@@ -20,7 +20,7 @@ walk_noise (guint i, guint latent, guint h, guint w, float *z, gpointer data)
 {
   Walk *walk = data;
   gsize n = (gsize) latent * h * w;
-  double t = (double) i / (walk->count - 1), dot = 0, na = 0, nb = 0, omega, s, ka, kb;
+  double t, dot = 0, na = 0, nb = 0, omega, s, ka, kb;
 
   if (walk->n != n)
     {
@@ -30,6 +30,8 @@ walk_noise (guint i, guint latent, guint h, guint w, float *z, gpointer data)
       loom_generative_draw_noise (walk->seed_b, latent, h, w, walk->b);
       walk->n = n;
     }
+  i += walk->first;
+  t = (double) i / (walk->count - 1);
   if (i == 0 || i + 1 == walk->count)   /* the ends exactly the seeds' own */
     {
       memcpy (z, i == 0 ? walk->a : walk->b, n * sizeof (float));
@@ -52,10 +54,11 @@ walk_noise (guint i, guint latent, guint h, guint w, float *z, gpointer data)
 
 gboolean
 loom_generative_interpolate (LoomDevice *device, LoomWeights *weights, guint32 seed_a,
-                             guint32 seed_b, guint count, guint width, guint height, guint tile,
-                             float *out, GCancellable *cancellable, GError **error)
+                             guint32 seed_b, guint count, guint first, guint n, guint width,
+                             guint height, guint tile, float *out, GCancellable *cancellable,
+                             GError **error)
 {
-  Walk walk = { seed_a, seed_b, count, 0, NULL, NULL };
+  Walk walk = { seed_a, seed_b, count, first, 0, NULL, NULL };
   LoomGanConfig c;
   gboolean ok;
 
@@ -64,6 +67,12 @@ loom_generative_interpolate (LoomDevice *device, LoomWeights *weights, guint32 s
     {
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
                    "interpolate: a walk needs at least 2 images (its two ends), not %u", count);
+      return FALSE;
+    }
+  if (first >= count || n > count - first)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "interpolate: steps %u to %u of a walk of %u", first + 1, first + n, count);
       return FALSE;
     }
   if (!loom_gan_config_from_weights (weights, &c, error))
@@ -75,7 +84,7 @@ loom_generative_interpolate (LoomDevice *device, LoomWeights *weights, guint32 s
                    "noise is no latent to walk (a texture or DCGAN model has one)");
       return FALSE;
     }
-  ok = loom_generative_generate_from (device, weights, count, walk_noise, &walk, width, height,
+  ok = loom_generative_generate_from (device, weights, n, walk_noise, &walk, width, height,
                                       tile, out, cancellable, error);
   g_free (walk.a);
   g_free (walk.b);

@@ -139,8 +139,10 @@ gboolean     loom_generative_render   (LoomDevice *device, LoomWeights *weights,
 
 /* ---- explaining a generator (interpolate.c, nearest.c) ---- */
 
-/* COUNT (≥ 2) images of a latent walk from seed A's noise to seed B's
- * into OUT (as loom_generative_generate's): image k from the spherical
+/* Steps FIRST … FIRST + N − 1 of a latent walk of COUNT (≥ 2) images
+ * from seed A's noise to seed B's into OUT (N images, as
+ * loom_generative_generate's; a walk in parts, so a long one fits in
+ * memory, is the same walk): step k from the spherical
  * interpolation of the two at t = k / (COUNT − 1), the whole noise (a
  * DCGAN's vector, a texture's planes) as one vector, so the first image
  * is generate's for SEED_A and the last for SEED_B (a texture's exactly,
@@ -148,7 +150,8 @@ gboolean     loom_generative_render   (LoomDevice *device, LoomWeights *weights,
  * image model is refused (it paints a label map). */
 gboolean     loom_generative_interpolate (LoomDevice *device, LoomWeights *weights,
                                           guint32 seed_a, guint32 seed_b, guint count,
-                                          guint width, guint height, guint tile, float *out,
+                                          guint first, guint n, guint width, guint height,
+                                          guint tile, float *out,
                                           GCancellable *cancellable, GError **error);
 
 /* Where a training crop is nearest to a sample. */
