@@ -64,7 +64,7 @@ loom_generate_procedure_new (GimpPlugIn  *plug_in,
                                     GIMP_FILE_CHOOSER_ACTION_OPEN, TRUE, NULL,
                                     G_PARAM_READWRITE);
   gimp_procedure_add_choice_argument (procedure, "model-name",
-                                      "S_hipped model",
+                                      "Shi_pped model",
                                       "A generator model shipped with Loom, by name "
                                       "(used when no model file is given)",
                                       loom_plugin_shipped_generator_choice (
@@ -93,7 +93,7 @@ loom_generate_procedure_new (GimpPlugIn  *plug_in,
                                        "for pix2pix)",
                                        FALSE, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "seed-b",
-                                   "Seed _B", "Interpolate: the seed the walk ends at",
+                                   "See_d B", "Interpolate: the seed the walk ends at",
                                    0, G_MAXINT, 2, G_PARAM_READWRITE);
   gimp_procedure_add_boolean_argument (procedure, "tileable",
                                        "_Tileable",
