@@ -248,6 +248,41 @@ test_grid (void)
   g_clear_error (&error);
 }
 
+/* On Vulkan: the walk's ends are that device's own images of the seeds,
+ * and the walk the CPU's within rounding. */
+static void
+test_vulkan (void)
+{
+  LoomDevice *vk = test_open_vulkan (), *cpu;
+  LoomGanConfig tex = { LOOM_GAN_TEXTURE, 3, 4, 2, 4, 4, TRUE, 0 };
+  enum { W = 36, H = 20, COUNT = 4 };
+  gsize n = (gsize) 3 * W * H;
+  g_autofree float *walk = g_new (float, COUNT * n), *on_cpu = g_new (float, COUNT * n);
+  g_autofree float *b = g_new (float, n);
+  LoomWeights *w;
+  GError *error = NULL;
+  double apart;
+
+  if (vk == NULL)
+    return;
+  cpu = loom_device_open ("cpu", NULL);
+  w = model (cpu, &tex);
+  g_assert_true (loom_generative_interpolate (vk, w, 2, 11, COUNT, 0, COUNT, W, H, 0, walk, NULL,
+                                              &error));
+  g_assert_true (loom_generative_interpolate (cpu, w, 2, 11, COUNT, 0, COUNT, W, H, 0, on_cpu,
+                                              NULL, &error));
+  g_assert_true (loom_generative_generate (vk, w, 1, 11, W, H, 0, b, NULL, &error));
+  g_assert_no_error (error);
+  apart = largest_difference (walk, on_cpu, COUNT * n);
+  g_test_message ("vulkan: the last step %g from the seed's image there, the walk %g from the "
+                  "CPU's", largest_difference (walk + (COUNT - 1) * n, b, n), apart);
+  g_assert_cmpfloat (largest_difference (walk + (COUNT - 1) * n, b, n), ==, 0.0);
+  g_assert_cmpfloat (apart, <, 1e-4);
+  loom_weights_free (w);
+  loom_device_free (cpu);
+  test_close (vk);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -256,5 +291,6 @@ main (int argc, char **argv)
   g_test_add_func ("/latent/walk-refused", test_walk_refused);
   g_test_add_func ("/latent/nearest", test_nearest);
   g_test_add_func ("/latent/grid", test_grid);
+  g_test_add_func ("/latent/vulkan", test_vulkan);
   return g_test_run ();
 }
