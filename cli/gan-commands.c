@@ -456,7 +456,7 @@ loom_cmd_generate (int argc, char **argv)
     { "labels", 0, 0, G_OPTION_ARG_FILENAME, &labels_path, "pix2pix: the label map to render", "LBL" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device_spec, "cpu, vulkan, an index or part of a name", "D" },
     { "tile", 0, 0, G_OPTION_ARG_INT, &tile, "Work in tiles of this many pixels (memory)", "PX" },
-    { "interpolate", 0, 0, G_OPTION_ARG_STRING, &walk_text, "A latent walk from seed A's image to seed B's in --count images (≥ 2), its ends the seeds' own", "SEED_A SEED_B" },
+    { "interpolate", 0, 0, G_OPTION_ARG_STRING, &walk_text, "A latent walk from seed A's image to seed B's in --count images (≥ 2), its ends the seeds' own (pix2pix: over --labels)", "SEED_A SEED_B" },
     { "strip", 0, 0, G_OPTION_ARG_FILENAME, &strip_path, "--interpolate: the walk in one row too, as this image", "STRIP.png" },
     { "nearest", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &nearest_args, "Training images (or folders): beside each image its nearest crop of them, OUT-nearest.png, and the distance printed (more may follow)", "DIR_OR_FILES" },
     { "nearest-stride", 0, 0, G_OPTION_ARG_INT, &stride, "--nearest: crops on a grid of this many pixels, then around the best (default 4; 1: all)", "PX" },
@@ -528,13 +528,6 @@ loom_cmd_generate (int argc, char **argv)
   if (!loom_gan_config_from_weights (weights, &gan, &error))
     {
       g_prefix_error (&error, "%s: ", model);
-      goto fail;
-    }
-  if (walk_text != NULL && gan.kind == LOOM_GAN_PIX2PIX)
-    {
-      g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                   "%s: --interpolate walks the noise of a texture or DCGAN model; a "
-                   "label→image (pix2pix) model paints a label map", model);
       goto fail;
     }
   if (!loom_generative_check_request (&gan, labels_path != NULL, tileable, &width, &height, &error))
@@ -617,7 +610,11 @@ loom_cmd_generate (int argc, char **argv)
     {
       guint n = gan.kind == LOOM_GAN_DCGAN ? MIN ((guint) count - done, 64) : 1;
       gsize per = (gsize) gan.channels * width * height;
-      gboolean ok = gan.kind == LOOM_GAN_PIX2PIX
+      gboolean ok = gan.kind == LOOM_GAN_PIX2PIX && walk_text != NULL
+                  ? loom_generative_render_interpolate (device, weights, labels, width, height,
+                                                        seed_a, seed_b, (guint) count, done,
+                                                        (guint) tile, planes, &error)
+                  : gan.kind == LOOM_GAN_PIX2PIX
                   ? loom_generative_render (device, weights, labels, width, height,
                                             (guint32) seed + done, (guint) tile, planes, &error)
                   : walk_text != NULL

@@ -89,8 +89,8 @@ loom_generate_procedure_new (GimpPlugIn  *plug_in,
   gimp_procedure_add_boolean_argument (procedure, "interpolate",
                                        "_Interpolate",
                                        "The layers a latent walk from the seed's image to "
-                                       "seed B's, both ends included (count 2 or more; not "
-                                       "for pix2pix)",
+                                       "seed B's, both ends included (count 2 or more; "
+                                       "pix2pix: over the label layer)",
                                        FALSE, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "seed-b",
                                    "See_d B", "Interpolate: the seed the walk ends at",
@@ -263,13 +263,6 @@ job_check (Job        *job,
   guint   width  = (guint) job->width, height = (guint) job->height;
   GError *rule   = NULL;
 
-  if (job->interpolate && job->gan.kind == LOOM_GAN_PIX2PIX)
-    {
-      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                   "Interpolate walks the noise of a texture or DCGAN model; '%s' is a "
-                   "label → image (pix2pix) model, which paints a label layer", job->name);
-      return FALSE;
-    }
   if (job->interpolate && job->count < 2)
     {
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
@@ -367,7 +360,14 @@ job_run (Job     *job,
   while (done < (guint) job->count)
     {
       guint    k  = job->gan.kind == LOOM_GAN_DCGAN ? MIN ((guint) job->count - done, 64) : 1;
-      gboolean ok = job->gan.kind == LOOM_GAN_PIX2PIX
+      gboolean ok = job->gan.kind == LOOM_GAN_PIX2PIX && job->interpolate
+                  ? loom_generative_render_interpolate (job->device, job->weights, job->labels,
+                                                        job->width, job->height,
+                                                        (guint32) job->seed,
+                                                        (guint32) job->seed_b,
+                                                        (guint) job->count, done, 0,
+                                                        job->planes, error)
+                  : job->gan.kind == LOOM_GAN_PIX2PIX
                   ? loom_generative_render (job->device, job->weights, job->labels, job->width,
                                             job->height, (guint32) job->seed + done, 0,
                                             job->planes, error)

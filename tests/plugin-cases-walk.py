@@ -30,12 +30,23 @@ def _():
     check(worst <= 1, f"the DCGAN walk's end is {worst} levels from seed 2's image")
 
 
-@case("error: generate interpolate refuses a count of 1 and a pix2pix model; the image unchanged")
+@case("generate interpolate: a pix2pix walk over the label layer, its ends the layer's renders")
+def _():
+    img, layer = picture()
+    lab = label_layer(img, [(0, 0, W // 2, H, LBL_LEFT), (W // 2, 0, W - W // 2, H, LBL_RIGHT)])
+    layers = succeeded(*walk(img, lab, gan("p2p"), 2, 7, 3, label_layer=lab))
+    check([l.get_name() for l in layers] == [f"Walk (p2p, seed 2 → 7, step {i} of 3)" for i in (1, 2, 3)],
+          f"layers {[l.get_name() for l in layers]}")
+    end, = succeeded(*generate(img, lab, model_file=gan("p2p"), label_layer=lab, seed=7))
+    check(pixels(layers[2]) == pixels(end), "the walk's last step is not seed 7's render")
+    check((layers[0].get_width(), layers[0].get_height()) == (W, H), "not the label layer's size")
+
+
+@case("error: generate interpolate refuses a count of 1; the image unchanged")
 def _():
     img, layer = picture()
     before = layer_names(img)
     failed(*walk(img, layer, gan("tex"), 1, 2, 1, width=32, height=32), "count of 2")
-    failed(*walk(img, layer, gan("p2p"), 1, 2, 3, label_layer=layer), "pix2pix", "label layer")
     unchanged(img, before)
 
 

@@ -471,8 +471,15 @@ def _():
           "--interpolate", "nine")
     fails(loom("generate", "--model", gravel, "-o", path("x.png"), "--interpolate", 3, 9), 2, "--count")
     fails(loom("generate", "--model", gravel, "-o", path("x.png"), "--strip", path("y.png")), 2, "--strip")
+    # pix2pix: the walk over a label map, its ends the map's renders with the two seeds
+    ok(loom("generate", "--model", path("p2p.safetensors"), "--labels", path("dense.png"), "-o", path("pw.png"),
+            "--interpolate", 1, 4, "--count", 3), "pix2pix walk")
+    ok(loom("generate", "--model", path("p2p.safetensors"), "--labels", path("dense.png"), "-o", path("p4.png"),
+            "--seed", 4), "pix2pix seed 4")
+    check((pixels("pw-0003.png") == pixels("p4.png")).all(), "the pix2pix walk's end is not seed 4's render")
+    check(pixels("pw-0001.png").shape == (64, 96, 3), "pix2pix walk shape")
     fails(loom("generate", "--model", path("p2p.safetensors"), "-o", path("x.png"), "--interpolate", 1, 2,
-               "--count", 3), 1, "p2p.safetensors", "pix2pix")
+               "--count", 3), 1, "p2p.safetensors", "--labels")
     fails(loom("generate", "--model", gravel, "-o", path("x.png"), "--interpolate", 1, 2, "--count", 3,
                "--size", 30000, "--strip", path("y.png")), 1, "--strip", "65536")
 

@@ -1,5 +1,6 @@
 /* Explaining a generator: a latent walk's ends are the two seeds' own
- * images and its middle neither; the nearest training crop of a copy is
+ * images and its middle neither (noise, textures' planes, a label →
+ * image model's planes over a map; on Vulkan too); the nearest training crop of a copy is
  * the copy, at distance 0, and otherwise what a brute-force search finds;
  * grids lay images out where they belong; bad requests are refused. */
 #include <math.h>
@@ -32,6 +33,27 @@ model (LoomDevice *cpu, const LoomGanConfig *config)
   c.ema = 0;
   w = loom_generative_train (cpu, &c, images, N, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
+  return w;
+}
+
+/* Fresh pix2pix weights (two classes, LATENT noise planes, 16-pixel maps). */
+static LoomWeights *
+p2p_model (LoomDevice *cpu, guint latent)
+{
+  LoomGanConfig p2p = { LOOM_GAN_PIX2PIX, 3, latent, 2, 8, 8, FALSE, 2 };
+  LoomGraph *g = loom_graph_new ();
+  LoomGan *gan = loom_gan_new (g, &p2p, FALSE, NULL);
+  LoomWeights *w = loom_weights_new ();
+  GError *error = NULL;
+
+  g_assert_nonnull (gan);
+  loom_gan_generate_layer (gan, loom_graph_input (g, "x", 1, 2 + latent, 16, 16), FALSE, 0.1f);
+  g_assert_true (loom_graph_compile (g, cpu, &error));
+  g_assert_true (loom_gan_init (gan, 1, &error));
+  g_assert_true (loom_gan_store (gan, w, &error));
+  g_assert_no_error (error);
+  loom_gan_free (gan);
+  loom_graph_free (g);
   return w;
 }
 
@@ -100,6 +122,42 @@ test_walk_ends (void)
   loom_device_free (cpu);
 }
 
+/* A label → image model's walk: its noise planes over the same map. */
+static void
+test_walk_labels (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  LoomWeights *w = p2p_model (cpu, 1);
+  enum { W = 20, H = 12, COUNT = 3 };       /* not multiples of 4: padded, cut */
+  gsize n = (gsize) 3 * W * H;
+  float labels[W * H], steps[COUNT][3 * W * H], a[3 * W * H], b[3 * W * H];
+  GError *error = NULL;
+  double ends;
+
+  for (guint i = 0; i < W * H; i++)
+    labels[i] = i % W < W / 2 ? 0 : 1;
+  for (guint k = 0; k < COUNT; k++)
+    g_assert_true (loom_generative_render_interpolate (cpu, w, labels, W, H, 5, 6, COUNT, k, 0,
+                                                       steps[k], &error));
+  g_assert_true (loom_generative_render (cpu, w, labels, W, H, 5, 0, a, &error));
+  g_assert_true (loom_generative_render (cpu, w, labels, W, H, 6, 0, b, &error));
+  g_assert_no_error (error);
+  ends = MAX (largest_difference (steps[0], a, n), largest_difference (steps[COUNT - 1], b, n));
+  g_test_message ("pix2pix: ends %g from the seeds' renders; the middle %g and %g from them "
+                  "(the seeds' renders %g apart)", ends, largest_difference (steps[1], a, n),
+                  largest_difference (steps[1], b, n), largest_difference (a, b, n));
+  g_assert_cmpfloat (ends, ==, 0.0);
+  g_assert_cmpfloat (largest_difference (a, b, n), >, 1e-4);
+  g_assert_cmpfloat (largest_difference (steps[1], a, n), >, 0.2 * largest_difference (a, b, n));
+  g_assert_cmpfloat (largest_difference (steps[1], b, n), >, 0.2 * largest_difference (a, b, n));
+  g_assert_false (loom_generative_render_interpolate (cpu, w, labels, W, H, 5, 6, COUNT, COUNT, 0,
+                                                      a, &error));
+  g_assert_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  loom_weights_free (w);
+  loom_device_free (cpu);
+}
+
 static void
 test_walk_refused (void)
 {
@@ -123,23 +181,20 @@ test_walk_refused (void)
   g_assert_no_error (error);
   g_assert_cmpmem (out, sizeof out / 2, out + 3 * 16 * 16, sizeof out / 2);
   loom_weights_free (w);
-  {
-    LoomGanConfig p2p = { LOOM_GAN_PIX2PIX, 3, 1, 2, 8, 8, FALSE, 2 };
-    LoomGraph *g = loom_graph_new ();
-    LoomGan *gan = loom_gan_new (g, &p2p, FALSE, &error);
+  g_assert_false (loom_generative_interpolate (cpu, w = p2p_model (cpu, 1), 1, 2, 3, 0, 2, 16, 16,
+                                               0, out, NULL, &error));
+  g_assert_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "label map"));
+  g_clear_error (&error);
+  loom_weights_free (w);
+  {                                       /* no noise planes: no walk */
+    float labels[16 * 16] = { 0 };
 
-    g_assert_no_error (error);
-    loom_gan_generate_layer (gan, loom_graph_input (g, "x", 1, 3, 16, 16), FALSE, 0.1f);
-    g_assert_true (loom_graph_compile (g, cpu, &error));
-    g_assert_true (loom_gan_init (gan, 1, &error));
-    w = loom_weights_new ();
-    g_assert_true (loom_gan_store (gan, w, &error));
-    loom_gan_free (gan);
-    loom_graph_free (g);
-    g_assert_false (loom_generative_interpolate (cpu, w, 1, 2, 3, 0, 2, 16, 16, 0, out, NULL,
-                                                 &error));
+    w = p2p_model (cpu, 0);
+    g_assert_false (loom_generative_render_interpolate (cpu, w, labels, 16, 16, 1, 2, 3, 1, 0,
+                                                        out, &error));
     g_assert_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT);
-    g_assert_nonnull (strstr (error->message, "pix2pix"));
+    g_assert_nonnull (strstr (error->message, "no noise planes"));
     g_clear_error (&error);
     loom_weights_free (w);
   }
@@ -288,6 +343,7 @@ main (int argc, char **argv)
 {
   test_init (&argc, &argv);
   g_test_add_func ("/latent/walk-ends", test_walk_ends);
+  g_test_add_func ("/latent/walk-labels", test_walk_labels);
   g_test_add_func ("/latent/walk-refused", test_walk_refused);
   g_test_add_func ("/latent/nearest", test_nearest);
   g_test_add_func ("/latent/grid", test_grid);

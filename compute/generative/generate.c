@@ -276,6 +276,15 @@ loom_generative_render (LoomDevice *device, LoomWeights *weights, const float *l
                         guint width, guint height, guint32 seed, guint tile, float *out,
                         GError **error)
 {
+  return loom_generative_render_from (device, weights, labels, width, height, seeded_noise,
+                                      &seed, tile, out, error);
+}
+
+gboolean
+loom_generative_render_from (LoomDevice *device, LoomWeights *weights, const float *labels,
+                             guint width, guint height, LoomNoiseFunc noise_of, gpointer data,
+                             guint tile, float *out, GError **error)
+{
   LoomGanConfig c;
   LoomGraph *g = NULL;
   LoomGan *gan = NULL;
@@ -332,7 +341,7 @@ loom_generative_render (LoomDevice *device, LoomWeights *weights, const float *l
   if (z != NULL)                /* the whole map's noise: tiles agree where they overlap */
     {
       noise = g_new (float, (gsize) c.latent * ph * pw);
-      loom_generative_draw_noise (seed, c.latent, ph, pw, noise);
+      noise_of (0, c.latent, ph, pw, noise, data);
       zt = g_new (float, (gsize) c.latent * th * tw);
     }
   lt = g_new (float, (gsize) th * tw);

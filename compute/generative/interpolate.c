@@ -1,5 +1,6 @@
 /* A latent walk between two seeds (see loom-generative.h): their noise
- * interpolated on the sphere, generated as generate.c does. */
+ * interpolated on the sphere, generated (or, for a label → image model,
+ * rendered over its label map) as generate.c does. */
 #include <math.h>
 #include <string.h>
 
@@ -80,12 +81,47 @@ loom_generative_interpolate (LoomDevice *device, LoomWeights *weights, guint32 s
   if (c.kind == LOOM_GAN_PIX2PIX)
     {
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                   "interpolate: a label→image (pix2pix) model paints a label map; its "
-                   "noise is no latent to walk (a texture or DCGAN model has one)");
+                   "interpolate: a label→image (pix2pix) model walks over a label map "
+                   "(loom_generative_render_interpolate)");
       return FALSE;
     }
   ok = loom_generative_generate_from (device, weights, n, walk_noise, &walk, width, height,
                                       tile, out, cancellable, error);
+  g_free (walk.a);
+  g_free (walk.b);
+  return ok;
+}
+
+gboolean
+loom_generative_render_interpolate (LoomDevice *device, LoomWeights *weights,
+                                    const float *labels, guint width, guint height,
+                                    guint32 seed_a, guint32 seed_b, guint count, guint step,
+                                    guint tile, float *out, GError **error)
+{
+  Walk walk = { seed_a, seed_b, count, step, 0, NULL, NULL };
+  LoomGanConfig c;
+  gboolean ok;
+
+  g_return_val_if_fail (device != NULL && weights != NULL && labels != NULL && out != NULL,
+                        FALSE);
+  if (count < 2 || step >= count)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "interpolate: step %u of a walk of %u (2 images at least, its two ends)",
+                   step + 1, count);
+      return FALSE;
+    }
+  if (!loom_gan_config_from_weights (weights, &c, error))
+    return FALSE;
+  if (c.kind == LOOM_GAN_PIX2PIX && c.latent == 0)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "interpolate: this label→image model has no noise planes: every seed "
+                   "paints the same image, there is no walk");
+      return FALSE;
+    }
+  ok = loom_generative_render_from (device, weights, labels, width, height, walk_noise, &walk,
+                                    tile, out, error);
   g_free (walk.a);
   g_free (walk.b);
   return ok;

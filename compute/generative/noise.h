@@ -20,4 +20,10 @@ gboolean loom_generative_generate_from (LoomDevice *device, LoomWeights *weights
                                         guint height, guint tile, float *out,
                                         GCancellable *cancellable, GError **error);
 
+/* loom_generative_render with the map's noise from NOISE_OF (0, DATA). */
+gboolean loom_generative_render_from   (LoomDevice *device, LoomWeights *weights,
+                                        const float *labels, guint width, guint height,
+                                        LoomNoiseFunc noise_of, gpointer data, guint tile,
+                                        float *out, GError **error);
+
 G_END_DECLS

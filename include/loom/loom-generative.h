@@ -147,12 +147,22 @@ gboolean     loom_generative_render   (LoomDevice *device, LoomWeights *weights,
  * DCGAN's vector, a texture's planes) as one vector, so the first image
  * is generate's for SEED_A and the last for SEED_B (a texture's exactly,
  * a DCGAN's batch within rounding, 1e-5, as generate's own).  A label →
- * image model is refused (it paints a label map). */
+ * image model is refused here: it walks with its label map, below. */
 gboolean     loom_generative_interpolate (LoomDevice *device, LoomWeights *weights,
                                           guint32 seed_a, guint32 seed_b, guint count,
                                           guint first, guint n, guint width, guint height,
                                           guint tile, float *out,
                                           GCancellable *cancellable, GError **error);
+
+/* Step STEP of the same walk for a pix2pix model painting LABELS (as
+ * loom_generative_render; its noise planes walked): the first and last
+ * steps are render's images for SEED_A and SEED_B, exactly.  A model
+ * without noise planes is refused (every seed paints the same). */
+gboolean     loom_generative_render_interpolate (LoomDevice *device, LoomWeights *weights,
+                                                 const float *labels, guint width,
+                                                 guint height, guint32 seed_a, guint32 seed_b,
+                                                 guint count, guint step, guint tile,
+                                                 float *out, GError **error);
 
 /* Where a training crop is nearest to a sample. */
 typedef struct
