@@ -30,6 +30,40 @@ expand_paths (char **paths, GError **error)
   return g_steal_pointer (&files);
 }
 
+/* The files PATHS as a generator of KIND trains on them into IMAGES
+ * (their planes in BUFFERS, the files in FILES, all PATHS->len long): a
+ * DCGAN's squared to SIDE, others whole (with CHECK, none smaller than
+ * SIDE); *GREY, whether all are grey. */
+static gboolean
+load_images (GPtrArray *paths, LoomGanKind kind, guint side, gboolean check, LoomImageFile *files,
+             GPtrArray *buffers, LoomGenerativeImage *images, gboolean *grey, GError **error)
+{
+  *grey = TRUE;
+  for (guint i = 0; i < paths->len; i++)
+    {
+      if (!loom_image_file_load (&files[i], paths->pdata[i], error))
+        return FALSE;
+      *grey = *grey && files[i].grey;
+      if (kind == LOOM_GAN_DCGAN)
+        {
+          g_ptr_array_add (buffers, loom_image_file_square_planes (&files[i], side));
+          images[i] = (LoomGenerativeImage) { buffers->pdata[i], side, side, NULL };
+          continue;
+        }
+      if (check && (files[i].width < side || files[i].height < side))
+        {
+          g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                       "%s: %u×%u is smaller than the training crops (--size %u)",
+                       files[i].path, files[i].width, files[i].height, side);
+          return FALSE;
+        }
+      g_ptr_array_add (buffers, loom_image_file_planes (&files[i], NULL));
+      images[i] = (LoomGenerativeImage) { buffers->pdata[i], files[i].width, files[i].height,
+                                          NULL };
+    }
+  return TRUE;
+}
+
 /* ---- train-gan ------------------------------------------------------- */
 
 int
@@ -169,30 +203,8 @@ loom_cmd_train_gan (int argc, char **argv)
   n_images = paths->len;
   files = g_new0 (LoomImageFile, n_images);
   images = g_new0 (LoomGenerativeImage, n_images);
-  for (guint i = 0; i < n_images; i++)
-    {
-      if (!loom_image_file_load (&files[i], paths->pdata[i], &error))
-        goto fail;
-      grey = grey && files[i].grey;
-      if (kind == LOOM_GAN_DCGAN)
-        {
-          g_ptr_array_add (buffers, loom_image_file_square_planes (&files[i], side));
-          images[i] = (LoomGenerativeImage) { buffers->pdata[i], side, side, NULL };
-        }
-      else
-        {
-          if (files[i].width < side || files[i].height < side)
-            {
-              g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
-                           "%s: %u×%u is smaller than the training crops (--size %u)",
-                           files[i].path, files[i].width, files[i].height, side);
-              goto fail;
-            }
-          g_ptr_array_add (buffers, loom_image_file_planes (&files[i], NULL));
-          images[i] = (LoomGenerativeImage) { buffers->pdata[i], files[i].width,
-                                              files[i].height, NULL };
-        }
-    }
+  if (!load_images (paths, kind, side, TRUE, files, buffers, images, &grey, &error))
+    goto fail;
   if (kind == LOOM_GAN_PIX2PIX)
     {
       LoomImageFile lf;
@@ -324,13 +336,115 @@ save_planes (const char *path, const float *planes, guint channels, guint width,
   return loom_image_file_save_rgba8 (path, rgba, width, height, FALSE, error);
 }
 
+/* PATH with SUFFIX before its extension ("out-0001.png" → "out-0001-nearest.png"). */
+static char *
+suffixed_path (const char *path, const char *suffix)
+{
+  const char *dot = strrchr (path, '.'), *slash = strrchr (path, '/');
+
+  if (dot == NULL || (slash != NULL && dot < slash))
+    dot = path + strlen (path);
+  return g_strdup_printf ("%.*s%s%s", (int) (dot - path), path, suffix, dot);
+}
+
+/* A seed as the command takes it (0 to G_MAXINT), or FALSE. */
+static gboolean
+parse_seed (const char *text, guint32 *seed)
+{
+  guint64 v;
+
+  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT, &v, NULL))
+    return FALSE;
+  *seed = (guint32) v;
+  return TRUE;
+}
+
+/* The training images for --nearest, as the model's kind trained on them. */
+typedef struct
+{
+  GPtrArray           *paths, *buffers;
+  LoomImageFile       *files;
+  LoomGenerativeImage *images;
+  guint                stride;
+} Nearest;
+
+static gboolean
+nearest_load (Nearest *nn, char **args, const LoomGanConfig *gan, GError **error)
+{
+  gboolean grey;
+
+  nn->paths = expand_paths (args, error);
+  if (nn->paths == NULL)
+    return FALSE;
+  if (nn->paths->len == 0)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "--nearest: no image files in %s", args[0]);
+      return FALSE;
+    }
+  nn->buffers = g_ptr_array_new_with_free_func (g_free);
+  nn->files = g_new0 (LoomImageFile, nn->paths->len);
+  nn->images = g_new0 (LoomGenerativeImage, nn->paths->len);
+  return load_images (nn->paths, gan->kind, loom_gan_image_side (gan), FALSE, nn->files,
+                      nn->buffers, nn->images, &grey, error);
+}
+
+static void
+nearest_clear (Nearest *nn)
+{
+  for (guint i = 0; nn->files != NULL && i < nn->paths->len; i++)
+    loom_image_file_clear (&nn->files[i]);
+  g_free (nn->files);
+  g_free (nn->images);
+  if (nn->buffers != NULL)
+    g_ptr_array_unref (nn->buffers);
+  if (nn->paths != NULL)
+    g_ptr_array_unref (nn->paths);
+}
+
+/* SAMPLE (written as PATH) beside its nearest training crop, as
+ * PATH-nearest, and a line saying where that crop is. */
+static gboolean
+nearest_write (Nearest *nn, const char *path, const float *sample, guint channels, guint width,
+               guint height, GError **error)
+{
+  LoomNearestCrop found;
+  const LoomGenerativeImage *im;
+  gsize n = (gsize) channels * width * height;
+  g_autofree float *pair = g_new (float, 2 * n), *grid = NULL;
+  g_autofree char *out = suffixed_path (path, "-nearest");
+  guint gw, gh;
+
+  if (!loom_generative_nearest_crop (sample, channels, width, height, nn->images,
+                                     nn->paths->len, nn->stride, &found, error))
+    {
+      g_prefix_error (error, "--nearest: ");
+      return FALSE;
+    }
+  im = &nn->images[found.image];
+  memcpy (pair, sample, n * sizeof (float));
+  for (guint ch = 0; ch < channels; ch++)
+    for (guint v = 0; v < height; v++)
+      memcpy (pair + n + ((gsize) ch * height + v) * width,
+              im->planes + ((gsize) ch * im->height + found.y + v) * im->width + found.x,
+              width * sizeof (float));
+  grid = loom_generative_grid (pair, 2, channels, width, height, 2, 4, &gw, &gh, error);
+  if (grid == NULL || !save_planes (out, grid, channels, gw, gh, error))
+    return FALSE;
+  printf ("%s: nearest training crop %s at %u,%u (%u×%u), distance %.4f (root mean square, "
+          "0–1); side by side in %s\n", path, (const char *) nn->paths->pdata[found.image],
+          found.x, found.y, width, height, found.distance, out);
+  return TRUE;
+}
+
 int
 loom_cmd_generate (int argc, char **argv)
 {
   const char *cmd = "generate";
   g_autofree char *model = NULL, *out = NULL, *size_text = NULL, *labels_path = NULL;
-  g_autofree char *device_spec = NULL;
-  int count = 1, seed = 1, tile = 0;
+  g_autofree char *device_spec = NULL, *walk_text = NULL, *strip_path = NULL;
+  g_auto (GStrv) nearest_args = NULL;
+  int count = 1, seed = 1, tile = 0, stride = 4;
   gboolean tileable = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "The generator model", "MODEL" },
@@ -342,32 +456,70 @@ loom_cmd_generate (int argc, char **argv)
     { "labels", 0, 0, G_OPTION_ARG_FILENAME, &labels_path, "pix2pix: the label map to render", "LBL" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device_spec, "cpu, vulkan, an index or part of a name", "D" },
     { "tile", 0, 0, G_OPTION_ARG_INT, &tile, "Work in tiles of this many pixels (memory)", "PX" },
+    { "interpolate", 0, 0, G_OPTION_ARG_STRING, &walk_text, "A latent walk from seed A's image to seed B's in --count images (≥ 2), its ends the seeds' own (pix2pix: over --labels)", "SEED_A SEED_B" },
+    { "strip", 0, 0, G_OPTION_ARG_FILENAME, &strip_path, "--interpolate: the walk in one row too, as this image", "STRIP.png" },
+    { "nearest", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &nearest_args, "Training images (or folders): beside each image its nearest crop of them, OUT-nearest.png, and the distance printed (more may follow)", "DIR_OR_FILES" },
+    { "nearest-stride", 0, 0, G_OPTION_ARG_INT, &stride, "--nearest: crops on a grid of this many pixels, then around the best (default 4; 1: all)", "PX" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress", NULL },
     { NULL }
   };
   g_autoptr (GError) error = NULL;
   g_autoptr (GArray) colors = NULL;
-  g_autofree float *labels = NULL, *planes = NULL;
+  g_autofree float *labels = NULL, *planes = NULL, *walk = NULL;
+  g_auto (GStrv) nearest_list = NULL;
+  Nearest nn = { 0 };
   LoomWeights *weights = NULL;
   LoomDevice *device = NULL;
   LoomGanConfig gan;
   LoomCliProgress bar;
   guint width = 0, height = 0, done = 0;
-  int status = EXIT_FAILURE;
+  guint32 seed_a = 0, seed_b = 0;
+  int status = EXIT_FAILURE, rest = 1;
 
   if (!loom_cli_parse (cmd, "Images from a generator model.", entries, &argc, &argv))
     return EXIT_USAGE;
-  if (argc > 1)
-    return loom_cli_fail (cmd, EXIT_USAGE, "unexpected argument '%s'", argv[1]);
+  /* --interpolate A B (or A,B); what follows --nearest up to the next
+   * option is more training images. */
+  if (walk_text != NULL)
+    {
+      g_auto (GStrv) ab = g_strsplit_set (walk_text, ",:", 2);
+
+      if (ab[1] == NULL && argc > 1)
+        rest++;
+      if (!parse_seed (ab[0], &seed_a) || !parse_seed (ab[1] != NULL ? ab[1] : argc > 1 ? argv[1] : "",
+                                                       &seed_b))
+        return loom_cli_fail (cmd, EXIT_USAGE, "--interpolate takes two seeds, SEED_A SEED_B "
+                              "(0 to %d), not '%s%s%s'", G_MAXINT, walk_text,
+                              ab[1] == NULL && argc > 1 ? " " : "",
+                              ab[1] == NULL && argc > 1 ? argv[1] : "");
+    }
+  if (rest < argc && nearest_args == NULL)
+    return loom_cli_fail (cmd, EXIT_USAGE, "unexpected argument '%s'", argv[rest]);
+  if (nearest_args != NULL)
+    {
+      g_autoptr (GStrvBuilder) all = g_strv_builder_new ();
+
+      g_strv_builder_addv (all, (const char **) nearest_args);
+      for (int i = rest; i < argc; i++)
+        g_strv_builder_add (all, argv[i]);
+      nearest_list = g_strv_builder_end (all);
+    }
   if (model == NULL || out == NULL)
     return loom_cli_fail (cmd, EXIT_USAGE, "--model and -o are required");
   if (count < 1 || count > 9999)
     return loom_cli_fail (cmd, EXIT_USAGE, "--count must be 1 to 9999");
-  if (seed < 0 || tile < 0)
-    return loom_cli_fail (cmd, EXIT_USAGE, "--seed and --tile cannot be negative");
+  if (walk_text != NULL && count < 2)
+    return loom_cli_fail (cmd, EXIT_USAGE, "--interpolate needs --count N of 2 or more (the "
+                          "walk's images, both ends included)");
+  if (strip_path != NULL && walk_text == NULL)
+    return loom_cli_fail (cmd, EXIT_USAGE, "--strip is the walk of --interpolate");
+  if (seed < 0 || tile < 0 || stride < 1)
+    return loom_cli_fail (cmd, EXIT_USAGE, "--seed and --tile cannot be negative, "
+                          "--nearest-stride less than 1");
   if (size_text != NULL && !parse_size (size_text, &width, &height))
     return loom_cli_fail (cmd, EXIT_USAGE, "--size must be WxH or N (1 to 65536), not '%s'", size_text);
-  if (!loom_image_file_check_writable (out, &error))
+  if (!loom_image_file_check_writable (out, &error)
+      || (strip_path != NULL && !loom_image_file_check_writable (strip_path, &error)))
     return loom_cli_fail (cmd, EXIT_USAGE, "%s", error->message);
 
   weights = loom_cli_load_model (model, &error);
@@ -432,6 +584,20 @@ loom_cmd_generate (int argc, char **argv)
         goto fail;
     }
 
+  if (strip_path != NULL
+      && (guint64) count * width + (guint64) (count - 1) * 2 > 65536)
+    {
+      g_set_error (&error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "--strip: %d images of %u pixels make a row wider than 65536", count, width);
+      goto fail;
+    }
+  if (nearest_list != NULL)
+    {
+      nn.stride = (guint) stride;
+      if (!nearest_load (&nn, nearest_list, &gan, &error))
+        goto fail;
+    }
+
   device = loom_cli_open_device (device_spec, quiet, &error);
   if (device == NULL)
     goto fail;
@@ -443,9 +609,18 @@ loom_cmd_generate (int argc, char **argv)
   while (done < (guint) count)
     {
       guint n = gan.kind == LOOM_GAN_DCGAN ? MIN ((guint) count - done, 64) : 1;
-      gboolean ok = gan.kind == LOOM_GAN_PIX2PIX
+      gsize per = (gsize) gan.channels * width * height;
+      gboolean ok = gan.kind == LOOM_GAN_PIX2PIX && walk_text != NULL
+                  ? loom_generative_render_interpolate (device, weights, labels, width, height,
+                                                        seed_a, seed_b, (guint) count, done,
+                                                        (guint) tile, planes, &error)
+                  : gan.kind == LOOM_GAN_PIX2PIX
                   ? loom_generative_render (device, weights, labels, width, height,
                                             (guint32) seed + done, (guint) tile, planes, &error)
+                  : walk_text != NULL
+                  ? loom_generative_interpolate (device, weights, seed_a, seed_b, (guint) count,
+                                                 done, n, width, height, (guint) tile, planes,
+                                                 NULL, &error)
                   : loom_generative_generate (device, weights, n, (guint32) seed + done, width,
                                               height, (guint) tile, planes, NULL, &error);
 
@@ -456,28 +631,49 @@ loom_cmd_generate (int argc, char **argv)
           g_autofree char *path = count == 1 ? g_strdup (out)
                                              : loom_image_file_numbered_path (out, done + i);
 
-          if (!save_planes (path, planes + (gsize) i * gan.channels * width * height,
-                            gan.channels, width, height, &error))
+          if (!save_planes (path, planes + i * per, gan.channels, width, height, &error)
+              || (nearest_list != NULL
+                  && !nearest_write (&nn, path, planes + i * per, gan.channels, width, height,
+                                     &error)))
             goto fail;
+        }
+      if (strip_path != NULL)
+        {
+          walk = g_renew (float, walk, (done + n) * per);
+          memcpy (walk + done * per, planes, n * per * sizeof (float));
         }
       done += n;
       loom_cli_progress_show (&bar, done, (guint) count, "images", 0);
     }
   loom_cli_progress_end (&bar);
+  if (strip_path != NULL)
+    {
+      guint sw, sh;
+      g_autofree float *strip = loom_generative_grid (walk, (guint) count, gan.channels, width,
+                                                      height, (guint) count, 2, &sw, &sh, &error);
+
+      if (strip == NULL || !save_planes (strip_path, strip, gan.channels, sw, sh, &error))
+        goto fail;
+    }
   if (!quiet)
     {
       g_autofree char *first = count == 1 ? g_strdup (out)
                                           : loom_image_file_numbered_path (out, 0);
       g_autofree char *last = loom_image_file_numbered_path (out, count - 1);
 
-      fprintf (stderr, "%s%s%s: %d %s image%s of %u×%u\n", first, count == 1 ? "" : " … ",
+      fprintf (stderr, "%s%s%s: %d %s image%s of %u×%u", first, count == 1 ? "" : " … ",
                count == 1 ? "" : last, count, loom_gan_kind_name (gan.kind), count == 1 ? "" : "s",
                width, height);
+      if (walk_text != NULL)
+        fprintf (stderr, ", a walk from seed %u to %u%s%s", seed_a, seed_b,
+                 strip_path != NULL ? ", in a row in " : "", strip_path != NULL ? strip_path : "");
+      fprintf (stderr, "\n");
     }
   status = 0;
 fail:
   if (error != NULL)
     loom_cli_fail (cmd, EXIT_FAILURE, "%s", error->message);
+  nearest_clear (&nn);
   if (weights != NULL)
     loom_weights_free (weights);
   if (device != NULL)

@@ -45,7 +45,12 @@ loom_generate_procedure_new (GimpPlugIn  *plug_in,
                                     "renders the label layer (its opaque colours the "
                                     "model's classes) at that layer's size and offsets.  "
                                     "Image i comes from SEED + i: the same seed, the "
-                                    "same pixels.  The layers go above the active layer "
+                                    "same pixels.  With INTERPOLATE the COUNT layers are a "
+                                    "latent walk from SEED's image to SEED-B's (their "
+                                    "noise interpolated on the sphere; the first and last "
+                                    "layers are those seeds' own images).  MODEL-NAME "
+                                    "picks a model shipped with Loom by name; a model "
+                                    "file, when given, wins.  The layers go above the active layer "
                                     "(or at the top), in one undo step; on an error the "
                                     "image is as it was.  LOOM_DEVICE picks the device.",
                                     name);
@@ -54,9 +59,17 @@ loom_generate_procedure_new (GimpPlugIn  *plug_in,
   gimp_procedure_add_file_argument (procedure, "model-file",
                                     "_Model",
                                     "A Loom generator model (.safetensors): texture, "
-                                    "dcgan or pix2pix; none: the shipped gravel texture",
+                                    "dcgan or pix2pix; none: the shipped model chosen "
+                                    "below, else the shipped gravel texture",
                                     GIMP_FILE_CHOOSER_ACTION_OPEN, TRUE, NULL,
                                     G_PARAM_READWRITE);
+  gimp_procedure_add_choice_argument (procedure, "model-name",
+                                      "Shi_pped model",
+                                      "A generator model shipped with Loom, by name "
+                                      "(used when no model file is given)",
+                                      loom_plugin_shipped_generator_choice (
+                                        "None (the model file)"),
+                                      LOOM_PLUGIN_NO_SHIPPED_MODEL, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "width",
                                    "_Width",
                                    "Width of the layers; 0: the model's (512 for a "
@@ -73,6 +86,15 @@ loom_generate_procedure_new (GimpPlugIn  *plug_in,
   gimp_procedure_add_int_argument (procedure, "seed",
                                    "S_eed", "Seed of the first layer (the next get seed + 1, ...)",
                                    0, G_MAXINT, 1, G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument (procedure, "interpolate",
+                                       "_Interpolate",
+                                       "The layers a latent walk from the seed's image to "
+                                       "seed B's, both ends included (count 2 or more; "
+                                       "pix2pix: over the label layer)",
+                                       FALSE, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (procedure, "seed-b",
+                                   "See_d B", "Interpolate: the seed the walk ends at",
+                                   0, G_MAXINT, 2, G_PARAM_READWRITE);
   gimp_procedure_add_boolean_argument (procedure, "tileable",
                                        "_Tileable",
                                        "Textures that wrap seamlessly (a tileable texture "
@@ -136,9 +158,10 @@ typedef struct
 {
   /* the arguments, as the dialog or the caller left them */
   GFile          *file;
+  gchar          *model_name;       /* a shipped model, or LOOM_PLUGIN_NO_SHIPPED_MODEL */
   GimpLayer      *label_layer;
-  gint            width, height, count, seed;
-  gboolean        tileable;
+  gint            width, height, count, seed, seed_b;
+  gboolean        tileable, interpolate;
 
   /* collect: the model, its name (for the layers) and shape */
   gchar          *path;
@@ -166,16 +189,20 @@ job_get_arguments (Job                 *job,
 {
   g_object_get (config,
                 "model-file",  &job->file,
+                "model-name",  &job->model_name,
                 "width",       &job->width,
                 "height",      &job->height,
                 "count",       &job->count,
                 "seed",        &job->seed,
+                "interpolate", &job->interpolate,
+                "seed-b",      &job->seed_b,
                 "tileable",    &job->tileable,
                 "label-layer", &job->label_layer,
                 NULL);
 }
 
-/* The model: the file given, else the shipped texture. */
+/* The model: the file given, else the shipped model named, else the
+ * shipped texture. */
 static gboolean
 job_collect_model (Job     *job,
                    GError **error)
@@ -183,6 +210,13 @@ job_collect_model (Job     *job,
   /* Script-Fu hands "" over as a file with an empty path: none. */
   if (job->file != NULL && (job->path = g_file_get_path (job->file)) == NULL)
     g_clear_object (&job->file);
+  if (job->file == NULL && job->model_name != NULL
+      && g_strcmp0 (job->model_name, LOOM_PLUGIN_NO_SHIPPED_MODEL) != 0)
+    {
+      g_free (job->path);
+      job->path = loom_plugin_shipped_model_path (job->model_name);
+      job->file = g_file_new_for_path (job->path);
+    }
   if (job->file == NULL)
     {
       /* none: the shipped texture, which is there where Loom is installed */
@@ -228,6 +262,14 @@ job_check (Job        *job,
 {
   guint   width  = (guint) job->width, height = (guint) job->height;
   GError *rule   = NULL;
+
+  if (job->interpolate && job->count < 2)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
+                   "Interpolate needs a count of 2 or more (the walk's layers, both ends "
+                   "included), not %d", job->count);
+      return FALSE;
+    }
 
   /* The core's rules for a request, in the plug-in's words. */
   if (! loom_generative_check_request (&job->gan, job->label_layer != NULL, job->tileable,
@@ -318,10 +360,22 @@ job_run (Job     *job,
   while (done < (guint) job->count)
     {
       guint    k  = job->gan.kind == LOOM_GAN_DCGAN ? MIN ((guint) job->count - done, 64) : 1;
-      gboolean ok = job->gan.kind == LOOM_GAN_PIX2PIX
+      gboolean ok = job->gan.kind == LOOM_GAN_PIX2PIX && job->interpolate
+                  ? loom_generative_render_interpolate (job->device, job->weights, job->labels,
+                                                        job->width, job->height,
+                                                        (guint32) job->seed,
+                                                        (guint32) job->seed_b,
+                                                        (guint) job->count, done, 0,
+                                                        job->planes, error)
+                  : job->gan.kind == LOOM_GAN_PIX2PIX
                   ? loom_generative_render (job->device, job->weights, job->labels, job->width,
                                             job->height, (guint32) job->seed + done, 0,
                                             job->planes, error)
+                  : job->interpolate
+                  ? loom_generative_interpolate (job->device, job->weights, (guint32) job->seed,
+                                                 (guint32) job->seed_b, (guint) job->count, done,
+                                                 k, job->width, job->height, 0, job->planes,
+                                                 NULL, error)
                   : loom_generative_generate (job->device, job->weights, k,
                                               (guint32) job->seed + done, job->width,
                                               job->height, 0, job->planes, NULL, error);
@@ -372,7 +426,11 @@ job_output (Job           *job,
   gimp_image_undo_group_start (image);
   for (gint i = job->count - 1; i >= 0; i--)
     {
-      gchar      *layer_name = g_strdup_printf ("Generated (%s, seed %u)", job->name,
+      gchar      *layer_name = job->interpolate
+                             ? g_strdup_printf ("Walk (%s, seed %u → %u, step %d of %d)",
+                                                job->name, (guint32) job->seed,
+                                                (guint32) job->seed_b, i + 1, job->count)
+                             : g_strdup_printf ("Generated (%s, seed %u)", job->name,
                                                 (guint32) job->seed + (guint) i);
       GimpLayer  *layer      = gimp_layer_new (image, layer_name, job->width, job->height,
                                                GIMP_RGB_IMAGE, 100.0,
@@ -407,6 +465,7 @@ job_clear (Job *job)
   g_free (job->planes);
   g_clear_object (&job->label_layer);
   g_clear_object (&job->file);
+  g_free (job->model_name);
   g_free (job->path);
   g_free (job->name);
 }

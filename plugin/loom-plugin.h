@@ -90,6 +90,12 @@ gchar        *loom_plugin_model_name     (GFile *file);
 gboolean      loom_plugin_check_model_name (gchar *name, GError **error);
 /* The newest *.safetensors in the models folder, or NULL and an error. */
 GFile        *loom_plugin_newest_model   (GError **error);
+/* A choice of the generator models shipped in the data folders' weights/
+ * (by name, "texture-gravel"; LOOM_PLUGIN_NO_SHIPPED_MODEL first, labelled
+ * NONE_LABEL), and the file a shipped NAME is (loom_data_path's). */
+#define LOOM_PLUGIN_NO_SHIPPED_MODEL "none"
+GimpChoice   *loom_plugin_shipped_generator_choice (const gchar *none_label);
+gchar        *loom_plugin_shipped_model_path       (const gchar *name);
 
 /* ---- dialogs (dialogs.c) ---- */
 

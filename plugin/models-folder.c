@@ -8,6 +8,7 @@
 #include <libgimp/gimp.h>
 
 #include "loom-plugin.h"
+#include <loom/loom-gan.h>
 
 gchar *
 loom_plugin_models_dir (void)
@@ -122,4 +123,75 @@ loom_plugin_check_model_name (gchar   *name,
     name[strlen (name) - strlen (".safetensors")] = '\0';
 
   return TRUE;
+}
+
+/* The shipped generator models: NAME.safetensors in any of the data
+ * folders' weights/ (see loom_data_paths) whose metadata is a
+ * generator's, sorted by name, each once. */
+static GPtrArray *
+shipped_generators (void)
+{
+  gchar    **dirs  = loom_data_paths ("weights");
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint d = 0; dirs[d] != NULL; d++)
+    {
+      GDir        *dir = g_dir_open (dirs[d], 0, NULL);
+      const gchar *entry;
+
+      while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
+        {
+          gchar        *name, *path;
+          LoomWeights  *weights;
+          LoomGanConfig gan;
+
+          if (! g_str_has_suffix (entry, ".safetensors"))
+            continue;
+          name = g_strndup (entry, strlen (entry) - strlen (".safetensors"));
+          if (g_ptr_array_find_with_equal_func (names, name, g_str_equal, NULL))
+            {
+              g_free (name);
+              continue;
+            }
+          path    = g_build_filename (dirs[d], entry, NULL);
+          weights = loom_weights_load (path, NULL);
+          if (weights != NULL && loom_gan_config_from_weights (weights, &gan, NULL))
+            g_ptr_array_add (names, g_steal_pointer (&name));
+          if (weights != NULL)
+            loom_weights_free (weights);
+          g_free (name);
+          g_free (path);
+        }
+      if (dir != NULL)
+        g_dir_close (dir);
+    }
+  g_strfreev (dirs);
+  g_ptr_array_sort_values (names, (GCompareFunc) g_strcmp0);
+
+  return names;
+}
+
+GimpChoice *
+loom_plugin_shipped_generator_choice (const gchar *none_label)
+{
+  GimpChoice *choice = gimp_choice_new ();
+  GPtrArray  *names  = shipped_generators ();
+
+  gimp_choice_add (choice, LOOM_PLUGIN_NO_SHIPPED_MODEL, 0, none_label, NULL);
+  for (guint i = 0; i < names->len; i++)
+    gimp_choice_add (choice, names->pdata[i], (gint) i + 1, names->pdata[i], NULL);
+  g_ptr_array_unref (names);
+
+  return choice;
+}
+
+gchar *
+loom_plugin_shipped_model_path (const gchar *name)
+{
+  gchar *file = g_strconcat ("weights/", name, ".safetensors", NULL);
+  gchar *path = loom_data_path (file);
+
+  g_free (file);
+
+  return path;
 }

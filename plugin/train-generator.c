@@ -143,8 +143,8 @@ loom_train_generator_procedure_new (GimpPlugIn  *plug_in,
 
 /* ---- training, shown in Loom's window or on GIMP's progress bar -------- */
 
-#define PREVIEW_TEXTURE 128   /* a texture preview's side */
-#define PREVIEW_LABELS  256   /* a label → image preview's longest side, at most */
+#define PREVIEW_TEXTURE 128   /* a texture sample's side in the preview */
+#define PREVIEW_LABELS  128   /* a label → image sample's longest side, at most */
 
 /* One training run.  With the window it runs in a worker thread: nothing
  * here calls libgimp. */
@@ -156,19 +156,49 @@ typedef struct
   const LoomGenerativeImage  *images;
   guint                       n_images;
 
-  /* The preview: a sample of each checkpoint (on run.preview_device): a
-   * texture of PREVIEW_TEXTURE, the DCGAN's one image, or the label layer
-   * scaled down (SW × SH, nearest: class numbers) rendered. */
+  /* The preview: a grid of samples of each checkpoint from fixed seeds (on
+   * run.preview_device): textures of PREVIEW_TEXTURE, the DCGAN's images,
+   * or the label layer scaled down (SW × SH, nearest: class numbers)
+   * rendered. */
   float                      *small_labels;
   guint                       sw, sh;
 } Training;
 
-static float *sample_planes (LoomDevice *device, LoomWeights *weights,
-                             const LoomGanConfig *gan, const float *labels,
-                             guint w, guint h, guint32 seed, GError **error);
+/* The checkpoint's samples from the training's seed on, as a grid of
+ * CHANNELS planes (*GW × *GH): a DCGAN's 3 × 3 images, a texture's or a
+ * label → image model's 2 × 2 (the labels rendered with four seeds);
+ * NULL and an error. */
+static float *
+preview_grid (Training            *t,
+              LoomWeights         *weights,
+              const LoomGanConfig *gan,
+              guint               *gw,
+              guint               *gh,
+              GError             **error)
+{
+  guint    count   = gan->kind == LOOM_GAN_DCGAN ? 9 : 4;
+  guint    columns = gan->kind == LOOM_GAN_DCGAN ? 3 : 2;
+  gsize    n       = (gsize) gan->channels * t->sw * t->sh;
+  float   *samples = g_new (float, count * n), *grid = NULL;
+  gboolean ok      = TRUE;
 
-/* The checkpoint just written, as a sample (the same seed each time, so
- * only the training changes it). */
+  if (gan->kind == LOOM_GAN_PIX2PIX)
+    for (guint i = 0; ok && i < count; i++)
+      ok = loom_generative_render (t->run.preview_device, weights, t->small_labels, t->sw,
+                                   t->sh, t->config->seed + i, 0, samples + i * n, error);
+  else
+    ok = loom_generative_generate (t->run.preview_device, weights, count, t->config->seed,
+                                   t->sw, t->sh, 0, samples, NULL, error);
+  if (ok)
+    grid = loom_generative_grid (samples, count, gan->channels, t->sw, t->sh, columns, 2, gw,
+                                 gh, error);
+  g_free (samples);
+
+  return grid;
+}
+
+/* The checkpoint just written, as a grid of samples (the same seeds each
+ * time, so only the training changes them). */
 static void
 update_preview (gpointer data,
                 gpointer unused)
@@ -177,13 +207,12 @@ update_preview (gpointer data,
   LoomWeights   *weights;
   LoomGanConfig  gan;
   float         *planes = NULL;
-  guint          w = t->sw, h = t->sh;
+  guint          w = 0, h = 0;
   GError        *error = NULL;
 
   weights = loom_weights_load (t->config->checkpoint, &error);
   if (weights != NULL && loom_gan_config_from_weights (weights, &gan, &error))
-    planes = sample_planes (t->run.preview_device, weights, &gan, t->small_labels, w, h,
-                            t->config->seed, &error);
+    planes = preview_grid (t, weights, &gan, &w, &h, &error);
   if (planes != NULL)
     {
       guint8 *rgba = g_new (guint8, 4 * (gsize) w * h);

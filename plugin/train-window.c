@@ -40,7 +40,8 @@ struct _LoomTrainWindow
   GtkWidget  *preview_caption;
   guint       refresh_id;
   gint64      started;
-  gboolean    previewed;      /* a preview has been shown (screenshot hook) */
+  gboolean    previewed;      /* the screenshot hook has run */
+  guint       shown;          /* previews shown so far */
 
   gint        state;          /* LoomTrainWindowState, atomic */
 
@@ -254,6 +255,43 @@ on_curve_draw (GtkWidget       *widget,
 
 /* ---- showing what came in (main thread) --------------------------------- */
 
+/* The test suite's hook (off unless $LOOM_PLUGIN_SCREENSHOTS names a
+ * folder): every preview kept as <folder>/<role>-preview-<n>.png, and the
+ * previews to wait for before the window's picture and its button:
+ * $LOOM_PLUGIN_SCREENSHOTS_PREVIEWS, "ROLE=N,…" (others: 1). */
+static guint
+previews_wanted (LoomTrainWindow *window)
+{
+  const gchar *spec  = g_getenv ("LOOM_PLUGIN_SCREENSHOTS_PREVIEWS");
+  gchar      **parts = g_strsplit (spec != NULL ? spec : "", ",", -1);
+  gsize        n     = strlen (window->role);
+  guint        want  = 1;
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (strncmp (parts[i], window->role, n) == 0 && parts[i][n] == '=')
+      want = MAX (1, (guint) g_ascii_strtoull (parts[i] + n + 1, NULL, 10));
+  g_strfreev (parts);
+
+  return want;
+}
+
+static void
+keep_preview (LoomTrainWindow *window,
+              GdkPixbuf       *pixbuf)
+{
+  const gchar *dir = g_getenv ("LOOM_PLUGIN_SCREENSHOTS");
+  gchar       *file, *path;
+
+  if (dir == NULL || dir[0] == '\0')
+    return;
+  file = g_strdup_printf ("%s-preview-%u.png", window->role, window->shown);
+  path = g_build_filename (dir, file, NULL);
+  if (! gdk_pixbuf_save (pixbuf, path, "png", NULL, NULL))
+    g_printerr ("loom: could not save the preview %s\n", path);
+  g_free (path);
+  g_free (file);
+}
+
 static void
 show_preview (LoomTrainWindow *window,
               GdkPixbuf       *pixbuf)
@@ -335,13 +373,15 @@ refresh (gpointer data)
   if (pending != NULL)
     {
       show_preview (window, pending);
+      window->shown++;
+      keep_preview (window, pending);
       g_object_unref (pending);
       text = g_strdup_printf ("at step %u", preview_step);
       gtk_label_set_text (GTK_LABEL (window->preview_caption), text);
       g_free (text);
       /* The test suite's picture of the window: taken once a preview is
        * there, then it answers through the real buttons. */
-      if (! window->previewed)
+      if (! window->previewed && window->shown >= previews_wanted (window))
         {
           const gchar *press = g_getenv ("LOOM_PLUGIN_SCREENSHOTS_PRESS");
 

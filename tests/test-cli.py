@@ -435,6 +435,95 @@ def _():
     fails(loom("generate", "--model", path("p2p.safetensors"), "-o", path("q.png")), 1, "--labels")
 
 
+@case("generate --interpolate: a walk whose ends are the seeds' own images, a strip; bad walks refused")
+def _():
+    gravel = os.path.join(SOURCE, "weights", "texture-gravel.safetensors")
+    ok(loom("generate", "--model", gravel, "-o", path("walk.png"), "--size", "48x32", "--interpolate", 3, 9,
+            "--count", 5, "--strip", path("strip.png")), "interpolate")
+    ok(loom("generate", "--model", gravel, "-o", path("s3.png"), "--size", "48x32", "--seed", 3), "seed 3")
+    ok(loom("generate", "--model", gravel, "-o", path("s9.png"), "--size", "48x32", "--seed", 9), "seed 9")
+    walk = [pixels(f"walk-000{i}.png").astype(int) for i in range(1, 6)]
+    check(not os.path.exists(path("walk-0006.png")), "more images than --count")
+    check((walk[0] == pixels("s3.png")).all(), "the walk's first image is not seed 3's")
+    check((walk[4] == pixels("s9.png")).all(), "the walk's last image is not seed 9's")
+    ends = np.abs(walk[0] - walk[4]).mean()
+    for i in (1, 2, 3):
+        check(np.abs(walk[i] - walk[0]).mean() > 0.1 * ends and np.abs(walk[i] - walk[4]).mean() > 0.1 * ends,
+              f"step {i + 1} is one of the ends")
+    check(np.abs(walk[2] - walk[0]).mean() < ends and np.abs(walk[2] - walk[4]).mean() < ends,
+          "the middle is farther from an end than the ends are apart: no walk")
+    strip = pixels("strip.png").astype(int)
+    check(strip.shape == (32, 5 * 48 + 4 * 2), f"strip shape {strip.shape}")     # grey model: one plane
+    for i in range(5):
+        check((strip[:, i * 50: i * 50 + 48] == walk[i]).all(), f"strip cell {i + 1} is not image {i + 1}")
+    check((strip[:, 48:50] == 255).all(), "the strip's gap is not white")
+    # one option, A,B; the same seed twice: a still walk; a DCGAN's ends
+    ok(loom("generate", "--model", gravel, "-o", path("still.png"), "--size", 32, "--interpolate", "4,4",
+            "--count", 3), "still")
+    check((pixels("still-0001.png") == pixels("still-0003.png")).all(), "same seed, different ends")
+    ok(loom("generate", "--model", path("dc.safetensors"), "-o", path("dcw.png"), "--interpolate", 1, 2,
+            "--count", 4), "dcgan walk")
+    ok(loom("generate", "--model", path("dc.safetensors"), "-o", path("dc2.png"), "--seed", 2), "dcgan seed 2")
+    check(np.abs(pixels("dcw-0004.png").astype(int) - pixels("dc2.png")).max() <= 1,
+          "a DCGAN walk's end is not its seed's image")  # a batch: rounding, 1e-5, may flip one level
+    fails(loom("generate", "--model", gravel, "-o", path("x.png"), "--interpolate", 3), 2, "--interpolate", "two seeds")
+    fails(loom("generate", "--model", gravel, "-o", path("x.png"), "--interpolate", 3, "nine", "--count", 3), 2,
+          "--interpolate", "nine")
+    fails(loom("generate", "--model", gravel, "-o", path("x.png"), "--interpolate", 3, 9), 2, "--count")
+    fails(loom("generate", "--model", gravel, "-o", path("x.png"), "--strip", path("y.png")), 2, "--strip")
+    # pix2pix: the walk over a label map, its ends the map's renders with the two seeds
+    ok(loom("generate", "--model", path("p2p.safetensors"), "--labels", path("dense.png"), "-o", path("pw.png"),
+            "--interpolate", 1, 4, "--count", 3), "pix2pix walk")
+    ok(loom("generate", "--model", path("p2p.safetensors"), "--labels", path("dense.png"), "-o", path("p4.png"),
+            "--seed", 4), "pix2pix seed 4")
+    check((pixels("pw-0003.png") == pixels("p4.png")).all(), "the pix2pix walk's end is not seed 4's render")
+    check(pixels("pw-0001.png").shape == (64, 96, 3), "pix2pix walk shape")
+    fails(loom("generate", "--model", path("p2p.safetensors"), "-o", path("x.png"), "--interpolate", 1, 2,
+               "--count", 3), 1, "p2p.safetensors", "--labels")
+    fails(loom("generate", "--model", gravel, "-o", path("x.png"), "--interpolate", 1, 2, "--count", 3,
+               "--size", 30000, "--strip", path("y.png")), 1, "--strip", "65536")
+
+
+@case("generate --nearest: a sample that is a training crop is found there at distance 0; bad input")
+def _():
+    gravel = os.path.join(SOURCE, "weights", "texture-gravel.safetensors")
+    ok(loom("generate", "--model", gravel, "-o", path("near.png"), "--size", 40, "--seed", 2), "sample")
+    sample = pixels("near.png")
+    rng = np.random.default_rng(3)
+    for name, at in (("train-a.png", None), ("train-b.png", (37, 21))):   # the copy in the second, off the grid
+        train = rng.integers(0, 256, (90, 120, 3), np.uint8)
+        if at:
+            train[at[1]:at[1] + 40, at[0]:at[0] + 40] = sample[..., None]
+        Image.fromarray(train).save(path(name))
+    r = loom("generate", "--model", gravel, "-o", path("near.png"), "--size", 40, "--seed", 2, "--nearest",
+             path("train-a.png"), path("train-b.png"))
+    ok(r, "nearest")
+    check(f"{path('train-b.png')} at 37,21 (40×40), distance " in r.stdout, r.stdout)
+    words = r.stdout.split()
+    check(float(words[words.index("distance") + 1]) < 0.002, f"a copy not at ~0 (8-bit rounding): {r.stdout}")
+    pair = pixels("near-nearest.png")
+    check(pair.shape == (40, 84), f"side by side shape {pair.shape}")
+    check((pair[:, :40] == sample).all() and (pair[:, 44:] == sample).all(), "not the sample beside its copy")
+    # something not in the training images: a distance, the crop beside it exactly the training image's
+    r = loom("generate", "--model", gravel, "-o", path("far.png"), "--size", 40, "--seed", 5, "--nearest",
+             path("train-a.png"), "--nearest-stride", 1)
+    ok(r, "nearest of another")
+    words = r.stdout.split()
+    x, y = map(int, words[words.index("at") + 1].split(","))
+    distance = float(words[words.index("distance") + 1])
+    crop = pixels("train-a.png")[y:y + 40, x:x + 40, 0].astype(int)
+    check(distance > 0.05, r.stdout)
+    check((pixels("far-nearest.png")[:, 44:] == crop).all(), "the crop shown is not the one named")
+    rms = np.sqrt((((crop - pixels("far.png")) / 255.0) ** 2).mean())
+    check(abs(rms - distance) < 3e-3, f"distance {distance} is not the root mean square difference {rms}")
+    fails(loom("generate", "--model", gravel, "-o", path("x.png"), "--size", 200, "--nearest", path("train-a.png")), 1,
+          "--nearest", "as large as")
+    fails(loom("generate", "--model", gravel, "-o", path("x.png"), "--size", 40, "--nearest", path("text.png")), 1,
+          "text.png")
+    fails(loom("generate", "--model", gravel, "-o", path("x.png"), "--nearest", path("set"), "--nearest-stride", 0),
+          2, "--nearest-stride")
+
+
 @case("augment: pairs in images/ and labels/, label colours kept, seeded")
 def _():
     for out in ("aug1", "aug2"):

@@ -136,6 +136,8 @@ def env(press, shots, runs, results):
     e["NO_AT_BRIDGE"] = "1"                              # no accessibility bus here
     e["LOOM_PLUGIN_SCREENSHOTS"] = shots
     e["LOOM_PLUGIN_SCREENSHOTS_PRESS"] = press
+    # the generator's window waits for a second checkpoint's preview
+    e["LOOM_PLUGIN_SCREENSHOTS_PREVIEWS"] = GEN + "-window=2"
     e["LOOM_DIALOG_RUNS"] = json.dumps(runs)
     e["LOOM_PLUGIN_RESULTS"] = results
     return e
@@ -321,6 +323,27 @@ def tests(cancel, stop, killed, killed_gen):
         check(colours <= LABELS and len(colours) >= 2, f"colours {sorted(colours)[:5]}")
         check(len(r["after"]) == len(r["before"]) + 1, f"layers {r['after']}")
 
+    def t_gen_preview():
+        """The window's preview: a 2 × 2 grid of samples from four seeds,
+        drawn anew (other pixels) at each checkpoint."""
+        grids = []
+        for k in (1, 2):
+            f = os.path.join(stop_shots, f"{GEN}-window-preview-{k}.png")
+            check(os.path.exists(f), f"no preview {k} kept: {sorted(os.listdir(stop_shots))}")
+            grids.append(np.asarray(Image.open(f).convert("RGB"), dtype=np.int64))
+            shutil.copy2(f, ARTIFACTS)
+        for g in grids:
+            check(g.shape == (2 * 128 + 2, 2 * 128 + 2, 3), f"preview {g.shape}: not 2 × 2 samples of 128")
+            check((g[128:130] == 255).all() and (g[:, 128:130] == 255).all(), "no white lines between the cells")
+            cells = [g[y:y + 128, x:x + 128] for y in (0, 130) for x in (0, 130)]
+            for i in range(4):
+                check(len(np.unique(cells[i].reshape(-1, 3), axis=0)) > 50, f"cell {i + 1} is flat")
+                for j in range(i):
+                    check((cells[i] != cells[j]).any(), f"cells {j + 1} and {i + 1} alike: one seed")
+        change = np.abs(grids[1] - grids[0]).mean()
+        check(change > 0.5, f"the second checkpoint's preview is the first's ({change:.2f} levels apart)")
+        return f"the second checkpoint's grid {change:.1f} levels from the first's on average"
+
     def t_killed():
         check(killed_pids, f"the plug-in was never killed (no checkpoint?); {killed_log}")
         r = result(killed_runs, killed_log, TRAIN)
@@ -405,6 +428,7 @@ def tests(cancel, stop, killed, killed_gen):
     yield "train-segmentation window: Stop at the first preview saves a usable model, segments, drops the checkpoint", t_stop
     yield "train-generator window: Cancel keeps no model, the image as it was", t_gen_cancel
     yield "train-generator window: Stop at the first preview saves the model, adds a sample, drops the checkpoint", t_gen_stop
+    yield "train-generator window: its preview a 2 × 2 grid of fixed seeds' samples, redrawn at each checkpoint", t_gen_preview
     yield "train-segmentation killed by GIMP: the checkpoint stays, no model, the image as it was", t_killed
     yield "train-generator killed by GIMP: its checkpoint stays in loom/checkpoints, no model, the image as it was", t_killed_gen
     for d in DIALOGS:

@@ -6,6 +6,7 @@
 #include <loom/loom-generative.h>
 #include "ops/philox.h"
 #include "tiles.h"
+#include "generative/noise.h"
 
 G_DEFINE_QUARK (loom-generate-error-quark, loom_generate_error)
 
@@ -64,9 +65,8 @@ loom_generative_check_request (const LoomGanConfig *gan, gboolean labels, gboole
   return TRUE;
 }
 
-/* Image I's noise (latent × H × W normal values) from SEED + I alone. */
-static void
-draw_noise (guint32 seed, guint latent, guint h, guint w, float *z)
+void
+loom_generative_draw_noise (guint32 seed, guint latent, guint h, guint w, float *z)
 {
   gsize n = (gsize) latent * h * w;
 
@@ -98,7 +98,8 @@ region_start (guint at, guint noise, guint region, guint margin, gboolean tileab
  * evaluation: an image does not depend on its batch). */
 static gboolean
 generate_images (LoomDevice *device, LoomWeights *weights, const LoomGanConfig *c, guint count,
-                 guint32 seed, float *out, GCancellable *cancellable, GError **error)
+                 LoomNoiseFunc noise_of, gpointer data, float *out, GCancellable *cancellable,
+                 GError **error)
 {
   guint batch = MAX (MIN (count, 64u), 1u), side = loom_gan_image_side (c);
   gsize per = (gsize) c->channels * side * side;
@@ -121,7 +122,7 @@ generate_images (LoomDevice *device, LoomWeights *weights, const LoomGanConfig *
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         goto out;
       for (guint k = 0; k < batch; k++)
-        draw_noise (seed + done + MIN (k, n - 1), c->latent, 1, 1, noise + (gsize) k * c->latent);
+        noise_of (done + MIN (k, n - 1), c->latent, 1, 1, noise + (gsize) k * c->latent, data);
       if (!loom_graph_write (g, z, noise, error) || !loom_graph_run (g, error)
           || !loom_graph_read (g, image, y, error))
         goto out;
@@ -135,10 +136,26 @@ out:
   return ok;
 }
 
+/* Image I from SEED + I. */
+static void
+seeded_noise (guint i, guint latent, guint h, guint w, float *z, gpointer data)
+{
+  loom_generative_draw_noise (*(const guint32 *) data + i, latent, h, w, z);
+}
+
 gboolean
 loom_generative_generate (LoomDevice *device, LoomWeights *weights, guint count, guint32 seed,
                           guint width, guint height, guint tile, float *out,
                           GCancellable *cancellable, GError **error)
+{
+  return loom_generative_generate_from (device, weights, count, seeded_noise, &seed, width,
+                                        height, tile, out, cancellable, error);
+}
+
+gboolean
+loom_generative_generate_from (LoomDevice *device, LoomWeights *weights, guint count,
+                               LoomNoiseFunc noise_of, gpointer data, guint width, guint height,
+                               guint tile, float *out, GCancellable *cancellable, GError **error)
 {
   const guint margin = 2;       /* noise pixels: more than G's reach (< 1) */
   LoomGanConfig c;
@@ -169,7 +186,8 @@ loom_generative_generate (LoomDevice *device, LoomWeights *weights, guint count,
                        width, height);
           return FALSE;
         }
-      return generate_images (device, weights, &c, count, seed, out, cancellable, error);
+      return generate_images (device, weights, &c, count, noise_of, data, out, cancellable,
+                              error);
     }
   if (width == 0 || height == 0 || width > 65536 || height > 65536)
     {
@@ -202,7 +220,7 @@ loom_generative_generate (LoomDevice *device, LoomWeights *weights, guint count,
     {
       guint step_y = rh == zh ? zh : tile, step_x = rw == zw ? zw : tile;
 
-      draw_noise (seed + i, c.latent, zh, zw, noise);
+      noise_of (i, c.latent, zh, zw, noise, data);
       for (guint ty = 0; ty < zh; ty += step_y)
         for (guint tx = 0; tx < zw; tx += step_x)
           {
@@ -257,6 +275,15 @@ gboolean
 loom_generative_render (LoomDevice *device, LoomWeights *weights, const float *labels,
                         guint width, guint height, guint32 seed, guint tile, float *out,
                         GError **error)
+{
+  return loom_generative_render_from (device, weights, labels, width, height, seeded_noise,
+                                      &seed, tile, out, error);
+}
+
+gboolean
+loom_generative_render_from (LoomDevice *device, LoomWeights *weights, const float *labels,
+                             guint width, guint height, LoomNoiseFunc noise_of, gpointer data,
+                             guint tile, float *out, GError **error)
 {
   LoomGanConfig c;
   LoomGraph *g = NULL;
@@ -314,7 +341,7 @@ loom_generative_render (LoomDevice *device, LoomWeights *weights, const float *l
   if (z != NULL)                /* the whole map's noise: tiles agree where they overlap */
     {
       noise = g_new (float, (gsize) c.latent * ph * pw);
-      draw_noise (seed, c.latent, ph, pw, noise);
+      noise_of (0, c.latent, ph, pw, noise, data);
       zt = g_new (float, (gsize) c.latent * th * tw);
     }
   lt = g_new (float, (gsize) th * tw);

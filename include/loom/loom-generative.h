@@ -137,4 +137,59 @@ gboolean     loom_generative_render   (LoomDevice *device, LoomWeights *weights,
                                        const float *labels, guint width, guint height,
                                        guint32 seed, guint tile, float *out, GError **error);
 
+/* ---- explaining a generator (interpolate.c, nearest.c) ---- */
+
+/* Steps FIRST … FIRST + N − 1 of a latent walk of COUNT (≥ 2) images
+ * from seed A's noise to seed B's into OUT (N images, as
+ * loom_generative_generate's; a walk in parts, so a long one fits in
+ * memory, is the same walk): step k from the spherical
+ * interpolation of the two at t = k / (COUNT − 1), the whole noise (a
+ * DCGAN's vector, a texture's planes) as one vector, so the first image
+ * is generate's for SEED_A and the last for SEED_B (a texture's exactly,
+ * a DCGAN's batch within rounding, 1e-5, as generate's own).  A label →
+ * image model is refused here: it walks with its label map, below. */
+gboolean     loom_generative_interpolate (LoomDevice *device, LoomWeights *weights,
+                                          guint32 seed_a, guint32 seed_b, guint count,
+                                          guint first, guint n, guint width, guint height,
+                                          guint tile, float *out,
+                                          GCancellable *cancellable, GError **error);
+
+/* Step STEP of the same walk for a pix2pix model painting LABELS (as
+ * loom_generative_render; its noise planes walked): the first and last
+ * steps are render's images for SEED_A and SEED_B, exactly.  A model
+ * without noise planes is refused (every seed paints the same). */
+gboolean     loom_generative_render_interpolate (LoomDevice *device, LoomWeights *weights,
+                                                 const float *labels, guint width,
+                                                 guint height, guint32 seed_a, guint32 seed_b,
+                                                 guint count, guint step, guint tile,
+                                                 float *out, GError **error);
+
+/* Where a training crop is nearest to a sample. */
+typedef struct
+{
+  guint  image;                 /* which of the images */
+  guint  x, y;                  /* the crop's top left corner in it */
+  double distance;              /* root mean square difference, values in [0, 1] */
+} LoomNearestCrop;
+
+/* The crop of IMAGES (each with at least CHANNELS planes, the first
+ * CHANNELS compared) of SAMPLE's WIDTH × HEIGHT with the least root mean
+ * square difference from SAMPLE (CHANNELS × HEIGHT × WIDTH): crops on a
+ * grid of STRIDE (0: 1) pixels, then every position within STRIDE of the
+ * best of those (a copy of a crop is found wherever it lies as long as
+ * the grid's best is near it; STRIDE 1 searches all).  Images smaller
+ * than the sample are skipped; none large enough is an error. */
+gboolean     loom_generative_nearest_crop (const float *sample, guint channels, guint width,
+                                           guint height, const LoomGenerativeImage *images,
+                                           guint n_images, guint stride,
+                                           LoomNearestCrop *found, GError **error);
+
+/* COUNT images (CHANNELS × HEIGHT × WIDTH each, one after another) laid
+ * out in a grid of COLUMNS, GAP pixels of white between them: a new
+ * CHANNELS × *OUT_HEIGHT × *OUT_WIDTH buffer (free with g_free), or NULL
+ * and an error when a side would pass 65536. */
+float       *loom_generative_grid (const float *images, guint count, guint channels,
+                                   guint width, guint height, guint columns, guint gap,
+                                   guint *out_width, guint *out_height, GError **error);
+
 G_END_DECLS

@@ -60,6 +60,9 @@ GPtrArray            *loom_list_devices        (void);
  * the first that has it; else where it would be installed.  Free with
  * g_free (). */
 char                 *loom_data_path           (const char     *name);
+/* Every place NAME is, in that order (a folder may be in more than one):
+ * a NULL-terminated array, free with g_strfreev (). */
+char                **loom_data_paths          (const char     *name);
 
 /* Opens a device.  SPEC is NULL (use $LOOM_DEVICE, else the best GPU, else
  * the CPU backend), "auto", "cpu", "vulkan" (best Vulkan device, CPU-type
