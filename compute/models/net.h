@@ -54,6 +54,10 @@ const LoomNetParam *loom_net_find (LoomNet *net, const char *name);
  * label→image generator).  Returns the logits (NULL: the graph's error). */
 LoomTensor *loom_unet_layers (LoomNet *net, const char *prefix, const LoomUNetConfig *config,
                               LoomTensor *x, gboolean training, float momentum);
+/* The same without the head: the last decoder level's BASE channels at
+ * full size (the features a segmentation's pixel head reads). */
+LoomTensor *loom_unet_trunk  (LoomNet *net, const char *prefix, const LoomUNetConfig *config,
+                              LoomTensor *x, gboolean training, float momentum);
 gboolean    loom_unet_check_config (const LoomUNetConfig *config, GError **error);
 
 G_END_DECLS

@@ -110,14 +110,12 @@ conv_bn_relu (const Builder *b, LoomTensor *x, guint in, guint out, const char *
 }
 
 LoomTensor *
-loom_unet_layers (LoomNet *net, const char *prefix, const LoomUNetConfig *config,
-                  LoomTensor *x, gboolean training, float momentum)
+loom_unet_trunk (LoomNet *net, const char *prefix, const LoomUNetConfig *config,
+                 LoomTensor *x, gboolean training, float momentum)
 {
   const Builder b = { net, prefix, training, momentum };
   LoomGraph *graph = net->graph;
   LoomTensor *h = x, *skips[7];
-  const LoomConv2d point = { 0 };
-  guint64 head_shape[] = { config->classes, config->base, 1, 1 }, bias_shape[] = { config->classes };
 
   for (guint i = 0; i <= config->depth; i++)
     {
@@ -140,7 +138,19 @@ loom_unet_layers (LoomNet *net, const char *prefix, const LoomUNetConfig *config
       h = conv_bn_relu (&b, h, w + width_of (config, (guint) i + 1), w, level, 1);
       h = conv_bn_relu (&b, h, w, w, level, 2);
     }
-  return loom_graph_conv2d (graph, h,
+  return h;
+}
+
+LoomTensor *
+loom_unet_layers (LoomNet *net, const char *prefix, const LoomUNetConfig *config,
+                  LoomTensor *x, gboolean training, float momentum)
+{
+  const Builder b = { net, prefix, training, momentum };
+  const LoomConv2d point = { 0 };
+  guint64 head_shape[] = { config->classes, config->base, 1, 1 }, bias_shape[] = { config->classes };
+  LoomTensor *h = loom_unet_trunk (net, prefix, config, x, training, momentum);
+
+  return loom_graph_conv2d (net->graph, h,
                             param (&b, "head.weight", 4, head_shape, LOOM_INIT_KAIMING_UNIFORM,
                                    0, FALSE),
                             param (&b, "head.bias", 1, bias_shape,
@@ -238,8 +248,9 @@ loom_unet_load (LoomUNet *u, LoomWeights *weights, GError **error)
    * holds all of a smaller one's tensors, with the same shapes). */
   for (const char *const *name = loom_weights_get_names (weights); *name != NULL; name++)
     {
-      /* A segmentation model's pixel head is not the network's to load. */
-      if (g_str_has_prefix (*name, "pixel."))
+      /* A segmentation model's pixel head and its encoder are not the
+       * network's to load. */
+      if (g_str_has_prefix (*name, "pixel.") || g_str_has_prefix (*name, "encoder."))
         continue;
       if (loom_net_find (&u->net, *name) == NULL)
         {

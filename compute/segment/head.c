@@ -7,6 +7,7 @@
 
 #include "segment/features.h"
 #include "segment/head.h"
+#include "segment/tiled.h"
 
 #define BAND_ROWS 64            /* rows of features computed at once */
 #define PREDICT_CHUNK 16384     /* pixels per prediction run */
@@ -19,10 +20,33 @@ typedef struct
   LoomTensor *logits;           /* N × classes */
 } Mlp;
 
+guint
+loom_pixel_head_inputs (const LoomPixelHeadConfig *c)
+{
+  return loom_pixel_features_count (c->channels) + (c->encoder_depth > 0 ? c->encoder_base : 0);
+}
+
+static LoomUNetConfig
+encoder_unet (const LoomPixelHeadConfig *c)
+{
+  return (LoomUNetConfig) { c->channels, 1, c->encoder_depth, c->encoder_base };
+}
+
+LoomTensor *
+loom_pixel_head_encoder (LoomNet *net, const LoomPixelHeadConfig *c, const char *prefix,
+                         LoomTensor *x)
+{
+  LoomUNetConfig u = encoder_unet (c);
+  LoomTensor *f = loom_unet_trunk (net, prefix, &u, x, FALSE, 0.1f);
+
+  loom_graph_keep (net->graph, f);
+  return f;
+}
+
 static void
 mlp_build (LoomGraph *g, const LoomPixelHeadConfig *c, LoomTensor *x, Mlp *m)
 {
-  guint widths[4] = { loom_pixel_features_count (c->channels), c->hidden, c->hidden, c->classes };
+  guint widths[4] = { loom_pixel_head_inputs (c), c->hidden, c->hidden, c->classes };
   LoomTensor *h = x;
 
   for (guint i = 0; i < 3; i++)
@@ -43,8 +67,10 @@ char *
 loom_pixel_head_config_json (const LoomPixelHeadConfig *c)
 {
   return g_strdup_printf ("{\"features\":\"basic\",\"sigmas\":[1,2,4,8,16],\"channels\":%u,"
-                          "\"hidden\":%u,\"classes\":%u,\"blend\":%g}",
-                          c->channels, c->hidden, c->classes, c->blend);
+                          "\"hidden\":%u,\"classes\":%u,\"blend\":%g,"
+                          "\"encoder_depth\":%u,\"encoder_base\":%u}",
+                          c->channels, c->hidden, c->classes, c->blend, c->encoder_depth,
+                          c->encoder_base);
 }
 
 gboolean
@@ -67,9 +93,13 @@ loom_pixel_head_config_from_weights (LoomWeights *weights, gboolean *present,
     .hidden = (guint) json_object_get_int_member_with_default (o, "hidden", 0),
     .classes = (guint) json_object_get_int_member_with_default (o, "classes", 0),
     .blend = (float) json_object_get_double_member_with_default (o, "blend", -1.0),
+    .encoder_depth = (guint) json_object_get_int_member_with_default (o, "encoder_depth", 0),
+    .encoder_base = (guint) json_object_get_int_member_with_default (o, "encoder_base", 0),
   };
   if (c->channels == 0 || c->channels > 16 || c->hidden == 0 || c->hidden > 1024
-      || c->classes < 2 || c->classes > 32 || !(c->blend >= 0.0f && c->blend <= 1.0f))
+      || c->classes < 2 || c->classes > 32 || !(c->blend >= 0.0f && c->blend <= 1.0f)
+      || c->encoder_depth > 6 || (c->encoder_depth > 0 && (c->encoder_base == 0
+                                                           || c->encoder_base > 256)))
     goto bad;
   return TRUE;
 bad:
@@ -78,76 +108,155 @@ bad:
   return FALSE;
 }
 
-/* Features of the labelled pixels of IMAGES (at most MAX, evenly drawn),
- * sample-major, their labels, and each feature's mean and deviation over
- * the bands that hold them. */
-static guint
-gather (const LoomPixelHeadConfig *c, const LoomSegmentImage *images, guint n_images,
-        guint max, float **x_out, float **labels_out, float *mean, float *scale)
+/* What gathering the training pixels holds. */
+typedef struct
 {
-  guint F = loom_pixel_features_count (c->channels), n = 0, total = 0, stride;
-  g_autofree double *sum = g_new0 (double, F), *sq = g_new0 (double, F);
-  double counted = 0;
-  float *x, *labels;
+  const LoomPixelHeadConfig *config;
+  const LoomSegmentImage *image;
+  guint F, stride, n, seen;
+  float *x, *labels, *fixed;    /* FIXED: a band's fixed features */
+  double *sum, *sq, counted;
+} Gather;
+
+/* A band of rows: its labelled pixels' features (every STRIDE-th), and
+ * the sums for each feature's mean and deviation. */
+static gboolean
+gather_band (guint row0, guint rows, float *const *encoded, gpointer data, GError **error)
+{
+  Gather *g = data;
+  const LoomSegmentImage *im = g->image;
+  guint fixed_n = loom_pixel_features_count (g->config->channels);
+  gsize size = (gsize) rows * im->width;
+  const float *lab = im->labels + (gsize) row0 * im->width;
+  gboolean any = FALSE;
+
+  for (gsize p = 0; p < size && !any; p++)
+    any = lab[p] >= 0.0f;
+  if (!any)
+    return TRUE;
+  g->fixed = g_realloc (g->fixed, (gsize) fixed_n * size * sizeof (float));
+  loom_pixel_features_band (im->planes, g->config->channels, im->width, im->height, row0, rows,
+                            g->fixed);
+  for (guint f = 0; f < g->F; f++)
+    {
+      const float *plane = f < fixed_n ? g->fixed + f * size : encoded[0] + (f - fixed_n) * size;
+
+      for (gsize p = 0; p < size; p++)
+        {
+          g->sum[f] += plane[p];
+          g->sq[f] += (double) plane[p] * plane[p];
+        }
+    }
+  g->counted += (double) size;
+  for (gsize p = 0; p < size; p++)
+    if (lab[p] >= 0.0f && g->seen++ % g->stride == 0)
+      {
+        for (guint f = 0; f < g->F; f++)
+          g->x[(gsize) g->n * g->F + f] = f < fixed_n ? g->fixed[f * size + p]
+                                                     : encoded[0][(f - fixed_n) * size + p];
+        g->labels[g->n++] = lab[p];
+      }
+  return TRUE;
+}
+
+/* The encoder over a whole image, band by band into gather_band. */
+static gboolean
+gather_encoded (LoomDevice *device, Gather *g, LoomWeights *encoder, const char *prefix,
+                GError **error)
+{
+  const LoomPixelHeadConfig *c = g->config;
+  LoomTiled run = { .in_channels = c->channels, .n_outputs = 1, .channels = { c->encoder_base } };
+  LoomNet net;
+  gboolean ok;
+
+  loom_tiled_geometry (g->image, 1u << c->encoder_depth, 0, &run.th, &run.tw, &run.overlap);
+  run.graph = loom_graph_new ();
+  loom_net_init (&net, run.graph);
+  run.x = loom_graph_input (run.graph, "x", 1, c->channels, run.th, run.tw);
+  run.y[0] = loom_pixel_head_encoder (&net, c, prefix, run.x);
+  ok = run.y[0] != NULL && loom_graph_compile (run.graph, device, error)
+       && loom_net_load (&net, encoder, error)
+       && loom_tiled_run (&run, g->image, gather_band, g, NULL, NULL, NULL, error);
+  loom_net_clear (&net);
+  loom_graph_free (run.graph);
+  return ok;
+}
+
+/* Features of the labelled pixels of IMAGES (at most MAX, evenly drawn),
+ * sample-major and standardised, their labels, and each feature's mean
+ * and scale (over the bands that hold labels). */
+static guint
+gather (LoomDevice *device, const LoomPixelHeadConfig *c, const LoomSegmentImage *images,
+        guint n_images, guint max, LoomWeights *encoder, const char *prefix, float **x_out,
+        float **labels_out, float *mean, float *scale, GError **error)
+{
+  Gather g = { .config = c, .F = loom_pixel_head_inputs (c) };
+  guint total = 0;
 
   for (guint i = 0; i < n_images; i++)
     for (gsize p = 0; p < (gsize) images[i].width * images[i].height; p++)
       total += images[i].labels[p] >= 0.0f;
-  stride = (total + max - 1) / MAX (max, 1);
-  stride = MAX (stride, 1);
-  x = g_new (float, (gsize) (total / stride + 1) * F);
-  labels = g_new (float, total / stride + 1);
-  total = 0;
+  g.stride = MAX ((total + max - 1) / MAX (max, 1), 1);
+  g.x = g_new (float, (gsize) (total / g.stride + 1) * g.F);
+  g.labels = g_new (float, total / g.stride + 1);
+  g.sum = g_new0 (double, g.F);
+  g.sq = g_new0 (double, g.F);
   for (guint i = 0; i < n_images; i++)
     {
-      const LoomSegmentImage *im = &images[i];
-      g_autofree float *band = g_new (float, (gsize) F * BAND_ROWS * im->width);
-
-      for (guint row0 = 0; row0 < im->height; row0 += BAND_ROWS)
+      g.image = &images[i];
+      if (c->encoder_depth > 0)
         {
-          guint rows = MIN (BAND_ROWS, im->height - row0);
-          gsize size = (gsize) rows * im->width;
-          const float *lab = im->labels + (gsize) row0 * im->width;
-          gboolean any = FALSE;
-
-          for (gsize p = 0; p < size && !any; p++)
-            any = lab[p] >= 0.0f;
-          if (!any)
-            continue;
-          loom_pixel_features_band (im->planes, c->channels, im->width, im->height, row0, rows,
-                                    band);
-          for (guint f = 0; f < F; f++)
-            for (gsize p = 0; p < size; p++)
-              {
-                double v = band[f * size + p];
-
-                sum[f] += v;
-                sq[f] += v * v;
-              }
-          counted += (double) size;
-          for (gsize p = 0; p < size; p++)
-            if (lab[p] >= 0.0f && total++ % stride == 0)
-              {
-                for (guint f = 0; f < F; f++)
-                  x[(gsize) n * F + f] = band[f * size + p];
-                labels[n++] = lab[p];
-              }
+          if (!gather_encoded (device, &g, encoder, prefix, error))
+            {
+              g.n = 0;
+              break;
+            }
+          continue;
         }
+      for (guint row0 = 0; row0 < images[i].height; row0 += BAND_ROWS)
+        gather_band (row0, MIN (BAND_ROWS, images[i].height - row0), NULL, &g, NULL);
     }
-  for (guint f = 0; f < F; f++)
+  for (guint f = 0; f < g.F; f++)
     {
-      double m = sum[f] / MAX (counted, 1.0);
-      double var = sq[f] / MAX (counted, 1.0) - m * m;
+      double m = g.sum[f] / MAX (g.counted, 1.0);
+      double var = g.sq[f] / MAX (g.counted, 1.0) - m * m;
 
       mean[f] = (float) m;
-      scale[f] = (float) (1.0 / sqrt (MAX (var, 1e-12) + 1e-6));
+      scale[f] = (float) (1.0 / sqrt (MAX (var, 0.0) + 1e-6));
     }
-  for (guint s = 0; s < n; s++)
-    for (guint f = 0; f < F; f++)
-      x[(gsize) s * F + f] = (x[(gsize) s * F + f] - mean[f]) * scale[f];
-  *x_out = x;
-  *labels_out = labels;
-  return n;
+  for (guint s = 0; s < g.n; s++)
+    for (guint f = 0; f < g.F; f++)
+      g.x[(gsize) s * g.F + f] = (g.x[(gsize) s * g.F + f] - mean[f]) * scale[f];
+  g_free (g.fixed);
+  g_free (g.sum);
+  g_free (g.sq);
+  *x_out = g.x;
+  *labels_out = g.labels;
+  return g.n;
+}
+
+/* The encoder's tensors (under PREFIX in ENCODER) into W as "encoder.*". */
+static gboolean
+store_encoder (LoomWeights *encoder, const char *prefix, LoomWeights *w, GError **error)
+{
+  for (const char *const *name = loom_weights_get_names (encoder); *name != NULL; name++)
+    {
+      const char *rest = *name + strlen (prefix);
+      g_autofree char *as = NULL;
+      guint n_dims;
+      const guint64 *shape;
+      const float *data;
+
+      if (!g_str_has_prefix (*name, prefix) || g_str_has_prefix (rest, "head.")
+          || !(g_str_has_prefix (rest, "enc") || g_str_has_prefix (rest, "dec"))
+          || (*prefix == '\0' && g_str_has_prefix (rest, "encoder.")))
+        continue;
+      as = g_strconcat ("encoder.", rest, NULL);
+      data = loom_weights_lookup (encoder, *name, &n_dims, &shape);
+      if (!loom_weights_add (w, as, n_dims, shape, data, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -175,10 +284,11 @@ store (LoomGraph *g, const Mlp *m, LoomWeights *w, GError **error)
 gboolean
 loom_pixel_head_fit (LoomDevice *device, const LoomPixelHeadConfig *config,
                      const LoomSegmentImage *images, guint n_images, const float *class_weights,
-                     guint steps, guint max_samples, guint32 seed, LoomWeights *weights,
-                     float *loss_out, GError **error)
+                     guint steps, guint max_samples, guint32 seed, LoomWeights *encoder,
+                     const char *encoder_prefix, LoomWeights *weights, float *loss_out,
+                     GError **error)
 {
-  guint F = loom_pixel_features_count (config->channels), n;
+  guint F = loom_pixel_head_inputs (config), n;
   g_autofree float *x = NULL, *labels = NULL, *mean = g_new (float, F), *scale = g_new (float, F);
   g_autofree char *json = loom_pixel_head_config_json (config);
   LoomGraph *g = NULL;
@@ -188,7 +298,11 @@ loom_pixel_head_fit (LoomDevice *device, const LoomPixelHeadConfig *config,
   gboolean ok = FALSE;
   guint64 fshape[1] = { F };
 
-  n = gather (config, images, n_images, MAX (max_samples, 1), &x, &labels, mean, scale);
+  g_return_val_if_fail (config->encoder_depth == 0 || encoder != NULL, FALSE);
+  n = gather (device, config, images, n_images, MAX (max_samples, 1), encoder, encoder_prefix,
+              &x, &labels, mean, scale, error);
+  if (n == 0 && error != NULL && *error != NULL)
+    return FALSE;
   if (n == 0)
     {
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_INVALID_ARGUMENT,
@@ -222,6 +336,7 @@ loom_pixel_head_fit (LoomDevice *device, const LoomPixelHeadConfig *config,
     }
   ok = loom_graph_read (g, loss, loss_out, error)
        && store (g, &m, weights, error)
+       && (config->encoder_depth == 0 || store_encoder (encoder, encoder_prefix, weights, error))
        && loom_weights_add (weights, "pixel.mean", 1, fshape, mean, error)
        && loom_weights_add (weights, "pixel.scale", 1, fshape, scale, error);
   if (ok)
@@ -277,7 +392,7 @@ loom_pixel_head_open (LoomDevice *device, LoomWeights *weights, GError **error)
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE, "the model has no pixel head");
       goto fail;
     }
-  F = loom_pixel_features_count (h->config.channels);
+  F = loom_pixel_head_inputs (&h->config);
   fshape[0] = F;
   if ((mean = loom_weights_expect (weights, "pixel.mean", 1, fshape, error)) == NULL
       || (scale = loom_weights_expect (weights, "pixel.scale", 1, fshape, error)) == NULL)
@@ -315,13 +430,15 @@ fail:
 
 gboolean
 loom_pixel_head_predict (LoomPixelHead *h, const LoomSegmentImage *image, guint row0,
-                         guint rows, float *out, GError **error)
+                         guint rows, const float *encoded, float *out, GError **error)
 {
-  guint F = loom_pixel_features_count (h->config.channels), K = h->config.classes;
+  guint fixed_n = loom_pixel_features_count (h->config.channels);
+  guint F = loom_pixel_head_inputs (&h->config), K = h->config.classes;
   gsize size = (gsize) rows * image->width;
 
   g_return_val_if_fail (row0 + rows <= image->height, FALSE);
-  h->features = g_realloc (h->features, (gsize) F * size * sizeof (float));
+  g_return_val_if_fail ((encoded != NULL) == (h->config.encoder_depth > 0), FALSE);
+  h->features = g_realloc (h->features, (gsize) fixed_n * size * sizeof (float));
   loom_pixel_features_band (image->planes, h->config.channels, image->width, image->height,
                             row0, rows, h->features);
   for (gsize first = 0; first < size; first += PREDICT_CHUNK)
@@ -330,7 +447,12 @@ loom_pixel_head_predict (LoomPixelHead *h, const LoomSegmentImage *image, guint 
 
       for (gsize p = 0; p < count; p++)
         for (guint f = 0; f < F; f++)
-          h->chunk[p * F + f] = (h->features[f * size + first + p] - h->mean[f]) * h->scale[f];
+          {
+            float v = f < fixed_n ? h->features[f * size + first + p]
+                                  : encoded[(f - fixed_n) * size + first + p];
+
+            h->chunk[p * F + f] = (v - h->mean[f]) * h->scale[f];
+          }
       if (count < PREDICT_CHUNK)
         memset (h->chunk + count * F, 0, (PREDICT_CHUNK - count) * F * sizeof (float));
       if (!loom_graph_write (h->graph, h->x, h->chunk, error) || !loom_graph_run (h->graph, error)

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <loom/loom-segment.h>
+#include "models/net.h"
 
 G_BEGIN_DECLS
 
@@ -13,22 +14,36 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  guint channels;               /* of the image: the features are loom_pixel_features_count (channels) */
+  guint channels;               /* of the image */
   guint hidden;                 /* units of each of the two hidden layers */
   guint classes;
   float blend;                  /* the head's weight in the answer, 0…1 (1: the head alone) */
+  /* A frozen U-Net trunk (the starting point's) whose last features join
+   * the fixed ones: pretrained features are what lifts a shallow
+   * classifier above hand-made filters.  Depth 0: none. */
+  guint encoder_depth, encoder_base;
 } LoomPixelHeadConfig;
+
+/* Inputs per pixel: the fixed features and the encoder's. */
+guint    loom_pixel_head_inputs  (const LoomPixelHeadConfig *config);
+
+/* The encoder on X (1 × channels × H × W) into NET's graph, its parameters
+ * named PREFIX + the U-Net's ("encoder." in a model file); its features,
+ * kept for reading. */
+LoomTensor *loom_pixel_head_encoder (LoomNet *net, const LoomPixelHeadConfig *config,
+                                     const char *prefix, LoomTensor *x);
 
 /* Fits a fresh head on every labelled pixel of IMAGES (labels required,
  * masks applied) — at most MAX_SAMPLES of them, drawn evenly — with
  * CLASS_WEIGHTS (CONFIG->classes), STEPS full-batch Adam steps from SEED,
- * and adds it to WEIGHTS (tensors and metadata); LOSS gets the last
- * step's. */
+ * and adds it to WEIGHTS (tensors, the encoder's as "encoder.*", and
+ * metadata); LOSS gets the last step's.  ENCODER holds the encoder's
+ * tensors under ENCODER_PREFIX (with CONFIG's encoder depth > 0). */
 gboolean loom_pixel_head_fit     (LoomDevice *device, const LoomPixelHeadConfig *config,
                                   const LoomSegmentImage *images, guint n_images,
                                   const float *class_weights, guint steps, guint max_samples,
-                                  guint32 seed, LoomWeights *weights, float *loss,
-                                  GError **error);
+                                  guint32 seed, LoomWeights *encoder, const char *encoder_prefix,
+                                  LoomWeights *weights, float *loss, GError **error);
 
 /* Whether WEIGHTS holds a head, and its configuration (an error for a
  * malformed one). */
@@ -45,8 +60,10 @@ LoomPixelHead *loom_pixel_head_open    (LoomDevice *device, LoomWeights *weights
 void           loom_pixel_head_free    (LoomPixelHead *head);
 const LoomPixelHeadConfig *loom_pixel_head_get_config (LoomPixelHead *head);
 /* Class probabilities of rows [ROW0, ROW0 + ROWS) of IMAGE: OUT holds
- * classes × ROWS × width floats. */
+ * classes × ROWS × width floats; ENCODED the encoder's features of those
+ * rows (encoder_base × ROWS × width), or NULL for a head without one. */
 gboolean       loom_pixel_head_predict (LoomPixelHead *head, const LoomSegmentImage *image,
-                                        guint row0, guint rows, float *out, GError **error);
+                                        guint row0, guint rows, const float *encoded,
+                                        float *out, GError **error);
 
 G_END_DECLS

@@ -1,20 +1,32 @@
-/* Tiled prediction (see loom-segment.h). */
+/* Prediction (see loom-segment.h): the network's tiles (segment/tiled.h),
+ * the pixel head's bands (segment/head.h), or both blended. */
 #include <math.h>
 #include <string.h>
 
 #include <loom/loom-segment.h>
 #include "segment/head.h"
-#include "tiles.h"
+#include "segment/tiled.h"
 
-#define HEAD_BAND 64            /* rows a head-only prediction does at once */
+#define HEAD_BAND 64            /* rows a head without an encoder does at once */
+
+typedef struct
+{
+  const LoomSegmentImage *image;
+  guint K;
+  LoomPixelHead *head;          /* or NULL */
+  float blend;                  /* the head's share */
+  gboolean network;             /* output 0 is the network's probabilities */
+  float *p, *hp;                /* K × band rows × width */
+  float *classes, *confidence;
+} Answer;
 
 /* Rows [ROW0, ROW0 + ROWS) out from their class probabilities P (K ×
  * ROWS × width): the class and its probability, unlabelled outside the
  * image's mask. */
 static void
-emit_rows (const LoomSegmentImage *image, guint K, const float *p, guint row0, guint rows,
-           float *classes, float *confidence)
+emit_rows (const Answer *a, const float *p, guint row0, guint rows)
 {
+  const LoomSegmentImage *image = a->image;
   gsize size = (gsize) rows * image->width;
 
   for (gsize i = 0; i < size; i++)
@@ -23,7 +35,7 @@ emit_rows (const LoomSegmentImage *image, guint K, const float *p, guint row0, g
       float best = -1.0f;
       guint arg = 0;
 
-      for (guint k = 0; k < K; k++)
+      for (guint k = 0; k < a->K; k++)
         if (p[k * size + i] > best)
           best = p[k * size + i], arg = k;
       if (image->mask != NULL && image->mask[at] < 0.5f)
@@ -31,31 +43,52 @@ emit_rows (const LoomSegmentImage *image, guint K, const float *p, guint row0, g
           best = 0.0f;
           arg = (guint) -1;     /* not part of the image: unlabelled */
         }
-      if (classes != NULL)
-        classes[at] = arg == (guint) -1 ? LOOM_UNLABELLED : (float) arg;
-      if (confidence != NULL)
-        confidence[at] = best;
+      if (a->classes != NULL)
+        a->classes[at] = arg == (guint) -1 ? LOOM_UNLABELLED : (float) arg;
+      if (a->confidence != NULL)
+        a->confidence[at] = best;
     }
 }
 
-/* A model whose answer is its pixel head's alone: bands of rows, no tiles. */
+/* A finished band: the network's probabilities (OUT[0]), the head's from
+ * the encoder's features (the last output), blended. */
 static gboolean
-predict_head_only (LoomPixelHead *head, const LoomSegmentImage *image, float *classes,
-                   float *confidence, LoomTrainProgressFunc progress, gpointer data,
+answer_band (guint row0, guint rows, float *const *out, gpointer data, GError **error)
+{
+  Answer *a = data;
+  gsize n = (gsize) a->K * rows * a->image->width;
+  const float *encoded = NULL;
+  float *p = a->network ? out[0] : a->hp;
+
+  if (a->head != NULL)
+    {
+      if (loom_pixel_head_get_config (a->head)->encoder_depth > 0)
+        encoded = out[a->network ? 1 : 0];
+      if (!loom_pixel_head_predict (a->head, a->image, row0, rows, encoded, a->hp, error))
+        return FALSE;
+      if (a->network)
+        for (gsize i = 0; i < n; i++)
+          p[i] = (1.0f - a->blend) * p[i] + a->blend * a->hp[i];
+    }
+  emit_rows (a, p, row0, rows);
+  return TRUE;
+}
+
+/* A head without an encoder alone: bands of rows, no graph. */
+static gboolean
+answer_head_bands (Answer *a, LoomTrainProgressFunc progress, gpointer data,
                    GCancellable *cancellable, GError **error)
 {
-  guint K = loom_pixel_head_get_config (head)->classes;
-  guint total = (image->height + HEAD_BAND - 1) / HEAD_BAND;
-  g_autofree float *p = g_new (float, (gsize) K * HEAD_BAND * image->width);
+  guint total = (a->image->height + HEAD_BAND - 1) / HEAD_BAND;
 
+  a->hp = g_new (float, (gsize) a->K * HEAD_BAND * a->image->width);
   for (guint b = 0; b < total; b++)
     {
-      guint row0 = b * HEAD_BAND, rows = MIN (HEAD_BAND, image->height - row0);
+      guint row0 = b * HEAD_BAND, rows = MIN (HEAD_BAND, a->image->height - row0);
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error)
-          || !loom_pixel_head_predict (head, image, row0, rows, p, error))
+          || !answer_band (row0, rows, NULL, a, error))
         return FALSE;
-      emit_rows (image, K, p, row0, rows, classes, confidence);
       if (progress != NULL && !progress (&(LoomTrainProgress) { b + 1, total, 0.0, NULL, 0 }, data))
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "segment: stopped");
@@ -72,18 +105,14 @@ loom_segment_predict (LoomDevice *device, LoomWeights *weights, const LoomSegmen
                       GError **error)
 {
   LoomUNetConfig c;
-  LoomGraph *g = NULL;
+  LoomPixelHeadConfig hc = { 0 };
+  gboolean has_head, ok = FALSE;
+  Answer a = { .image = image, .classes = classes, .confidence = confidence };
+  LoomTiled run = { 0 };
   LoomUNet *u = NULL;
-  LoomPixelHead *head = NULL;
-  LoomPixelHeadConfig hc;
-  gboolean has_head;
-  LoomTensor *x;
-  g_autoptr (GArray) ys = NULL, xs = NULL;
-  g_autofree float *in = NULL, *logits = NULL, *acc = NULL, *norm = NULL, *p = NULL, *hp = NULL;
-  guint th, tw, overlap, step, done = 0, total, K;
-  gsize plane = (gsize) image->width * image->height;
-  guint band0 = 0;              /* the image row acc's first row holds */
-  gboolean ok = FALSE;
+  LoomNet encoder = { 0 };
+  gboolean has_encoder;
+  guint quantum;
 
   g_return_val_if_fail (device != NULL && weights != NULL && image != NULL, FALSE);
   if (!loom_unet_config_from_weights (weights, &c, error)
@@ -101,133 +130,52 @@ loom_segment_predict (LoomDevice *device, LoomWeights *weights, const LoomSegmen
                    "%u of %u", hc.classes, hc.channels, c.classes, c.in_channels);
       return FALSE;
     }
-  if (has_head && (head = loom_pixel_head_open (device, weights, error)) == NULL)
+  a.K = c.classes;
+  a.blend = has_head ? hc.blend : 0.0f;
+  a.network = a.blend < 1.0f;
+  if (has_head && (a.head = loom_pixel_head_open (device, weights, error)) == NULL)
     return FALSE;
-  if (has_head && hc.blend >= 1.0f)
+  has_encoder = has_head && hc.encoder_depth > 0;
+  if (!a.network && !has_encoder)
     {
-      ok = predict_head_only (head, image, classes, confidence, progress, data, cancellable,
-                              error);
-      loom_pixel_head_free (head);
-      return ok;
+      ok = answer_head_bands (&a, progress, data, cancellable, error);
+      goto out;
     }
-  step = 1u << c.depth;
-  tile = tile == 0 ? 256 : tile;
-  /* Tiles: a multiple of 2^depth, no bigger than needed; smaller images
-   * are padded by mirroring up to the tile. */
-  th = MAX ((MIN (tile, image->height) + step - 1) / step * step, 2 * step);
-  tw = MAX ((MIN (tile, image->width) + step - 1) / step * step, 2 * step);
-  overlap = MIN (MIN (th, tw) / 4, 32);
-  ys = loom_tile_origins (image->height, th, th - 2 * overlap);
-  xs = loom_tile_origins (image->width, tw, tw - 2 * overlap);
-  total = ys->len * xs->len;
-  K = c.classes;
 
-  g = loom_graph_new ();
-  x = loom_graph_input (g, "x", 1, c.in_channels, th, tw);
-  u = loom_unet_build (g, &c, x, FALSE, error);
-  if (u == NULL || !loom_graph_compile (g, device, error) || !loom_unet_load (u, weights, error))
+  /* One graph on each tile: the network, the head's encoder, or both. */
+  quantum = 1u << MAX (a.network ? c.depth : 0, has_encoder ? hc.encoder_depth : 0);
+  loom_tiled_geometry (image, quantum, tile, &run.th, &run.tw, &run.overlap);
+  run.in_channels = c.in_channels;
+  run.graph = loom_graph_new ();
+  run.x = loom_graph_input (run.graph, "x", 1, c.in_channels, run.th, run.tw);
+  if (a.network)
+    {
+      if ((u = loom_unet_build (run.graph, &c, run.x, FALSE, error)) == NULL)
+        goto out;
+      run.y[run.n_outputs] = loom_unet_get_logits (u);
+      run.channels[run.n_outputs] = c.classes;
+      run.softmax[run.n_outputs++] = TRUE;
+    }
+  if (has_encoder)
+    {
+      loom_net_init (&encoder, run.graph);
+      run.y[run.n_outputs] = loom_pixel_head_encoder (&encoder, &hc, "encoder.", run.x);
+      run.channels[run.n_outputs++] = hc.encoder_base;
+    }
+  if (!loom_graph_compile (run.graph, device, error)
+      || (u != NULL && !loom_unet_load (u, weights, error))
+      || (has_encoder && !loom_net_load (&encoder, weights, error)))
     goto out;
-  in = g_new (float, (gsize) c.in_channels * th * tw);
-  logits = g_new (float, (gsize) K * th * tw);
-  /* Blended probabilities of a band of TH rows, and their weights. */
-  acc = g_new0 (float, (gsize) K * th * image->width);
-  norm = g_new0 (float, (gsize) th * image->width);
-  p = g_new (float, (gsize) K * th * image->width);
-  if (head != NULL)
-    hp = g_new (float, (gsize) K * th * image->width);
-
-  for (guint ty = 0; ty < ys->len; ty++)
-    {
-      guint y0 = g_array_index (ys, guint, ty);
-      guint next = ty + 1 < ys->len ? g_array_index (ys, guint, ty + 1) : image->height;
-
-      for (guint tx = 0; tx < xs->len; tx++)
-        {
-          guint x0 = g_array_index (xs, guint, tx);
-
-          if (g_cancellable_set_error_if_cancelled (cancellable, error))
-            goto out;
-          /* The tile, mirrored past the image's edge when it is smaller. */
-          for (guint ch = 0; ch < c.in_channels; ch++)
-            for (guint v = 0; v < th; v++)
-              for (guint q = 0; q < tw; q++)
-                {
-                  gint64 sy = (gint64) y0 + v, sx = (gint64) x0 + q;
-
-                  while (sy >= image->height)
-                    sy = 2 * ((gint64) image->height - 1) - sy;
-                  while (sx >= image->width)
-                    sx = 2 * ((gint64) image->width - 1) - sx;
-                  in[((gsize) ch * th + v) * tw + q]
-                    = image->planes[ch * plane + (gsize) MAX (sy, 0) * image->width + MAX (sx, 0)];
-                }
-          if (!loom_graph_write (g, x, in, error) || !loom_graph_run (g, error)
-              || !loom_graph_read (g, loom_unet_get_logits (u), logits, error))
-            goto out;
-          for (guint v = 0; v < th && y0 + v < image->height; v++)
-            for (guint q = 0; q < tw && x0 + q < image->width; q++)
-              {
-                float w = loom_tile_ramp (v, th, overlap, ty > 0, ty + 1 < ys->len)
-                        * loom_tile_ramp (q, tw, overlap, tx > 0, tx + 1 < xs->len);
-                gsize at = (gsize) (y0 + v - band0) * image->width + x0 + q;
-                float top = -INFINITY, sum = 0.0f;
-
-                for (guint k = 0; k < K; k++)
-                  top = MAX (top, logits[((gsize) k * th + v) * tw + q]);
-                for (guint k = 0; k < K; k++)
-                  sum += expf (logits[((gsize) k * th + v) * tw + q] - top);
-                for (guint k = 0; k < K; k++)
-                  acc[(gsize) k * th * image->width + at]
-                    += w * expf (logits[((gsize) k * th + v) * tw + q] - top) / sum;
-                norm[at] += w;
-              }
-          done++;
-          if (progress != NULL
-              && !progress (&(LoomTrainProgress) { done, total, 0.0, NULL, 0 }, data))
-            {
-              g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "segment: stopped");
-              goto out;
-            }
-        }
-      /* Rows before the next tile row are final: their probabilities,
-       * blended with the pixel head's, out; and the band moves. */
-      {
-        guint rows = MIN (next, image->height) - band0;
-        gsize size = (gsize) rows * image->width;
-
-        for (guint k = 0; k < K; k++)
-          for (gsize i = 0; i < size; i++)
-            p[k * size + i] = acc[(gsize) k * th * image->width + i] / norm[i];
-        if (head != NULL)
-          {
-            if (!loom_pixel_head_predict (head, image, band0, rows, hp, error))
-              goto out;
-            for (gsize i = 0; i < (gsize) K * size; i++)
-              p[i] = (1.0f - hc.blend) * p[i] + hc.blend * hp[i];
-          }
-        emit_rows (image, K, p, band0, rows, classes, confidence);
-      }
-      if (next < image->height)
-        {
-          gsize keep = (gsize) (band0 + th - next) * image->width;
-          gsize shift = (gsize) (next - band0) * image->width;
-
-          for (guint k = 0; k < K; k++)
-            {
-              float *a = acc + (gsize) k * th * image->width;
-
-              memmove (a, a + shift, keep * sizeof (float));
-              memset (a + keep, 0, shift * sizeof (float));
-            }
-          memmove (norm, norm + shift, keep * sizeof (float));
-          memset (norm + keep, 0, shift * sizeof (float));
-          band0 = next;
-        }
-    }
-  ok = TRUE;
+  if (a.head != NULL)
+    a.hp = g_new (float, (gsize) a.K * run.th * image->width);
+  ok = loom_tiled_run (&run, image, answer_band, &a, progress, data, cancellable, error);
 out:
-  loom_pixel_head_free (head);
+  if (has_encoder && encoder.graph != NULL)
+    loom_net_clear (&encoder);
+  loom_pixel_head_free (a.head);
   loom_unet_free (u);
-  loom_graph_free (g);
+  if (run.graph != NULL)
+    loom_graph_free (run.graph);
+  g_free (a.hp);
   return ok;
 }

@@ -56,6 +56,9 @@ typedef struct
   float                  **refreshed;   /* n_images labels a refresh gave, or NULL */
   float                   *host_class_weights; /* as last counted (phase one's) */
   LoomWeights             *head;        /* phase one's pixel head, once fitted */
+  LoomWeights             *encoder;     /* its frozen features' network (the start's), */
+  const char              *encoder_prefix; /* its tensors' names' prefix, */
+  guint                    encoder_depth, encoder_base; /* its shape (depth 0: none) */
 } Trainer;
 
 /* The maps of a batch of crops, mostly around a labelled pixel. */
@@ -147,16 +150,48 @@ provenance (const LoomSegmentConfig *c, guint steps, guint n_images, guint label
                           c->learning_rate, LOOM_VERSION);
 }
 
+/* The pixel head's encoder: a model's own (fine-tuning one that has a
+ * head with an encoder), else the start's network, frozen as it came;
+ * none without a start. */
+static gboolean
+choose_encoder (Trainer *t, LoomWeights *start, GError **error)
+{
+  LoomPixelHeadConfig hc;
+  LoomUNetConfig u;
+  gboolean present;
+
+  if (start == NULL)
+    return TRUE;
+  if (!loom_pixel_head_config_from_weights (start, &present, &hc, error))
+    return FALSE;
+  t->encoder = start;
+  if (present && hc.encoder_depth > 0)
+    {
+      t->encoder_prefix = "encoder.";
+      t->encoder_depth = hc.encoder_depth;
+      t->encoder_base = hc.encoder_base;
+      return TRUE;
+    }
+  if (!loom_unet_config_from_weights (start, &u, error))
+    return FALSE;
+  t->encoder_prefix = "";
+  t->encoder_depth = u.depth;
+  t->encoder_base = u.base;
+  return TRUE;
+}
+
 /* Phase one: the pixel head on every labelled pixel (up to 65 536). */
 static gboolean
 fit_head (Trainer *t, float *loss, GError **error)
 {
   const LoomSegmentConfig *c = t->config;
-  LoomPixelHeadConfig hc = { c->unet.in_channels, c->head_hidden, c->unet.classes, 1.0f };
+  LoomPixelHeadConfig hc = { c->unet.in_channels, c->head_hidden, c->unet.classes, 1.0f,
+                             t->encoder_depth, t->encoder_base };
 
   t->head = loom_weights_new ();
   return loom_pixel_head_fit (t->device, &hc, t->images, t->n_images, t->host_class_weights,
-                              c->head_steps, 65536, c->seed, t->head, loss, error);
+                              c->head_steps, 65536, c->seed, t->encoder, t->encoder_prefix,
+                              t->head, loss, error);
 }
 
 /* The head's tensors into W, with its share after STEPS steps of the run
@@ -492,6 +527,8 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
   loom_segment_augment_init (&t.augment, &c, own, n_images, crop, c.batch);
   class_weights = g_new (float, c.unet.classes);
   if (!count_labels (&t, c.unet.classes, class_weights, error))
+    goto out;
+  if (c.pixel_head && !choose_encoder (&t, start, error))
     goto out;
   t.host_class_weights = g_memdup2 (class_weights, c.unet.classes * sizeof (float));
 
