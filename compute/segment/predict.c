@@ -11,6 +11,17 @@ loom_segment_predict (LoomDevice *device, LoomWeights *weights, const LoomSegmen
                       LoomTrainProgressFunc progress, gpointer data, GCancellable *cancellable,
                       GError **error)
 {
+  return loom_segment_predict_probabilities (device, weights, image, tile, classes, confidence,
+                                             NULL, progress, data, cancellable, error);
+}
+
+gboolean
+loom_segment_predict_probabilities (LoomDevice *device, LoomWeights *weights,
+                                    const LoomSegmentImage *image, guint tile, float *classes,
+                                    float *confidence, float *probabilities,
+                                    LoomTrainProgressFunc progress, gpointer data,
+                                    GCancellable *cancellable, GError **error)
+{
   LoomUNetConfig c;
   LoomGraph *g = NULL;
   LoomUNet *u = NULL;
@@ -120,11 +131,15 @@ loom_segment_predict (LoomDevice *device, LoomWeights *weights, const LoomSegmen
 
                 if (p > best)
                   best = p, arg = k;
+                if (probabilities != NULL)
+                  probabilities[k * plane + (gsize) row * image->width + q] = p;
               }
             if (image->mask != NULL && image->mask[(gsize) row * image->width + q] < 0.5f)
               {
                 best = 0.0f;
                 arg = (guint) -1;       /* not part of the image: unlabelled */
+                for (guint k = 0; probabilities != NULL && k < K; k++)
+                  probabilities[k * plane + (gsize) row * image->width + q] = 0.0f;
               }
             if (classes != NULL)
               classes[(gsize) row * image->width + q] = arg == (guint) -1 ? LOOM_UNLABELLED : (float) arg;
