@@ -291,9 +291,9 @@ def _():
     lab[1::2, band] = BLUE + (255,)
     Image.fromarray(lab).save(path("conflict.png"))
     ok(loom("train-seg", "--image", path("img.png"), "--labels", path("conflict.png"), "-o",
-            path("c.safetensors"), "--steps", 150, "--crop", 32, "--batch", 4, "--depth", 2, "--base", 8,
+            path("cf.safetensors"), "--steps", 150, "--crop", 32, "--batch", 4, "--depth", 2, "--base", 8,
             "--augment", 0), "train-seg")
-    ok(loom("segment", "--model", path("c.safetensors"), "-i", path("img.png"), "-o", path("c.png"),
+    ok(loom("segment", "--model", path("cf.safetensors"), "-i", path("img.png"), "-o", path("cf.png"),
             "--uncertainty", path("cu.png")), "segment")
     u = pixels("cu.png").astype(float)
     inside, outside = u[:, band].mean(), np.delete(u, np.r_[band], axis=1).mean()
