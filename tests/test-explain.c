@@ -177,6 +177,19 @@ test_paint_next (void)
   r = loom_segment_paint_next (u, 100, 60, 1, 10);
   g_assert_cmpuint (r->len, ==, 1);
   g_array_unref (r);
+  /* blocks of 16 over 100 × 60: the last column and row whole, flush with
+   * the edges (x 84, y 44), not slivers */
+  r = loom_segment_paint_next (u, 100, 60, 5, 16);
+  for (guint i = 0; i < r->len; i++)
+    {
+      a = &g_array_index (r, LoomSegmentRegion, i);
+      g_assert_cmpuint (a->width, ==, 16);
+      g_assert_cmpuint (a->height, ==, 16);
+      g_assert_cmpuint (a->x % 16 == 0 || a->x == 84, ==, TRUE);
+      g_assert_cmpuint (a->y % 16 == 0 || a->y == 44, ==, TRUE);
+    }
+  g_assert_cmpuint (r->len, >=, 2);
+  g_array_unref (r);
   r = loom_segment_paint_next (u, 5, 3, 5, 0);
   g_assert_cmpuint (r->len, ==, 0);
 }

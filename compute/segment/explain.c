@@ -26,6 +26,14 @@ loom_segment_entropy (const float *probabilities, guint classes, gsize n, float 
     }
 }
 
+/* Cell I's first pixel along a side of SIZE: every cell whole, the last
+ * one flush with the edge (overlapping its neighbour) rather than a sliver. */
+static guint
+cell_origin (guint i, guint block, guint size)
+{
+  return size > block ? MIN (i * block, size - block) : 0;
+}
+
 GArray *
 loom_segment_paint_next (const float *uncertainty, guint width, guint height, guint count,
                          guint block)
@@ -42,13 +50,18 @@ loom_segment_paint_next (const float *uncertainty, guint width, guint height, gu
   gy = (height + block - 1) / block;
   mean = g_new0 (double, (gsize) gx * gy);
   taken = g_new0 (gboolean, (gsize) gx * gy);
-  for (guint y = 0; y < height; y++)
-    for (guint x = 0; x < width; x++)
-      mean[(gsize) (y / block) * gx + x / block] += uncertainty[(gsize) y * width + x];
   for (guint cy = 0; cy < gy; cy++)
     for (guint cx = 0; cx < gx; cx++)
-      mean[(gsize) cy * gx + cx] /= (double) (MIN (block, width - cx * block)
-                                              * MIN (block, height - cy * block));
+      {
+        guint x0 = cell_origin (cx, block, width), y0 = cell_origin (cy, block, height);
+        guint x1 = MIN (width, x0 + block), y1 = MIN (height, y0 + block);
+        double sum = 0.0;
+
+        for (guint y = y0; y < y1; y++)
+          for (guint x = x0; x < x1; x++)
+            sum += uncertainty[(gsize) y * width + x];
+        mean[(gsize) cy * gx + cx] = sum / ((double) (x1 - x0) * (y1 - y0));
+      }
 
   while (regions->len < count)
     {
@@ -63,8 +76,8 @@ loom_segment_paint_next (const float *uncertainty, guint width, guint height, gu
       bx = (guint) (best % gx);
       by = (guint) (best / gx);
       g_array_append_val (regions, ((LoomSegmentRegion) {
-        bx * block, by * block, MIN (block, width - bx * block),
-        MIN (block, height - by * block), (float) mean[best] }));
+        cell_origin (bx, block, width), cell_origin (by, block, height), MIN (block, width),
+        MIN (block, height), (float) mean[best] }));
       /* it and its eight neighbours: the next one is somewhere else */
       for (guint y = by > 0 ? by - 1 : 0; y <= by + 1 && y < gy; y++)
         for (guint x = bx > 0 ? bx - 1 : 0; x <= bx + 1 && x < gx; x++)

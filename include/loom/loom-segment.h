@@ -108,13 +108,14 @@ void         loom_segment_entropy (const float *probabilities, guint classes, gs
 
 typedef struct
 {
-  guint x, y, width, height;    /* a square of the image (clipped at its edges) */
+  guint x, y, width, height;    /* a square of the image (smaller only in a smaller image) */
   float score;                  /* its mean uncertainty */
 } LoomSegmentRegion;
 
 /* "Paint here next": up to COUNT squares of BLOCK pixels (0: a tenth of
- * the image's shorter side, 8 to 64) on a grid over UNCERTAINTY (W × H),
- * the most uncertain first, no two touching; squares whose mean is below
+ * the image's shorter side, 8 to 64) on a grid over UNCERTAINTY (W × H;
+ * the last row and column flush with the edges), the most uncertain
+ * first, no two touching; squares whose mean is below
  * 0.05 are left out (nothing there needs a stroke).  LoomSegmentRegion. */
 GArray      *loom_segment_paint_next (const float *uncertainty, guint width, guint height,
                                       guint count, guint block);
