@@ -220,17 +220,7 @@ loom_cmd_explain (int argc, char **argv)
       guint inside = 0;
 
       if (klass < 0)
-        {
-          g_autofree guint *votes = g_new0 (guint, unet.classes);
-          guint most = 0;
-
-          for (gsize i = 0; i < n; i++)
-            if (region[i] >= 0.5f && classes[i] >= 0)
-              votes[(guint) classes[i]]++;
-          for (guint k = 0; k < MIN (unet.classes, colors->len); k++)
-            if (votes[k] > most)
-              most = votes[k], klass = (gint) k;
-        }
+        klass = loom_segment_region_class (classes, region, n, MIN (unet.classes, colors->len));
       for (gsize i = 0; i < n; i++)
         inside += region[i] >= 0.5f && alpha[i] >= 0.5f;
       if (klass < 0 || inside == 0)

@@ -229,7 +229,8 @@ typedef struct
   guint8             *labels_rgba, *conf_rgba, *class_masks;
   guint               n_classes;        /* the network's (the table's may differ) */
   float              *probs;            /* n_classes × n, for the explanations */
-  guint8             *prob_masks, *unc_rgba, *next_rgba;
+  guint8             *prob_masks, *unc_rgba, *next_rgba, *evidence_rgba;
+  gint                evidence_class;
 } Segmentation;
 
 /* The model's classes, checked against the classes to select. */
@@ -287,6 +288,70 @@ segmentation_run (Segmentation             *s,
                                                                    ? s->alpha : NULL },
                                              0, s->classes, s->confidence, s->probs, on_tile,
                                              &progress, NULL, error);
+}
+
+static gboolean
+on_patch (const LoomTrainProgress *progress,
+          gpointer                 data)
+{
+  loom_plugin_progress_show (data, progress->step, progress->total, "patches", progress->eta);
+
+  return TRUE;
+}
+
+/* The evidence for the selection's most predicted class (occlusion, in
+ * loom_segment_evidence) as an opaque grey layer's pixels, white at the
+ * strongest; the source's alpha. */
+static gboolean
+evidence_run (Segmentation  *s,
+              LoomDevice    *device,
+              LoomWeights   *weights,
+              GError       **error)
+{
+  LoomPluginProgress progress;
+  float             *values;
+  float              top = 0.0f;
+  gboolean           ok;
+
+  if (s->selection == NULL)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Evidence for the selection: select the pixels to explain first");
+      return FALSE;
+    }
+  s->evidence_class = loom_segment_region_class (s->classes, s->selection, s->n,
+                                                 MIN (s->n_classes, s->colors->len));
+  if (s->evidence_class < 0)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Evidence for the selection: it holds no pixel of the layer");
+      return FALSE;
+    }
+  values = g_new (float, s->n);
+  loom_plugin_progress_init (&progress, "Occluding", device);
+  ok = loom_segment_evidence (device, weights,
+                              &(LoomSegmentImage) { s->planes, NULL, s->w, s->h,
+                                                    loom_plugin_has_holes (s->alpha, s->n)
+                                                    ? s->alpha : NULL },
+                              s->selection, (guint) s->evidence_class, 0, values, on_patch,
+                              &progress, NULL, error);
+  if (ok)
+    {
+      s->evidence_rgba = g_new (guint8, 4 * s->n);
+      for (gsize i = 0; i < s->n; i++)
+        top = MAX (top, values[i]);
+      for (gsize i = 0; i < s->n; i++)
+        {
+          guint8 *c = s->evidence_rgba + 4 * i;
+
+          c[0] = c[1] = c[2] = (guint8) lrintf (top > 0 ? CLAMP (values[i] / top, 0.0f, 1.0f)
+                                                            * 255.0f : 0.0f);
+          c[3] = (guint8) lrintf (CLAMP (s->alpha[i], 0.0f, 1.0f) * 255.0f);
+        }
+    }
+  g_free (values);
+
+  return ok;
 }
 
 /* The explanations' pixels: each class's probability as a mask (inside
@@ -443,6 +508,14 @@ segmentation_output (Segmentation             *s,
                            LOOM_CLASS_LAYERS_MASKS);
       g_free (name);
     }
+  if (s->evidence_rgba != NULL)
+    {
+      gchar     *name  = g_strdup_printf ("Evidence (%s)", s->class_names[s->evidence_class]);
+      GimpLayer *layer = new_layer (image, name, s->w, s->h, s->ox, s->oy, s->evidence_rgba);
+
+      gimp_image_insert_layer (image, layer, parent, position);
+      g_free (name);
+    }
   if (s->next_rgba != NULL)
     {
       GimpLayer *layer = new_layer (image, "Paint here next", s->w, s->h, s->ox, s->oy,
@@ -488,6 +561,7 @@ segmentation_clear (Segmentation *s)
   g_free (s->prob_masks);
   g_free (s->unc_rgba);
   g_free (s->next_rgba);
+  g_free (s->evidence_rgba);
 }
 
 gboolean
@@ -513,7 +587,8 @@ loom_plugin_segment (GimpImage                *image,
   s.h = gimp_drawable_get_height (drawable);
   s.n = (gsize) s.w * s.h;
   ok = segmentation_check (&s, weights, model_name, outputs, error)
-       && segmentation_run (&s, image, drawable, device, weights, outputs, error);
+       && segmentation_run (&s, image, drawable, device, weights, outputs, error)
+       && (! outputs->evidence || evidence_run (&s, device, weights, error));
   if (ok)
     {
       segmentation_pixels (&s, outputs);

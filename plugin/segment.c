@@ -36,7 +36,8 @@ loom_segment_procedure_new (GimpPlugIn  *plug_in,
                                     "(white: sure), a layer group of one masked or cut-out "
                                     "layer per class and/or a selection of chosen "
                                     "classes, probability masks, an uncertainty layer "
-                                    "and the squares to paint next.  With "
+                                    "the squares to paint next and the evidence for the "
+                                    "selection.  With "
                                     "an active selection only pixels inside it are "
                                     "written; the layer's transparent pixels stay "
                                     "unlabelled.  One undo step.  LOOM_DEVICE picks the "
@@ -97,6 +98,14 @@ loom_segment_procedure_new (GimpPlugIn  *plug_in,
                                    "(the most uncertain, none touching) on a transparent "
                                    "layer; 0: none",
                                    0, 50, 0, G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument (procedure, "evidence-layer",
+                                       "_Evidence for the selection",
+                                       "Add a grey layer of what pushed the selected pixels "
+                                       "towards their most predicted class: white where "
+                                       "greying the image out lowers that class most "
+                                       "(occlusion; needs a selection, which here is the "
+                                       "region explained, not a limit)",
+                                       FALSE, G_PARAM_READWRITE);
 
   gimp_procedure_add_layer_return_value (procedure, "segmentation",
                                          "Segmentation", "The label layer made (or none)",
@@ -146,6 +155,7 @@ job_get_arguments (Job                 *job,
                 "probability-masks", &job->outputs.probabilities,
                 "uncertainty-layer", &job->outputs.uncertainty,
                 "paint-next",       &job->outputs.paint_next,
+                "evidence-layer",   &job->outputs.evidence,
                 NULL);
   job->outputs.class_layers =
     gimp_procedure_config_get_choice_id (config, "class-layers");
@@ -170,12 +180,12 @@ job_check (Job     *job,
       && g_strstrip (job->select)[0] == '\0'
       && job->outputs.class_layers == LOOM_CLASS_LAYERS_NONE
       && ! job->outputs.probabilities && ! job->outputs.uncertainty
-      && job->outputs.paint_next == 0)
+      && job->outputs.paint_next == 0 && ! job->outputs.evidence)
     {
       g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
                    "Nothing to make: ask for the label layer, the confidence layer, "
                    "class layers, classes to select, probability masks, the uncertainty "
-                   "or squares to paint next");
+                   "squares to paint next or the evidence");
       return FALSE;
     }
 

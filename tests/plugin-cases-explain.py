@@ -102,3 +102,23 @@ def _():
     failed(*run("plug-in-loom-segment", img, layer, model_file=Gio.File.new_for_path(state["model"]),
                 label_layer=False), "Nothing to make", "probability masks", "uncertainty")
     check(layer_names(img) == ["picture"], f"the image changed: {layer_names(img)}")
+
+
+@case("segment: evidence for the selection lies on its side of the picture; none without a selection")
+def _():
+    img, layer = picture(100, 80, 20, 10)
+    img.select_rectangle(Gimp.ChannelOps.REPLACE, 20 + 8, 10 + 16, 12, 12)     # inside the left half
+    explain_segment(img, layer, label_layer=False, evidence_layer=True)
+    ev = layer_named(img, "Evidence (class 1)")
+    check(offsets(ev) == (20, 10), f"offsets {offsets(ev)}")
+    check(img.get_item_position(ev) < img.get_item_position(layer), "not above the source")
+    px = pixels(ev)
+    values = [[p[0] for p in row] for row in px]
+    check(all(p[0] == p[1] == p[2] and p[3] == 255 for row in px for p in row), "not opaque grey")
+    total = sum(map(sum, values))
+    left = sum(sum(row[:W // 2]) for row in values)
+    check(max(map(max, values)) == 255 and left / total > 0.8, f"{100 * left / total:.1f} % on the left half")
+    img2, layer2 = picture()
+    failed(*run("plug-in-loom-segment", img2, layer2, model_file=Gio.File.new_for_path(state["model"]),
+                evidence_layer=True), "Evidence", "select")
+    check(layer_names(img2) == ["picture"], f"the image changed: {layer_names(img2)}")

@@ -323,6 +323,19 @@ test_find_class (void)
   g_assert_cmpint (loom_segment_find_class (colors, NULL, "sky"), ==, -1);
 }
 
+static void
+test_region_class (void)
+{
+  const float classes[6] = { 0, 1, 1, 2, LOOM_UNLABELLED, 0 };
+  const float region[6] = { 1, 1, 1, 0, 1, 0.4f };
+  const float none[6] = { 0, 0, 0, 0, 1, 0 };
+
+  g_assert_cmpint (loom_segment_region_class (classes, region, 6, 3), ==, 1);
+  g_assert_cmpint (loom_segment_region_class (classes, NULL, 6, 3), ==, 0);   /* ties: the first */
+  g_assert_cmpint (loom_segment_region_class (classes, none, 6, 3), ==, -1);
+  g_assert_cmpint (loom_segment_region_class (classes, region, 6, 1), ==, 0); /* 1 and 2 unknown */
+}
+
 int
 main (int argc, char **argv)
 {
@@ -333,5 +346,6 @@ main (int argc, char **argv)
   g_test_add_func ("/explain/evidence-colour", test_evidence_colour);
   g_test_add_func ("/explain/conflict", test_conflict);
   g_test_add_func ("/explain/find-class", test_find_class);
+  g_test_add_func ("/explain/region-class", test_region_class);
   return g_test_run ();
 }

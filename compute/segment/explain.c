@@ -145,6 +145,22 @@ loom_segment_find_class (const GArray *colors, const char *const *names, const c
   return -1;
 }
 
+gint
+loom_segment_region_class (const float *classes, const float *region, gsize n, guint n_classes)
+{
+  g_autofree guint *votes = g_new0 (guint, MAX (n_classes, 1));
+  guint most = 0;
+  gint klass = -1;
+
+  for (gsize i = 0; i < n; i++)
+    if ((region == NULL || region[i] >= 0.5f) && classes[i] >= 0 && classes[i] < n_classes)
+      votes[(guint) classes[i]]++;
+  for (guint k = 0; k < n_classes; k++)
+    if (votes[k] > most)
+      most = votes[k], klass = (gint) k;
+  return klass;
+}
+
 /* The mean of class KLASS's probability (PROBS, K × N) over the region. */
 static double
 region_mean (const float *probs, guint klass, const guint8 *inside, gsize n)

@@ -136,6 +136,11 @@ gboolean     loom_segment_evidence (LoomDevice *device, LoomWeights *weights,
                                     guint klass, guint patch, float *evidence,
                                     LoomTrainProgressFunc progress, gpointer data,
                                     GCancellable *cancellable, GError **error);
+/* The class CLASSES (N class numbers, as predicted) holds most often
+ * inside REGION (N values, 0.5 or more; NULL: everywhere), of N_CLASSES;
+ * −1 where the region holds no labelled pixel. */
+gint         loom_segment_region_class (const float *classes, const float *region, gsize n,
+                                        guint n_classes);
 /* The class WORD names in COLORS/NAMES: its number, its name (any case)
  * or its #rrggbb colour; −1 for none. */
 gint         loom_segment_find_class (const GArray *colors, const char *const *names,
