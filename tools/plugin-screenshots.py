@@ -10,7 +10,8 @@ layer and five squares to paint next, shows the image and saves the
 screen twice: OUTDIR/segment-uncertainty.png (the squares over the
 uncertainty) and OUTDIR/segment-probabilities.png (the copy of CLASS, a
 class layer's name, default "class 1", its probability as the layer mask,
-alone), each cropped to GIMP's window.  Not a test: pictures for people.
+alone) and OUTDIR/segment-evidence.png (the evidence for a selection on
+the pier and the water beside it, screened over the picture), each cropped to GIMP's window.  Not a test: pictures for people.
 """
 import os
 import shutil
@@ -30,7 +31,7 @@ import time
 from gi.repository import Gimp, Gio, Gdk
 def shot(name):
     Gimp.displays_flush()
-    time.sleep(6)
+    time.sleep(10)
     root = Gdk.get_default_root_window()
     Gdk.pixbuf_get_from_window(root, 0, 0, root.get_width(), root.get_height()).savev(OUT + "/" + name, "png", [], [])
 img = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(SAMPLE))
@@ -59,6 +60,21 @@ for k in kids:
 img.set_selected_layers([k for k in kids if k.get_name() == CLASS])
 group.set_expanded(True)
 shot("segment-probabilities.png")
+for l in img.get_layers():
+    l.set_visible(False)
+layer.set_visible(True)
+img.select_rectangle(Gimp.ChannelOps.REPLACE, 222, 240, 48, 60)      # the pier and water
+c.set_property("label-layer", False)
+for k in ("probability-masks", "uncertainty-layer"):
+    c.set_property(k, False)
+c.set_property("paint-next", 0)
+c.set_property("evidence-layer", True)
+r = proc.run(c)
+assert r.index(0) == Gimp.PDBStatusType.SUCCESS, r.index(1)
+ev = [l for l in img.get_layers() if l.get_name().startswith("Evidence")][0]
+ev.set_mode(Gimp.LayerMode.SCREEN)
+img.set_selected_layers([ev])
+shot("segment-evidence.png")
 '''
 
 
@@ -92,7 +108,7 @@ def main():
     finally:
         xvfb.terminate()
         shutil.rmtree(TMP, ignore_errors=True)
-    for name in ("segment-uncertainty.png", "segment-probabilities.png"):
+    for name in ("segment-uncertainty.png", "segment-probabilities.png", "segment-evidence.png"):
         path = os.path.join(OUT, name)
         if os.path.exists(path):
             im = Image.open(path).convert("RGB")
