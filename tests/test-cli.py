@@ -366,6 +366,9 @@ def _():
     fails(loom("explain", "--model", m, "-i", path("img.png")), 2, "--next")
     fails(loom("explain", "--model", m, "-i", path("img.png"), "--next", path("n.png"), "--count", 0), 2, "--count")
     check(not os.path.exists(path("e.png")), "an evidence file from a failed run")
+    r = subprocess.run([LOOM, "explain", "--help"], capture_output=True, env={**env(), "LC_ALL": "C"}, timeout=60)
+    check(r.returncode == 0 and b"loom explain [OPTION...]" in r.stdout and b"--region" in r.stdout
+          and all(b < 128 for b in r.stdout), r.stdout[:300])
 
 
 @case("train-seg --init fine-tunes; a colour outside the model's classes is refused")

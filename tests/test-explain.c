@@ -114,6 +114,53 @@ test_probabilities (void)
   loom_device_free (cpu);
 }
 
+/* The same weights on Vulkan (lavapipe in CI): the same probabilities,
+ * and an occlusion map that agrees with the CPU's. */
+static void
+test_vulkan (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL), *vk = test_open_vulkan ();
+  g_autofree float *planes = g_new (float, 3 * N), *labels = g_new (float, N);
+  g_autofree float *red = g_new (float, N), *region = g_new0 (float, N);
+  g_autofree float *pc = g_new (float, 2 * N), *pv = g_new (float, 2 * N);
+  g_autofree float *ec = g_new (float, N), *ev = g_new (float, N);
+  LoomSegmentImage image = { planes, NULL, W, H, NULL };
+  GError *error = NULL;
+  LoomWeights *w;
+  float worst = 0, top = 0;
+
+  if (vk == NULL)
+    {
+      loom_device_free (cpu);
+      return;
+    }
+  red_squares (planes, labels, red);
+  w = train (cpu, planes, labels, 20);
+  g_assert_true (loom_segment_predict_probabilities (cpu, w, &image, 32, NULL, NULL, pc, NULL,
+                                                     NULL, NULL, &error));
+  g_assert_true (loom_segment_predict_probabilities (vk, w, &image, 32, NULL, NULL, pv, NULL,
+                                                     NULL, NULL, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < 2 * N; i++)
+    worst = MAX (worst, fabsf (pc[i] - pv[i]));
+  g_test_message ("largest probability difference CPU/Vulkan %.2g", worst);
+  g_assert_cmpfloat (worst, <, 1e-3f);
+  for (guint y = 9; y < 21; y++)
+    for (guint x = 41; x < 53; x++)
+      region[y * W + x] = 1;
+  g_assert_true (loom_segment_evidence (cpu, w, &image, region, 1, 8, ec, NULL, NULL, NULL, &error));
+  g_assert_true (loom_segment_evidence (vk, w, &image, region, 1, 8, ev, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  worst = 0;
+  for (gsize i = 0; i < N; i++)
+    worst = MAX (worst, fabsf (ec[i] - ev[i])), top = MAX (top, ec[i]);
+  g_assert_cmpfloat (top, >, 0);
+  g_assert_cmpfloat (worst, <, 1e-3f);
+  loom_weights_free (w);
+  loom_device_free (vk);
+  loom_device_free (cpu);
+}
+
 static void
 test_entropy (void)
 {
@@ -342,6 +389,7 @@ main (int argc, char **argv)
   test_init (&argc, &argv);
   g_test_add_func ("/explain/probabilities", test_probabilities);
   g_test_add_func ("/explain/entropy", test_entropy);
+  g_test_add_func ("/explain/vulkan", test_vulkan);
   g_test_add_func ("/explain/paint-next", test_paint_next);
   g_test_add_func ("/explain/evidence-colour", test_evidence_colour);
   g_test_add_func ("/explain/conflict", test_conflict);
