@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The GIMP plug-in inside the real GIMP 3, in batch mode (TAP).
 
-    tests/test-plugin.py BUILD/plugin/loom BUILD/cli/loom
+    tests/test-plugin.py BUILD/plugin/loom BUILD/cli/loom [plugin-cases-NAME.py ...]
 
+(Case files named after the binaries: only those run after plugin-cases.py.)
 Installs the built plug-in into a throwaway GIMP profile (GIMP3_DIRECTORY,
 as <plug-ins>/loom/loom), runs tests/plugin-cases.py and then every
 tests/plugin-cases-*.py (which use its helpers) in one gimp-console's
