@@ -99,5 +99,16 @@ int loom_cmd_train_gan (int argc, char **argv);
 int loom_cmd_generate  (int argc, char **argv);
 int loom_cmd_augment   (int argc, char **argv);
 int loom_cmd_demo      (int argc, char **argv);
+int loom_cmd_explain   (int argc, char **argv);
+
+/* explain-command.c: VALUES (W × H, 0…1) as an 8-bit grey file, with
+ * ALPHA if not NULL; DIR/K-rrggbb.png for each class's PROBABILITIES
+ * (CLASSES × W × H; those COLORS names), DIR made; whether DIR can be one. */
+gboolean     loom_cli_save_grey   (const char *path, const float *values, const float *alpha,
+                                   guint width, guint height, GError **error);
+gboolean     loom_cli_save_probabilities (const char *dir, const float *probabilities,
+                                          guint classes, const GArray *colors, const float *alpha,
+                                          guint width, guint height, GError **error);
+gboolean     loom_cli_check_folder (const char *dir, GError **error);
 
 G_END_DECLS

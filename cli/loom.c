@@ -22,8 +22,11 @@ static const char usage[] =
          "            [--init MODEL] [--steps N | --time SECONDS] [--seed S] [--device D]\n"
          "                                    a segmentation model from painted labels\n"
          "  segment   --model MODEL -i IMG -o OUT.png [--format color|index|overlay]\n"
-         "            [--confidence CONF.png] [--device D]\n"
-         "                                    label every pixel of an image\n"
+         "            [--confidence CONF.png] [--probabilities DIR] [--uncertainty U.png]\n"
+         "            [--device D]            label every pixel of an image\n"
+         "  explain   --model MODEL -i IMG [--region MASK.png|x,y,w,h -o EVIDENCE.png\n"
+         "            [--class N|#rrggbb]] [--next NEXT.png [--count K]]\n"
+         "                                    what a region's class rests on; where to paint next\n"
          "  train-gan --kind dcgan|texture|pix2pix (--images DIR_OR_FILES… | --image IMG\n"
          "            [--labels LBL]) -o MODEL [--steps N | --time SECONDS] [--size PX] [--seed S]\n"
          "                                    a texture or image generator\n"
@@ -96,6 +99,7 @@ main (int argc, char **argv)
     { "generate", loom_cmd_generate, TRUE },
     { "augment", loom_cmd_augment, TRUE },
     { "demo", loom_cmd_demo, TRUE },
+    { "explain", loom_cmd_explain, TRUE },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)

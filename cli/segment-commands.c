@@ -499,7 +499,7 @@ loom_cmd_segment (int argc, char **argv)
 {
   const char *cmd = "segment";
   g_autofree char *model = NULL, *in = NULL, *out = NULL, *format = NULL, *conf_path = NULL;
-  g_autofree char *device_spec = NULL;
+  g_autofree char *device_spec = NULL, *prob_dir = NULL, *unc_path = NULL;
   int tile = 0;
   gboolean quiet = FALSE;
   GOptionEntry entries[] = {
@@ -510,6 +510,8 @@ loom_cmd_segment (int argc, char **argv)
     { "confidence", 0, 0, G_OPTION_ARG_FILENAME, &conf_path, "Also write the confidence (grey)", "CONF.png" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device_spec, "cpu, vulkan, an index or part of a name", "D" },
     { "tile", 0, 0, G_OPTION_ARG_INT, &tile, "Side of the tiles the image runs in (default 256)", "PX" },
+    { "probabilities", 0, 0, G_OPTION_ARG_FILENAME, &prob_dir, "Also write each class's probability (grey) as DIR/K-rrggbb.png", "DIR" },
+    { "uncertainty", 0, 0, G_OPTION_ARG_FILENAME, &unc_path, "Also write the uncertainty (grey: the entropy, white where every class is alike)", "U.png" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress", NULL },
     { NULL }
   };
@@ -522,6 +524,7 @@ loom_cmd_segment (int argc, char **argv)
   LoomUNetConfig unet;
   LoomCliProgress bar;
   g_autofree float *planes = NULL, *alpha = NULL, *classes = NULL, *confidence = NULL;
+  g_autofree float *probs = NULL;
   g_autofree guint8 *pixels = NULL, *source = NULL;
   gsize n;
   int status = EXIT_FAILURE;
@@ -543,7 +546,9 @@ loom_cmd_segment (int argc, char **argv)
   if (tile < 0 || (tile > 0 && tile < 16))
     return loom_cli_fail (cmd, EXIT_USAGE, "--tile must be at least 16");
   if (!loom_image_file_check_writable (out, &error)
-      || (conf_path != NULL && !loom_image_file_check_writable (conf_path, &error)))
+      || (conf_path != NULL && !loom_image_file_check_writable (conf_path, &error))
+      || (unc_path != NULL && !loom_image_file_check_writable (unc_path, &error))
+      || (prob_dir != NULL && !loom_cli_check_folder (prob_dir, &error)))
     return loom_cli_fail (cmd, EXIT_USAGE, "%s", error->message);
 
   weights = loom_cli_load_model (model, &error);
@@ -564,11 +569,15 @@ loom_cmd_segment (int argc, char **argv)
     goto fail;
   classes = g_new (float, n);
   confidence = g_new (float, n);
+  if (prob_dir != NULL || unc_path != NULL)
+    probs = g_new (float, (gsize) unet.classes * n);
   loom_cli_progress_init (&bar, "segmenting", quiet);
-  if (!loom_segment_predict (device, weights,
-                             &(LoomSegmentImage) { planes, NULL, file.width, file.height,
-                                                   has_holes (alpha, n) ? alpha : NULL },
-                             (guint) tile, classes, confidence, on_tile, &bar, NULL, &error))
+  if (!loom_segment_predict_probabilities (device, weights,
+                                           &(LoomSegmentImage) { planes, NULL, file.width,
+                                                                 file.height,
+                                                                 has_holes (alpha, n) ? alpha : NULL },
+                                           (guint) tile, classes, confidence, probs, on_tile, &bar,
+                                           NULL, &error))
     {
       loom_cli_progress_end (&bar);
       g_prefix_error (&error, "%s: ", in);
@@ -610,6 +619,18 @@ loom_cmd_segment (int argc, char **argv)
       for (gsize i = 0; i < n; i++)
         pixels[i] = (guint8) lrintf (CLAMP (confidence[i], 0.0f, 1.0f) * 255.0f);
       if (!loom_image_file_save_grey8 (conf_path, pixels, file.width, file.height, &error))
+        goto fail;
+    }
+  if (prob_dir != NULL
+      && !loom_cli_save_probabilities (prob_dir, probs, unet.classes, colors,
+                                       file.alpha ? alpha : NULL,
+                                       file.width, file.height, &error))
+    goto fail;
+  if (unc_path != NULL)
+    {
+      loom_segment_entropy (probs, unet.classes, n, confidence);
+      if (!loom_cli_save_grey (unc_path, confidence, file.alpha ? alpha : NULL, file.width,
+                               file.height, &error))
         goto fail;
     }
   if (!quiet)

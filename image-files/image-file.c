@@ -658,3 +658,10 @@ loom_image_file_save_grey8 (const char *path, const guint8 *grey, guint width, g
 {
   return save_pixels (path, "Y' u8", grey, width, height, error);
 }
+
+gboolean
+loom_image_file_save_grey_alpha8 (const char *path, const guint8 *grey_alpha, guint width,
+                                  guint height, GError **error)
+{
+  return save_pixels (path, "Y'A u8", grey_alpha, width, height, error);
+}

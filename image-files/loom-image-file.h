@@ -57,6 +57,9 @@ gboolean loom_image_file_save_rgba8 (const char *path, const guint8 *rgba, guint
                                      guint height, gboolean alpha, GError **error);
 gboolean loom_image_file_save_grey8 (const char *path, const guint8 *grey, guint width,
                                      guint height, GError **error);
+/* GREY_ALPHA: Y'A u8, two bytes a pixel. */
+gboolean loom_image_file_save_grey_alpha8 (const char *path, const guint8 *grey_alpha,
+                                           guint width, guint height, GError **error);
 
 /* Whether NAME ends like an image file (.png, .jpg, .tif, .webp, …). */
 gboolean   loom_image_file_is_image_name (const char *name);

@@ -246,6 +246,10 @@ typedef struct
   guint32               select_classes; /* bit k: class k joins the selection (0: none) … */
   GimpChannelOps        channel_op;     /* … combined with the one there is this way */
   LoomPluginClassLayers class_layers;
+  gboolean              probabilities;  /* a group: a source copy per class, its probability the mask */
+  gboolean              uncertainty;    /* grey: white where every class is alike */
+  guint                 paint_next;     /* mark this many squares to paint next (0: none) */
+  gboolean              evidence;       /* grey: what pushed the selection towards its class */
 } LoomPluginOutputs;
 
 /* The classes SPEC names, as bits into *MASK: numbers from 0 (the first

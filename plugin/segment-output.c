@@ -1,6 +1,7 @@
 /* segment-output.c -- the layers a segmentation makes (label layer,
- * confidence, class layers, the selection), built off to the side and
- * inserted in one undo group. */
+ * confidence, class layers, the selection, probability masks,
+ * uncertainty, squares to paint next), built off to the side and inserted
+ * in one undo group. */
 
 #include <math.h>
 #include <string.h>
@@ -226,6 +227,10 @@ typedef struct
   float              *planes, *alpha, *selection;
   float              *classes, *confidence;
   guint8             *labels_rgba, *conf_rgba, *class_masks;
+  guint               n_classes;        /* the network's (the table's may differ) */
+  float              *probs;            /* n_classes × n, for the explanations */
+  guint8             *prob_masks, *unc_rgba, *next_rgba, *evidence_rgba;
+  gint                evidence_class;
 } Segmentation;
 
 /* The model's classes, checked against the classes to select. */
@@ -236,9 +241,12 @@ segmentation_check (Segmentation             *s,
                     const LoomPluginOutputs  *outputs,
                     GError                  **error)
 {
+  LoomUNetConfig unet;
+
   s->colors = loom_segment_get_classes (weights, &s->class_names, error);
-  if (s->colors == NULL)
+  if (s->colors == NULL || ! loom_unet_config_from_weights (weights, &unet, error))
     return FALSE;
+  s->n_classes = unet.classes;
   if (s->colors->len < 32 && outputs->select_classes >> s->colors->len != 0)
     {
       g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
@@ -253,12 +261,13 @@ segmentation_check (Segmentation             *s,
 /* DRAWABLE's pixels and the selection over it, segmented: a class and a
  * confidence per pixel. */
 static gboolean
-segmentation_run (Segmentation  *s,
-                  GimpImage     *image,
-                  GimpDrawable  *drawable,
-                  LoomDevice    *device,
-                  LoomWeights   *weights,
-                  GError       **error)
+segmentation_run (Segmentation             *s,
+                  GimpImage                *image,
+                  GimpDrawable             *drawable,
+                  LoomDevice               *device,
+                  LoomWeights              *weights,
+                  const LoomPluginOutputs  *outputs,
+                  GError                  **error)
 {
   LoomPluginProgress progress;
 
@@ -267,14 +276,135 @@ segmentation_run (Segmentation  *s,
   s->selection = read_selection (image, s->ox, s->oy, s->w, s->h);
   s->classes    = g_new (float, s->n);
   s->confidence = g_new (float, s->n);
+  if (outputs->probabilities || outputs->uncertainty || outputs->paint_next > 0)
+    s->probs = g_new (float, (gsize) s->n_classes * s->n);
 
   loom_plugin_progress_init (&progress, "Segmenting", device);
 
-  return loom_segment_predict (device, weights,
-                               &(LoomSegmentImage) { s->planes, NULL, s->w, s->h,
-                                                     loom_plugin_has_holes (s->alpha, s->n)
-                                                     ? s->alpha : NULL },
-                               0, s->classes, s->confidence, on_tile, &progress, NULL, error);
+  return loom_segment_predict_probabilities (device, weights,
+                                             &(LoomSegmentImage) { s->planes, NULL, s->w, s->h,
+                                                                   loom_plugin_has_holes (s->alpha,
+                                                                                          s->n)
+                                                                   ? s->alpha : NULL },
+                                             0, s->classes, s->confidence, s->probs, on_tile,
+                                             &progress, NULL, error);
+}
+
+static gboolean
+on_patch (const LoomTrainProgress *progress,
+          gpointer                 data)
+{
+  loom_plugin_progress_show (data, progress->step, progress->total, "patches", progress->eta);
+
+  return TRUE;
+}
+
+/* The evidence for the selection's most predicted class (occlusion, in
+ * loom_segment_evidence) as an opaque grey layer's pixels, white at the
+ * strongest; the source's alpha. */
+static gboolean
+evidence_run (Segmentation  *s,
+              LoomDevice    *device,
+              LoomWeights   *weights,
+              GError       **error)
+{
+  LoomPluginProgress progress;
+  float             *values;
+  float              top = 0.0f;
+  gboolean           ok;
+
+  if (s->selection == NULL)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Evidence for the selection: select the pixels to explain first");
+      return FALSE;
+    }
+  s->evidence_class = loom_segment_region_class (s->classes, s->selection, s->n,
+                                                 MIN (s->n_classes, s->colors->len));
+  if (s->evidence_class < 0)
+    {
+      g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
+                   "Evidence for the selection: it holds no pixel of the layer");
+      return FALSE;
+    }
+  values = g_new (float, s->n);
+  loom_plugin_progress_init (&progress, "Occluding", device);
+  ok = loom_segment_evidence (device, weights,
+                              &(LoomSegmentImage) { s->planes, NULL, s->w, s->h,
+                                                    loom_plugin_has_holes (s->alpha, s->n)
+                                                    ? s->alpha : NULL },
+                              s->selection, (guint) s->evidence_class, 0, values, on_patch,
+                              &progress, NULL, error);
+  if (ok)
+    {
+      s->evidence_rgba = g_new (guint8, 4 * s->n);
+      for (gsize i = 0; i < s->n; i++)
+        top = MAX (top, values[i]);
+      for (gsize i = 0; i < s->n; i++)
+        {
+          guint8 *c = s->evidence_rgba + 4 * i;
+
+          c[0] = c[1] = c[2] = (guint8) lrintf (top > 0 ? CLAMP (values[i] / top, 0.0f, 1.0f)
+                                                            * 255.0f : 0.0f);
+          c[3] = (guint8) lrintf (CLAMP (s->alpha[i], 0.0f, 1.0f) * 255.0f);
+        }
+    }
+  g_free (values);
+
+  return ok;
+}
+
+/* The explanations' pixels: each class's probability as a mask (inside
+ * the selection), the uncertainty in grey (alpha: the label layer's), the
+ * squares to paint next (inside the selection) on a transparent layer. */
+static void
+explanation_pixels (Segmentation            *s,
+                    const LoomPluginOutputs *outputs)
+{
+  gsize  n = s->n;
+  float *u;
+
+  if (s->probs == NULL)
+    return;
+  if (outputs->probabilities)
+    {
+      guint classes = MIN (s->n_classes, s->colors->len);
+
+      s->prob_masks = g_new (guint8, (gsize) classes * n);
+      for (guint k = 0; k < classes; k++)
+        for (gsize i = 0; i < n; i++)
+          s->prob_masks[k * n + i] =
+            (guint8) lrintf (CLAMP (s->probs[k * n + i]
+                                    * (s->selection != NULL ? s->selection[i] : 1.0f),
+                                    0.0f, 1.0f) * 255.0f);
+    }
+  u = g_new (float, n);
+  loom_segment_entropy (s->probs, s->n_classes, n, u);
+  if (outputs->uncertainty)
+    {
+      s->unc_rgba = g_new (guint8, 4 * n);
+      for (gsize i = 0; i < n; i++)
+        {
+          guint8 *c = s->unc_rgba + 4 * i;
+
+          c[0] = c[1] = c[2] = (guint8) lrintf (u[i] * 255.0f);
+          c[3] = s->labels_rgba[4 * i + 3];
+          if (c[3] == 0)
+            c[0] = c[1] = c[2] = 0;
+        }
+    }
+  if (outputs->paint_next > 0)
+    {
+      GArray *squares;
+
+      for (gsize i = 0; s->selection != NULL && i < n; i++)
+        u[i] *= s->selection[i];
+      squares = loom_segment_paint_next (u, s->w, s->h, outputs->paint_next, 0);
+      s->next_rgba = g_new0 (guint8, 4 * n);
+      loom_segment_mark_regions (squares, s->next_rgba, s->w, s->h, 4 * (gsize) s->w);
+      g_array_unref (squares);
+    }
+  g_free (u);
 }
 
 /* Everything is computed here, before the image is touched: the layers'
@@ -363,6 +493,36 @@ segmentation_output (Segmentation             *s,
                                    outputs->class_layers);
       g_free (name);
     }
+  if (s->unc_rgba != NULL)
+    {
+      GimpLayer *layer = new_layer (image, "Uncertainty", s->w, s->h, s->ox, s->oy, s->unc_rgba);
+
+      gimp_image_insert_layer (image, layer, parent, position);
+    }
+  if (s->prob_masks != NULL)
+    {
+      gchar *name = g_strdup_printf ("Probabilities (%s)", model_name);
+
+      insert_class_layers (image, GIMP_LAYER (drawable), parent, position, name, s->class_names,
+                           MIN (s->n_classes, s->colors->len), s->prob_masks, s->w, s->h,
+                           LOOM_CLASS_LAYERS_MASKS);
+      g_free (name);
+    }
+  if (s->evidence_rgba != NULL)
+    {
+      gchar     *name  = g_strdup_printf ("Evidence (%s)", s->class_names[s->evidence_class]);
+      GimpLayer *layer = new_layer (image, name, s->w, s->h, s->ox, s->oy, s->evidence_rgba);
+
+      gimp_image_insert_layer (image, layer, parent, position);
+      g_free (name);
+    }
+  if (s->next_rgba != NULL)
+    {
+      GimpLayer *layer = new_layer (image, "Paint here next", s->w, s->h, s->ox, s->oy,
+                                    s->next_rgba);
+
+      gimp_image_insert_layer (image, layer, parent, position);
+    }
   if (outputs->select_classes != 0)
     {
       channel = class_channel (image, s->classes, outputs->select_classes, s->w, s->h, s->ox,
@@ -397,6 +557,11 @@ segmentation_clear (Segmentation *s)
   g_free (s->confidence);
   g_free (s->labels_rgba);
   g_free (s->conf_rgba);
+  g_free (s->probs);
+  g_free (s->prob_masks);
+  g_free (s->unc_rgba);
+  g_free (s->next_rgba);
+  g_free (s->evidence_rgba);
 }
 
 gboolean
@@ -422,10 +587,12 @@ loom_plugin_segment (GimpImage                *image,
   s.h = gimp_drawable_get_height (drawable);
   s.n = (gsize) s.w * s.h;
   ok = segmentation_check (&s, weights, model_name, outputs, error)
-       && segmentation_run (&s, image, drawable, device, weights, error);
+       && segmentation_run (&s, image, drawable, device, weights, outputs, error)
+       && (! outputs->evidence || evidence_run (&s, device, weights, error));
   if (ok)
     {
       segmentation_pixels (&s, outputs);
+      explanation_pixels (&s, outputs);
       segmentation_output (&s, image, drawable, model_name, outputs, label_layer, class_group);
     }
   segmentation_clear (&s);

@@ -35,7 +35,9 @@ loom_segment_procedure_new (GimpPlugIn  *plug_in,
                                     "of the classes in their colours, a confidence layer "
                                     "(white: sure), a layer group of one masked or cut-out "
                                     "layer per class and/or a selection of chosen "
-                                    "classes.  With "
+                                    "classes, probability masks, an uncertainty layer "
+                                    "the squares to paint next and the evidence for the "
+                                    "selection.  With "
                                     "an active selection only pixels inside it are "
                                     "written; the layer's transparent pixels stay "
                                     "unlabelled.  One undo step.  LOOM_DEVICE picks the "
@@ -78,6 +80,32 @@ loom_segment_procedure_new (GimpPlugIn  *plug_in,
                                     "How the class combines with the current selection",
                                     GIMP_TYPE_CHANNEL_OPS, GIMP_CHANNEL_OP_REPLACE,
                                     G_PARAM_READWRITE);
+
+  gimp_procedure_add_boolean_argument (procedure, "probability-masks",
+                                       "_Probability masks",
+                                       "A layer group with one copy of the layer per class, "
+                                       "the class's probability as its layer mask (soft: "
+                                       "grey where the model is unsure)",
+                                       FALSE, G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument (procedure, "uncertainty-layer",
+                                       "_Uncertainty layer",
+                                       "Add a grey layer of the entropy: white where every "
+                                       "class is alike, black where the model is sure",
+                                       FALSE, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (procedure, "paint-next",
+                                   "Paint _here next",
+                                   "Mark this many squares where a stroke would help most "
+                                   "(the most uncertain, none touching) on a transparent "
+                                   "layer; 0: none",
+                                   0, 50, 0, G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument (procedure, "evidence-layer",
+                                       "_Evidence for the selection",
+                                       "Add a grey layer of what pushed the selected pixels "
+                                       "towards their most predicted class: white where "
+                                       "greying the image out lowers that class most "
+                                       "(occlusion; needs a selection, which here is the "
+                                       "region explained, not a limit)",
+                                       FALSE, G_PARAM_READWRITE);
 
   gimp_procedure_add_layer_return_value (procedure, "segmentation",
                                          "Segmentation", "The label layer made (or none)",
@@ -124,6 +152,10 @@ job_get_arguments (Job                 *job,
                 "confidence-layer", &job->outputs.confidence,
                 "select-classes",   &job->select,
                 "channel-op",       &job->outputs.channel_op,
+                "probability-masks", &job->outputs.probabilities,
+                "uncertainty-layer", &job->outputs.uncertainty,
+                "paint-next",       &job->outputs.paint_next,
+                "evidence-layer",   &job->outputs.evidence,
                 NULL);
   job->outputs.class_layers =
     gimp_procedure_config_get_choice_id (config, "class-layers");
@@ -146,11 +178,14 @@ job_check (Job     *job,
 
   if (! job->outputs.label_layer && ! job->outputs.confidence
       && g_strstrip (job->select)[0] == '\0'
-      && job->outputs.class_layers == LOOM_CLASS_LAYERS_NONE)
+      && job->outputs.class_layers == LOOM_CLASS_LAYERS_NONE
+      && ! job->outputs.probabilities && ! job->outputs.uncertainty
+      && job->outputs.paint_next == 0 && ! job->outputs.evidence)
     {
       g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
                    "Nothing to make: ask for the label layer, the confidence layer, "
-                   "class layers or classes to select");
+                   "class layers, classes to select, probability masks, the uncertainty "
+                   "squares to paint next or the evidence");
       return FALSE;
     }
 

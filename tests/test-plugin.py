@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The GIMP plug-in inside the real GIMP 3, in batch mode (TAP).
 
-    tests/test-plugin.py BUILD/plugin/loom BUILD/cli/loom
+    tests/test-plugin.py BUILD/plugin/loom BUILD/cli/loom [plugin-cases-NAME.py ...]
 
+(Case files named after the binaries: only those run after plugin-cases.py.)
 Installs the built plug-in into a throwaway GIMP profile (GIMP3_DIRECTORY,
 as <plug-ins>/loom/loom), runs tests/plugin-cases.py and then every
 tests/plugin-cases-*.py (which use its helpers) in one gimp-console's
@@ -32,6 +33,7 @@ from PIL import Image
 
 PLUGIN = os.path.abspath(sys.argv[1])
 CLI = os.path.abspath(sys.argv[2])
+ONLY = sys.argv[3:]            # case files to run after plugin-cases.py (default: every one)
 HERE = os.path.dirname(os.path.abspath(__file__))
 TMP = tempfile.mkdtemp(prefix="loom-plugin-")
 PROFILE = os.path.join(TMP, "profile")
@@ -177,7 +179,8 @@ def script_fu():
 def case_files():
     """plugin-cases.py (the helpers: images, run(), checks) and then every
     plugin-cases-*.py, one Python-Fu session for them all."""
-    rest = sorted(f for f in os.listdir(HERE) if f.startswith("plugin-cases-") and f.endswith(".py"))
+    rest = sorted(f for f in os.listdir(HERE) if f.startswith("plugin-cases-") and f.endswith(".py")
+                  and (not ONLY or f in ONLY))
     return [os.path.join(HERE, f) for f in ["plugin-cases.py", *rest]]
 
 

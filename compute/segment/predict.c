@@ -17,17 +17,17 @@ typedef struct
   float blend;                  /* the head's share */
   gboolean network;             /* output 0 is the network's probabilities */
   float *p, *hp;                /* K × band rows × width */
-  float *classes, *confidence;
+  float *classes, *confidence, *probabilities;  /* any may be NULL */
 } Answer;
 
 /* Rows [ROW0, ROW0 + ROWS) out from their class probabilities P (K ×
- * ROWS × width): the class and its probability, unlabelled outside the
- * image's mask. */
+ * ROWS × width): the class, its probability and all of them, unlabelled
+ * (probabilities 0) outside the image's mask. */
 static void
 emit_rows (const Answer *a, const float *p, guint row0, guint rows)
 {
   const LoomSegmentImage *image = a->image;
-  gsize size = (gsize) rows * image->width;
+  gsize size = (gsize) rows * image->width, plane = (gsize) image->width * image->height;
 
   for (gsize i = 0; i < size; i++)
     {
@@ -47,6 +47,8 @@ emit_rows (const Answer *a, const float *p, guint row0, guint rows)
         a->classes[at] = arg == (guint) -1 ? LOOM_UNLABELLED : (float) arg;
       if (a->confidence != NULL)
         a->confidence[at] = best;
+      for (guint k = 0; a->probabilities != NULL && k < a->K; k++)
+        a->probabilities[k * plane + at] = arg == (guint) -1 ? 0.0f : p[k * size + i];
     }
 }
 
@@ -104,10 +106,22 @@ loom_segment_predict (LoomDevice *device, LoomWeights *weights, const LoomSegmen
                       LoomTrainProgressFunc progress, gpointer data, GCancellable *cancellable,
                       GError **error)
 {
+  return loom_segment_predict_probabilities (device, weights, image, tile, classes, confidence,
+                                             NULL, progress, data, cancellable, error);
+}
+
+gboolean
+loom_segment_predict_probabilities (LoomDevice *device, LoomWeights *weights,
+                                    const LoomSegmentImage *image, guint tile, float *classes,
+                                    float *confidence, float *probabilities,
+                                    LoomTrainProgressFunc progress, gpointer data,
+                                    GCancellable *cancellable, GError **error)
+{
   LoomUNetConfig c;
   LoomPixelHeadConfig hc = { 0 };
   gboolean has_head, ok = FALSE;
-  Answer a = { .image = image, .classes = classes, .confidence = confidence };
+  Answer a = { .image = image, .classes = classes, .confidence = confidence,
+               .probabilities = probabilities };
   LoomTiled run = { 0 };
   LoomUNet *u = NULL;
   LoomNet encoder = { 0 };

@@ -124,6 +124,64 @@ gboolean     loom_segment_predict (LoomDevice *device, LoomWeights *weights,
                                    LoomTrainProgressFunc progress, gpointer data,
                                    GCancellable *cancellable, GError **error);
 
+/* loom_segment_predict, and PROBABILITIES too (classes × H × W, or NULL):
+ * the blended softmax whose argmax is CLASSES and whose largest value is
+ * CONFIDENCE; all 0 at masked pixels. */
+gboolean     loom_segment_predict_probabilities (LoomDevice *device, LoomWeights *weights,
+                                                 const LoomSegmentImage *image, guint tile,
+                                                 float *classes, float *confidence,
+                                                 float *probabilities,
+                                                 LoomTrainProgressFunc progress, gpointer data,
+                                                 GCancellable *cancellable, GError **error);
+
+/* ---- explanations (segment/explain.c) ---- */
+
+/* UNCERTAINTY (N values): the entropy of each pixel's CLASSES
+ * probabilities (classes × N, as loom_segment_predict_probabilities makes
+ * them) over log CLASSES: 0 sure, 1 every class alike; 0 where all are 0. */
+void         loom_segment_entropy (const float *probabilities, guint classes, gsize n,
+                                   float *uncertainty);
+
+typedef struct
+{
+  guint x, y, width, height;    /* a square of the image (smaller only in a smaller image) */
+  float score;                  /* its mean uncertainty */
+} LoomSegmentRegion;
+
+/* "Paint here next": up to COUNT squares of BLOCK pixels (0: a tenth of
+ * the image's shorter side, 8 to 64) on a grid over UNCERTAINTY (W × H;
+ * the last row and column flush with the edges), the most uncertain
+ * first, no two touching; squares whose mean is below
+ * 0.05 are left out (nothing there needs a stroke).  LoomSegmentRegion. */
+GArray      *loom_segment_paint_next (const float *uncertainty, guint width, guint height,
+                                      guint count, guint block);
+/* REGIONS marked on RGBA (W × H, STRIDE bytes a row): an opaque outline,
+ * two pixels wide, around a translucent fill, both magenta. */
+void         loom_segment_mark_regions (const GArray *regions, guint8 *rgba, guint width,
+                                        guint height, gsize stride);
+
+/* Which parts of IMAGE push REGION (W × H, pixels at 0.5 or more; masked
+ * ones left out) towards class KLASS: occlusion sensitivity.  Around the
+ * region (a margin of 8 × 2^depth pixels), square patches of PATCH pixels
+ * (0: a 24th of that window's longer side, at least 4) are greyed out (the
+ * window's mean colour) one at a time; EVIDENCE (W × H) gets at each
+ * patch's pixels how much the class's mean probability over the region
+ * fell (≥ 0; 0 outside the window).  PROGRESS gets patches done. */
+gboolean     loom_segment_evidence (LoomDevice *device, LoomWeights *weights,
+                                    const LoomSegmentImage *image, const float *region,
+                                    guint klass, guint patch, float *evidence,
+                                    LoomTrainProgressFunc progress, gpointer data,
+                                    GCancellable *cancellable, GError **error);
+/* The class CLASSES (N class numbers, as predicted) holds most often
+ * inside REGION (N values, 0.5 or more; NULL: everywhere), of N_CLASSES;
+ * −1 where the region holds no labelled pixel. */
+gint         loom_segment_region_class (const float *classes, const float *region, gsize n,
+                                        guint n_classes);
+/* The class WORD names in COLORS/NAMES: its number, its name (any case)
+ * or its #rrggbb colour; −1 for none. */
+gint         loom_segment_find_class (const GArray *colors, const char *const *names,
+                                      const char *word);
+
 /* Augmented copies of an image and its labels, for data sets: COUNT
  * random crops of SIZE × SIZE (0: the largest multiple of 8 the image
  * holds), each through a random map (CONFIG's rotate, scale, flips, turns)
