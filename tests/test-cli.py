@@ -460,13 +460,21 @@ def _():
 
 @case("odd files that are images: 16-bit, CMYK JPEG and TIFF, palette, grey+alpha, 1×1")
 def _():
-    ok(loom("segment", "--model", path("m.safetensors"), "-i", path("img.png"), "-o", path("o-ref.png"),
-            "--format", "index"), "segment")
-    ref = pixels("o-ref.png")
+    # CMYK files (GEGL converts their colours to sRGB through a profile) and lossy ones (64-colour palette)
+    # come back with colours moved a little: their probe is a network alone, whose colour-jittered training
+    # makes it indifferent to that, not the phase-one pixel head, which learns the strokes' exact colours
+    # (GEGL's CMYK decoding flips a third of it).
+    ok(loom("train-seg", "--image", path("img.png"), "--labels", path("lbl.png"), "-o", path("probe.safetensors"),
+            "--steps", 40, "--crop", 32, "--batch", 4, "--depth", 2, "--base", 8, "--no-pixel-head", "-q"), "probe")
+    for model in ("m", "probe"):
+        ok(loom("segment", "--model", path(f"{model}.safetensors"), "-i", path("img.png"), "-o",
+                path(f"o-ref-{model}.png"), "--format", "index"), "segment")
     # 16 bits a channel: the same values, the same answer.
     for name in ("rgb16.png", "grey16.png", "cmyk.jpg", "cmyk.tif", "palette.png", "grey-alpha.png"):
-        r = loom("segment", "--model", path("m.safetensors"), "-i", path(name), "-o", path(f"o-{name}.png"), "--format",
-                 "index")
+        model = "probe" if name in ("cmyk.jpg", "cmyk.tif", "palette.png") else "m"
+        ref = pixels(f"o-ref-{model}.png")
+        r = loom("segment", "--model", path(f"{model}.safetensors"), "-i", path(name), "-o", path(f"o-{name}.png"),
+                 "--format", "index")
         ok(r, name)
         check(r.stderr.count("WARNING") == 0, f"{name}: warnings on stderr: {r.stderr}")
         out = pixels(f"o-{name}.png")

@@ -583,6 +583,57 @@ test_features (void)
   g_rand_free (rand);
 }
 
+/* Phase one with a starting point: its network, frozen, gives the head
+ * features too (kept in the model as encoder.*), alone and blended. */
+static void
+test_phase_one_encoder (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  Synthetic *s = g_new (Synthetic, 1);
+  LoomSegmentConfig c;
+  LoomSegmentImage image;
+  LoomWeights *start, *w;
+  LoomPixelHeadConfig hc;
+  gboolean present;
+  g_autofree float *classes = g_new (float, W * H);
+  GError *error = NULL;
+
+  synthetic (s);
+  image = (LoomSegmentImage) { s->planes, s->strokes, W, H, NULL };
+  small_config (&c, 20);
+  c.unet.classes = 4;
+  start = loom_segment_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (guint steps = 1; steps <= 6; steps += 5)
+    {
+      small_config (&c, steps);
+      c.pixel_head = TRUE;
+      c.start_features = TRUE;
+      w = loom_segment_train (cpu, &c, &image, 1, start, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (loom_pixel_head_config_from_weights (w, &present, &hc, &error));
+      g_assert_true (present);
+      g_assert_cmpuint (hc.encoder_depth, ==, 2);
+      g_assert_cmpuint (hc.encoder_base, ==, 8);
+      g_assert_cmpfloat (fabs (hc.blend - (steps == 1 ? 1.0 : 1.0 - 5.0 / 200 * 0.5)), <, 1e-6);
+      /* The encoder is the start's network as it was. */
+      g_assert_cmpmem (loom_weights_lookup (w, "encoder.enc0.conv1.weight", NULL, NULL), 8 * 3 * 9 * 4,
+                       loom_weights_lookup (start, "enc0.conv1.weight", NULL, NULL), 8 * 3 * 9 * 4);
+      image.labels = NULL;
+      g_assert_true (loom_segment_predict (cpu, w, &image, 48, classes, NULL, NULL, NULL, NULL,
+                                           &error));
+      g_assert_no_error (error);
+      image.labels = s->strokes;
+      g_test_message ("phase one with an encoder, %u steps: pixel accuracy %.4f", steps,
+                      accuracy (classes, s->truth));
+      g_assert_cmpfloat (accuracy (classes, s->truth), >, 0.95);
+      loom_weights_free (w);
+    }
+  loom_weights_free (start);
+  g_free (s);
+  loom_device_free (cpu);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -598,6 +649,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/start-features", test_start_features);
   g_test_add_func ("/segment/phase-one", test_phase_one);
   g_test_add_func ("/segment/both-phases", test_both_phases);
+  g_test_add_func ("/segment/phase-one-encoder", test_phase_one_encoder);
   g_test_add_func ("/segment/features", test_features);
   return g_test_run ();
 }

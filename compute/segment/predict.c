@@ -167,6 +167,7 @@ loom_segment_predict_probabilities (LoomDevice *device, LoomWeights *weights,
       if ((u = loom_unet_build (run.graph, &c, run.x, FALSE, error)) == NULL)
         goto out;
       run.y[run.n_outputs] = loom_unet_get_logits (u);
+      loom_graph_keep (run.graph, run.y[run.n_outputs]);        /* the encoder runs after it */
       run.channels[run.n_outputs] = c.classes;
       run.softmax[run.n_outputs++] = TRUE;
     }

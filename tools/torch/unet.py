@@ -77,6 +77,8 @@ class UNet(nn.Module):
         if arch.get("name") != "unet":
             raise ValueError(f"{path}: a {arch.get('name')!r}, not a U-Net")
         net = cls(arch["in_channels"], arch["classes"], arch["depth"], arch["base"])
+        # A segmentation model's phase-one pixel head and its encoder are not the network's.
+        tensors = {k: v for k, v in tensors.items() if not k.startswith(("pixel.", "encoder."))}
         missing, unexpected = net.load_state_dict(tensors, strict=False)
         missing = [k for k in missing if not k.endswith("num_batches_tracked")]
         if missing or unexpected:
