@@ -18,6 +18,7 @@ typedef struct
   gboolean network;             /* output 0 is the network's probabilities */
   float *p, *hp;                /* K × band rows × width */
   float *classes, *confidence, *probabilities;  /* any may be NULL */
+  gboolean refining;            /* only PROBABILITIES now; the rest after refinement */
 } Answer;
 
 /* Rows [ROW0, ROW0 + ROWS) out from their class probabilities P (K ×
@@ -35,6 +36,12 @@ emit_rows (const Answer *a, const float *p, guint row0, guint rows)
       float best = -1.0f;
       guint arg = 0;
 
+      if (a->refining)
+        {
+          for (guint k = 0; k < a->K; k++)
+            a->probabilities[k * plane + at] = p[k * size + i];
+          continue;
+        }
       for (guint k = 0; k < a->K; k++)
         if (p[k * size + i] > best)
           best = p[k * size + i], arg = k;
@@ -50,6 +57,39 @@ emit_rows (const Answer *a, const float *p, guint row0, guint rows)
       for (guint k = 0; a->probabilities != NULL && k < a->K; k++)
         a->probabilities[k * plane + at] = arg == (guint) -1 ? 0.0f : p[k * size + i];
     }
+}
+
+/* After refinement: every pixel's class and confidence from the refined
+ * probabilities (0 outside the mask). */
+static gboolean
+finish_refined (Answer *a, guint channels, const LoomSegmentRefine *refine, GError **error)
+{
+  const LoomSegmentImage *image = a->image;
+  gsize plane = (gsize) image->width * image->height;
+
+  if (!loom_segment_refine (image, channels, a->K, refine, a->probabilities, error))
+    return FALSE;
+  for (gsize at = 0; at < plane; at++)
+    {
+      float best = -1.0f;
+      guint arg = 0;
+
+      for (guint k = 0; k < a->K; k++)
+        if (a->probabilities[k * plane + at] > best)
+          best = a->probabilities[k * plane + at], arg = k;
+      if (image->mask != NULL && image->mask[at] < 0.5f)
+        {
+          best = 0.0f;
+          arg = (guint) -1;
+          for (guint k = 0; k < a->K; k++)
+            a->probabilities[k * plane + at] = 0.0f;
+        }
+      if (a->classes != NULL)
+        a->classes[at] = arg == (guint) -1 ? LOOM_UNLABELLED : (float) arg;
+      if (a->confidence != NULL)
+        a->confidence[at] = best;
+    }
+  return TRUE;
 }
 
 /* A finished band: the network's probabilities (OUT[0]), the head's from
@@ -127,6 +167,8 @@ loom_segment_predict_probabilities (LoomDevice *device, LoomWeights *weights,
   LoomNet encoder = { 0 };
   gboolean has_encoder;
   guint quantum;
+  LoomSegmentRefine refine;
+  g_autofree float *own_probabilities = NULL;
 
   g_return_val_if_fail (device != NULL && weights != NULL && image != NULL, FALSE);
   if (!loom_unet_config_from_weights (weights, &c, error)
@@ -144,8 +186,22 @@ loom_segment_predict_probabilities (LoomDevice *device, LoomWeights *weights,
                    "%u of %u", hc.classes, hc.channels, c.classes, c.in_channels);
       return FALSE;
     }
+  if (!loom_segment_get_refine (weights, &refine, error))
+    return FALSE;
   a.K = c.classes;
   a.blend = has_head ? hc.blend : 0.0f;
+  /* Refinement needs every pixel's probabilities before any class. */
+  a.refining = refine.radius > 0;
+  if (a.refining && probabilities == NULL)
+    a.probabilities = own_probabilities = g_try_new (float, (gsize) c.classes * image->width
+                                                            * image->height);
+  if (a.refining && a.probabilities == NULL)
+    {
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_OUT_OF_MEMORY,
+                   "segment: no memory for the probabilities of %u × %u pixels to refine",
+                   image->width, image->height);
+      return FALSE;
+    }
   a.network = a.blend < 1.0f;
   if (has_head && (a.head = loom_pixel_head_open (device, weights, error)) == NULL)
     return FALSE;
@@ -185,6 +241,8 @@ loom_segment_predict_probabilities (LoomDevice *device, LoomWeights *weights,
     a.hp = g_new (float, (gsize) a.K * run.th * image->width);
   ok = loom_tiled_run (&run, image, answer_band, &a, progress, data, cancellable, error);
 out:
+  if (ok && a.refining)
+    ok = finish_refined (&a, c.in_channels, &refine, error);
   if (has_encoder && encoder.graph != NULL)
     loom_net_clear (&encoder);
   loom_pixel_head_free (a.head);

@@ -21,7 +21,7 @@ loom_segment_config_init (LoomSegmentConfig *c, guint classes)
     .color = 0.5, .noise = 0.02, .blur = 0.2, .cutout = 0.0,
     .host_crops = loom_train_host_crops_from_env (),
     .pixel_head = TRUE, .head_hidden = 64, .head_steps = 300, .head_blend = 0.5f,
-    .head_ramp = 200,
+    .head_ramp = 200, .refine = { 16, 0.01f },
   };
 }
 
@@ -245,6 +245,7 @@ snapshot (gpointer data, guint steps, GError **error)
       return NULL;
     }
   loom_weights_set_metadata (w, LOOM_METADATA_PROVENANCE, prov);
+  loom_segment_set_refine (w, &c->refine);
   if (c->colors != NULL)
     {
       /* Classes a refresh added may have no names yet: "class N". */

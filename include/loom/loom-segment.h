@@ -44,6 +44,19 @@ typedef gboolean (*LoomSegmentRefreshFunc) (guint steps, LoomWeights *current,
                                             const float **labels, guint n_images,
                                             gpointer data, GError **error);
 
+/* Edges that follow the image: class probabilities through a guided
+ * filter of RADIUS (0: none; at most a thirtieth of the image's shorter
+ * side) and EPS whose guide is the image's grey
+ * (segment/refine.c).  A model file carries its setting
+ * (LOOM_METADATA_REFINE, written by training); prediction applies it. */
+#define LOOM_METADATA_REFINE "loom.refine"
+
+typedef struct
+{
+  guint radius;
+  float eps;
+} LoomSegmentRefine;
+
 typedef struct
 {
   LoomUNetConfig unet;          /* classes: how many the labels use */
@@ -81,6 +94,7 @@ typedef struct
                                  * (1: the head alone, 0: the network alone) */
   guint    head_ramp;           /* network steps over which the head's share falls from
                                  * 1 to HEAD_BLEND */
+  LoomSegmentRefine refine;     /* what the model's predictions do to their edges */
   LoomSegmentRefreshFunc refresh; /* live training, or NULL: called between steps, at */
   double   refresh_seconds;     /* most every this many seconds (0: after every step), */
   gpointer refresh_data;        /* with this */
@@ -91,7 +105,8 @@ typedef struct
  * turns, ±20°, scale 0.8–1.25, shear ±0.1, elastic 2 pixels, colour
  * jitter 0.5, noise up to 0.02, blur one crop in five, no cutout), and
  * phase one's pixel head (64 hidden units, 300 steps, blended 1 → 0.5
- * over the network's first 200 steps). */
+ * over the network's first 200 steps), predictions refined by a guided
+ * filter of radius 16, ε 0.01. */
 void         loom_segment_config_init (LoomSegmentConfig *config, guint classes);
 /* Scales the augmentation the config holds by STRENGTH: 0 none, 1 as is,
  * 2 twice as strong (chances capped at 1); the command line's --augment
@@ -133,6 +148,17 @@ gboolean     loom_segment_predict_probabilities (LoomDevice *device, LoomWeights
                                                  float *probabilities,
                                                  LoomTrainProgressFunc progress, gpointer data,
                                                  GCancellable *cancellable, GError **error);
+
+/* CLASSES probabilities (classes × H × W) of IMAGE (CHANNELS planes)
+ * refined in place as REFINE says. */
+gboolean     loom_segment_refine     (const LoomSegmentImage *image, guint channels, guint classes,
+                                      const LoomSegmentRefine *refine, float *probabilities,
+                                      GError **error);
+/* A model's refinement (radius 0 when it says none), or an error for a
+ * malformed one; and setting it (the command line's segment --refine). */
+gboolean     loom_segment_get_refine (LoomWeights *weights, LoomSegmentRefine *refine,
+                                      GError **error);
+void         loom_segment_set_refine (LoomWeights *weights, const LoomSegmentRefine *refine);
 
 /* ---- explanations (segment/explain.c) ---- */
 
