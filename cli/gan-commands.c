@@ -42,6 +42,7 @@ loom_cmd_train_gan (int argc, char **argv)
   int steps = -1, size = 0, seed = 1, batch = 0, width = 0, latent = 0, every = 100;
   double seconds = 0, lr = 0, r1 = -1;
   gboolean quiet = FALSE, json = FALSE, not_tileable = FALSE, no_turns = FALSE;
+  gboolean spectral_norm = FALSE;
   GOptionEntry entries[] = {
     { "kind", 0, 0, G_OPTION_ARG_STRING, &kind_text, "dcgan (a set of images), texture, or pix2pix (labels → image)", "K" },
     { "images", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &image_args, "Images, or folders of them (more may follow)", "DIR_OR_FILES" },
@@ -62,6 +63,7 @@ loom_cmd_train_gan (int argc, char **argv)
     { "r1", 0, 0, G_OPTION_ARG_DOUBLE, &r1, "Weight of the R1 penalty (default 0)", "GAMMA" },
     { "not-tileable", 0, 0, G_OPTION_ARG_NONE, &not_tileable, "texture: no circular padding", NULL },
     { "no-turns", 0, 0, G_OPTION_ARG_NONE, &no_turns, "No quarter turns of the crops (oriented textures)", NULL },
+    { "spectral-norm", 0, 0, G_OPTION_ARG_NONE, &spectral_norm, "Spectrally normalise D's convolutions (off by default; a model to go on from keeps its own)", NULL },
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &every, "Rewrite the model every N steps (default 100, 0: never)", "N" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print what was done as JSON", NULL },
@@ -237,6 +239,8 @@ loom_cmd_train_gan (int argc, char **argv)
     config.gan.tileable = FALSE;
   if (no_turns)
     config.turns = FALSE;
+  if (spectral_norm)
+    config.gan.spectral_norm = TRUE;
   config.checkpoint = out;
   config.checkpoint_every = (guint) every;
 

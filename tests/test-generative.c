@@ -14,7 +14,7 @@
 static LoomGanConfig
 tiny_texture (gboolean tileable)
 {
-  return (LoomGanConfig) { LOOM_GAN_TEXTURE, 3, 4, 2, 4, 4, tileable, 0 };
+  return (LoomGanConfig) { LOOM_GAN_TEXTURE, 3, 4, 2, 4, 4, tileable, 0, FALSE };
 }
 
 /* Fresh weights of CONFIG (from SEED), as a file would hold them. */
@@ -152,7 +152,7 @@ test_learns_distribution (void)
       images[i] = (LoomGenerativeImage) { pixels + i * S * S, S, S, NULL };
     }
   loom_generative_config_init (&c, LOOM_GAN_DCGAN, 1);
-  c.gan = (LoomGanConfig) { LOOM_GAN_DCGAN, 1, 8, 2, 8, 8, FALSE, 0 };
+  c.gan = (LoomGanConfig) { LOOM_GAN_DCGAN, 1, 8, 2, 8, 8, FALSE, 0, FALSE };
   c.batch = 16;
   c.steps = 300;
   c.learning_rate = 2e-3f;
@@ -348,6 +348,62 @@ test_resume (void)
   loom_weights_free (resumed);
   g_remove (path);
   g_rmdir (dir);
+  loom_device_free (cpu);
+}
+
+/* Spectral norm on D: each D convolution keeps its u (weight_u), a unit
+ * vector once a power iteration has run; the architecture says so, and a
+ * model to go on from keeps it (its architecture wins) while training
+ * differs from the same run without it. */
+static void
+test_spectral_norm (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  float planes[3 * 40 * 36];
+  LoomGenerativeImage image = { planes, 40, 36, NULL };
+  LoomGenerativeConfig c;
+  LoomWeights *plain, *sn, *resumed;
+  LoomGanConfig read;
+  GError *error = NULL;
+
+  stripes (planes, 40, 36);
+  loom_generative_config_init (&c, LOOM_GAN_TEXTURE, 3);
+  c.gan = tiny_texture (TRUE);
+  c.crop = 16;
+  c.batch = 2;
+  c.steps = 3;
+  plain = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (loom_weights_lookup (plain, "discriminator.convs.0.weight_u", NULL, NULL));
+  c.gan.spectral_norm = TRUE;
+  sn = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (test_weights_equal (plain, sn));
+  for (guint i = 0; i <= c.gan.levels; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("discriminator.convs.%u.weight_u", i);
+      guint n_dims;
+      const guint64 *shape;
+      const float *u = loom_weights_lookup (sn, name, &n_dims, &shape);
+      double norm = 0.0;
+
+      g_assert_nonnull (u);
+      g_assert_cmpuint (n_dims, ==, 1);
+      g_assert_cmpuint (shape[0], ==, i == c.gan.levels ? 1 : c.gan.d_width << i);
+      for (guint64 k = 0; k < shape[0]; k++)
+        norm += (double) u[k] * u[k];
+      g_assert_cmpfloat_with_epsilon (norm, 1.0, 1e-5);
+    }
+  g_assert_true (loom_gan_config_from_weights (sn, &read, &error));
+  g_assert_true (read.spectral_norm);
+  c.gan.spectral_norm = FALSE;
+  c.steps = 1;
+  resumed = loom_generative_train (cpu, &c, &image, 1, sn, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (loom_weights_lookup (resumed, "discriminator.convs.1.weight_u", NULL, NULL));
+  loom_weights_free (plain);
+  loom_weights_free (sn);
+  loom_weights_free (resumed);
   loom_device_free (cpu);
 }
 
@@ -559,9 +615,9 @@ static void
 test_request_rules (void)
 {
   LoomGenerativeConfig c;
-  LoomGanConfig tex = { LOOM_GAN_TEXTURE, 3, 16, 4, 16, 16, TRUE, 0 };
-  LoomGanConfig dc = { LOOM_GAN_DCGAN, 3, 100, 3, 64, 64, FALSE, 0 };
-  LoomGanConfig p2p = { LOOM_GAN_PIX2PIX, 3, 1, 4, 16, 32, FALSE, 2 };
+  LoomGanConfig tex = { LOOM_GAN_TEXTURE, 3, 16, 4, 16, 16, TRUE, 0, FALSE };
+  LoomGanConfig dc = { LOOM_GAN_DCGAN, 3, 100, 3, 64, 64, FALSE, 0, FALSE };
+  LoomGanConfig p2p = { LOOM_GAN_PIX2PIX, 3, 1, 4, 16, 32, FALSE, 2, FALSE };
   LoomGanKind kind;
   GError *error = NULL;
   guint w, h;
@@ -636,6 +692,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generative/deterministic-and-guard", test_deterministic_and_guard);
   g_test_add_func ("/generative/host-crops", test_host_crops);
   g_test_add_func ("/generative/resume", test_resume);
+  g_test_add_func ("/generative/spectral-norm", test_spectral_norm);
   g_test_add_func ("/generative/label-to-image", test_label_to_image);
   g_test_add_func ("/generative/vulkan", test_vulkan);
   g_test_add_func ("/generative/r1", test_r1);

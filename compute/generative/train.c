@@ -16,7 +16,7 @@ loom_generative_config_init (LoomGenerativeConfig *c, LoomGanKind kind, guint ch
 
   *c = (LoomGenerativeConfig) {
     .gan = { kind, channels, dcgan ? 100 : pix2pix ? 1 : 16, 4, dcgan ? 64 : 16,
-             dcgan ? 64 : pix2pix ? 32 : 16, kind == LOOM_GAN_TEXTURE, 0 },
+             dcgan ? 64 : pix2pix ? 32 : 16, kind == LOOM_GAN_TEXTURE, 0, FALSE },
     /* Textures: narrow networks on small crops make the most steps a
      * minute, which is what a short run needs (tools/eval/texture.py). */
     .crop = dcgan ? 64 : pix2pix ? 128 : 64, .batch = dcgan ? 64 : pix2pix ? 4 : 16,
