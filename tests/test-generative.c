@@ -224,6 +224,7 @@ test_deterministic_and_guard (void)
   c.crop = 16;
   c.batch = 2;
   c.steps = 4;
+  c.turns = TRUE;               /* forced: the stripes alone would not allow them */
   a = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
   b = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
@@ -255,6 +256,105 @@ test_deterministic_and_guard (void)
   g_test_message ("%s", error->message);
   g_clear_error (&error);
   loom_device_free (cpu);
+}
+
+/* Samples for the orientation rule, S × S grey in [0, 1]: a running-bond
+ * brick wall (bricks 24 × 8 with 2-pixel mortar, rows shifted by half a
+ * brick, a little grain), smoothed noise (isotropic), and stripes at
+ * atan(1/2) (oriented, neither flip nor turn keeps them). */
+static void
+sample_brick (float *p, guint S, GRand *rand)
+{
+  for (guint y = 0; y < S; y++)
+    for (guint x = 0; x < S; x++)
+      {
+        guint row = y / 10, along = (x + (row % 2) * 13) % 26;
+        gboolean mortar = y % 10 < 2 || along < 2;
+
+        p[(gsize) y * S + x] = (mortar ? 0.8f : 0.35f) + 0.05f * (float) g_rand_double (rand);
+      }
+}
+
+static void
+sample_noise (float *p, guint S, GRand *rand)
+{
+  g_autofree float *white = g_new (float, (gsize) S * S);
+
+  for (gsize i = 0; i < (gsize) S * S; i++)
+    white[i] = (float) g_rand_double (rand);
+  for (guint y = 0; y < S; y++)       /* a 5×5 box blur, wrapping */
+    for (guint x = 0; x < S; x++)
+      {
+        float sum = 0.0f;
+
+        for (int dy = -2; dy <= 2; dy++)
+          for (int dx = -2; dx <= 2; dx++)
+            sum += white[((y + dy + S) % S) * (gsize) S + (x + dx + S) % S];
+        p[(gsize) y * S + x] = sum / 25.0f;
+      }
+}
+
+static void
+sample_slant (float *p, guint S, GRand *rand)
+{
+  for (guint y = 0; y < S; y++)
+    for (guint x = 0; x < S; x++)
+      p[(gsize) y * S + x] = 0.5f + 0.4f * sinf ((float) (x + 2 * y) / 3.0f)
+                           + 0.02f * (float) g_rand_double (rand);
+}
+
+/* Textures keep their orientation unless the sample's statistics allow a
+ * flip or turn: the brick wall may be mirrored but not turned, the noise
+ * anything, the slanted stripes nothing; a forced choice stands. */
+static void
+test_orientation (void)
+{
+  enum { S = 256 };
+  g_autofree float *planes = g_new (float, S * S);
+  LoomGenerativeImage image = { planes, S, S, NULL };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (5);
+  LoomGenerativeConfig c;
+  LoomOrientation m;
+
+  sample_brick (planes, S, rand);
+  loom_generative_measure_orientation (&image, 1, 1, &m);
+  g_test_message ("brick: flips %.3f %.3f, turn %.3f", m.flip_h, m.flip_v, m.turn);
+  g_assert_cmpfloat (m.turn, >, 2 * LOOM_ORIENTATION_THRESHOLD);
+  g_assert_cmpfloat (m.flip_h, <=, LOOM_ORIENTATION_THRESHOLD);
+  g_assert_cmpfloat (m.flip_v, <=, LOOM_ORIENTATION_THRESHOLD);
+  loom_generative_config_init (&c, LOOM_GAN_TEXTURE, 1);
+  g_assert_cmpint (c.turns, ==, LOOM_AUGMENT_AUTO);
+  loom_generative_config_resolve_orientation (&c, &image, 1, NULL);
+  g_assert_cmpint (c.turns, ==, LOOM_AUGMENT_OFF);
+  g_assert_cmpint (c.flip_h, ==, LOOM_AUGMENT_ON);
+  g_assert_cmpint (c.flip_v, ==, LOOM_AUGMENT_ON);
+  loom_generative_config_init (&c, LOOM_GAN_TEXTURE, 1);
+  c.turns = TRUE;
+  c.flip_h = FALSE;
+  loom_generative_config_resolve_orientation (&c, &image, 1, &m);
+  g_assert_cmpint (c.turns, ==, LOOM_AUGMENT_ON);
+  g_assert_cmpint (c.flip_h, ==, LOOM_AUGMENT_OFF);
+  g_assert_cmpfloat (m.turn, >, LOOM_ORIENTATION_THRESHOLD);
+
+  sample_noise (planes, S, rand);
+  loom_generative_measure_orientation (&image, 1, 1, &m);
+  g_test_message ("noise: flips %.3f %.3f, turn %.3f", m.flip_h, m.flip_v, m.turn);
+  g_assert_cmpfloat (MAX (MAX (m.flip_h, m.flip_v), m.turn), <=, LOOM_ORIENTATION_THRESHOLD);
+  loom_generative_config_init (&c, LOOM_GAN_TEXTURE, 1);
+  loom_generative_config_resolve_orientation (&c, &image, 1, NULL);
+  g_assert_cmpint (c.turns, ==, LOOM_AUGMENT_ON);
+
+  sample_slant (planes, S, rand);
+  loom_generative_measure_orientation (&image, 1, 1, &m);
+  g_test_message ("slant: flips %.3f %.3f, turn %.3f", m.flip_h, m.flip_v, m.turn);
+  g_assert_cmpfloat (MIN (MIN (m.flip_h, m.flip_v), m.turn), >, 2 * LOOM_ORIENTATION_THRESHOLD);
+
+  /* DCGANs: left-right flips only, whatever the images. */
+  loom_generative_config_init (&c, LOOM_GAN_DCGAN, 1);
+  loom_generative_config_resolve_orientation (&c, &image, 1, NULL);
+  g_assert_cmpint (c.flip_h, ==, LOOM_AUGMENT_ON);
+  g_assert_cmpint (c.turns, ==, LOOM_AUGMENT_OFF);
+  g_assert_cmpint (c.flip_v, ==, LOOM_AUGMENT_OFF);
 }
 
 /* Real crops cut on the host (host_crops, as $LOOM_HOST_CROPS asks) train
@@ -693,6 +793,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generative/host-crops", test_host_crops);
   g_test_add_func ("/generative/resume", test_resume);
   g_test_add_func ("/generative/spectral-norm", test_spectral_norm);
+  g_test_add_func ("/generative/orientation", test_orientation);
   g_test_add_func ("/generative/label-to-image", test_label_to_image);
   g_test_add_func ("/generative/vulkan", test_vulkan);
   g_test_add_func ("/generative/r1", test_r1);
