@@ -56,8 +56,8 @@ loom_cmd_train_gan (int argc, char **argv)
     { "size", 0, 0, G_OPTION_ARG_INT, &size, "dcgan: image side (32, 64, 128, 256; default 64); texture, pix2pix: crop side (default 64, 128)", "PX" },
     { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Random seed (default 1)", "S" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device_spec, "cpu, vulkan, an index or part of a name", "D" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Images per step (default: dcgan 64, texture 16, pix2pix 4)", "N" },
-    { "width", 0, 0, G_OPTION_ARG_INT, &width, "Channels of G's last and D's first layer", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Images per step (default: dcgan 64, or with --time fitted to it; texture 16, pix2pix 4)", "N" },
+    { "width", 0, 0, G_OPTION_ARG_INT, &width, "Channels of G's last and D's first layer (dcgan with --time: fitted to it)", "N" },
     { "latent", 0, 0, G_OPTION_ARG_INT, &latent, "Noise channels", "N" },
     { "learning-rate", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Adam's learning rate (default 2e-4)", "LR" },
     { "loss", 0, 0, G_OPTION_ARG_STRING, &loss, "non-saturating (default) or hinge", "L" },
@@ -268,6 +268,25 @@ loom_cmd_train_gan (int argc, char **argv)
   device = loom_cli_open_device (device_spec, quiet || json, &error);
   if (device == NULL)
     goto fail;
+  /* A DCGAN for a time budget: what the user left unset, fitted to it. */
+  if (kind == LOOM_GAN_DCGAN && seconds > 0 && start == NULL && (width == 0 || batch == 0 || lr == 0))
+    {
+      double gflops = loom_generative_device_gflops (loom_device_get_info (device));
+      LoomGanBudget fit;
+
+      loom_generative_dcgan_budget (config.gan.levels, config.gan.channels, seconds, gflops, &fit);
+      if (width == 0)
+        config.gan.g_width = config.gan.d_width = fit.width;
+      if (batch == 0)
+        config.batch = fit.batch;
+      if (lr == 0)
+        config.learning_rate = fit.learning_rate;
+      if (!quiet && !json)
+        fprintf (stderr, "%s: for %g s at about %.0f GFLOP/s: width %u, batch %u, learning rate %g "
+                 "(about %.0f steps; --width, --batch, --learning-rate choose)\n", cmd, seconds,
+                 gflops, config.gan.g_width, config.batch, config.learning_rate,
+                 seconds * gflops * 1e9 / loom_generative_dcgan_step_flops (&config.gan, config.batch));
+    }
   loom_cli_catch_interrupt ();
   loom_cli_progress_init (&state.bar, "training", quiet || json);
   began = g_get_monotonic_time ();
@@ -286,6 +305,9 @@ loom_cmd_train_gan (int argc, char **argv)
       g_variant_dict_insert (&dict, "steps", "u", state.step);
       g_variant_dict_insert (&dict, "d_loss", "d", (double) state.losses[0]);
       g_variant_dict_insert (&dict, "g_loss", "d", (double) state.losses[1]);
+      g_variant_dict_insert (&dict, "width", "u", config.gan.g_width);
+      g_variant_dict_insert (&dict, "batch", "u", config.batch);
+      g_variant_dict_insert (&dict, "learning_rate", "d", (double) config.learning_rate);
       g_variant_dict_insert (&dict, "flip_h", "b", config.augment && config.flip_h);
       g_variant_dict_insert (&dict, "flip_v", "b", config.augment && config.flip_v);
       g_variant_dict_insert (&dict, "turns", "b", config.augment && config.turns);

@@ -357,6 +357,54 @@ test_orientation (void)
   g_assert_cmpint (c.flip_v, ==, LOOM_AUGMENT_OFF);
 }
 
+/* The DCGAN budget: the step's flops as counted by hand for the issue's
+ * 64-px DCGAN (width 64, batch 64: G 209.26 and D 207.63 MFLOP an image
+ * forward, 159.77 GFLOP a step), and the choices: a 10-minute run on two
+ * CPU cores (100 GFLOP/s) gets thousands of steps, not the full width's
+ * 376; a fast device keeps DCGAN's own; a tiny budget the narrowest; more
+ * time never a narrower network. */
+static void
+test_budget (void)
+{
+  LoomGanConfig dc = { LOOM_GAN_DCGAN, 3, 100, 4, 64, 64, FALSE, 0, FALSE };
+  LoomDeviceInfo cpu = { LOOM_BACKEND_CPU, -1, NULL, "cpu", NULL, 0 };
+  LoomDeviceInfo gpu = { LOOM_BACKEND_VULKAN, 0, NULL, "discrete", NULL, 0 };
+  LoomGanBudget b;
+  guint last = 0;
+
+  g_assert_cmpfloat (fabs (loom_generative_dcgan_step_flops (&dc, 64) / 159.7747e9 - 1.0), <, 1e-5);
+  g_assert_cmpfloat (fabs (loom_generative_dcgan_step_flops (&dc, 32) * 2.0
+                           - loom_generative_dcgan_step_flops (&dc, 64)), <, 1.0);
+  g_assert_cmpfloat (loom_generative_device_gflops (&gpu), >, loom_generative_device_gflops (&cpu));
+
+  loom_generative_dcgan_budget (4, 3, 600.0, 100.0, &b);
+  g_test_message ("600 s at 100 GFLOP/s: width %u, batch %u, %.0f steps", b.width, b.batch, b.steps);
+  g_assert_cmpfloat (b.steps, >=, LOOM_GAN_BUDGET_STEPS);
+  g_assert_true (b.width < 64 || b.batch < 64);
+  g_assert_cmpuint (b.width, >=, 24);                  /* not needlessly narrow */
+  g_assert_cmpfloat (b.learning_rate, ==, 2e-4f);
+  dc.g_width = dc.d_width = b.width;
+  g_assert_cmpfloat (fabs (600.0 * 100e9 / loom_generative_dcgan_step_flops (&dc, b.batch) - b.steps),
+                     <, 1.0);
+
+  loom_generative_dcgan_budget (4, 3, 600.0, 5000.0, &b);
+  g_assert_cmpuint (b.width, ==, 64);
+  g_assert_cmpuint (b.batch, ==, 64);
+
+  loom_generative_dcgan_budget (4, 3, 5.0, 100.0, &b);
+  g_assert_cmpuint (b.width, ==, 16);
+  g_assert_cmpuint (b.batch, ==, 32);
+  g_assert_cmpfloat (b.steps, <, LOOM_GAN_BUDGET_STEPS);
+
+  for (double seconds = 10.0; seconds < 1e5; seconds *= 1.7)
+    {
+      loom_generative_dcgan_budget (3, 1, seconds, 100.0, &b);
+      g_assert_cmpuint (b.width * b.batch, >=, last);
+      last = b.width * b.batch;
+    }
+  g_assert_cmpuint (last, ==, 64 * 64);
+}
+
 /* Real crops cut on the host (host_crops, as $LOOM_HOST_CROPS asks) train
  * the very weights the device's crops do: two images of two sizes. */
 static void
@@ -794,6 +842,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generative/resume", test_resume);
   g_test_add_func ("/generative/spectral-norm", test_spectral_norm);
   g_test_add_func ("/generative/orientation", test_orientation);
+  g_test_add_func ("/generative/budget", test_budget);
   g_test_add_func ("/generative/label-to-image", test_label_to_image);
   g_test_add_func ("/generative/vulkan", test_vulkan);
   g_test_add_func ("/generative/r1", test_r1);

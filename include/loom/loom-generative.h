@@ -118,6 +118,32 @@ void         loom_generative_config_resolve_orientation (LoomGenerativeConfig *c
                                                          guint n_images,
                                                          LoomOrientation *measured);
 
+/* DCGAN defaults for a time budget, for when the user sets no width,
+ * batch or learning rate: the widest network (widths 64, 48, 32, 24, 16;
+ * batch 64 before 32 at each) whose estimated steps in SECONDS on a device
+ * of GFLOPS (effective training rate) reach LOOM_GAN_BUDGET_STEPS — else
+ * the narrowest at batch 32 — at DCGAN's learning rate.  STEPS: the
+ * estimate for the choice.  Pure: the same arguments, the same choice. */
+#define LOOM_GAN_BUDGET_STEPS 3000
+
+typedef struct
+{
+  guint  width, batch;
+  float  learning_rate;
+  double steps;
+} LoomGanBudget;
+
+void         loom_generative_dcgan_budget (guint levels, guint channels, double seconds,
+                                           double gflops, LoomGanBudget *out);
+/* The flops of one DCGAN training step of BATCH images (G forward and
+ * backward, D on three batches), counted from the layers' shapes. */
+double       loom_generative_dcgan_step_flops (const LoomGanConfig *config, guint batch);
+/* A device's nominal effective training rate, GFLOP/s: 50 a processor for
+ * the CPU (a 64-px DCGAN of width 64, batch 64, ran 384 steps in 600 s on
+ * two: 102), 300 for an integrated GPU, 2000 for a discrete one (not yet
+ * measured). */
+double       loom_generative_device_gflops (const LoomDeviceInfo *info);
+
 /* Trains on IMAGES (dcgan: every one of the image side; texture: crops of
  * any of them; pix2pix: crops of them and their label maps) and returns the weights (architecture and provenance in
  * their metadata).  START, if not NULL, holds weights to go on from (a
