@@ -5,7 +5,8 @@
  *       KIND dcgan or texture; PLANES holds COUNT images of CHANNELS × H × W
  *       floats in [0, 1]; trains for SECONDS with the defaults
  *       (LOOM_EVAL_LEVELS, _WIDTH, _LATENT, _CROP, _BATCH, _LR, _LOSS=hinge,
- *       _TURNS=0 override them) and saves MODEL; prints steps and times.
+ *       _TURNS=0|1, _SPECTRAL_NORM=1 override them; flips and turns are
+ *       otherwise the sample's choice) and saves MODEL; prints steps and times.
  *   gan-runner generate MODEL COUNT WIDTH HEIGHT SEED OUT [DEVICE]
  *       COUNT images (count × channels × H × W floats in [0, 1]) into OUT.
  *   gan-runner pix2pix PLANES LABELS CHANNELS WIDTH HEIGHT CLASSES SECONDS MODEL [DEVICE]
@@ -81,6 +82,8 @@ train (int argc, char **argv, GError **error)
     c.loss = LOOM_GAN_LOSS_HINGE;
   if (g_getenv ("LOOM_EVAL_TURNS"))
     c.turns = atoi (g_getenv ("LOOM_EVAL_TURNS")) != 0;
+  if (g_getenv ("LOOM_EVAL_SPECTRAL_NORM"))
+    c.gan.spectral_norm = atoi (g_getenv ("LOOM_EVAL_SPECTRAL_NORM")) != 0;
   c.steps = 0;
   c.seconds = atof (argv[7]);
   t0 = g_get_monotonic_time ();
