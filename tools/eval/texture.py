@@ -36,9 +36,9 @@ that does not wrap gives.
 
 Near-copies: for 512 random 16×16 patches of a set, the distance to the
 nearest 16×16 patch of the sample (every position): the RMS difference
-over the sample's standard deviation.  A patch nearer than
---copy-threshold is a near-copy; held-out crops, which are no copies, show
-how often texture alone comes that close.
+over the patch's own RMS deviation from its mean (all channels).  A patch
+nearer than --copy-threshold (0.1) is a near-copy; held-out crops, which
+are no copies, show how often texture alone comes that close.
 
 Times: G'MIC's for the 32 outputs; Loom's training (the budget) plus its
 generation of the 32 (both with the programs' start-up).
@@ -144,8 +144,8 @@ def seams(images):
 
 def near_copies(images, sample, threshold, seed=2):
     """The share of COPY_QUERIES random patches of IMAGES nearer than
-    THRESHOLD to a patch of SAMPLE (RMS difference / the sample's deviation),
-    and their median distance."""
+    THRESHOLD to a patch of SAMPLE (the RMS difference over the patch's own
+    RMS deviation from its mean), and their median distance."""
     rng = np.random.default_rng(seed)
     n, c, s, _ = images.shape
     k = COPY_PATCH
@@ -161,7 +161,8 @@ def near_copies(images, sample, threshold, seed=2):
         p = F.unfold(src[:, :, y0:y0 + rows + k - 1], k)[0]          # D × L
         d2 = (q * q).sum(1, keepdim=True) - 2 * q @ p + (p * p).sum(0, keepdim=True)
         best = torch.minimum(best, d2.min(1).values)
-    d = (best.clamp_min(0) / q.shape[1]).sqrt() / float(sample.std())
+    spread = (q - q.mean(1, keepdim=True)).pow(2).mean(1).sqrt().clamp_min(1e-6)
+    d = (best.clamp_min(0) / q.shape[1]).sqrt() / spread
     return float((d < threshold).float().mean()), float(d.median())
 
 
@@ -296,7 +297,7 @@ def main():
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
     print(f"near-copy: a 16×16 patch whose RMS difference to the nearest sample patch is under "
-          f"{args.copy_threshold} of the sample's standard deviation; seam: wrap-edge over "
+          f"{args.copy_threshold} of its own RMS deviation; seam: wrap-edge over "
           f"interior-neighbour difference")
     rows = [run_texture(args, name) for name in args.texture]
 
