@@ -31,8 +31,8 @@ add_histogram (const float *grey, guint w, guint h, double *hist)
       }
 }
 
-/* Half the L1 distance between H and its bins permuted by MAP (i → map(i)),
- * both normalised: 0 unchanged, 1 disjoint. */
+/* Half the L1 distance between HIST and its bins permuted (bin i against
+ * bin SHIFT + SIGN·i), both normalised: 0 unchanged, 1 disjoint. */
 static double
 distance (const double *hist, int shift, int sign)
 {
