@@ -108,7 +108,7 @@ const ModelBench model_benches[] = {
 };
 
 /* The generative issue's DCGAN: 64×64 RGB, latent 100, ngf = ndf = 64. */
-static const LoomGanConfig bench_dcgan = { LOOM_GAN_DCGAN, 3, 100, 4, 64, 64, FALSE, 0 };
+static const LoomGanConfig bench_dcgan = { LOOM_GAN_DCGAN, 3, 100, 4, 64, 64, FALSE, 0, FALSE };
 const guint n_model_benches = G_N_ELEMENTS (model_benches);
 
 /* Convolution flops of one forward pass. */

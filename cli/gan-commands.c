@@ -76,6 +76,8 @@ loom_cmd_train_gan (int argc, char **argv)
   int steps = -1, size = 0, seed = 1, batch = 0, width = 0, latent = 0, every = 100;
   double seconds = 0, lr = 0, r1 = -1;
   gboolean quiet = FALSE, json = FALSE, not_tileable = FALSE, no_turns = FALSE;
+  gboolean spectral_norm = FALSE, turns = FALSE, flip_h = FALSE, no_flip_h = FALSE;
+  gboolean flip_v = FALSE, no_flip_v = FALSE;
   GOptionEntry entries[] = {
     { "kind", 0, 0, G_OPTION_ARG_STRING, &kind_text, "dcgan (a set of images), texture, or pix2pix (labels → image)", "K" },
     { "images", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &image_args, "Images, or folders of them (more may follow)", "DIR_OR_FILES" },
@@ -88,14 +90,20 @@ loom_cmd_train_gan (int argc, char **argv)
     { "size", 0, 0, G_OPTION_ARG_INT, &size, "dcgan: image side (32, 64, 128, 256; default 64); texture, pix2pix: crop side (default 64, 128)", "PX" },
     { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Random seed (default 1)", "S" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device_spec, "cpu, vulkan, an index or part of a name", "D" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Images per step (default: dcgan 64, texture 16, pix2pix 4)", "N" },
-    { "width", 0, 0, G_OPTION_ARG_INT, &width, "Channels of G's last and D's first layer", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Images per step (default: dcgan 64, or with --time fitted to it; texture 16, pix2pix 4)", "N" },
+    { "width", 0, 0, G_OPTION_ARG_INT, &width, "Channels of G's last and D's first layer (dcgan with --time: fitted to it)", "N" },
     { "latent", 0, 0, G_OPTION_ARG_INT, &latent, "Noise channels", "N" },
     { "learning-rate", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Adam's learning rate (default 2e-4)", "LR" },
     { "loss", 0, 0, G_OPTION_ARG_STRING, &loss, "non-saturating (default) or hinge", "L" },
     { "r1", 0, 0, G_OPTION_ARG_DOUBLE, &r1, "Weight of the R1 penalty (default 0)", "GAMMA" },
     { "not-tileable", 0, 0, G_OPTION_ARG_NONE, &not_tileable, "texture: no circular padding", NULL },
     { "no-turns", 0, 0, G_OPTION_ARG_NONE, &no_turns, "No quarter turns of the crops (oriented textures)", NULL },
+    { "turns", 0, 0, G_OPTION_ARG_NONE, &turns, "Quarter turns of the crops even where the sample's statistics change (texture default: only where they do not)", NULL },
+    { "flip-h", 0, 0, G_OPTION_ARG_NONE, &flip_h, "Mirror crops left to right (texture default: where the statistics allow)", NULL },
+    { "no-flip-h", 0, 0, G_OPTION_ARG_NONE, &no_flip_h, "No left-right mirroring", NULL },
+    { "flip-v", 0, 0, G_OPTION_ARG_NONE, &flip_v, "Turn crops upside down (texture default: where the statistics allow)", NULL },
+    { "no-flip-v", 0, 0, G_OPTION_ARG_NONE, &no_flip_v, "No upside-down crops", NULL },
+    { "spectral-norm", 0, 0, G_OPTION_ARG_NONE, &spectral_norm, "Spectrally normalise D's convolutions (off by default; a model to go on from keeps its own)", NULL },
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &every, "Rewrite the model every N steps (default 100, 0: never)", "N" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print what was done as JSON", NULL },
@@ -113,6 +121,7 @@ loom_cmd_train_gan (int argc, char **argv)
   LoomWeights *start = NULL, *result = NULL;
   LoomDevice *device = NULL;
   LoomCliTraining state = { 0 };
+  LoomOrientation orientation = { 0 };
   gboolean grey = TRUE;
   guint n_images = 0, side;
   gint64 began;
@@ -147,6 +156,8 @@ loom_cmd_train_gan (int argc, char **argv)
     return loom_cli_fail (cmd, EXIT_USAGE, "--loss must be non-saturating or hinge, not '%s'", loss);
   if (!loom_cli_check_output (out, &error))
     return loom_cli_fail (cmd, EXIT_USAGE, "-o %s", error->message);
+  if ((turns && no_turns) || (flip_h && no_flip_h) || (flip_v && no_flip_v))
+    return loom_cli_fail (cmd, EXIT_USAGE, "--turns, --flip-h, --flip-v: each or its --no- form, not both");
 
   loom_generative_config_init (&config, kind, 3);
   if (!loom_generative_config_set_size (&config, (guint) size, &error))
@@ -247,14 +258,47 @@ loom_cmd_train_gan (int argc, char **argv)
     config.loss = LOOM_GAN_LOSS_HINGE;
   if (not_tileable)
     config.gan.tileable = FALSE;
-  if (no_turns)
-    config.turns = FALSE;
+  if (no_turns || turns)
+    config.turns = turns;
+  if (flip_h || no_flip_h)
+    config.flip_h = flip_h;
+  if (flip_v || no_flip_v)
+    config.flip_v = flip_v;
+  /* What the sample's statistics allow, reported before training. */
+  loom_generative_config_resolve_orientation (&config, images, n_images, &orientation);
+  if (kind == LOOM_GAN_TEXTURE && !quiet && !json)
+    fprintf (stderr, "%s: crops mirrored left to right: %s (%.2f), upside down: %s (%.2f), "
+             "quarter turns: %s (%.2f; above %.2f they change the sample's statistics)\n", cmd,
+             config.flip_h ? "yes" : "no", orientation.flip_h,
+             config.flip_v ? "yes" : "no", orientation.flip_v,
+             config.turns ? "yes" : "no", orientation.turn, LOOM_ORIENTATION_THRESHOLD);
+  if (spectral_norm)
+    config.gan.spectral_norm = TRUE;
   config.checkpoint = out;
   config.checkpoint_every = (guint) every;
 
   device = loom_cli_open_device (device_spec, quiet || json, &error);
   if (device == NULL)
     goto fail;
+  /* A DCGAN for a time budget: what the user left unset, fitted to it. */
+  if (kind == LOOM_GAN_DCGAN && seconds > 0 && start == NULL && (width == 0 || batch == 0 || lr == 0))
+    {
+      double gflops = loom_generative_device_gflops (loom_device_get_info (device));
+      LoomGanBudget fit;
+
+      loom_generative_dcgan_budget (config.gan.levels, config.gan.channels, seconds, gflops, &fit);
+      if (width == 0)
+        config.gan.g_width = config.gan.d_width = fit.width;
+      if (batch == 0)
+        config.batch = fit.batch;
+      if (lr == 0)
+        config.learning_rate = fit.learning_rate;
+      if (!quiet && !json)
+        fprintf (stderr, "%s: for %g s at about %.0f GFLOP/s: width %u, batch %u, learning rate %g "
+                 "(about %.0f steps; --width, --batch, --learning-rate choose)\n", cmd, seconds,
+                 gflops, config.gan.g_width, config.batch, config.learning_rate,
+                 seconds * gflops * 1e9 / loom_generative_dcgan_step_flops (&config.gan, config.batch));
+    }
   loom_cli_catch_interrupt ();
   loom_cli_progress_init (&state.bar, "training", quiet || json);
   began = g_get_monotonic_time ();
@@ -273,6 +317,14 @@ loom_cmd_train_gan (int argc, char **argv)
       g_variant_dict_insert (&dict, "steps", "u", state.step);
       g_variant_dict_insert (&dict, "d_loss", "d", (double) state.losses[0]);
       g_variant_dict_insert (&dict, "g_loss", "d", (double) state.losses[1]);
+      g_variant_dict_insert (&dict, "width", "u", config.gan.g_width);
+      g_variant_dict_insert (&dict, "batch", "u", config.batch);
+      g_variant_dict_insert (&dict, "learning_rate", "d", (double) config.learning_rate);
+      g_variant_dict_insert (&dict, "flip_h", "b", config.augment && config.flip_h);
+      g_variant_dict_insert (&dict, "flip_v", "b", config.augment && config.flip_v);
+      g_variant_dict_insert (&dict, "turns", "b", config.augment && config.turns);
+      g_variant_dict_insert (&dict, "orientation", "(ddd)", orientation.flip_h,
+                             orientation.flip_v, orientation.turn);
       loom_cli_print_summary (&dict, began, device);
     }
   else if (!quiet)

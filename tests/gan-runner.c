@@ -66,7 +66,7 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
     : strcmp (kind, "pix2pix") == 0 ? LOOM_GAN_PIX2PIX : LOOM_GAN_TEXTURE,
     member (c, "channels"), member (c, "latent"), member (c, "levels"),
     member (c, "g_width"), member (c, "d_width"), json_object_get_boolean_member (c, "tileable"),
-    member (c, "classes"),
+    member (c, "classes"), FALSE,
   };
   guint n = member (c, "n"), noise = member (c, "noise"), side = member (c, "side");
   g_autofree char *z_path = g_strdup_printf ("%s/%s.z", in_dir, name);

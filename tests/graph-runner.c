@@ -3,7 +3,7 @@
  * weights and data, and writes the loss of every step and the final
  * weights.
  *
- * MANIFEST is a JSON list of {"name", "model": "mlp" | "cnn", "steps",
+ * MANIFEST is a JSON list of {"name", "model": "mlp" | "cnn" | ..., "steps",
  * "optimizer": "sgd" | "adam", "lr", "momentum", "weight_decay"}; inputs NAME.<tensor> beside it, raw float32; outputs
  * NAME.losses and NAME.<parameter>.final in OUTDIR. */
 #include <string.h>
@@ -223,6 +223,32 @@ build_gan (Model *m)
                                                   loom_graph_slice_channels (g, t, 0, 1), FALSE));
 }
 
+/* x (2×3×6×6) → conv 3→4 3×3 (padding 1) with a spectrally normalised
+ * weight (u1: its 4-vector) → leaky ReLU 0.2 → conv 4→2 1×1, spectrally
+ * normalised too (u2) → MSE against a 2×2×6×6 target.  The u vectors and
+ * the weights' last gradients are compared as well. */
+static void
+build_sn (Model *m)
+{
+  LoomGraph *g = m->graph;
+  LoomConv2d same = { .pad_h = 1, .pad_w = 1 };
+  LoomConv2d point = { 0 };
+  LoomTensor *x = add (m, loom_graph_input (g, "x", 2, 3, 6, 6), "x");
+  LoomTensor *t = add (m, loom_graph_input (g, "target", 2, 2, 6, 6), "target");
+  LoomTensor *w1 = add (m, loom_graph_parameter (g, "w1", 4, 3, 3, 3), "w1");
+  LoomTensor *b1 = add (m, loom_graph_parameter (g, "b1", 4, 1, 1, 1), "b1");
+  LoomTensor *u1 = add (m, loom_graph_buffer (g, "u1", 4, 1, 1, 1), "u1");
+  LoomTensor *w2 = add (m, loom_graph_parameter (g, "w2", 2, 4, 1, 1), "w2");
+  LoomTensor *b2 = add (m, loom_graph_parameter (g, "b2", 2, 1, 1, 1), "b2");
+  LoomTensor *u2 = add (m, loom_graph_buffer (g, "u2", 2, 1, 1, 1), "u2");
+  LoomTensor *h = loom_graph_conv2d (g, x, loom_graph_spectral_norm (g, w1, u1, 1e-12f), b1,
+                                     &same);
+
+  h = loom_graph_activation (g, LOOM_ACTIVATION_LEAKY_RELU, 0.2f, h);
+  h = loom_graph_conv2d (g, h, loom_graph_spectral_norm (g, w2, u2, 1e-12f), b2, &point);
+  m->loss = loom_graph_mse_loss (g, h, t);
+}
+
 static gboolean
 load (LoomGraph *g, LoomTensor *t, const char *path, GError **error)
 {
@@ -268,6 +294,8 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
     build_gate (&m);
   else if (strcmp (model, "gan") == 0)
     build_gan (&m);
+  else if (strcmp (model, "sn") == 0)
+    build_sn (&m);
   else
     build_cnn (&m);
   if (json_object_has_member (c, "clip"))
@@ -307,6 +335,16 @@ run_case (LoomDevice *device, const char *in_dir, const char *out_dir, JsonObjec
       if (!loom_graph_read (m.graph, m.tensors[i], data, error)
           || !g_file_set_contents (path, (const char *) data, n * sizeof (float), error))
         goto out;
+      /* sn: the weights' gradients of the last step too. */
+      if (strcmp (model, "sn") == 0 && m.names[i][0] == 'w')
+        {
+          g_autofree char *grad_path = g_strdup_printf ("%s/%s.%s-grad", out_dir, name,
+                                                        m.names[i]);
+
+          if (!loom_graph_read (m.graph, loom_tensor_get_grad (m.tensors[i]), data, error)
+              || !g_file_set_contents (grad_path, (const char *) data, n * sizeof (float), error))
+            goto out;
+        }
     }
   ok = TRUE;
 out:

@@ -555,6 +555,30 @@ def _():
           1, "pix2pix")
 
 
+@case("train-gan texture: flips and turns only where the sample allows them (brick, gravel), or forced")
+def _():
+    import skimage.data
+    Image.fromarray(skimage.data.brick()).save(path("brick.png"))
+    small = ("--steps", 1, "--size", 32, "--batch", 2, "--width", 4, "--json")
+    decided = {}
+    for name, image in (("brick", path("brick.png")),
+                        ("gravel", os.path.join(SOURCE, "data", "textures", "gravel.png"))):
+        r = loom("train-gan", "--kind", "texture", "--image", image, "-o", path(f"{name}.safetensors"), *small)
+        ok(r, f"train-gan {name}")
+        decided[name] = json.loads(r.stdout)
+    brick, gravel = decided["brick"], decided["gravel"]
+    check(not brick["turns"] and brick["flip_h"] and brick["flip_v"], f"brick: {brick}")
+    check(brick["orientation"][2] > 0.3, f"brick's turn barely changes it: {brick['orientation']}")
+    check(gravel["turns"] and gravel["flip_h"] and gravel["flip_v"], f"gravel: {gravel}")
+    r = loom("train-gan", "--kind", "texture", "--image", path("brick.png"), "-o", path("b2.safetensors"),
+             *small, "--turns", "--no-flip-v")
+    ok(r, "train-gan brick --turns")
+    forced = json.loads(r.stdout)
+    check(forced["turns"] and not forced["flip_v"] and forced["flip_h"], f"forced: {forced}")
+    fails(loom("train-gan", "--kind", "texture", "--image", path("brick.png"), "-o", path("b3.safetensors"),
+               "--turns", "--no-turns"), 2, "--turns")
+
+
 @case("train-gan dcgan on a folder (grey files make a grey model), generate a batch")
 def _():
     r = loom("train-gan", "--kind", "dcgan", "--images", path("set"), "-o", path("dc.safetensors"), "--steps", 2,

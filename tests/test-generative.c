@@ -14,7 +14,7 @@
 static LoomGanConfig
 tiny_texture (gboolean tileable)
 {
-  return (LoomGanConfig) { LOOM_GAN_TEXTURE, 3, 4, 2, 4, 4, tileable, 0 };
+  return (LoomGanConfig) { LOOM_GAN_TEXTURE, 3, 4, 2, 4, 4, tileable, 0, FALSE };
 }
 
 /* Fresh weights of CONFIG (from SEED), as a file would hold them. */
@@ -152,7 +152,7 @@ test_learns_distribution (void)
       images[i] = (LoomGenerativeImage) { pixels + i * S * S, S, S, NULL };
     }
   loom_generative_config_init (&c, LOOM_GAN_DCGAN, 1);
-  c.gan = (LoomGanConfig) { LOOM_GAN_DCGAN, 1, 8, 2, 8, 8, FALSE, 0 };
+  c.gan = (LoomGanConfig) { LOOM_GAN_DCGAN, 1, 8, 2, 8, 8, FALSE, 0, FALSE };
   c.batch = 16;
   c.steps = 300;
   c.learning_rate = 2e-3f;
@@ -224,6 +224,7 @@ test_deterministic_and_guard (void)
   c.crop = 16;
   c.batch = 2;
   c.steps = 4;
+  c.turns = TRUE;               /* forced: the stripes alone would not allow them */
   a = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
   b = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
@@ -255,6 +256,153 @@ test_deterministic_and_guard (void)
   g_test_message ("%s", error->message);
   g_clear_error (&error);
   loom_device_free (cpu);
+}
+
+/* Samples for the orientation rule, S × S grey in [0, 1]: a running-bond
+ * brick wall (bricks 24 × 8 with 2-pixel mortar, rows shifted by half a
+ * brick, a little grain), smoothed noise (isotropic), and stripes at
+ * atan(1/2) (oriented, neither flip nor turn keeps them). */
+static void
+sample_brick (float *p, guint S, GRand *rand)
+{
+  for (guint y = 0; y < S; y++)
+    for (guint x = 0; x < S; x++)
+      {
+        guint row = y / 10, along = (x + (row % 2) * 13) % 26;
+        gboolean mortar = y % 10 < 2 || along < 2;
+
+        p[(gsize) y * S + x] = (mortar ? 0.8f : 0.35f) + 0.05f * (float) g_rand_double (rand);
+      }
+}
+
+static void
+sample_noise (float *p, guint S, GRand *rand)
+{
+  g_autofree float *white = g_new (float, (gsize) S * S);
+
+  for (gsize i = 0; i < (gsize) S * S; i++)
+    white[i] = (float) g_rand_double (rand);
+  for (guint y = 0; y < S; y++)       /* a 5×5 box blur, wrapping */
+    for (guint x = 0; x < S; x++)
+      {
+        float sum = 0.0f;
+
+        for (int dy = -2; dy <= 2; dy++)
+          for (int dx = -2; dx <= 2; dx++)
+            sum += white[((y + dy + S) % S) * (gsize) S + (x + dx + S) % S];
+        p[(gsize) y * S + x] = sum / 25.0f;
+      }
+}
+
+static void
+sample_slant (float *p, guint S, GRand *rand)
+{
+  for (guint y = 0; y < S; y++)
+    for (guint x = 0; x < S; x++)
+      p[(gsize) y * S + x] = 0.5f + 0.4f * sinf ((float) (x + 2 * y) / 3.0f)
+                           + 0.02f * (float) g_rand_double (rand);
+}
+
+/* Textures keep their orientation unless the sample's statistics allow a
+ * flip or turn: the brick wall may be mirrored but not turned, the noise
+ * anything, the slanted stripes nothing; a forced choice stands. */
+static void
+test_orientation (void)
+{
+  enum { S = 256 };
+  g_autofree float *planes = g_new (float, S * S);
+  LoomGenerativeImage image = { planes, S, S, NULL };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (5);
+  LoomGenerativeConfig c;
+  LoomOrientation m;
+
+  sample_brick (planes, S, rand);
+  loom_generative_measure_orientation (&image, 1, 1, &m);
+  g_test_message ("brick: flips %.3f %.3f, turn %.3f", m.flip_h, m.flip_v, m.turn);
+  g_assert_cmpfloat (m.turn, >, 2 * LOOM_ORIENTATION_THRESHOLD);
+  g_assert_cmpfloat (m.flip_h, <=, LOOM_ORIENTATION_THRESHOLD);
+  g_assert_cmpfloat (m.flip_v, <=, LOOM_ORIENTATION_THRESHOLD);
+  loom_generative_config_init (&c, LOOM_GAN_TEXTURE, 1);
+  g_assert_cmpint (c.turns, ==, LOOM_AUGMENT_AUTO);
+  loom_generative_config_resolve_orientation (&c, &image, 1, NULL);
+  g_assert_cmpint (c.turns, ==, LOOM_AUGMENT_OFF);
+  g_assert_cmpint (c.flip_h, ==, LOOM_AUGMENT_ON);
+  g_assert_cmpint (c.flip_v, ==, LOOM_AUGMENT_ON);
+  loom_generative_config_init (&c, LOOM_GAN_TEXTURE, 1);
+  c.turns = TRUE;
+  c.flip_h = FALSE;
+  loom_generative_config_resolve_orientation (&c, &image, 1, &m);
+  g_assert_cmpint (c.turns, ==, LOOM_AUGMENT_ON);
+  g_assert_cmpint (c.flip_h, ==, LOOM_AUGMENT_OFF);
+  g_assert_cmpfloat (m.turn, >, LOOM_ORIENTATION_THRESHOLD);
+
+  sample_noise (planes, S, rand);
+  loom_generative_measure_orientation (&image, 1, 1, &m);
+  g_test_message ("noise: flips %.3f %.3f, turn %.3f", m.flip_h, m.flip_v, m.turn);
+  g_assert_cmpfloat (MAX (MAX (m.flip_h, m.flip_v), m.turn), <=, LOOM_ORIENTATION_THRESHOLD);
+  loom_generative_config_init (&c, LOOM_GAN_TEXTURE, 1);
+  loom_generative_config_resolve_orientation (&c, &image, 1, NULL);
+  g_assert_cmpint (c.turns, ==, LOOM_AUGMENT_ON);
+
+  sample_slant (planes, S, rand);
+  loom_generative_measure_orientation (&image, 1, 1, &m);
+  g_test_message ("slant: flips %.3f %.3f, turn %.3f", m.flip_h, m.flip_v, m.turn);
+  g_assert_cmpfloat (MIN (MIN (m.flip_h, m.flip_v), m.turn), >, 2 * LOOM_ORIENTATION_THRESHOLD);
+
+  /* DCGANs: left-right flips only, whatever the images. */
+  loom_generative_config_init (&c, LOOM_GAN_DCGAN, 1);
+  loom_generative_config_resolve_orientation (&c, &image, 1, NULL);
+  g_assert_cmpint (c.flip_h, ==, LOOM_AUGMENT_ON);
+  g_assert_cmpint (c.turns, ==, LOOM_AUGMENT_OFF);
+  g_assert_cmpint (c.flip_v, ==, LOOM_AUGMENT_OFF);
+}
+
+/* The DCGAN budget: the step's flops as counted by hand for the issue's
+ * 64-px DCGAN (width 64, batch 64: G 209.26 and D 207.63 MFLOP an image
+ * forward, 159.77 GFLOP a step), and the choices: a 10-minute run on two
+ * CPU cores (100 GFLOP/s) gets thousands of steps, not the full width's
+ * 376; a fast device keeps DCGAN's own; a tiny budget the narrowest; more
+ * time never a narrower network. */
+static void
+test_budget (void)
+{
+  LoomGanConfig dc = { LOOM_GAN_DCGAN, 3, 100, 4, 64, 64, FALSE, 0, FALSE };
+  LoomDeviceInfo cpu = { LOOM_BACKEND_CPU, -1, NULL, "cpu", NULL, 0 };
+  LoomDeviceInfo gpu = { LOOM_BACKEND_VULKAN, 0, NULL, "discrete", NULL, 0 };
+  LoomGanBudget b;
+  guint last = 0;
+
+  g_assert_cmpfloat (fabs (loom_generative_dcgan_step_flops (&dc, 64) / 159.7747e9 - 1.0), <, 1e-5);
+  g_assert_cmpfloat (fabs (loom_generative_dcgan_step_flops (&dc, 32) * 2.0
+                           - loom_generative_dcgan_step_flops (&dc, 64)), <, 1.0);
+  g_assert_cmpfloat (loom_generative_device_gflops (&gpu), >, loom_generative_device_gflops (&cpu));
+
+  loom_generative_dcgan_budget (4, 3, 600.0, 100.0, &b);
+  g_test_message ("600 s at 100 GFLOP/s: width %u, batch %u, %.0f steps", b.width, b.batch, b.steps);
+  g_assert_cmpfloat (b.steps, >=, LOOM_GAN_BUDGET_STEPS);
+  g_assert_true (b.width < 64 || b.batch < 64);
+  g_assert_cmpuint (b.width, >=, 24);                  /* not needlessly narrow */
+  g_assert_cmpfloat (b.learning_rate, ==, 2e-4f);
+  dc.g_width = dc.d_width = b.width;
+  g_assert_cmpfloat (fabs (600.0 * 100e9 / loom_generative_dcgan_step_flops (&dc, b.batch) - b.steps),
+                     <, 1.0);
+
+  loom_generative_dcgan_budget (4, 3, 600.0, 5000.0, &b);
+  g_assert_cmpuint (b.width, ==, 64);
+  g_assert_cmpuint (b.batch, ==, 64);
+
+  loom_generative_dcgan_budget (4, 3, 5.0, 100.0, &b);
+  g_assert_cmpuint (b.width, ==, 16);
+  g_assert_cmpuint (b.batch, ==, 32);
+  g_assert_cmpfloat (b.steps, <, LOOM_GAN_BUDGET_STEPS);
+
+  for (double seconds = 10.0; seconds < 1e5; seconds *= 1.7)
+    {
+      loom_generative_dcgan_budget (3, 1, seconds, 100.0, &b);
+      g_assert_cmpuint (b.width * b.batch, >=, last);
+      last = b.width * b.batch;
+    }
+  g_assert_cmpuint (last, ==, 64 * 64);
 }
 
 /* Real crops cut on the host (host_crops, as $LOOM_HOST_CROPS asks) train
@@ -348,6 +496,62 @@ test_resume (void)
   loom_weights_free (resumed);
   g_remove (path);
   g_rmdir (dir);
+  loom_device_free (cpu);
+}
+
+/* Spectral norm on D: each D convolution keeps its u (weight_u), a unit
+ * vector once a power iteration has run; the architecture says so, and a
+ * model to go on from keeps it (its architecture wins) while training
+ * differs from the same run without it. */
+static void
+test_spectral_norm (void)
+{
+  LoomDevice *cpu = loom_device_open ("cpu", NULL);
+  float planes[3 * 40 * 36];
+  LoomGenerativeImage image = { planes, 40, 36, NULL };
+  LoomGenerativeConfig c;
+  LoomWeights *plain, *sn, *resumed;
+  LoomGanConfig read;
+  GError *error = NULL;
+
+  stripes (planes, 40, 36);
+  loom_generative_config_init (&c, LOOM_GAN_TEXTURE, 3);
+  c.gan = tiny_texture (TRUE);
+  c.crop = 16;
+  c.batch = 2;
+  c.steps = 3;
+  plain = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (loom_weights_lookup (plain, "discriminator.convs.0.weight_u", NULL, NULL));
+  c.gan.spectral_norm = TRUE;
+  sn = loom_generative_train (cpu, &c, &image, 1, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (test_weights_equal (plain, sn));
+  for (guint i = 0; i <= c.gan.levels; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("discriminator.convs.%u.weight_u", i);
+      guint n_dims;
+      const guint64 *shape;
+      const float *u = loom_weights_lookup (sn, name, &n_dims, &shape);
+      double norm = 0.0;
+
+      g_assert_nonnull (u);
+      g_assert_cmpuint (n_dims, ==, 1);
+      g_assert_cmpuint (shape[0], ==, i == c.gan.levels ? 1 : c.gan.d_width << i);
+      for (guint64 k = 0; k < shape[0]; k++)
+        norm += (double) u[k] * u[k];
+      g_assert_cmpfloat_with_epsilon (norm, 1.0, 1e-5);
+    }
+  g_assert_true (loom_gan_config_from_weights (sn, &read, &error));
+  g_assert_true (read.spectral_norm);
+  c.gan.spectral_norm = FALSE;
+  c.steps = 1;
+  resumed = loom_generative_train (cpu, &c, &image, 1, sn, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (loom_weights_lookup (resumed, "discriminator.convs.1.weight_u", NULL, NULL));
+  loom_weights_free (plain);
+  loom_weights_free (sn);
+  loom_weights_free (resumed);
   loom_device_free (cpu);
 }
 
@@ -559,9 +763,9 @@ static void
 test_request_rules (void)
 {
   LoomGenerativeConfig c;
-  LoomGanConfig tex = { LOOM_GAN_TEXTURE, 3, 16, 4, 16, 16, TRUE, 0 };
-  LoomGanConfig dc = { LOOM_GAN_DCGAN, 3, 100, 3, 64, 64, FALSE, 0 };
-  LoomGanConfig p2p = { LOOM_GAN_PIX2PIX, 3, 1, 4, 16, 32, FALSE, 2 };
+  LoomGanConfig tex = { LOOM_GAN_TEXTURE, 3, 16, 4, 16, 16, TRUE, 0, FALSE };
+  LoomGanConfig dc = { LOOM_GAN_DCGAN, 3, 100, 3, 64, 64, FALSE, 0, FALSE };
+  LoomGanConfig p2p = { LOOM_GAN_PIX2PIX, 3, 1, 4, 16, 32, FALSE, 2, FALSE };
   LoomGanKind kind;
   GError *error = NULL;
   guint w, h;
@@ -636,6 +840,9 @@ main (int argc, char **argv)
   g_test_add_func ("/generative/deterministic-and-guard", test_deterministic_and_guard);
   g_test_add_func ("/generative/host-crops", test_host_crops);
   g_test_add_func ("/generative/resume", test_resume);
+  g_test_add_func ("/generative/spectral-norm", test_spectral_norm);
+  g_test_add_func ("/generative/orientation", test_orientation);
+  g_test_add_func ("/generative/budget", test_budget);
   g_test_add_func ("/generative/label-to-image", test_label_to_image);
   g_test_add_func ("/generative/vulkan", test_vulkan);
   g_test_add_func ("/generative/r1", test_r1);

@@ -151,6 +151,19 @@ build (Check *c, const char *which)
                                      loom_graph_loss (g, LOOM_LOSS_BCE_WITH_LOGITS, b,
                                                       input (c, 1, 4, 3, 1), FALSE));
     }
+  else if (strcmp (which, "spectral-norm") == 0)
+    {
+      /* y = x · (W / σ(W))ᵀ + b, u (an input: written at random) converged
+       * by the runs before the check, so each further power iteration
+       * leaves σ as it is. */
+      LoomTensor *x = param (c, 3, 12, 1, 1), *w = param (c, 4, 3, 2, 2);
+      LoomTensor *u = c->inputs[c->n_inputs++] = loom_graph_buffer (g, "u", 4, 1, 1, 1);
+      LoomTensor *w_sn = loom_graph_spectral_norm (g, w, u, 1e-12f);
+      LoomTensor *y = loom_graph_linear (g, x, loom_graph_reshape (g, w_sn, 4, 12, 1, 1),
+                                         param (c, 4, 1, 1, 1));
+
+      c->loss = loom_graph_mse_loss (g, y, input (c, 3, 4, 1, 1));
+    }
   else if (g_str_has_prefix (which, "loss-"))
     {
       LoomLoss kind = (LoomLoss) atoi (which + strlen ("loss-"));
@@ -231,6 +244,8 @@ check (LoomDevice *device, const char *which)
       g_assert_true (loom_graph_write (c.graph, t, data, &error));
     }
   loss_of (&c);
+  for (guint run = 0; strcmp (which, "spectral-norm") == 0 && run < 200; run++)
+    loss_of (&c);
 
   for (guint i = 0; i < c.n_params; i++)
     {
@@ -291,6 +306,7 @@ main (int argc, char **argv)
     "batchnorm", "groupnorm-2", "groupnorm-4", "add-mul", "broadcast", "conv-zero-1-1", "conv-reflect-2-1", "conv-circular-1-2", "conv-zero-2-2",
     "activation-0", "activation-1", "activation-2", "activation-3", "activation-4",
     "cross-entropy", "loss-0", "loss-1", "loss-2", "loss-3", "loss-4", "loss-sum",
+    "spectral-norm",
   };
   static const char *backends[] = { "cpu", "vulkan" };
 

@@ -40,7 +40,7 @@ model (LoomDevice *cpu, const LoomGanConfig *config)
 static LoomWeights *
 p2p_model (LoomDevice *cpu, guint latent)
 {
-  LoomGanConfig p2p = { LOOM_GAN_PIX2PIX, 3, latent, 2, 8, 8, FALSE, 2 };
+  LoomGanConfig p2p = { LOOM_GAN_PIX2PIX, 3, latent, 2, 8, 8, FALSE, 2, FALSE };
   LoomGraph *g = loom_graph_new ();
   LoomGan *gan = loom_gan_new (g, &p2p, FALSE, NULL);
   LoomWeights *w = loom_weights_new ();
@@ -72,8 +72,8 @@ test_walk_ends (void)
 {
   LoomDevice *cpu = loom_device_open ("cpu", NULL);
   LoomGanConfig kinds[] = {
-    { LOOM_GAN_TEXTURE, 3, 4, 2, 4, 4, TRUE, 0 },
-    { LOOM_GAN_DCGAN, 3, 8, 2, 8, 8, FALSE, 0 },
+    { LOOM_GAN_TEXTURE, 3, 4, 2, 4, 4, TRUE, 0, FALSE },
+    { LOOM_GAN_DCGAN, 3, 8, 2, 8, 8, FALSE, 0, FALSE },
   };
 
   for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
@@ -162,7 +162,7 @@ static void
 test_walk_refused (void)
 {
   LoomDevice *cpu = loom_device_open ("cpu", NULL);
-  LoomGanConfig tex = { LOOM_GAN_TEXTURE, 3, 4, 2, 4, 4, TRUE, 0 };
+  LoomGanConfig tex = { LOOM_GAN_TEXTURE, 3, 4, 2, 4, 4, TRUE, 0, FALSE };
   LoomWeights *w = model (cpu, &tex);
   float out[2 * 3 * 16 * 16];
   GError *error = NULL;
@@ -309,7 +309,7 @@ static void
 test_vulkan (void)
 {
   LoomDevice *vk = test_open_vulkan (), *cpu;
-  LoomGanConfig tex = { LOOM_GAN_TEXTURE, 3, 4, 2, 4, 4, TRUE, 0 };
+  LoomGanConfig tex = { LOOM_GAN_TEXTURE, 3, 4, 2, 4, 4, TRUE, 0, FALSE };
   enum { W = 36, H = 20, COUNT = 4 };
   gsize n = (gsize) 3 * W * H;
   g_autofree float *walk = g_new (float, COUNT * n), *on_cpu = g_new (float, COUNT * n);

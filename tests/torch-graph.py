@@ -21,6 +21,10 @@ The models (tests/graph-runner.c builds the same):
   gan: G linear 3→4 on z 8×3; D linear 4→6 → leaky ReLU 0.2 → linear 6→1;
        BCE with logits of D(x) against 1 + of D(G(z).detach()) against 0 + of D with
        detached weights on G(z) against 1 (loss_add): one Adam step updates both
+  sn:  x 2×3×6×6 → spectral_norm(conv 3→4 3×3, padding 1) → leaky ReLU 0.2
+       → spectral_norm(conv 4→2 1×1) → MSE (torch.nn.utils.spectral_norm, one power
+       iteration a step); the losses (forward), the last step's weight gradients and the
+       u vectors after the steps are compared too
 """
 import sys
 
@@ -213,6 +217,36 @@ def make_gan_case(name, lr):
     return {"name": name, "inputs": inputs, "expected": expected, "entry": entry}
 
 
+def make_sn_case(name, optimizer, lr, momentum=0.0):
+    torch.manual_seed(11)
+    c1 = nn.utils.spectral_norm(nn.Conv2d(3, 4, 3, padding=1))
+    c2 = nn.utils.spectral_norm(nn.Conv2d(4, 2, 1))
+    with torch.no_grad():       # a spread of singular values, so that σ matters
+        c1.weight_orig.mul_(3.0)
+    x, target = torch.randn(2, 3, 6, 6), torch.randn(2, 2, 6, 6)
+    inputs = {"x": x, "target": target}
+    for i, c in enumerate((c1, c2), 1):
+        inputs.update({f"w{i}": c.weight_orig.detach().clone(), f"b{i}": c.bias.detach().clone(),
+                       f"u{i}": c.weight_u.detach().clone()})
+    params = [c1.weight_orig, c1.bias, c2.weight_orig, c2.bias]
+    opt = (torch.optim.SGD(params, lr=lr, momentum=momentum) if optimizer == "sgd"
+           else torch.optim.Adam(params, lr=lr))
+    losses = []
+    for _ in range(STEPS):
+        opt.zero_grad()
+        loss = F.mse_loss(c2(F.leaky_relu(c1(x), 0.2)), target)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    expected = {"losses": torch.tensor(losses)}
+    for i, c in enumerate((c1, c2), 1):
+        expected.update({f"w{i}-final": c.weight_orig.detach(), f"b{i}-final": c.bias.detach(),
+                         f"u{i}-final": c.weight_u.detach(), f"w{i}-grad": c.weight_orig.grad})
+    entry = {"name": name, "model": "sn", "steps": STEPS, "optimizer": optimizer, "lr": lr,
+             "momentum": momentum, "weight_decay": 0.0}
+    return {"name": name, "inputs": inputs, "expected": expected, "entry": entry}
+
+
 def main():
     cases = [
         make_case("mlp-sgd", "mlp", (12, 8), (12, 4), "sgd", 0.1),
@@ -229,6 +263,8 @@ def main():
         make_case("gn-adam", "gn", (2, 3, 6, 6), (2, 2, 6, 6), "adam", 0.02),
         make_case("gate-adam", "gate", (2, 4, 6, 6), (2, 4), "adam", 0.02),
         make_gan_case("gan-detach-adam", 0.05),
+        make_sn_case("sn-sgd", "sgd", 0.1, momentum=0.5),
+        make_sn_case("sn-adam", "adam", 0.02),
     ]
     return torchref.run(sys.argv[1], cases)
 

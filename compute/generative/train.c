@@ -16,13 +16,17 @@ loom_generative_config_init (LoomGenerativeConfig *c, LoomGanKind kind, guint ch
 
   *c = (LoomGenerativeConfig) {
     .gan = { kind, channels, dcgan ? 100 : pix2pix ? 1 : 16, 4, dcgan ? 64 : 16,
-             dcgan ? 64 : pix2pix ? 32 : 16, kind == LOOM_GAN_TEXTURE, 0 },
+             dcgan ? 64 : pix2pix ? 32 : 16, kind == LOOM_GAN_TEXTURE, 0, FALSE },
     /* Textures: narrow networks on small crops make the most steps a
      * minute, which is what a short run needs (tools/eval/texture.py). */
     .crop = dcgan ? 64 : pix2pix ? 128 : 64, .batch = dcgan ? 64 : pix2pix ? 4 : 16,
     .steps = dcgan ? 2000 : 1000, .learning_rate = 2e-4f, .beta1 = 0.5f,
     .loss = LOOM_GAN_LOSS_NON_SATURATING, .l1 = pix2pix ? 100.0f : 0.0f,
-    .ema = pix2pix ? 0.0f : 0.999f, .seed = 1, .augment = TRUE, .turns = !dcgan,
+    .ema = pix2pix ? 0.0f : 0.999f, .seed = 1, .augment = TRUE,
+    /* A texture keeps its orientation unless its statistics do not. */
+    .flip_h = dcgan || pix2pix ? LOOM_AUGMENT_ON : LOOM_AUGMENT_AUTO,
+    .turns = dcgan ? LOOM_AUGMENT_OFF : pix2pix ? LOOM_AUGMENT_ON : LOOM_AUGMENT_AUTO,
+    .flip_v = dcgan || pix2pix ? LOOM_AUGMENT_OFF : LOOM_AUGMENT_AUTO,  /* pix2pix: turns do it */
     .host_crops = loom_train_host_crops_from_env (),
   };
 }
@@ -134,7 +138,11 @@ sample_batch (Trainer *t)
       guint x0 = (guint) g_rand_int_range (t->rand, 0, (gint32) (im->width - t->crop + 1));
       guint y0 = (guint) g_rand_int_range (t->rand, 0, (gint32) (im->height - t->crop + 1));
       guint turn = c->augment && c->turns ? (guint) g_rand_int_range (t->rand, 0, 4) : 0;
-      gboolean flip = c->augment && g_rand_boolean (t->rand);
+      gboolean flip = c->augment && c->flip_h && g_rand_boolean (t->rand);
+
+      /* Upside down is a half turn of the mirror image: V = R²·H. */
+      if (c->augment && c->flip_v && g_rand_boolean (t->rand))
+        flip = !flip, turn = (turn + 2) % 4;
 
       loom_crop_map (t->crops.maps + i * LOOM_AFFINE_FLOATS, t->crop, x0, y0, turn, flip, 0.0,
                      1.0, 0.0);
@@ -149,10 +157,13 @@ provenance (const Trainer *t, guint steps)
 
   return g_strdup_printf ("{\"task\":\"gan\",\"images\":%u,\"steps\":%u,\"crop\":%u,"
                           "\"batch\":%u,\"seed\":%u,\"learning_rate\":%g,\"loss\":\"%s\","
-                          "\"ema\":%g,\"loom\":\"%s\"}",
+                          "\"ema\":%g,\"flip_h\":%s,\"flip_v\":%s,\"turns\":%s,"
+                          "\"loom\":\"%s\"}",
                           t->n_images, steps, t->crop, c->batch, c->seed, c->learning_rate,
                           c->loss == LOOM_GAN_LOSS_HINGE ? "hinge" : "non-saturating",
-                          c->ema, LOOM_VERSION);
+                          c->ema, c->augment && c->flip_h ? "true" : "false",
+                          c->augment && c->flip_v ? "true" : "false",
+                          c->augment && c->turns ? "true" : "false", LOOM_VERSION);
 }
 
 /* The weights after STEPS steps (checkpoints, the result): G's average. */
@@ -314,6 +325,7 @@ loom_generative_train (LoomDevice *device, const LoomGenerativeConfig *config,
                                      images[i].width, images[i].height };
   if (!check_examples (&c, images, t.images, n_images, &t.crop, error))
     goto out;
+  loom_generative_config_resolve_orientation (&c, images, n_images, NULL);
   for (guint i = 0; i < n_images; i++)
     if (images[i].width < t.crop || images[i].height < t.crop)
       {

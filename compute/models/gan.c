@@ -12,6 +12,7 @@ typedef struct
   LoomTensor *weight, *bias;
   LoomTensor *gamma, *beta, *mean, *var;      /* NULL: no norm */
   LoomTensor *frozen[4];                       /* detached weight, bias, γ, β (D only) */
+  LoomTensor *u, *normalised;                  /* spectral norm's u and W / σ (D only) */
 } Layer;
 
 struct _LoomGan
@@ -155,6 +156,10 @@ loom_gan_new (LoomGraph *graph, const LoomGanConfig *config, gboolean discrimina
         declare (gan, &gan->d[i], "discriminator", i,
                  (guint64[]) { out, in, patches && i == L ? 3 : 4, patches && i == L ? 3 : 4 },
                  patches && i == L ? 1 : 0, i > 0 && i < L ? out : 0);
+        /* u starts N(0, 1): its scale does not matter (v is normalised). */
+        if (c->spectral_norm)
+          gan->d[i].u = add (gan, "discriminator", "convs", i, "weight_u", 1,
+                             (guint64[]) { out }, LOOM_INIT_NORMAL, 1.0f, TRUE);
       }
   return gan;
 }
@@ -233,14 +238,18 @@ loom_gan_judge_layer (LoomGan *gan, LoomTensor *x, gboolean frozen)
     {
       Layer *l = &gan->d[i];
       LoomConv2d conv = { .stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1 };
-      LoomTensor *w = l->weight, *b = l->bias, *gamma = l->gamma, *beta = l->beta;
+      LoomTensor *w, *b = l->bias, *gamma = l->gamma, *beta = l->beta;
 
+      /* Spectral norm: one power iteration a run, however many judgements. */
+      if (l->u != NULL && l->normalised == NULL)
+        l->normalised = loom_graph_spectral_norm (g, l->weight, l->u, 1e-12f);
+      w = l->u != NULL ? l->normalised : l->weight;
       if (i == c->levels)
         conv = c->kind == LOOM_GAN_DCGAN ? (LoomConv2d) { 0 }
                                          : (LoomConv2d) { .pad_h = 1, .pad_w = 1 };
       if (frozen)
         {
-          LoomTensor *const own[4] = { l->weight, l->bias, l->gamma, l->beta };
+          LoomTensor *const own[4] = { w, l->bias, l->gamma, l->beta };
 
           for (guint k = 0; k < 4; k++)
             if (own[k] != NULL && l->frozen[k] == NULL)
@@ -266,10 +275,12 @@ loom_gan_init (LoomGan *gan, guint32 seed, GError **error)
 static char *
 architecture (const LoomGanConfig *c)
 {
+  /* spectral_norm only when on: files from before it read the same. */
   return g_strdup_printf ("{\"name\":\"%s\",\"channels\":%u,\"latent\":%u,\"levels\":%u,"
-                          "\"g_width\":%u,\"d_width\":%u,\"tileable\":%s,\"classes\":%u}",
+                          "\"g_width\":%u,\"d_width\":%u,\"tileable\":%s,\"classes\":%u%s}",
                           architecture_names[c->kind], c->channels, c->latent, c->levels, c->g_width,
-                          c->d_width, c->tileable ? "true" : "false", c->classes);
+                          c->d_width, c->tileable ? "true" : "false", c->classes,
+                          c->spectral_norm ? ",\"spectral_norm\":true" : "");
 }
 
 gboolean
@@ -384,7 +395,7 @@ loom_gan_config_from_weights (LoomWeights *weights, LoomGanConfig *config, GErro
 {
   const char *text = loom_weights_get_metadata (weights, LOOM_METADATA_ARCHITECTURE);
   g_autoptr (JsonObject) o = loom_net_architecture (weights, error);
-  JsonNode *tile;
+  JsonNode *tile, *sn;
   const char *name;
 
   memset (config, 0, sizeof *config);
@@ -401,6 +412,7 @@ loom_gan_config_from_weights (LoomWeights *weights, LoomGanConfig *config, GErro
       return FALSE;
     }
   tile = json_object_get_member (o, "tileable");
+  sn = json_object_get_member (o, "spectral_norm");
   if (!loom_net_json_uint (o, "channels", &config->channels)
       || !loom_net_json_uint (o, "latent", &config->latent)
       || !loom_net_json_uint (o, "levels", &config->levels)
@@ -409,13 +421,16 @@ loom_gan_config_from_weights (LoomWeights *weights, LoomGanConfig *config, GErro
       || (json_object_has_member (o, "classes")
           && !loom_net_json_uint (o, "classes", &config->classes))
       || tile == NULL
-      || !JSON_NODE_HOLDS_VALUE (tile) || json_node_get_value_type (tile) != G_TYPE_BOOLEAN)
+      || !JSON_NODE_HOLDS_VALUE (tile) || json_node_get_value_type (tile) != G_TYPE_BOOLEAN
+      || (sn != NULL && (!JSON_NODE_HOLDS_VALUE (sn)
+                         || json_node_get_value_type (sn) != G_TYPE_BOOLEAN)))
     {
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,
                    "weights file: the GAN's architecture is incomplete: %s", text);
       return FALSE;
     }
   config->tileable = json_node_get_boolean (tile);
+  config->spectral_norm = sn != NULL && json_node_get_boolean (sn);
   if (!check_config (config, NULL))
     {
       g_set_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE,

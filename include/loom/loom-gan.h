@@ -52,6 +52,9 @@ typedef struct
   guint    g_width, d_width;    /* channels of G's last and D's first layer */
   gboolean tileable;            /* texture: G pads circularly */
   guint    classes;             /* pix2pix: classes of the label maps (else 0) */
+  gboolean spectral_norm;       /* D's convolutions spectrally normalised
+                                 * (loom_graph_spectral_norm; each keeps its u
+                                 * as discriminator.convs.{i}.weight_u) */
 } LoomGanConfig;
 
 /* A kind's name as the faces spell it: "dcgan", "texture", "pix2pix". */

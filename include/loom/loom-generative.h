@@ -8,7 +8,7 @@
  * second derivatives: E[(D(x + εδ) − D(x))²] / ε² = ‖∇ₓD(x)‖² + O(ε) for
  * δ ~ N(0, I), from a second D pass on noised real crops.  Real crops are
  * cut on the device from the images packed in an atlas (op affine_sample:
- * random crops, flips and, for textures, quarter turns).  G's weights are
+ * random crops, flips and quarter turns where they keep the texture).  G's weights are
  * followed by an exponential moving average, which is what gets saved and
  * generates. */
 #pragma once
@@ -25,6 +25,17 @@ typedef enum
   LOOM_GAN_LOSS_NON_SATURATING, /* BCE: D real → 1, fake → 0; G fake → 1 */
   LOOM_GAN_LOSS_HINGE           /* D: max(0, 1 − real) + max(0, 1 + fake); G: −fake */
 } LoomGanLoss;
+
+/* An augmentation of the real crops: off, on, or (textures' default) on
+ * only where it leaves the sample's statistics unchanged, as measured
+ * (loom_generative_config_resolve_orientation).  FALSE and TRUE are off
+ * and on. */
+typedef enum
+{
+  LOOM_AUGMENT_OFF = FALSE,
+  LOOM_AUGMENT_ON = TRUE,
+  LOOM_AUGMENT_AUTO
+} LoomAugmentChoice;
 
 typedef struct
 {
@@ -48,8 +59,10 @@ typedef struct
   float       r1;               /* γ of the R1 penalty γ/2·‖∇ₓD(real)‖² (0: none) */
   float       ema;              /* decay of G's moving average (0: save the live weights) */
   guint32     seed;             /* fresh weights, noise, crops */
-  gboolean    augment;          /* flips (and with TURNS quarter turns) of real crops */
-  gboolean    turns;            /* quarter turns too (not for oriented textures: bricks, text) */
+  gboolean    augment;          /* FALSE: no flips or turns of the real crops, whatever … */
+  LoomAugmentChoice flip_h;     /* … these say: mirror images left to right, */
+  LoomAugmentChoice turns;      /* quarter turns (not for oriented textures: bricks, bark), */
+  LoomAugmentChoice flip_v;     /* upside down (with FLIP_H and TURNS: all eight) */
   const char *checkpoint;       /* a weights file rewritten (atomically) every … */
   guint       checkpoint_every; /* … this many steps (0: never) */
   const GArray *colors;         /* pix2pix: the label maps' colours (LoomColor, class i at i), */
@@ -66,7 +79,9 @@ typedef struct
  *            batch 4, 1000 steps, L1 weight 100, no average (CONFIG->gan.classes
  *            is left 0: set it to the label maps' class count);
  * all Adam 2e-4 with β₁ 0.5, the non-saturating loss, average decay 0.999
- * (but pix2pix), augmented (quarter turns but for DCGANs), seed 1. */
+ * (but pix2pix), seed 1; augmented: DCGAN left-right flips only, pix2pix
+ * all eight flips and turns, textures each flip and the turns where the
+ * sample's statistics allow (LOOM_AUGMENT_AUTO). */
 void         loom_generative_config_init (LoomGenerativeConfig *config, LoomGanKind kind,
                                           guint channels);
 /* The generator's image-size rule, for the faces' "size": a DCGAN learns
@@ -76,6 +91,58 @@ void         loom_generative_config_init (LoomGenerativeConfig *config, LoomGanK
  * size ("48: a DCGAN learns …"). */
 gboolean     loom_generative_config_set_size (LoomGenerativeConfig *config, guint size,
                                               GError **error);
+
+/* How much each flip and the quarter turn change a sample's statistics:
+ * the histogram of its signed gradient directions (grey, weighted by the
+ * gradients' lengths, at scales 1, 1/2, 1/4, … down to 64 pixels a side),
+ * against that of the flipped or turned sample, half the L1 distance
+ * between the two normalised histograms (0: unchanged, 1: disjoint), the
+ * largest over the scales.  Isotropic textures (scikit-image's grass and
+ * gravel, cork, paper) measure under 0.1; a brick wall's turn 0.57. */
+typedef struct
+{
+  double flip_h, flip_v, turn;
+} LoomOrientation;
+
+#define LOOM_ORIENTATION_THRESHOLD 0.15   /* at most this: the augmentation keeps the texture */
+
+void         loom_generative_measure_orientation (const LoomGenerativeImage *images,
+                                                  guint n_images, guint channels,
+                                                  LoomOrientation *out);
+/* CONFIG's LOOM_AUGMENT_AUTO choices made: on where the measure of IMAGES
+ * is at most LOOM_ORIENTATION_THRESHOLD (every choice then OFF or ON);
+ * the measures into MEASURED, if not NULL.  Training does this itself;
+ * the faces call it to report the choice. */
+void         loom_generative_config_resolve_orientation (LoomGenerativeConfig *config,
+                                                         const LoomGenerativeImage *images,
+                                                         guint n_images,
+                                                         LoomOrientation *measured);
+
+/* DCGAN defaults for a time budget, for when the user sets no width,
+ * batch or learning rate: the widest network (widths 64, 48, 32, 24, 16;
+ * batch 64 before 32 at each) whose estimated steps in SECONDS on a device
+ * of GFLOPS (effective training rate) reach LOOM_GAN_BUDGET_STEPS — else
+ * the narrowest at batch 32 — at DCGAN's learning rate.  STEPS: the
+ * estimate for the choice.  Pure: the same arguments, the same choice. */
+#define LOOM_GAN_BUDGET_STEPS 3000
+
+typedef struct
+{
+  guint  width, batch;
+  float  learning_rate;
+  double steps;
+} LoomGanBudget;
+
+void         loom_generative_dcgan_budget (guint levels, guint channels, double seconds,
+                                           double gflops, LoomGanBudget *out);
+/* The flops of one DCGAN training step of BATCH images (G forward and
+ * backward, D on three batches), counted from the layers' shapes. */
+double       loom_generative_dcgan_step_flops (const LoomGanConfig *config, guint batch);
+/* A device's nominal effective training rate, GFLOP/s: 50 a processor for
+ * the CPU (a 64-px DCGAN of width 64, batch 64, ran 384 steps in 600 s on
+ * two: 102), 300 for an integrated GPU, 2000 for a discrete one (not yet
+ * measured). */
+double       loom_generative_device_gflops (const LoomDeviceInfo *info);
 
 /* Trains on IMAGES (dcgan: every one of the image side; texture: crops of
  * any of them; pix2pix: crops of them and their label maps) and returns the weights (architecture and provenance in

@@ -113,6 +113,18 @@ LoomTensor *loom_graph_slice_channels (LoomGraph *graph, LoomTensor *x, guint fi
 LoomTensor *loom_graph_concat      (LoomGraph *graph, LoomTensor *a, LoomTensor *b);
 LoomTensor *loom_graph_activation  (LoomGraph *graph, LoomActivation kind, float slope,
                                     LoomTensor *x);
+/* Spectral normalisation, as PyTorch's torch.nn.utils.spectral_norm with
+ * one power iteration per run: WEIGHT seen as N × (C·H·W) (its first
+ * dimension: a convolution's outputs); U a buffer of N values, the
+ * estimate of the left singular vector kept from run to run (not trained;
+ * start it at random — its scale does not matter, but zero stays zero).
+ * Each run: v = normalize(Wᵀu), u ← normalize(W v), σ = uᵀ W v; the
+ * result is W / σ, its gradient flowing through σ with u and v held
+ * constant.  EPS is normalize's floor (PyTorch: 1e-12); Loom takes
+ * σ = max(|W v|, EPS), which is PyTorch's uᵀ W v unless |W v| < EPS (a
+ * weight of zero). */
+LoomTensor *loom_graph_spectral_norm (LoomGraph *graph, LoomTensor *weight, LoomTensor *u,
+                                      float eps);
 typedef enum
 {
   LOOM_LOSS_MSE,                /* (y − t)² */

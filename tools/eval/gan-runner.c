@@ -5,7 +5,9 @@
  *       KIND dcgan or texture; PLANES holds COUNT images of CHANNELS × H × W
  *       floats in [0, 1]; trains for SECONDS with the defaults
  *       (LOOM_EVAL_LEVELS, _WIDTH, _LATENT, _CROP, _BATCH, _LR, _LOSS=hinge,
- *       _TURNS=0 override them) and saves MODEL; prints steps and times.
+ *       _TURNS=0|1, _SPECTRAL_NORM=1 override them; _BUDGET=1: a DCGAN's
+ *       width, batch and rate fitted to SECONDS first; flips and turns are
+ *       otherwise the sample's choice) and saves MODEL; prints steps and times.
  *   gan-runner generate MODEL COUNT WIDTH HEIGHT SEED OUT [DEVICE]
  *       COUNT images (count × channels × H × W floats in [0, 1]) into OUT.
  *   gan-runner pix2pix PLANES LABELS CHANNELS WIDTH HEIGHT CLASSES SECONDS MODEL [DEVICE]
@@ -71,6 +73,19 @@ train (int argc, char **argv, GError **error)
     images[i] = (LoomGenerativeImage) { planes + i * per, width, height, NULL };
   loom_generative_config_init (&c, dcgan ? LOOM_GAN_DCGAN : LOOM_GAN_TEXTURE, channels);
   c.gan.levels = env_or ("LOOM_EVAL_LEVELS", c.gan.levels);
+  /* A DCGAN fitted to the time (what `loom train-gan --time` does) where
+   * the width, batch and learning rate are not set here. */
+  if (dcgan && g_getenv ("LOOM_EVAL_BUDGET"))
+    {
+      LoomGanBudget fit;
+
+      loom_generative_dcgan_budget (c.gan.levels, channels, atof (argv[7]),
+                                    loom_generative_device_gflops (loom_device_get_info (device)),
+                                    &fit);
+      c.gan.g_width = c.gan.d_width = fit.width;
+      c.batch = fit.batch;
+      c.learning_rate = fit.learning_rate;
+    }
   c.gan.g_width = c.gan.d_width = env_or ("LOOM_EVAL_WIDTH", c.gan.g_width);
   c.gan.latent = env_or ("LOOM_EVAL_LATENT", c.gan.latent);
   c.crop = env_or ("LOOM_EVAL_CROP", c.crop);
@@ -81,6 +96,8 @@ train (int argc, char **argv, GError **error)
     c.loss = LOOM_GAN_LOSS_HINGE;
   if (g_getenv ("LOOM_EVAL_TURNS"))
     c.turns = atoi (g_getenv ("LOOM_EVAL_TURNS")) != 0;
+  if (g_getenv ("LOOM_EVAL_SPECTRAL_NORM"))
+    c.gan.spectral_norm = atoi (g_getenv ("LOOM_EVAL_SPECTRAL_NORM")) != 0;
   c.steps = 0;
   c.seconds = atof (argv[7]);
   t0 = g_get_monotonic_time ();
