@@ -180,6 +180,31 @@ choose_encoder (Trainer *t, LoomWeights *start, GError **error)
   return TRUE;
 }
 
+/* A model's own pixel head (and encoder), when there is one, as it was. */
+static gboolean
+keep_head (Trainer *t, LoomWeights *start, GError **error)
+{
+  const char *json = loom_weights_get_metadata (start, LOOM_METADATA_PIXEL_HEAD);
+
+  if (json == NULL)
+    return TRUE;
+  t->head = loom_weights_new ();
+  for (const char *const *name = loom_weights_get_names (start); *name != NULL; name++)
+    {
+      guint n_dims;
+      const guint64 *shape;
+      const float *data;
+
+      if (!g_str_has_prefix (*name, "pixel.") && !g_str_has_prefix (*name, "encoder."))
+        continue;
+      data = loom_weights_lookup (start, *name, &n_dims, &shape);
+      if (!loom_weights_add (t->head, *name, n_dims, shape, data, error))
+        return FALSE;
+    }
+  loom_weights_set_metadata (t->head, LOOM_METADATA_PIXEL_HEAD, json);
+  return TRUE;
+}
+
 /* Phase one: the pixel head on every labelled pixel (up to 65 536). */
 static gboolean
 fit_head (Trainer *t, float *loss, GError **error)
@@ -195,13 +220,14 @@ fit_head (Trainer *t, float *loss, GError **error)
 }
 
 /* The head's tensors into W, with its share after STEPS steps of the run
- * (the first was phase one's): all of the answer until the network has
- * trained, falling to HEAD_BLEND over HEAD_RAMP of its steps. */
+ * (the first was phase one's, unless the head was kept): all of the answer
+ * until the network has trained, falling to HEAD_BLEND over HEAD_RAMP of
+ * its steps. */
 static gboolean
 add_head (const Trainer *t, guint steps, LoomWeights *w, GError **error)
 {
   const LoomSegmentConfig *c = t->config;
-  guint net_steps = steps > 0 ? steps - 1 : 0;
+  guint net_steps = !c->pixel_head ? steps : steps > 0 ? steps - 1 : 0;
   double ramp = c->head_ramp > 0 ? MIN ((double) net_steps / c->head_ramp, 1.0) : 1.0;
   float blend = net_steps == 0 ? 1.0f : (float) (1.0 - ramp * (1.0 - c->head_blend));
   g_autofree char *json = NULL;
@@ -416,7 +442,7 @@ fold_labels (Trainer *t, const float *const *labels, LoomWeights *current, guint
   if (!loom_graph_write (t->graph, t->class_weights, weights, error))
     return FALSE;
   /* Phase one again on the new strokes: its answer follows them at once. */
-  if (t->head != NULL)
+  if (t->head != NULL && t->config->pixel_head)
     {
       float loss;
 
@@ -528,6 +554,15 @@ loom_segment_train (LoomDevice *device, const LoomSegmentConfig *config,
   loom_segment_augment_init (&t.augment, &c, own, n_images, crop, c.batch);
   class_weights = g_new (float, c.unet.classes);
   if (!count_labels (&t, c.unet.classes, class_weights, error))
+    goto out;
+  /* Phase one needs strokes of every class (fine-tuning a model with one
+   * colour painted is fine for the network, which remembers the others;
+   * a fresh head would know one class): else a model's own head stays. */
+  for (guint k = 0; k < c.unet.classes; k++)
+    if (class_weights[k] == 0.0f)
+      c.pixel_head = FALSE;
+  if (!c.pixel_head && config->pixel_head && start != NULL && !c.start_features
+      && !keep_head (&t, start, error))
     goto out;
   if (c.pixel_head && !choose_encoder (&t, start, error))
     goto out;
