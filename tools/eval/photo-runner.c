@@ -212,10 +212,25 @@ main (int argc, char **argv)
           loom_weights_free (m);
           goto out;
         }
+      g_string_append_printf (json, ", \"predict_s\": %.2f",
+                              (g_get_monotonic_time () - p0) / 1e6);
+      /* The same without refinement (OUT-I-raw.f32), to compare. */
+      {
+        g_autofree char *raw = g_strdup_printf ("%s-%u-raw.f32", argv[7], i);
+        LoomSegmentRefine none = { 0, 0.0f };
+
+        loom_segment_set_refine (m, &none);
+        if (!loom_segment_predict (device, m, &image, 0, classes, NULL, NULL, NULL, NULL, &error)
+            || !g_file_set_contents (raw, (const char *) classes,
+                                     (gssize) ((gsize) width * height * sizeof (float)), &error))
+          {
+            loom_weights_free (m);
+            goto out;
+          }
+      }
       loom_weights_free (m);
       g_unlink (a.slot[i]);
-      g_string_append_printf (json, ", \"predict_s\": %.2f}",
-                              (g_get_monotonic_time () - p0) / 1e6);
+      g_string_append (json, "}");
     }
   g_string_append (json, "]");
   /* The first answer a user sees: the first step's model over the whole

@@ -307,6 +307,33 @@ def corrective(rng, truth, labels, wrong, share):
     return out, painted, touched
 
 
+def forest_refined(image, labels, radius=16, eps=0.01):
+    """The forest's class probabilities through the guided filter Loom refines with
+    (compute/segment/refine.c: grey guide, radius capped at a thirtieth of the short side):
+    what the same refinement would give the forest, for a fair comparison."""
+    import numpy as np
+    from scipy.ndimage import uniform_filter
+    from skimage.feature import multiscale_basic_features
+    from sklearn.ensemble import RandomForestClassifier
+
+    features = multiscale_basic_features(image, channel_axis=-1, sigma_min=1, sigma_max=16)
+    mask = labels >= 0
+    clf = RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=0)
+    clf.fit(features[mask], labels[mask])
+    p = clf.predict_proba(features.reshape(-1, features.shape[-1])).reshape(*labels.shape, -1)
+    r = min(radius, min(labels.shape) // 30)
+    grey = image.mean(-1)
+    box = lambda x: uniform_filter(x, 2 * r + 1, mode="nearest")
+    mi, vi = box(grey), box(grey * grey) - box(grey) ** 2
+    out = []
+    for k in range(p.shape[-1]):
+        mp = box(p[..., k])
+        a = (box(grey * p[..., k]) - mi * mp) / (np.maximum(vi, 0) + eps)
+        b = mp - a * mi
+        out.append(np.maximum(box(a) * grey + box(b), 0))
+    return clf.classes_[np.argmax(np.stack(out, -1), -1)]
+
+
 def loom(runner, image, labels, classes, marks, tmp, tag, init=None, start=None):
     """Loom's class maps at MARKS (None where no step had ended), the runner's report, the model."""
     import numpy as np
@@ -332,10 +359,14 @@ def loom(runner, image, labels, classes, marks, tmp, tag, init=None, start=None)
     info["first_pred"] = (np.fromfile(first, dtype="<f4").reshape(h, w).astype(np.int32)
                           if os.path.exists(first) else None)
     preds = []
+    info["raw_preds"] = []      # the same models without refinement
     for i, mark in enumerate(info["marks"]):
         path = f"{out}-{i}.f32"
         preds.append(np.fromfile(path, dtype="<f4").reshape(h, w).astype(np.int32)
                      if mark["step"] else None)
+        raw = f"{out}-{i}-raw.f32"
+        info["raw_preds"].append(np.fromfile(raw, dtype="<f4").reshape(h, w).astype(np.int32)
+                                 if mark["step"] and os.path.exists(raw) else None)
     return preds, info, out + ".safetensors"
 
 
@@ -470,8 +501,11 @@ def main():
                     rd = {
                         "painted_share": float((labels >= 0).mean()),
                         "forest_miou": miou(rf_pred, truth, classes), "forest_s": rf_s,
+                        "forest_refined_miou": miou(forest_refined(image, labels), truth, classes),
                         "loom_miou": [miou(p, truth, classes) if p is not None else None
                                       for p in preds],
+                        "loom_raw_miou": [miou(p, truth, classes) if p is not None else None
+                                          for p in first["raw_preds"]] if not args.separate else [],
                         "loom_marks": marks, "loom_train_s": train_s,
                         "loom_first_step_s": first["first_step_s"],
                         # The first answer a user sees (the first step's model, whole image).
@@ -533,21 +567,33 @@ def main():
         first_miou = mean([rd["loom_first_miou"] for rd in rounds])
         rf_s = mean([rd["forest_s"] for rd in rounds])
         painted = mean([rd["painted_share"] for rd in rounds])
+        rf_ref = mean([rd["forest_refined_miou"] for rd in rounds])
         print(f"{r + 1:<6}{'forest':<8}{''.join(fmt(rf, 8) for _ in args.marks)}   fit + predict "
               f"{rf_s:.1f} s (the same answer at every mark); painted {100 * painted:.2f} %")
+        print(f"{'':<6}{'forest+':<8}{''.join(fmt(rf_ref, 8) for _ in args.marks)}   the forest's "
+              f"probabilities through Loom's guided filter (for comparison; not the anchor)")
         print(f"{'':<6}{'Loom':<8}{''.join(fmt(v, 8) for v in lm)}   steps "
               f"{'/'.join(f'{v:.0f}' if v is not None else '—' for v in steps)}; "
               f"first step at {first:.1f} s; whole-image prediction {pred_s:.1f} s (not in the marks)")
         print(f"{'':<6}{'Δ':<8}{''.join(fmt(v - rf if v is not None else None, 8) for v in lm)}"
               f"   Loom − forest")
+        if not args.separate:
+            raw = [mean([rd["loom_raw_miou"][i] for rd in rounds]) for i in range(len(args.marks))]
+            print(f"{'':<6}{'raw':<8}{''.join(fmt(v, 8) for v in raw)}   Loom without refinement "
+                  f"(the guided filter off)")
+            summary_raw = dict(zip((f"{m:g}" for m in args.marks), raw))
+        else:
+            summary_raw = None
         print(f"{'':<6}{'first':<8}{fmt(first_miou, 8)}   Loom's first whole-image answer "
               f"(the first step's model) after {first_result:.1f} s, training setup and prediction "
               f"included")
         summary.append({"round": r + 1, "forest_miou": rf, "forest_s": rf_s,
+                        "forest_refined_miou": rf_ref,
                         "loom_miou": dict(zip((f"{m:g}" for m in args.marks), lm)),
                         "loom_steps": dict(zip((f"{m:g}" for m in args.marks), steps)),
                         "loom_predict_s": pred_s, "loom_first_step_s": first,
                         "loom_first_result_s": first_result, "loom_first_miou": first_miou,
+                        "loom_raw_miou": summary_raw,
                         "painted_share": painted})
     first = summary[0]
     for t, bar in ((60, 0.10), (10, 0.03)):
