@@ -634,6 +634,76 @@ test_phase_one_encoder (void)
   loom_device_free (cpu);
 }
 
+/* Refinement: noisy probabilities on an image with a sharp edge come out
+ * non-negative, summing to one, and mostly right where they were wrong;
+ * the model's setting goes in and out of its file; radius 0 leaves them. */
+static void
+test_refine (void)
+{
+  enum { RW = 120, RH = 90, K = 3 };
+  g_autofree float *planes = g_new (float, 3 * RW * RH);
+  g_autofree float *p = g_new (float, K * RW * RH), *q = g_new (float, K * RW * RH);
+  GRand *rand = g_rand_new_with_seed (5);
+  LoomSegmentImage image = { planes, NULL, RW, RH, NULL };
+  LoomSegmentRefine refine = { 16, 0.01f }, back;
+  LoomWeights *w = loom_weights_new ();
+  GError *error = NULL;
+  guint before = 0, after = 0;
+
+  for (guint i = 0; i < RW * RH; i++)
+    {
+      guint x = i % RW, truth = x < 40 ? 0 : x < 80 ? 1 : 2;
+      float noise[K];
+      float sum = 0.0f;
+
+      for (guint ch = 0; ch < 3; ch++)
+        planes[ch * RW * RH + i] = 0.2f + 0.3f * truth;
+      for (guint k = 0; k < K; k++)
+        {
+          noise[k] = (float) g_rand_double (rand) + (k == truth ? 0.45f : 0.0f);
+          sum += noise[k];
+        }
+      for (guint k = 0; k < K; k++)
+        p[k * RW * RH + i] = noise[k] / sum;
+    }
+  memcpy (q, p, sizeof (float) * K * RW * RH);
+  g_assert_true (loom_segment_refine (&image, 3, K, &refine, q, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < RW * RH; i++)
+    {
+      guint x = i % RW, truth = x < 40 ? 0 : x < 80 ? 1 : 2, a = 0, b = 0;
+      float sum = 0.0f;
+
+      for (guint k = 0; k < K; k++)
+        {
+          g_assert_cmpfloat (q[k * RW * RH + i], >=, 0.0f);
+          sum += q[k * RW * RH + i];
+          a = p[k * RW * RH + i] > p[a * RW * RH + i] ? k : a;
+          b = q[k * RW * RH + i] > q[b * RW * RH + i] ? k : b;
+        }
+      g_assert_cmpfloat (fabs (sum - 1.0f), <, 1e-5);
+      before += a == truth;
+      after += b == truth;
+    }
+  g_test_message ("right before refinement %.3f, after %.3f", (double) before / (RW * RH),
+                  (double) after / (RW * RH));
+  g_assert_cmpfloat ((double) before / (RW * RH), <, 0.9);
+  g_assert_cmpfloat ((double) after / (RW * RH), >, 0.98);
+  loom_segment_set_refine (w, &refine);
+  g_assert_true (loom_segment_get_refine (w, &back, &error));
+  g_assert_cmpuint (back.radius, ==, 16);
+  g_assert_cmpfloat (fabs (back.eps - 0.01f), <, 1e-7);
+  loom_weights_set_metadata (w, LOOM_METADATA_REFINE, "{\"guided_radius\":-3}");
+  g_assert_false (loom_segment_get_refine (w, &back, &error));
+  g_assert_error (error, LOOM_ERROR, LOOM_ERROR_BAD_FILE);
+  g_clear_error (&error);
+  memcpy (q, p, sizeof (float) * K * RW * RH);
+  g_assert_true (loom_segment_refine (&image, 3, K, &(LoomSegmentRefine) { 0, 0.0f }, q, &error));
+  g_assert_cmpmem (q, sizeof (float) * K * RW * RH, p, sizeof (float) * K * RW * RH);
+  loom_weights_free (w);
+  g_rand_free (rand);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -650,6 +720,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/phase-one", test_phase_one);
   g_test_add_func ("/segment/both-phases", test_both_phases);
   g_test_add_func ("/segment/phase-one-encoder", test_phase_one_encoder);
+  g_test_add_func ("/segment/refine", test_refine);
   g_test_add_func ("/segment/features", test_features);
   return g_test_run ();
 }
