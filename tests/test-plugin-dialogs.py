@@ -312,7 +312,9 @@ def tests(cancel, stop, killed, killed_gen):
         check(r["values"][0] == model, f"model {r['values'][0]}, not {model}")
         check(os.path.getsize(model) > 1000, "model file empty")
         steps = provenance(model)["steps"]
-        check(50 <= steps < 1000, f"{steps} steps: Stop did not stop it at the preview")
+        # The first preview is phase one's (after step 1), or the step-50 checkpoint's when the window
+        # shows that one first; Stop comes a few steps after the preview it answers.
+        check(1 <= steps < 1000, f"{steps} steps: Stop did not stop it at the preview")
         check(stop_files[CHECKPOINTS] == [], f"checkpoints left: {stop_files[CHECKPOINTS]}")
         seg = r["values"][1]
         check(seg is not None and seg["name"] == "Segmentation (window)", f"layer {seg and seg['name']}")
