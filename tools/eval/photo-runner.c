@@ -78,6 +78,17 @@ on_step (const LoomTrainProgress *progress, gpointer data)
   return TRUE;
 }
 
+/* MODEL's classes of IMAGE into PATH (H × W floats). */
+static gboolean
+predict_to_file (LoomDevice *device, LoomWeights *model, const LoomSegmentImage *image,
+                 float *classes, const char *path, GError **error)
+{
+  return loom_segment_predict (device, model, image, 0, classes, NULL, NULL, NULL, NULL, error)
+         && g_file_set_contents (path, (const char *) classes,
+                                 (gssize) ((gsize) image->width * image->height * sizeof (float)),
+                                 error);
+}
+
 static gboolean
 parse_marks (const char *text, Anytime *a, GError **error)
 {
@@ -205,9 +216,7 @@ main (int argc, char **argv)
         }
       if ((m = loom_weights_load (a.slot[i], &error)) == NULL)
         goto out;
-      if (!loom_segment_predict (device, m, &image, 0, classes, NULL, NULL, NULL, NULL, &error)
-          || !g_file_set_contents (path, (const char *) classes,
-                                   (gssize) ((gsize) width * height * sizeof (float)), &error))
+      if (!predict_to_file (device, m, &image, classes, path, &error))
         {
           loom_weights_free (m);
           goto out;
@@ -220,9 +229,7 @@ main (int argc, char **argv)
         LoomSegmentRefine none = { 0, 0.0f };
 
         loom_segment_set_refine (m, &none);
-        if (!loom_segment_predict (device, m, &image, 0, classes, NULL, NULL, NULL, NULL, &error)
-            || !g_file_set_contents (raw, (const char *) classes,
-                                     (gssize) ((gsize) width * height * sizeof (float)), &error))
+        if (!predict_to_file (device, m, &image, classes, raw, &error))
           {
             loom_weights_free (m);
             goto out;
@@ -242,9 +249,7 @@ main (int argc, char **argv)
 
     if ((m = loom_weights_load (a.first, &error)) == NULL)
       goto out;
-    if (!loom_segment_predict (device, m, &image, 0, classes, NULL, NULL, NULL, NULL, &error)
-        || !g_file_set_contents (path, (const char *) classes,
-                                 (gssize) ((gsize) width * height * sizeof (float)), &error))
+    if (!predict_to_file (device, m, &image, classes, path, &error))
       {
         loom_weights_free (m);
         goto out;
